@@ -1,0 +1,94 @@
+# Ferry's build. `make` builds build/ferry.efi; `make esp` lays out the EFI system
+# partition (build/esp/ and build/esp.img); `make unit` builds the host unit tests;
+# `make test` runs the whole suite through pytest. scripts/setup.sh installs the tools.
+
+BUILD      := build
+DEPS       := $(BUILD)/deps
+EFI_INC    := /usr/include/efi
+EFI_LIB    := /usr/lib
+GIT_REV    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+VERSION    := 0.1.0
+
+CC         := gcc
+LD         := ld
+OBJCOPY    := objcopy
+
+# ---- the freestanding image ------------------------------------------------------
+IMAGE_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror \
+  -ffreestanding -fno-stack-protector -fpic -fshort-wchar -mno-red-zone \
+  -maccumulate-outgoing-args -fno-omit-frame-pointer -mgeneral-regs-only \
+  -fno-strict-aliasing -fno-builtin -DEFI_FUNCTION_WRAPPER -DFERRY_IMAGE \
+  -DFERRY_VERSION='"$(VERSION)"' -DFERRY_GIT_REV='"$(GIT_REV)"' \
+  -I. -Iinclude -isystem include/libc -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 \
+  -MMD -MP
+
+IMAGE_SRCS := $(wildcard boot/*.c kernel/*.c kernel/lib/*.c arch/x86/*.c drivers/*.c net/*.c)
+IMAGE_ASMS := $(wildcard arch/x86/*.S)
+IMAGE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(IMAGE_SRCS)) \
+              $(patsubst %.S,$(BUILD)/obj/%.o,$(IMAGE_ASMS))
+
+EFI_SECTIONS := -j .text -j .reloc -j .rodata -j .data -j .dynamic -j .dynsym -j .rela
+
+.PHONY: all esp unit guests test clean
+all: $(BUILD)/ferry.efi
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(IMAGE_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(IMAGE_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(BUILD)/ferry.so: $(IMAGE_OBJS) linker.ld
+	$(LD) -nostdlib -shared -Bsymbolic -znocombreloc --no-undefined -T linker.ld \
+	  $(EFI_LIB)/crt0-efi-x86_64.o $(IMAGE_OBJS) -L$(EFI_LIB) -lgnuefi -lefi -o $@
+
+$(BUILD)/ferry.efi: $(BUILD)/ferry.so
+	$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
+# ---- test guests (freestanding ELF64, started by Ferry in long mode) ---------------
+GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-stack-protector \
+  -fno-pic -mno-red-zone -mgeneral-regs-only -fno-builtin -nostdlib -Itests/guests
+GUEST_NAMES  := $(basename $(notdir $(filter-out tests/guests/guest_rt.c,$(wildcard tests/guests/*.c))))
+GUEST_ELFS   := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
+guests: $(GUEST_ELFS)
+
+$(BUILD)/guests/%.elf: tests/guests/%.c tests/guests/guest_rt.c tests/guests/guest_rt.h tests/guests/guest.ld
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -static -Wl,-T,tests/guests/guest.ld -Wl,--build-id=none \
+	  $< tests/guests/guest_rt.c -o $@
+
+# ---- the EFI system partition ------------------------------------------------------
+# A FAT16 image with a CHS-friendly size (64 cylinders x 16 heads x 63 sectors), so
+# that Bochs accepts it as a flat disk without geometry hints.
+ESP_BLOCKS_KIB := 32256
+esp: $(BUILD)/esp.img
+$(BUILD)/esp.img: $(BUILD)/ferry.efi $(GUEST_ELFS) ferry.cfg
+	rm -rf $(BUILD)/esp && mkdir -p $(BUILD)/esp/EFI/BOOT $(BUILD)/esp/guests
+	cp $(BUILD)/ferry.efi $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI
+	cp ferry.cfg $(BUILD)/esp/ferry.cfg
+	$(if $(GUEST_ELFS),cp $(GUEST_ELFS) $(BUILD)/esp/guests/)
+	rm -f $@.tmp && mkfs.fat -C -F 16 -n FERRY $@.tmp $(ESP_BLOCKS_KIB) >/dev/null
+	mcopy -s -i $@.tmp $(BUILD)/esp/* ::/
+	mv $@.tmp $@
+
+# ---- host unit tests of the portable modules ----------------------------------------
+HOST_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
+  -fno-omit-frame-pointer -DFERRY_HOST -I. -Iinclude
+PORTABLE_SRCS := kernel/lib/format.c kernel/config.c kernel/cmdline.c \
+  kernel/line_editor.c kernel/frame_alloc.c kernel/log_ring.c
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/host/%,$(wildcard tests/unit/test_*.c))
+unit: $(UNIT_TESTS)
+
+$(BUILD)/host/test_%: tests/unit/test_%.c tests/unit/check.h $(PORTABLE_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $< $(PORTABLE_SRCS) -o $@
+
+test:
+	/usr/bin/python3 -m pytest -v tests
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/guests $(BUILD)/esp $(BUILD)/*.efi $(BUILD)/*.so $(BUILD)/*.img
+
+-include $(IMAGE_OBJS:.o=.d)

@@ -1,0 +1,68 @@
+/* The IDT; see idt.h. Gate format: SDM Vol. 3A 6.14.1. */
+#include "arch/x86/idt.h"
+#include "arch/x86/gdt.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define EXCEPTION_VECTORS 32
+#define IDT_ENTRIES 256
+#define GATE_INTERRUPT_64 0xe
+#define GATE_PRESENT      0x80
+
+enum exception_vector {
+	VECTOR_NMI = 2,
+	VECTOR_DOUBLE_FAULT = 8,
+	VECTOR_MACHINE_CHECK = 18,
+};
+
+struct __attribute__((packed)) idt_gate {
+	uint16_t offset_low;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type_attr;
+	uint16_t offset_mid;
+	uint32_t offset_high;
+	uint32_t reserved;
+};
+
+struct __attribute__((packed)) idt_pointer {
+	uint16_t limit;
+	uint64_t base;
+};
+
+extern const int64_t isr_stub_offsets[EXCEPTION_VECTORS];
+
+static struct idt_gate idt[IDT_ENTRIES];
+
+uint64_t idt_base(void)
+{
+	return (uint64_t)(uintptr_t)idt;
+}
+
+static uint8_t ist_for(unsigned vector)
+{
+	bool own_stack = vector == VECTOR_NMI || vector == VECTOR_DOUBLE_FAULT ||
+			 vector == VECTOR_MACHINE_CHECK;
+
+	return own_stack ? IST_FAULT_STACK : 0;
+}
+
+void idt_init(void)
+{
+	uint64_t table = (uint64_t)(uintptr_t)isr_stub_offsets;
+
+	for (unsigned v = 0; v < EXCEPTION_VECTORS; v++) {
+		uint64_t handler = table + (uint64_t)isr_stub_offsets[v];
+		idt[v] = (struct idt_gate){
+			.offset_low = handler & 0xffff,
+			.selector = GDT_SELECTOR_CODE,
+			.ist = ist_for(v),
+			.type_attr = GATE_PRESENT | GATE_INTERRUPT_64,
+			.offset_mid = (handler >> 16) & 0xffff,
+			.offset_high = (uint32_t)(handler >> 32),
+		};
+	}
+	struct idt_pointer ptr = { sizeof(idt) - 1, idt_base() };
+	__asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
+}

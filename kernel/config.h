@@ -1,0 +1,56 @@
+/*
+ * ferry.cfg: the host's configuration, read from the ESP at boot.
+ *
+ * Portable (image and host). The file holds `key = value` lines; `#` starts a
+ * comment, blank lines are ignored. Keys:
+ *
+ *   hostname        = NAME             letters, digits, '-', at most 31 characters
+ *   address         = dhcp | A.B.C.D/N IPv4 address with prefix length, or DHCP
+ *   gateway         = A.B.C.D          default route (optional)
+ *   migration_port  = PORT             TCP port of the migration listener (1-65535)
+ *   migration_key   = TEXT             pre-shared key, 16 to 128 printable characters
+ *
+ * An unknown key gives a warning, a malformed line or value an error naming the
+ * line; either way the default for that key stays and parsing goes on, so a bad
+ * file never stops the boot. Every diagnostic goes to the report callback.
+ */
+#ifndef FERRY_CONFIG_H
+#define FERRY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_HOSTNAME_MAX 31
+#define CONFIG_KEY_MIN 16
+#define CONFIG_KEY_MAX 128
+#define CONFIG_DEFAULT_MIGRATION_PORT 8002
+
+struct ferry_config {
+	char hostname[CONFIG_HOSTNAME_MAX + 1];
+	bool dhcp;
+	uint32_t address;       /* host byte order; 0 when unset */
+	uint8_t prefix_len;
+	uint32_t gateway;       /* 0 when unset */
+	uint16_t migration_port;
+	char migration_key[CONFIG_KEY_MAX + 1];  /* empty: migration refused */
+};
+
+enum config_severity { CONFIG_WARNING, CONFIG_ERROR };
+
+typedef void (*config_report_fn)(void *ctx, enum config_severity severity,
+				 unsigned line, const char *message);
+
+void config_defaults(struct ferry_config *cfg);
+
+/* Parses text of length len into cfg (which should hold defaults); returns the error count. */
+unsigned config_parse(struct ferry_config *cfg, const char *text, size_t len,
+		      config_report_fn report, void *ctx);
+
+/* Parses A.B.C.D; true on success. Shared by the shell's address arguments. */
+bool config_parse_ipv4(const char *s, size_t len, uint32_t *out);
+
+/* Netmask of a prefix length (0-32), host byte order. */
+uint32_t config_prefix_to_mask(uint8_t prefix_len);
+
+#endif

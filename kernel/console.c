@@ -1,0 +1,39 @@
+/* Console output; see console.h. */
+#include "kernel/console.h"
+#include "kernel/lib/format.h"
+#include "drivers/uart16550.h"
+
+#include <string.h>
+
+static void console_sink(void *ctx, char c)
+{
+	(void)ctx;
+	if (c == '\n')
+		uart_putc('\r');
+	uart_putc(c);
+}
+
+void console_write(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		console_sink(NULL, s[i]);
+}
+
+void console_puts(const char *s)
+{
+	console_write(s, strlen(s));
+}
+
+void kvprintf(const char *fmt, va_list ap)
+{
+	fmt_vformat(console_sink, NULL, fmt, ap);
+}
+
+void kprintf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,44 @@
+/* The main loop's pollers; see poll.h. */
+#include "kernel/poll.h"
+#include "kernel/clock.h"
+#include "kernel/errors.h"
+
+#include <stddef.h>
+
+static struct {
+	const char *name;
+	void (*fn)(void);
+	enum poll_kind kind;
+} pollers[POLL_MAX];
+static unsigned poller_count;
+
+int poll_register(const char *name, void (*fn)(void), enum poll_kind kind)
+{
+	if (poller_count == POLL_MAX)
+		return FERR_NOMEM;
+	pollers[poller_count].name = name;
+	pollers[poller_count].fn = fn;
+	pollers[poller_count].kind = kind;
+	poller_count++;
+	return FERR_OK;
+}
+
+void poll_run_all(void)
+{
+	for (unsigned i = 0; i < poller_count; i++)
+		pollers[i].fn();
+}
+
+bool poll_until(bool (*done)(void *ctx), void *ctx, uint64_t timeout_ms)
+{
+	uint64_t deadline = clock_ms() + timeout_ms;
+
+	while (!done(ctx)) {
+		if (clock_ms() >= deadline)
+			return false;
+		for (unsigned i = 0; i < poller_count; i++)
+			if (pollers[i].kind == POLL_BACKGROUND)
+				pollers[i].fn();
+	}
+	return true;
+}

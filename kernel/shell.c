@@ -1,0 +1,63 @@
+/* The command shell; see shell.h. */
+#include "kernel/shell.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/errors.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+extern const struct shell_command *const shell_command_tables[];
+
+void shell_for_each(void (*fn)(const struct shell_command *cmd, void *ctx), void *ctx)
+{
+	for (int t = 0; shell_command_tables[t]; t++)
+		for (const struct shell_command *c = shell_command_tables[t]; c->name; c++)
+			fn(c, ctx);
+}
+
+const struct shell_command *shell_find(const char *name)
+{
+	for (int t = 0; shell_command_tables[t]; t++)
+		for (const struct shell_command *c = shell_command_tables[t]; c->name; c++)
+			if (strcmp(c->name, name) == 0)
+				return c;
+	return NULL;
+}
+
+void shell_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	console_puts("error: ");
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+	console_puts("\n");
+}
+
+void shell_execute(char *line)
+{
+	char *argv[CMDLINE_MAX_ARGS];
+	int argc = 0;
+	int err = cmdline_split(line, &argc, argv);
+
+	if (err == FERR_TOOBIG) {
+		shell_error("too many words (at most %d)", CMDLINE_MAX_ARGS);
+		return;
+	}
+	if (err) {
+		shell_error("unterminated quote");
+		return;
+	}
+	if (argc == 0)
+		return;
+	const struct shell_command *cmd = shell_find(argv[0]);
+	if (!cmd) {
+		/* Show at most 32 characters of what was typed: it may be garbage. */
+		shell_error("unknown command '%.32s' (try help)", argv[0]);
+		return;
+	}
+	if (cmd->run(argc, argv) == SHELL_USAGE)
+		kprintf("usage: %s%s%s\n", cmd->name, cmd->usage[0] ? " " : "", cmd->usage);
+}
