@@ -29,16 +29,31 @@ IMAGE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(IMAGE_SRCS)) \
 
 EFI_SECTIONS := -j .text -j .reloc -j .rodata -j .data -j .dynamic -j .dynsym -j .rela
 
+# Host unit tests: every tests/unit/test_*.c is linked with all portable sources.
+HOST_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
+  -fno-omit-frame-pointer -DFERRY_HOST -I. -Iinclude
+PORTABLE_SRCS := kernel/lib/format.c kernel/config.c kernel/cmdline.c \
+  kernel/line_editor.c kernel/frame_alloc.c kernel/log_ring.c arch/x86/vmx_caps.c
+
+# Files the ESP carries besides ferry.efi and ferry.cfg (guest images are added by mk/guests.mk).
+ESP_GUESTS :=
+
 .PHONY: all esp unit guests test clean
 all: $(BUILD)/ferry.efi
 
+# Each module that needs build rules of its own (lwIP, mbedTLS, test guests...) keeps
+# them in mk/NAME.mk; fragments append to IMAGE_OBJS, PORTABLE_SRCS and ESP_GUESTS.
+include $(sort $(wildcard mk/*.mk))
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(IMAGE_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(IMAGE_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(IMAGE_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+	@echo "  AS      $<"
+	@$(CC) $(IMAGE_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
 $(BUILD)/ferry.so: $(IMAGE_OBJS) linker.ld
 	$(LD) -nostdlib -shared -Bsymbolic -znocombreloc --no-undefined -T linker.ld \
@@ -47,43 +62,28 @@ $(BUILD)/ferry.so: $(IMAGE_OBJS) linker.ld
 $(BUILD)/ferry.efi: $(BUILD)/ferry.so
 	$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
 
-# ---- test guests (freestanding ELF64, started by Ferry in long mode) ---------------
-GUEST_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-stack-protector \
-  -fno-pic -mno-red-zone -mgeneral-regs-only -fno-builtin -nostdlib -Itests/guests
-GUEST_NAMES  := $(basename $(notdir $(filter-out tests/guests/guest_rt.c,$(wildcard tests/guests/*.c))))
-GUEST_ELFS   := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
-guests: $(GUEST_ELFS)
-
-$(BUILD)/guests/%.elf: tests/guests/%.c tests/guests/guest_rt.c tests/guests/guest_rt.h tests/guests/guest.ld
-	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -static -Wl,-T,tests/guests/guest.ld -Wl,--build-id=none \
-	  $< tests/guests/guest_rt.c -o $@
-
 # ---- the EFI system partition ------------------------------------------------------
 # A FAT16 image with a CHS-friendly size (64 cylinders x 16 heads x 63 sectors), so
 # that Bochs accepts it as a flat disk without geometry hints.
 ESP_BLOCKS_KIB := 32256
 esp: $(BUILD)/esp.img
-$(BUILD)/esp.img: $(BUILD)/ferry.efi $(GUEST_ELFS) ferry.cfg
+$(BUILD)/esp.img: $(BUILD)/ferry.efi $(ESP_GUESTS) ferry.cfg
 	rm -rf $(BUILD)/esp && mkdir -p $(BUILD)/esp/EFI/BOOT $(BUILD)/esp/guests
 	cp $(BUILD)/ferry.efi $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI
 	cp ferry.cfg $(BUILD)/esp/ferry.cfg
-	$(if $(GUEST_ELFS),cp $(GUEST_ELFS) $(BUILD)/esp/guests/)
+	$(if $(ESP_GUESTS),cp $(ESP_GUESTS) $(BUILD)/esp/guests/)
 	rm -f $@.tmp && mkfs.fat -C -F 16 -n FERRY $@.tmp $(ESP_BLOCKS_KIB) >/dev/null
 	mcopy -s -i $@.tmp $(BUILD)/esp/* ::/
 	mv $@.tmp $@
 
 # ---- host unit tests of the portable modules ----------------------------------------
-HOST_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
-  -fno-omit-frame-pointer -DFERRY_HOST -I. -Iinclude
-PORTABLE_SRCS := kernel/lib/format.c kernel/config.c kernel/cmdline.c \
-  kernel/line_editor.c kernel/frame_alloc.c kernel/log_ring.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/host/%,$(wildcard tests/unit/test_*.c))
 unit: $(UNIT_TESTS)
 
 $(BUILD)/host/test_%: tests/unit/test_%.c tests/unit/check.h $(PORTABLE_SRCS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) $< $(PORTABLE_SRCS) -o $@
+	@echo "  HOSTCC  $@"
+	@$(CC) $(HOST_CFLAGS) $< $(PORTABLE_SRCS) -o $@
 
 test:
 	/usr/bin/python3 -m pytest -v tests
