@@ -6,8 +6,10 @@
 #include <stddef.h>
 
 extern const struct shell_command system_commands[];
+extern const struct shell_command debug_commands[];
 
 const struct shell_command *const shell_command_tables[] = {
 	system_commands,
+	debug_commands,
 	NULL,
 };

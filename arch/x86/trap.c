@@ -6,8 +6,14 @@
 #include <stdbool.h>
 
 #define BACKTRACE_MAX_FRAMES 24
+#define VECTOR_DOUBLE_FAULT 8
 #define VECTOR_PAGE_FAULT 14
 #define GUARD_BYTES 4096
+
+/* Page-fault error code bits (SDM Vol. 3A 4.7). */
+#define PF_ERROR_PROTECTION (1u << 0)
+#define PF_ERROR_WRITE      (1u << 1)
+#define PF_ERROR_FETCH      (1u << 4)
 
 static const char *const exception_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -106,14 +112,17 @@ void trap_handler(struct trap_frame *f)
 
 	kprintf("\nFERRY FATAL: exception %u (%s), error code 0x%llx\n", v,
 		v < 32 ? exception_names[v] : "?", (unsigned long long)f->error_code);
-	if (v == VECTOR_PAGE_FAULT) {
-		uint64_t cr2 = read_cr2();
+	uint64_t cr2 = read_cr2();
+	if (v == VECTOR_PAGE_FAULT)
 		kprintf("page fault at 0x%llx (%s, %s)\n", (unsigned long long)cr2,
-			f->error_code & 1 ? "protection" : "not present",
-			f->error_code & 2 ? "write" : f->error_code & 16 ? "fetch" : "read");
-		if (in_range(cr2, layout.stack_base - GUARD_BYTES, GUARD_BYTES, 1))
-			kprintf("the boot stack overflowed into its guard page\n");
-	}
+			f->error_code & PF_ERROR_PROTECTION ? "protection" : "not present",
+			f->error_code & PF_ERROR_WRITE ? "write" :
+			f->error_code & PF_ERROR_FETCH ? "fetch" : "read");
+	/* An overflow faults on the guard page, and pushing that fault's frame on the same
+	 * stack then raises #DF, which runs on its own stack; CR2 still names the guard page. */
+	if ((v == VECTOR_PAGE_FAULT || v == VECTOR_DOUBLE_FAULT) &&
+	    in_range(cr2, layout.stack_base - GUARD_BYTES, GUARD_BYTES, 1))
+		kprintf("stack overflow: the boot stack ran into its guard page\n");
 	trap_dump(f);
 	kprintf("Ferry stopped.\n");
 	cpu_halt_forever();

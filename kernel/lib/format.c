@@ -9,6 +9,7 @@ struct spec {
 	bool zero;        /* '0' */
 	bool plus;        /* '+' */
 	bool space;       /* ' ' */
+	bool alternate;   /* '#': 0x before hexadecimal, a leading 0 for octal */
 	int width;
 	int precision;    /* -1: none given */
 };
@@ -134,6 +135,7 @@ size_t fmt_vformat(fmt_sink sink, void *ctx, const char *fmt, va_list ap_in)
 			else if (*fmt == '0') sp.zero = true;
 			else if (*fmt == '+') sp.plus = true;
 			else if (*fmt == ' ') sp.space = true;
+			else if (*fmt == '#') sp.alternate = true;
 			else break;
 		}
 		if (*fmt == '*') {
@@ -189,12 +191,17 @@ size_t fmt_vformat(fmt_sink sink, void *ctx, const char *fmt, va_list ap_in)
 			emit_number(&o, &sp, fetch_unsigned(&ap, len), false, 10, false, NULL);
 			break;
 		case 'x':
-		case 'X':
-			emit_number(&o, &sp, fetch_unsigned(&ap, len), false, 16, conv == 'X', NULL);
+		case 'X': {
+			uint64_t v = fetch_unsigned(&ap, len);
+			const char *prefix = sp.alternate && v ? (conv == 'X' ? "0X" : "0x") : NULL;
+			emit_number(&o, &sp, v, false, 16, conv == 'X', prefix);
 			break;
-		case 'o':
-			emit_number(&o, &sp, fetch_unsigned(&ap, len), false, 8, false, NULL);
+		}
+		case 'o': {
+			uint64_t v = fetch_unsigned(&ap, len);
+			emit_number(&o, &sp, v, false, 8, false, sp.alternate && v ? "0" : NULL);
 			break;
+		}
 		case 'p':
 			emit_number(&o, &sp, (uintptr_t)va_arg(ap, void *), false, 16, false, "0x");
 			break;

@@ -1,7 +1,7 @@
 /*
  * printf-style formatting, portable (image and host).
  *
- * Supports %d %i %u %x %X %o %p %s %c %% with the flags '-', '0', ' ', '+',
+ * Supports %d %i %u %x %X %o %p %s %c %% with the flags '-', '0', ' ', '+', '#',
  * a width and a precision (either may be '*'), and the length modifiers
  * hh h l ll z t j. Floating point is not supported: Ferry's image has no
  * FPU use of its own, so that guest FPU state never needs saving around it.

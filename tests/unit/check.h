@@ -1,7 +1,7 @@
 /*
  * A minimal unit-test harness for the host builds of Ferry's portable modules.
  *
- *   TEST(name) { CHECK(expr); CHECK_EQ_U(a, b); CHECK_STR(a, b); }
+ *   TEST(name) { CHECK(expr); CHECK_EQ_U(a, b); CHECK_EQ_I(a, b); CHECK_STR(a, b); }
  *   int main(void) { return run_tests(); }
  *
  * Tests register themselves through a constructor; run_tests() runs them all,
@@ -51,6 +51,17 @@ static int check_current_failures;
 		if (check_a != check_b) {                                       \
 			printf("  %s:%d: %s == %s failed: %llu != %llu (0x%llx != 0x%llx)\n", \
 			       __FILE__, __LINE__, #a, #b, check_a, check_b, check_a, check_b); \
+			check_current_failures++;                               \
+		}                                                               \
+	} while (0)
+
+#define CHECK_EQ_I(a, b)                                                        \
+	do {                                                                    \
+		long long check_a = (long long)(a);                             \
+		long long check_b = (long long)(b);                             \
+		if (check_a != check_b) {                                       \
+			printf("  %s:%d: %s == %s failed: %lld != %lld\n",      \
+			       __FILE__, __LINE__, #a, #b, check_a, check_b);   \
 			check_current_failures++;                               \
 		}                                                               \
 	} while (0)
