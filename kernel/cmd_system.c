@@ -13,6 +13,19 @@
 #include <string.h>
 
 #define HELP_NAME_WIDTH 16
+#define KIB_PER_FRAME (FRAME_SIZE / 1024)
+
+/* The `memory:` line that both `info` and `mem` print. */
+static void print_memory_totals(void)
+{
+	struct mem_stats m;
+
+	mem_get_stats(&m);
+	kprintf("memory: total_kib=%llu free_kib=%llu ferry_kib=%llu\n",
+		(unsigned long long)(m.total_frames * KIB_PER_FRAME),
+		(unsigned long long)(m.free_frames * KIB_PER_FRAME),
+		(unsigned long long)(m.ferry_frames * KIB_PER_FRAME));
+}
 
 static void print_summary(const struct shell_command *cmd, void *ctx)
 {
@@ -106,14 +119,28 @@ static enum shell_status cmd_info(int argc, char **argv)
 		yes_no(f.vmx), yes_no(f.ept), yes_no(f.ept_ad), yes_no(f.pml),
 		yes_no(f.unrestricted), yes_no(f.vpid), yes_no(f.preemption_timer));
 
-	struct mem_stats m;
-	mem_get_stats(&m);
-	kprintf("memory: total_kib=%llu free_kib=%llu ferry_kib=%llu\n",
-		(unsigned long long)(m.total_frames * FRAME_SIZE / 1024),
-		(unsigned long long)(m.free_frames * FRAME_SIZE / 1024),
-		(unsigned long long)(m.ferry_frames * FRAME_SIZE / 1024));
+	print_memory_totals();
 	kprintf("host: name=%s uptime_ms=%llu tsc_khz=%llu\n", host_config()->hostname,
 		(unsigned long long)clock_ms(), (unsigned long long)(clock_tsc_hz() / 1000));
+	return SHELL_OK;
+}
+
+static void print_owner(const struct frame_owner *owner, void *ctx)
+{
+	(void)ctx;
+	kprintf("%-16s %12llu %12llu\n", owner->name,
+		(unsigned long long)(owner->frames * KIB_PER_FRAME),
+		(unsigned long long)(owner->peak_frames * KIB_PER_FRAME));
+}
+
+static enum shell_status cmd_mem(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return SHELL_USAGE;
+	print_memory_totals();
+	kprintf("%-16s %12s %12s\n", "OWNER", "KIB", "PEAK_KIB");
+	mem_for_each_owner(print_owner, NULL);
 	return SHELL_OK;
 }
 
@@ -156,6 +183,7 @@ const struct shell_command system_commands[] = {
 	{ "help", "[COMMAND]", "list the commands, or show how to use one", cmd_help },
 	{ "version", "", "show Ferry's version and git revision", cmd_version },
 	{ "info", "", "show the CPU, the VT-x features Ferry uses, and memory", cmd_info },
+	{ "mem", "", "show memory use by owner (Ferry, NIC, each guest)", cmd_mem },
 	{ "dmesg", "", "show the kernel log since boot", cmd_dmesg },
 	{ "shutdown", "", "power the machine off (ACPI S5)", cmd_shutdown },
 	{ "reboot", "", "reset the machine", cmd_reboot },

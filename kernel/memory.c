@@ -1,5 +1,6 @@
 /* The kernel's physical memory; see memory.h. */
 #include "kernel/memory.h"
+#include "kernel/errors.h"
 #include "kernel/log.h"
 
 #include <string.h>
@@ -7,6 +8,7 @@
 struct frame_owner mem_owner_ferry = { .name = "ferry" };
 
 static struct frame_allocator allocator;
+static struct frame_owner *owners[MEM_MAX_OWNERS];
 static uint64_t ferry_region_frames;   /* image, stacks and loaded files, never in the pool */
 
 static void add_regions(const struct boot_info *info, enum boot_region_type type)
@@ -18,12 +20,44 @@ static void add_regions(const struct boot_info *info, enum boot_region_type type
 	}
 }
 
+int mem_owner_register(struct frame_owner *owner)
+{
+	for (unsigned i = 0; i < MEM_MAX_OWNERS; i++) {
+		if (!owners[i]) {
+			owners[i] = owner;
+			return FERR_OK;
+		}
+	}
+	return FERR_NOMEM;
+}
+
+int mem_owner_unregister(struct frame_owner *owner)
+{
+	if (owner->frames)
+		return FERR_BUSY;
+	for (unsigned i = 0; i < MEM_MAX_OWNERS; i++) {
+		if (owners[i] == owner) {
+			owners[i] = NULL;
+			return FERR_OK;
+		}
+	}
+	return FERR_NOENT;
+}
+
+void mem_for_each_owner(void (*fn)(const struct frame_owner *owner, void *ctx), void *ctx)
+{
+	for (unsigned i = 0; i < MEM_MAX_OWNERS; i++)
+		if (owners[i])
+			fn(owners[i], ctx);
+}
+
 void memory_init(const struct boot_info *info)
 {
 	uint64_t covered = info->frame_bitmap_bytes * 8;
 
 	frame_alloc_init(&allocator, phys_to_ptr(info->frame_bitmap), covered);
 	add_regions(info, REGION_USABLE);
+	mem_owner_register(&mem_owner_ferry);
 	for (unsigned i = 0; i < info->region_count; i++)
 		if (info->regions[i].type == REGION_FERRY)
 			ferry_region_frames += info->regions[i].frames;

@@ -16,6 +16,19 @@
 
 extern struct frame_owner mem_owner_ferry;
 
+#define MEM_MAX_OWNERS 32
+
+/*
+ * Makes an owner visible to `mem` (Ferry, the NIC, each guest...). An owner that
+ * holds frames must stay registered; mem_owner_unregister() refuses (FERR_BUSY)
+ * while it still holds any, so a leak cannot hide.
+ */
+int mem_owner_register(struct frame_owner *owner);
+int mem_owner_unregister(struct frame_owner *owner);
+
+/* Calls fn for every registered owner. */
+void mem_for_each_owner(void (*fn)(const struct frame_owner *owner, void *ctx), void *ctx);
+
 void memory_init(const struct boot_info *info);
 void memory_reclaim_boot_services(const struct boot_info *info);
 
