@@ -1,0 +1,99 @@
+/*
+ * Guests (VMs): lifecycle, scheduling and the services live migration needs.
+ *
+ * A guest has one vCPU run under VT-x with EPT, RAM that is one contiguous run of
+ * host frames mapped by EPT from guest-physical 0, a 16550 UART and the hypercall
+ * interface (include/ferry/guest_abi.h). Guests run round-robin on the boot CPU,
+ * preempted by the VMX preemption timer, from a background poller.
+ *
+ * The migration part of this contract (marked [migration]) is what
+ * kernel/migration/ builds on; keep it stable.
+ */
+#ifndef FERRY_VM_H
+#define FERRY_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/cpu_features.h"
+
+#define VM_MAX 8
+#define VM_NAME_MAX 31
+#define VM_MIN_MEMORY_MIB 16
+#define VM_MAX_MEMORY_MIB 1024
+
+enum vm_state {
+	VM_RUNNING,    /* scheduled */
+	VM_PAUSED,     /* by `pause` or by a migration's stop-and-copy */
+	VM_STOPPED,    /* a fault stopped it; kept for `vminfo` until destroyed */
+	VM_INCOMING,   /* a shell receiving a migration: memory reserved, never run yet */
+};
+
+struct vm;
+
+/* Called once at boot: VMXON when the CPU has what Ferry needs; logs why not otherwise. */
+void vm_init(void);
+/* True when guests can run on this host. */
+bool vm_supported(void);
+
+/*
+ * Creates and starts a guest from an ELF image on the ESP ("guests/NAME.elf" or a
+ * bare name). mac may be NULL (one is derived from the name). On failure returns
+ * a ferry_err and *why (static text) says what went wrong; nothing is left behind.
+ */
+int vm_create(const char *name, const char *image, uint64_t memory_mib, const uint8_t *mac,
+	      const char *args, struct vm **out, const char **why);
+/* Stops the guest and returns every frame it held. */
+int vm_destroy(struct vm *vm);
+struct vm *vm_find(const char *name);
+int vm_pause(struct vm *vm);
+int vm_unpause(struct vm *vm);
+
+enum vm_state vm_get_state(const struct vm *vm);
+const char *vm_name(const struct vm *vm);
+const uint8_t *vm_mac(const struct vm *vm);
+uint64_t vm_ram_bytes(const struct vm *vm);
+
+/* [migration] A shell for an incoming guest: RAM reserved and zeroed, EPT built, state VM_INCOMING. */
+int vm_create_incoming(const char *name, uint64_t memory_mib, const uint8_t *mac,
+		       struct vm **out, const char **why);
+/* [migration] Host pointer to guest RAM (GPA 0); valid until vm_destroy. */
+uint8_t *vm_ram(struct vm *vm);
+/* [migration] The CPUID features this guest was shown (its mask); fixed at creation. */
+const struct cpu_features *vm_cpu_features(const struct vm *vm);
+
+/*
+ * [migration] Dirty-page logging. start: clears every dirty record (EPT D bits,
+ * PML buffer) and INVEPTs, so that collect reports only later writes. collect:
+ * ORs the pages written since the previous start/collect into bitmap (bit i is
+ * guest page i; the caller sizes it for vm_ram_bytes), clears them and INVEPTs;
+ * returns the number of pages newly found dirty or a ferry_err.
+ */
+int vm_dirty_log_start(struct vm *vm);
+long vm_dirty_collect(struct vm *vm, uint64_t *bitmap);
+void vm_dirty_log_stop(struct vm *vm);
+const char *vm_dirty_mode(const struct vm *vm);   /* "pml" or "ept-ad" */
+
+/* [migration] Auto-converge: keep the vCPU off the CPU for this share of its slices (0-95). */
+int vm_set_throttle(struct vm *vm, unsigned percent);
+
+/*
+ * [migration] The guest's complete state but its RAM, as a self-describing blob of
+ * tagged, length-prefixed, versioned sections (bhyve-style: each part saves and
+ * loads its own): every guest-state VMCS field, the GPRs, FPU/XSAVE area, the MSRs
+ * Ferry passes through or emulates, pending events, the preemption-timer and TSC
+ * bookkeeping (guest TSC carried, not host TSC), the CPUID mask, the UART and the
+ * hypercall clock. save needs the guest paused; returns the length or FERR_TOOBIG.
+ * load needs VM_INCOMING, validates every section and value before touching the
+ * guest (FERR_INVAL or FERR_NOTSUP with *why), and leaves the guest VM_PAUSED.
+ */
+#define VM_STATE_MAX_BYTES (16u * 1024)
+long vm_state_save(struct vm *vm, uint8_t *buf, size_t cap);
+int vm_state_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
+
+/* [migration] Called by the migration engine so `list` can show "migrating" and block destroy/pause. */
+void vm_set_migrating(struct vm *vm, bool migrating);
+bool vm_is_migrating(const struct vm *vm);
+
+#endif
