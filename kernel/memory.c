@@ -9,7 +9,9 @@ struct frame_owner mem_owner_ferry = { .name = "ferry" };
 
 static struct frame_allocator allocator;
 static struct frame_owner *owners[MEM_MAX_OWNERS];
-static uint64_t ferry_region_frames;   /* image, stacks and loaded files, never in the pool */
+/* Ferry's image, stacks, frame bitmap and the files read from the ESP: set aside
+ * before the pool was built, so never allocated from it, but shown by `mem`. */
+static struct frame_owner mem_owner_boot = { .name = "ferry-boot" };
 
 static void add_regions(const struct boot_info *info, enum boot_region_type type)
 {
@@ -60,7 +62,9 @@ void memory_init(const struct boot_info *info)
 	mem_owner_register(&mem_owner_ferry);
 	for (unsigned i = 0; i < info->region_count; i++)
 		if (info->regions[i].type == REGION_FERRY)
-			ferry_region_frames += info->regions[i].frames;
+			mem_owner_boot.frames += info->regions[i].frames;
+	mem_owner_boot.peak_frames = mem_owner_boot.frames;
+	mem_owner_register(&mem_owner_boot);
 	klog_info("memory: %llu KiB free before the firmware's memory is reclaimed",
 		  (unsigned long long)(allocator.free_frames * FRAME_SIZE / 1024));
 }
@@ -91,7 +95,7 @@ int mem_free(struct frame_owner *owner, uint64_t phys, uint64_t frames)
 
 void mem_get_stats(struct mem_stats *out)
 {
-	out->total_frames = allocator.total_frames + ferry_region_frames;
+	out->total_frames = allocator.total_frames + mem_owner_boot.frames;
 	out->free_frames = allocator.free_frames;
-	out->ferry_frames = mem_owner_ferry.frames + ferry_region_frames;
+	out->ferry_frames = mem_owner_ferry.frames + mem_owner_boot.frames;
 }

@@ -124,6 +124,18 @@ def test_qemu_boots_without_vtx(qemu):
 
 
 @pytest.mark.qemu
+def test_qemu_mem_accounts_for_every_owner(qemu):
+    out = qemu.cmd("mem")
+    totals = dict(re.findall(r"(\w+_kib)=(\d+)", out))
+    rows = {m[0]: int(m[1]) for m in re.findall(r"^\s*([\w-]+)\s+(\d+)\s+\d+\s*$", out, re.M)}
+    assert "ferry" in rows, out
+    assert int(totals["free_kib"]) < int(totals["total_kib"])
+    # Every frame in use is charged to a registered owner: none is unaccounted for.
+    used = int(totals["total_kib"]) - int(totals["free_kib"])
+    assert sum(rows.values()) == used, out
+
+
+@pytest.mark.qemu
 def test_qemu_help_and_shutdown(qemu):
     assert "shutdown" in qemu.cmd("help")
     qemu.shutdown()
