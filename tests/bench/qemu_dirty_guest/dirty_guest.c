@@ -3,7 +3,7 @@
  *
  * Command line (`-append`): `rate=N`, pages per second (0: write nothing). The guest
  * stamps successive 4 KiB pages of a window of about 56 MiB at that rate, round and round,
- * and prints to COM1:
+ * halting between the ticks of a 1 kHz PIT interrupt, and prints to COM1:
  *   dirty_guest: ready rate=N pages=P tsc_hz=H
  *   dirty_guest: seconds=S written=W pass=G        (once a second)
  * The benchmark waits for the first line, and reads the others to see that the guest
@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "multiboot.h"
 #include "serial.h"
+#include "ticker.h"
 
 #define PAGE_BYTES        4096u
 #define MIB               (1024u * 1024u)
@@ -23,6 +24,9 @@
 /* After a stall longer than this (a migration's stop-and-copy), drop the backlog rather
  * than writing it in one burst. */
 #define MAX_BACKLOG_PER_SECOND 10u
+/* The guest halts between ticks and writes the pages due at each: at most
+ * rate / TICKS_PER_SECOND pages in a burst. */
+#define TICKS_PER_SECOND  1000u
 
 struct page_stamp {
 	uint32_t magic;
@@ -93,6 +97,7 @@ void dirty_guest_main(uint32_t magic, const struct multiboot_info *info)
 
 	uint64_t ticks_per_page = rate ? clock_div_u64_u32(tsc_hz, rate) : 0;
 	uint64_t max_backlog = clock_div_u64_u32(tsc_hz, MAX_BACKLOG_PER_SECOND);
+	ticker_start(TICKS_PER_SECOND);
 	uint64_t start = rdtsc();
 	uint64_t next_write = start;
 	uint64_t next_report = start + tsc_hz;
@@ -128,6 +133,6 @@ void dirty_guest_main(uint32_t magic, const struct multiboot_info *info)
 			if ((int64_t)(now - next_report) > 0)
 				next_report = now + tsc_hz;
 		}
-		__asm__ volatile("pause");
+		ticker_wait();
 	}
 }
