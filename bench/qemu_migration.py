@@ -253,6 +253,7 @@ def _figures(info, rate, memory_mib, raw_tcp_bytes_per_s):
         "precopy_bytes": ram.get("precopy-bytes"),
         "downtime_bytes": ram.get("downtime-bytes"),
         "qemu_mbps": ram.get("mbps"),
+        "qemu_MBps": ram["mbps"] * 1e6 / 8 / MB if ram.get("mbps") is not None else None,
         "dirty_pages_rate": ram.get("dirty-pages-rate"),
         "throttle_percent": info.get("cpu-throttle-percentage", 0),
         "bytes_over_ram": transferred / guest_ram,
@@ -304,9 +305,13 @@ def run_case(rate, kernel=DIRTY_GUEST, memory_mib=GUEST_MIB, warmup_s=WARMUP_S,
         row["error"] = info.get("error-desc")
         row["guest_resumed"] = False
         if info.get("status") == "completed":
-            # The guest goes on printing on the destination's serial port once resumed.
-            destination.wait_serial(PROGRESS, RESUME_TIMEOUT_S)
-            row["guest_resumed"] = destination.qmp.execute("query-status")["status"] == "running"
+            # Resumed, not restarted: the guest's seconds count goes on from where the
+            # source stopped, on the destination's serial port.
+            last = max([int(m.group(1)) for m in PROGRESS.finditer(source.serial())], default=0)
+            destination.wait_serial(PROGRESS, RESUME_TIMEOUT_S,
+                                    after=lambda m: int(m.group(1)) > last)
+            row["guest_resumed"] = (destination.qmp.execute("query-status")["status"] == "running"
+                                    and not READY.search(destination.serial()))
         row["wall_s"] = time.monotonic() - wall_start
         return row
     finally:
@@ -330,6 +335,7 @@ COLUMNS = (
     ("bytes/RAM", "bytes_over_ram", "{:.3f}"),
     ("MB/s", "throughput_MBps", "{:.0f}"),
     ("raw MB/s", "raw_tcp_MBps", "{:.0f}"),
+    ("QEMU MB/s", "qemu_MBps", "{:.0f}"),
     ("ratio", "throughput_ratio", "{:.3f}"),
     ("downtime ms", "downtime_ms", "{}"),
     ("target ms", "downtime_target_ms", "{}"),
