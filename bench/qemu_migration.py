@@ -278,7 +278,7 @@ def run_case(rate, kernel=DIRTY_GUEST, memory_mib=GUEST_MIB, warmup_s=WARMUP_S,
     wall_start = time.monotonic()
     try:
         source.start()
-        source.wait_serial(READY, BOOT_TIMEOUT_S)
+        ready = source.wait_serial(READY, BOOT_TIMEOUT_S)
         destination.start()
         if destination.qmp.execute("query-status")["status"] != "inmigrate":
             raise RuntimeError("destination QEMU is not waiting for an incoming migration")
@@ -303,11 +303,17 @@ def run_case(rate, kernel=DIRTY_GUEST, memory_mib=GUEST_MIB, warmup_s=WARMUP_S,
 
         row = _figures(info, rate, memory_mib, raw)
         row["error"] = info.get("error-desc")
+        row["guest_rate_pages_per_s"] = int(ready.group(1))
+        row["guest_window_pages"] = int(ready.group(2))
+        progress = list(PROGRESS.finditer(source.serial()))
+        # What the guest really wrote per second before and during the migration.
+        row["guest_achieved_pages_per_s"] = (
+            int(progress[-1].group(2)) / int(progress[-1].group(1)) if progress else None)
         row["guest_resumed"] = False
         if info.get("status") == "completed":
             # Resumed, not restarted: the guest's seconds count goes on from where the
             # source stopped, on the destination's serial port.
-            last = max([int(m.group(1)) for m in PROGRESS.finditer(source.serial())], default=0)
+            last = max([int(m.group(1)) for m in progress], default=0)
             destination.wait_serial(PROGRESS, RESUME_TIMEOUT_S,
                                     after=lambda m: int(m.group(1)) > last)
             row["guest_resumed"] = (destination.qmp.execute("query-status")["status"] == "running"

@@ -20,7 +20,7 @@ $(BUILD)/bench/obj/%.c.o: $(DIRTY_GUEST_DIR)/%.c
 $(BUILD)/bench/obj/%.S.o: $(DIRTY_GUEST_DIR)/%.S
 	@mkdir -p $(dir $@)
 	@echo "  AS32    $<"
-	@$(CC) $(DIRTY_GUEST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+	@$(CC) $(DIRTY_GUEST_CFLAGS) -c $< -o $@
 
 $(DIRTY_GUEST_ELF): $(DIRTY_GUEST_OBJS) $(DIRTY_GUEST_DIR)/guest.ld
 	@echo "  LD32    $@"
@@ -32,3 +32,8 @@ bench-qemu-migration: $(DIRTY_GUEST_ELF)
 	/usr/bin/python3 bench/qemu_migration.py
 
 -include $(DIRTY_GUEST_OBJS:.o=.d)
+
+clean: clean-bench
+.PHONY: clean-bench
+clean-bench:
+	rm -rf $(BUILD)/bench
