@@ -23,7 +23,8 @@
 #define STAMP_MAGIC       0x44495254u  /* "DIRT" */
 /* After a stall longer than this (a migration's stop-and-copy), drop the backlog rather
  * than writing it in one burst. */
-#define MAX_BACKLOG_PER_SECOND 10u
+#define MAX_BACKLOG_MS    100u
+#define MS_PER_SECOND     1000u
 /* The guest halts between ticks and writes the pages due at each: at most
  * rate / TICKS_PER_SECOND pages in a burst. */
 #define TICKS_PER_SECOND  1000u
@@ -96,7 +97,9 @@ void dirty_guest_main(uint32_t magic, const struct multiboot_info *info)
 	serial_puts("\n");
 
 	uint64_t ticks_per_page = rate ? clock_div_u64_u32(tsc_hz, rate) : 0;
-	uint64_t max_backlog = clock_div_u64_u32(tsc_hz, MAX_BACKLOG_PER_SECOND);
+	if (rate && ticks_per_page == 0)
+		ticks_per_page = 1; /* a rate above the TSC's: as fast as the guest can */
+	uint64_t max_backlog = clock_div_u64_u32(tsc_hz * MAX_BACKLOG_MS, MS_PER_SECOND);
 	ticker_start(TICKS_PER_SECOND);
 	uint64_t start = rdtsc();
 	uint64_t next_write = start;
