@@ -1,0 +1,39 @@
+# Benchmarks (bench/, docs/benchmarks.md). The QEMU reference guest of the migration
+# benchmark (tests/bench/qemu_dirty_guest/) is a 32-bit Multiboot ELF that QEMU boots
+# with -kernel: build/bench/qemu_dirty_guest.elf.
+DIRTY_GUEST_DIR    := tests/bench/qemu_dirty_guest
+DIRTY_GUEST_ELF    := $(BUILD)/bench/qemu_dirty_guest.elf
+DIRTY_GUEST_SRCS   := $(wildcard $(DIRTY_GUEST_DIR)/*.c) $(wildcard $(DIRTY_GUEST_DIR)/*.S)
+DIRTY_GUEST_OBJS   := $(patsubst $(DIRTY_GUEST_DIR)/%,$(BUILD)/bench/obj/%.o,$(DIRTY_GUEST_SRCS))
+DIRTY_GUEST_CFLAGS := -std=c11 -O2 -m32 -march=i686 -Wall -Wextra -Werror -ffreestanding \
+  -fno-stack-protector -fno-pic -fno-builtin -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+  -MMD -MP
+
+.PHONY: bench-guests bench-qemu-migration
+bench-guests: $(DIRTY_GUEST_ELF)
+
+$(BUILD)/bench/obj/%.c.o: $(DIRTY_GUEST_DIR)/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC32    $<"
+	@$(CC) $(DIRTY_GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/obj/%.S.o: $(DIRTY_GUEST_DIR)/%.S
+	@mkdir -p $(dir $@)
+	@echo "  AS32    $<"
+	@$(CC) $(DIRTY_GUEST_CFLAGS) -c $< -o $@
+
+$(DIRTY_GUEST_ELF): $(DIRTY_GUEST_OBJS) $(DIRTY_GUEST_DIR)/guest.ld
+	@echo "  LD32    $@"
+	@$(LD) -m elf_i386 -nostdlib -static --build-id=none -z noexecstack --no-warn-rwx-segments -T $(DIRTY_GUEST_DIR)/guest.ld \
+	  $(DIRTY_GUEST_OBJS) -o $@
+
+# QEMU's own live migration of a 64 MiB TCG guest at three write rates (a table).
+bench-qemu-migration: $(DIRTY_GUEST_ELF)
+	/usr/bin/python3 bench/qemu_migration.py
+
+-include $(DIRTY_GUEST_OBJS:.o=.d)
+
+clean: clean-bench
+.PHONY: clean-bench
+clean-bench:
+	rm -rf $(BUILD)/bench
