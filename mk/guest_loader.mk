@@ -28,3 +28,4 @@ $(GUEST_RUNNER): tests/tools/guest_runner.c kernel/guest_loader.c kernel/guest_l
 	@echo "  HOSTCC  $@"
 	@$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -DFERRY_HOST -I. -Iinclude \
 	  $< kernel/guest_loader.c -o $@
+$(BUILD)/guests/memtest.elf: tests/guests/memtest.h
