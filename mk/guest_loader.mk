@@ -22,7 +22,7 @@ fuzz-guest-loader: $(FUZZ_GUEST_LOADER) $(BUILD)/guests/counter.elf
 # Host stand-in that runs a guest image without VMX (tests/tools/guest_runner.c).
 GUEST_RUNNER := $(BUILD)/host/guest_runner
 guest-runner: $(GUEST_RUNNER)
-#unit: $(GUEST_RUNNER)
+unit: $(GUEST_RUNNER)
 $(GUEST_RUNNER): tests/tools/guest_runner.c kernel/guest_loader.c kernel/guest_loader.h
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
