@@ -253,10 +253,11 @@ int guest_load_elf(const void *image, size_t image_len, uint8_t *ram, uint64_t r
 			return reject(why, segment_text(i, "virtual and physical addresses differ"), FERR_INVAL);
 		if (p->vaddr < GUEST_IMAGE_MIN_GPA)
 			return reject(why, segment_text(i, "below 1 MiB"), FERR_INVAL);
-		if (p->memsz > UINT64_MAX - p->vaddr - PAGE_4K)
+		if (p->memsz > UINT64_MAX - p->vaddr)
 			return reject(why, segment_text(i, "address overflow"), FERR_INVAL);
-		/* Not fitting is a matter of RAM size, as the contract says: FERR_NOMEM. */
-		if (p->vaddr + p->memsz > ram_bytes)
+		/* Not fitting is a matter of RAM size, as the contract says: FERR_NOMEM.
+		 * (RAM ends far below 2^64, so the page rounding of the end cannot wrap.) */
+		if (p->vaddr > ram_bytes || p->memsz > ram_bytes - p->vaddr)
 			return reject(why, segment_text(i, "outside guest RAM"), FERR_NOMEM);
 		for (unsigned j = 0; j < i; j++) {
 			if (ph[j].type != ELF_PT_LOAD)

@@ -255,6 +255,10 @@ TEST(malformed_segments_rejected)
 	expect_reject("ELF: segment 1 virtual and physical addresses differ", FERR_INVAL);
 	good_image(); set_phdr(1, 1, 6, DATA_OFF, ~0ull - 0x1000, 0x80, 0x3000);
 	expect_reject("ELF: segment 1 address overflow", FERR_INVAL);
+	good_image(); set_phdr(1, 1, 6, DATA_OFF, ~0ull - 0x7f, 0x10, 0x70);   /* ends just below 2^64 */
+	expect_reject("ELF: segment 1 outside guest RAM", FERR_NOMEM);
+	good_image(); set_phdr(1, 1, 6, DATA_OFF, ~0ull - 0x7f, 0x80, 0x100);  /* wraps past 2^64 */
+	expect_reject("ELF: segment 1 address overflow", FERR_INVAL);
 	good_image(); set_phdr(1, 1, 6, DATA_OFF, RAM_BYTES - 0x1000, 0x80, 0x3000);
 	expect_reject("ELF: segment 1 outside guest RAM", FERR_NOMEM);
 	good_image(); set_phdr(1, 1, 6, DATA_OFF, CODE_GPA + 0x80, 0x80, 0x100);
