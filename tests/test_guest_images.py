@@ -1,9 +1,9 @@
 """Runs the test guests (tests/guests/) on the host, without VMX, through
 build/host/guest_runner (tests/tools/guest_runner.c): the guest runs in user mode in a
 ptrace'd child with its RAM at identity addresses, and the runner emulates port I/O,
-VMCALL hypercalls and CR reads. This checks the guests' own logic and output formats
-(docs/guest-abi.md) before they meet Ferry. vmxinsn and triplefault need ring 0 (LIDT),
-so here they are only loaded.
+VMCALL hypercalls, CR reads, LIDT/IRETQ and exception delivery through the guest's IDT.
+This checks the guests' own logic and output formats (docs/guest-abi.md) before they
+meet Ferry.
 """
 import os
 import re
@@ -16,6 +16,9 @@ from harness.paths import BUILD
 RUNNER = os.path.join(BUILD, "host", "guest_runner")
 GUESTS = ["counter", "memtest", "wild", "vmxinsn", "triplefault", "ioflood"]
 EXIT_GUEST_FAULT = 3
+EXIT_TRIPLE_FAULT = 4
+VMX_INSTRUCTIONS = ["vmxon", "vmclear", "vmptrld", "vmptrst", "vmread", "vmwrite",
+                    "vmlaunch", "vmresume", "vmxoff", "invept", "invvpid"]
 
 
 def run_guest(name, *options, time_limit=None, timeout=60):
@@ -116,3 +119,24 @@ def test_ioflood_counts_all_ones_reads(built):
     # Half the accesses are reads of unknown ports, and those read all ones.
     assert "ioflood n=100000 ones=50000" in lines, output
     assert "ioflood done n=100000 ones=50000" in lines, output
+
+
+def test_vmxinsn_survives_each_faulting_instruction(built):
+    # At CPL 3 on the host every VMX instruction faults (#UD, or #GP for some on hosts
+    # with VMX on); the guest's handlers must report each one and resume after it.
+    rc, lines, output = run_guest("vmxinsn", time_limit=10)
+    assert rc == 0, output
+    body = [line for line in lines if line.startswith("vmxinsn: ")]
+    assert body[0] == "vmxinsn: start", output
+    for name, line in zip(VMX_INSTRUCTIONS, body[1:]):
+        assert re.match(rf"^vmxinsn: #(UD|GP) on {name}$", line), output
+    assert body[len(VMX_INSTRUCTIONS) + 1] == "vmxinsn: vmcall 999 -> -6", output   # FERR_NOTSUP
+    assert body[-1] == "vmxinsn: done" and len(body) == len(VMX_INSTRUCTIONS) + 3, output
+    assert lines[-1] == "runner: guest halted", output
+
+
+def test_triplefault_triple_faults(built):
+    rc, lines, output = run_guest("triplefault", time_limit=5)
+    assert "triplefault: ud2 with an empty IDT" in lines, output
+    assert rc == EXIT_TRIPLE_FAULT and re.match(r"^runner: triple fault vector=6 rip=0x[0-9a-f]+$", lines[-1]), output
+    assert not any("survived" in line for line in lines), output

@@ -17,10 +17,15 @@
  *     byte pattern inside another instruction would be patched too; the guests'
  *     own tests would show that);
  *   mov from CR0/CR3/CR4 (0F 20 /r) gives the loader's values, mov to CR (0F 22) is
- *     ignored; cli/sti are ignored; hlt ends the run ("runner: guest halted").
- * Anything else (a wild access, lidt, a VMX instruction) ends the run with
- *   runner: guest fault sig=N rip=0xR addr=0xA
- * and exit status 3. Options:
+ *     ignored; cli/sti are ignored; hlt ends the run ("runner: guest halted");
+ *   lidt (0F 01 /3) records the guest's IDT, iretq (48 CF) returns from a handler.
+ * Any other fault, once the guest has loaded an IDT, is delivered to it as an
+ * exception (SIGILL: #UD; SIGSEGV from #GP: #GP(0); other SIGSEGV: #PF), with the
+ * frame a CPU pushes; a vector without a present gate becomes #GP, then #DF, then
+ *   runner: triple fault vector=V            (exit status 4).
+ * Before any lidt, a fault ends the run with
+ *   runner: guest fault sig=N rip=0xR addr=0xA   (exit status 3).
+ * Options:
  *   guest_runner IMAGE [ram_mib=16] [args="..."] [time_limit=S]
  *                [corrupt_ms=MS corrupt_offset=OFF]
  * corrupt_* flips the 8 bytes at (free_start rounded up to a page) + OFF once, MS
@@ -51,6 +56,16 @@
 #define UART_LSR_READY 0x60   /* THR empty, transmitter empty */
 #define HC_PRINT_MAX 4096
 #define EXIT_GUEST_FAULT 3
+#define EXIT_TRIPLE_FAULT 4
+#define REX_W 0x8
+#define REX_X 0x2
+#define VECTOR_DF 8
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+#define VECTOR_PF 14
+#define IDT_GATE_BYTES 16
+#define IDT_GATE_PRESENT 0x80
+#define ERROR_CODE_IDT 0x2
 #define REX_B 0x1
 #define REX_R 0x4
 
@@ -179,6 +194,104 @@ static void patch_vmcalls(const uint8_t *image, size_t image_len)
 	(void)image_len;
 }
 
+static int idt_loaded;
+static uint64_t idt_base;
+static uint16_t idt_limit;
+
+static uint64_t ram_get(uint64_t gpa, unsigned bytes)
+{
+	uint64_t v = 0;
+	if (gpa < LOW_UNMAPPED || gpa > ram_bytes || bytes > ram_bytes - gpa)
+		return 0;
+	memcpy(&v, ram + gpa, bytes);
+	return v;
+}
+
+static int ram_put64(uint64_t gpa, uint64_t v)
+{
+	if (gpa < LOW_UNMAPPED || gpa > ram_bytes - 8)
+		return 0;
+	memcpy(ram + gpa, &v, 8);
+	return 1;
+}
+
+/* The address of a ModRM memory operand (64-bit addressing); 0 for a register operand.
+ * *len gets the ModRM/SIB/displacement length; RIP-relative needs the next RIP, so
+ * *rip_relative tells the caller to add it. */
+static int modrm_address(struct user_regs_struct *r, const uint8_t *m, unsigned rex, uint64_t *ea,
+			 unsigned *len, int *rip_relative)
+{
+	unsigned mod = m[0] >> 6, rm = m[0] & 7;
+	*len = 1;
+	*rip_relative = 0;
+	*ea = 0;
+	if (mod == 3)
+		return 0;
+	if (rm == 4) {
+		uint8_t sib = m[1];
+		unsigned base = (sib & 7) | (rex & REX_B ? 8 : 0);
+		unsigned index = ((sib >> 3) & 7) | (rex & REX_X ? 8 : 0);
+		*len = 2;
+		if (index != 4)
+			*ea = *gpr(r, index) << (sib >> 6);
+		if ((sib & 7) == 5 && mod == 0) {
+			*ea += (uint64_t)(int64_t)(int32_t)ram_get((uint64_t)(m + 2 - ram), 4);
+			*len += 4;
+		} else {
+			*ea += *gpr(r, base);
+		}
+	} else if (rm == 5 && mod == 0) {
+		*ea = (uint64_t)(int64_t)(int32_t)ram_get((uint64_t)(m + 1 - ram), 4);
+		*len += 4;
+		*rip_relative = 1;
+		return 1;
+	} else {
+		*ea = *gpr(r, rm | (rex & REX_B ? 8 : 0));
+	}
+	if (mod == 1) {
+		*ea += (uint64_t)(int64_t)(int8_t)m[*len];
+		*len += 1;
+	} else if (mod == 2) {
+		*ea += (uint64_t)(int64_t)(int32_t)ram_get((uint64_t)(m + *len - ram), 4);
+		*len += 4;
+	}
+	return 1;
+}
+
+/* Delivers an exception through the guest's IDT as a CPU does in 64-bit mode (SDM
+ * Vol. 3A 6.14): RSP aligned down to 16, then SS, RSP, RFLAGS, CS, RIP and, for some
+ * vectors, an error code. Returns 0 on a triple fault. */
+static int deliver_exception(struct user_regs_struct *r, unsigned vector, int has_error, uint64_t error)
+{
+	/* A vector without a usable gate turns into #GP (error code: vector, IDT bit),
+	 * a #GP without one into #DF, and a #DF without one is a triple fault. */
+	while (1) {
+		uint64_t gate = idt_base + (uint64_t)vector * IDT_GATE_BYTES;
+		if ((uint64_t)vector * IDT_GATE_BYTES + IDT_GATE_BYTES - 1 <= idt_limit &&
+		    (ram_get(gate + 5, 1) & IDT_GATE_PRESENT))
+			break;
+		if (vector == VECTOR_DF)
+			return 0;
+		error = vector == VECTOR_GP ? 0 : (uint64_t)vector * 8 + ERROR_CODE_IDT;
+		vector = vector == VECTOR_GP ? VECTOR_DF : VECTOR_GP;
+		has_error = 1;
+	}
+	uint64_t gate = idt_base + (uint64_t)vector * IDT_GATE_BYTES;
+	uint64_t handler = ram_get(gate, 2) | ram_get(gate + 6, 2) << 16 | ram_get(gate + 8, 4) << 32;
+	uint64_t frame[] = { r->ss, r->rsp, r->eflags, r->cs, r->rip, error };
+	unsigned n = has_error ? 6 : 5;
+	uint64_t sp = r->rsp & ~0xfull;
+
+	for (unsigned i = 0; i < n; i++) {
+		sp -= 8;
+		if (!ram_put64(sp, frame[i]))
+			return 0;
+	}
+	r->rsp = sp;
+	r->rip = handler;
+	return 1;
+}
+
 /* Emulates the instruction at rip; returns its length, or 0 if it is not ours. */
 static unsigned emulate(struct user_regs_struct *r, int *halted)
 {
@@ -207,6 +320,12 @@ static unsigned emulate(struct user_regs_struct *r, int *halted)
 	case 0xe7: port_write(p[len + 1], r->rax); return len + 2;
 	case 0xfa: case 0xfb: return len + 1;      /* cli, sti */
 	case 0xf4: *halted = 1; return len + 1;    /* hlt */
+	case 0xcf:                                  /* iretq */
+		if (!(rex & REX_W))
+			return 0;
+		r->rip = ram_get(r->rsp, 8);
+		r->rsp = ram_get(r->rsp + 24, 8);
+		return UINT32_MAX;                  /* RIP set: do not advance */
 	case 0x0f:
 		break;
 	default:
@@ -216,6 +335,19 @@ static unsigned emulate(struct user_regs_struct *r, int *halted)
 	if ((op2 == 0x01 && modrm == 0xc1) || (op2 == 0x0b && is_patched_vmcall(rip))) {
 		r->rax = hypercall(r->rax, r->rdi, r->rsi);
 		return len + 3;
+	}
+	if (op2 == 0x01 && (modrm >> 6) != 3 && ((modrm >> 3) & 7) == 3) {     /* lidt m16&64 */
+		uint64_t ea;
+		unsigned mlen;
+		int rip_relative;
+		modrm_address(r, p + len + 2, rex, &ea, &mlen, &rip_relative);
+		unsigned total = len + 2 + mlen;
+		if (rip_relative)
+			ea += rip + total;
+		idt_limit = (uint16_t)ram_get(ea, 2);
+		idt_base = ram_get(ea + 2, 8);
+		idt_loaded = 1;
+		return total;
 	}
 	if ((op2 == 0x20 || op2 == 0x22) && (modrm & 0xc0) == 0xc0) {
 		unsigned cr = ((modrm >> 3) & 7) | (rex & REX_R ? 8 : 0);
@@ -366,6 +498,20 @@ int main(int argc, char **argv)
 			printf("runner: guest halted\n");
 			break;
 		}
+		if (!len && idt_loaded) {
+			siginfo_t info;
+			ptrace(PTRACE_GETSIGINFO, child, NULL, &info);
+			unsigned vector = sig == SIGILL ? VECTOR_UD :
+					  info.si_code == SI_KERNEL ? VECTOR_GP : VECTOR_PF;
+			if (!deliver_exception(&regs, vector, vector != VECTOR_UD, 0)) {
+				printf("runner: triple fault vector=%u rip=0x%llx\n", vector,
+				       (unsigned long long)regs.rip);
+				exit_code = EXIT_TRIPLE_FAULT;
+				break;
+			}
+			ptrace(PTRACE_SETREGS, child, NULL, &regs);
+			continue;
+		}
 		if (!len) {
 			siginfo_t info;
 			ptrace(PTRACE_GETSIGINFO, child, NULL, &info);
@@ -374,7 +520,8 @@ int main(int argc, char **argv)
 			exit_code = EXIT_GUEST_FAULT;
 			break;
 		}
-		regs.rip += len;
+		if (len != UINT32_MAX)
+			regs.rip += len;
 		ptrace(PTRACE_SETREGS, child, NULL, &regs);
 	}
 	fflush(stdout);
