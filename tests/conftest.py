@@ -14,6 +14,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "bochs: boots Ferry under Bochs (VT-x emulated; slow)")
     config.addinivalue_line("markers", "qemu: boots Ferry under QEMU TCG")
     config.addinivalue_line("markers", "netlab: needs root to build a network namespace lab")
+    config.addinivalue_line("markers", "fuzz: runs a libFuzzer target for a bounded time (needs clang)")
 
 
 @pytest.fixture(scope="session")

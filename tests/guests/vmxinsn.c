@@ -1,0 +1,136 @@
+/*
+ * vmxinsn: executes VMX instructions a guest must not be able to use (VMXON,
+ * VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMLAUNCH, VMRESUME, VMXOFF, INVEPT,
+ * INVVPID) and a VMCALL with an unknown number. Ferry is expected to inject #UD for
+ * each VMX instruction. An IDT catches #UD (vector 6) and #GP (vector 13), prints
+ * `vmxinsn: #UD on NAME` / `vmxinsn: #GP on NAME` and resumes after the
+ * instruction; if none comes, `vmxinsn: no fault on NAME`. Then
+ * `vmxinsn: vmcall 999 -> R` (or `vmxinsn: #UD on vmcall`) and finally `vmxinsn: done`.
+ */
+#include "guest_rt.h"
+
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+#define IDT_ENTRIES 32
+#define GATE_INTERRUPT_PRESENT_DPL0 0x8e   /* P, DPL 0, 64-bit interrupt gate (type 0xE) */
+#define CODE_SELECTOR 0x08
+#define UNKNOWN_HYPERCALL 999
+
+struct __attribute__((packed)) idt_gate {
+	uint16_t offset_low, selector;
+	uint8_t ist, type_attr;
+	uint16_t offset_mid;
+	uint32_t offset_high, reserved;
+};
+
+struct __attribute__((packed)) idt_pointer {
+	uint16_t limit;
+	uint64_t base;
+};
+
+/* Saved by trap_common: 9 scratch registers, then vector, error code, CPU frame. */
+struct trap_frame {
+	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
+	uint64_t vector, error_code;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+static struct idt_gate idt[IDT_ENTRIES] __attribute__((aligned(16)));
+static const char *current_name;
+static int faulted;
+uint64_t resume_rip;   /* set by TRY before each instruction: where a trap resumes */
+
+void trap_c(struct trap_frame *frame);
+void trap_c(struct trap_frame *frame)
+{
+	faulted = 1;
+	guest_printf("vmxinsn: #%s on %s\n", frame->vector == VECTOR_UD ? "UD" : "GP",
+		     current_name ? current_name : "?");
+	if (!resume_rip) {
+		guest_printf("vmxinsn: unexpected fault rip=0x%lx\n", (unsigned long)frame->rip);
+		guest_halt();
+	}
+	frame->rip = resume_rip;
+	resume_rip = 0;
+}
+
+/* Both stubs leave the same layout: #UD pushes a zero error code, #GP has one. */
+__asm__(".text\n"
+	"ud_stub:\n"
+	"	push $0\n"
+	"	push $6\n"
+	"	jmp trap_common\n"
+	"gp_stub:\n"
+	"	push $13\n"
+	"	jmp trap_common\n"
+	"trap_common:\n"
+	"	push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n"
+	"	push %r8; push %r9; push %r10; push %r11\n"
+	"	mov %rsp, %rdi\n"
+	"	cld\n"
+	"	call trap_c\n"
+	"	pop %r11; pop %r10; pop %r9; pop %r8\n"
+	"	pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n"
+	"	add $16, %rsp\n"
+	"	iretq\n");
+
+extern char ud_stub[], gp_stub[];
+
+static void set_gate(unsigned vector, void *handler)
+{
+	uint64_t a = (uint64_t)(uintptr_t)handler;
+
+	idt[vector] = (struct idt_gate){
+		.offset_low = (uint16_t)a, .selector = CODE_SELECTOR, .type_attr = GATE_INTERRUPT_PRESENT_DPL0,
+		.offset_mid = (uint16_t)(a >> 16), .offset_high = (uint32_t)(a >> 32),
+	};
+}
+
+static uint8_t vmx_region[4096] __attribute__((aligned(4096)));
+
+/* Runs one instruction with RAX = &vmx_region; a trap resumes at label 1. */
+#define TRY(name, insn)                                                               \
+	do {                                                                          \
+		current_name = name;                                                  \
+		faulted = 0;                                                          \
+		__asm__ volatile("lea 1f(%%rip), %%rcx\n\tmov %%rcx, resume_rip(%%rip)\n\t" \
+				 insn "\n1:"                                          \
+				 : : "a"(vmx_region) : "rbx", "rcx", "cc", "memory");  \
+		resume_rip = 0;                                                       \
+		if (!faulted)                                                         \
+			guest_printf("vmxinsn: no fault on %s\n", name);              \
+	} while (0)
+
+void guest_main(void)
+{
+	struct idt_pointer idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+
+	set_gate(VECTOR_UD, ud_stub);
+	set_gate(VECTOR_GP, gp_stub);
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+	guest_printf("vmxinsn: start\n");
+
+	TRY("vmxon", "vmxon (%%rax)");
+	TRY("vmclear", "vmclear (%%rax)");
+	TRY("vmptrld", "vmptrld (%%rax)");
+	TRY("vmptrst", "vmptrst (%%rax)");
+	TRY("vmread", "vmread %%rax, %%rbx");
+	TRY("vmwrite", "vmwrite %%rax, %%rbx");
+	TRY("vmlaunch", "vmlaunch");
+	TRY("vmresume", "vmresume");
+	TRY("vmxoff", "vmxoff");
+	TRY("invept", "invept (%%rax), %%rbx");
+	TRY("invvpid", "invvpid (%%rax), %%rbx");
+
+	/* An unknown hypercall should return an error; a #UD for it is handled too. */
+	long r;
+	current_name = "vmcall";
+	faulted = 0;
+	__asm__ volatile("lea 1f(%%rip), %%rcx\n\tmov %%rcx, resume_rip(%%rip)\n\tvmcall\n1:"
+			 : "=a"(r) : "a"((long)UNKNOWN_HYPERCALL), "D"(0L), "S"(0L), "d"(0L)
+			 : "rcx", "cc", "memory");
+	resume_rip = 0;
+	if (!faulted)
+		guest_printf("vmxinsn: vmcall %u -> %ld\n", UNKNOWN_HYPERCALL, r);
+	guest_printf("vmxinsn: done\n");
+}

@@ -1,0 +1,47 @@
+"""Fuzzes the guest loader (kernel/guest_loader.c) with libFuzzer for a bounded time.
+
+`make fuzz-guest-loader` builds tests/fuzz/fuzz_guest_loader.c with clang
+(-fsanitize=fuzzer,address,undefined) and feeds it arbitrary bytes, seeded with a real
+test-guest image. libFuzzer exits non-zero and writes a crash-* artifact on any crash
+or sanitizer report; that fails this test.
+"""
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from harness.paths import BUILD, ROOT
+
+FUZZ_SECONDS = 15
+
+
+def libfuzzer_available():
+    if not shutil.which("clang"):
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write("#include <stddef.h>\n#include <stdint.h>\n"
+                    "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)"
+                    "{ (void)d; (void)n; return 0; }\n")
+        probe = subprocess.run(["clang", "-fsanitize=fuzzer", src, "-o", os.path.join(tmp, "probe")],
+                               capture_output=True)
+        return probe.returncode == 0
+
+
+@pytest.mark.fuzz
+@pytest.mark.skipif(not libfuzzer_available(), reason="clang with libFuzzer not installed")
+def test_fuzz_guest_loader(built):
+    for old in glob.glob(os.path.join(BUILD, "fuzz", "crash-*")):
+        os.unlink(old)
+    result = subprocess.run(["make", "-s", "-C", ROOT, "fuzz-guest-loader", f"FUZZ_SECONDS={FUZZ_SECONDS}"],
+                            capture_output=True, text=True, timeout=FUZZ_SECONDS + 300,
+                            start_new_session=True)
+    output = result.stdout + result.stderr
+    crashes = glob.glob(os.path.join(BUILD, "fuzz", "crash-*"))
+    assert result.returncode == 0 and not crashes, f"fuzzer found a problem {crashes}:\n{output[-6000:]}"
+    runs = [line for line in output.splitlines() if line.startswith("Done ") and " runs in " in line]
+    assert runs, output[-3000:]
