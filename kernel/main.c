@@ -13,6 +13,7 @@
 #include "kernel/memory.h"
 #include "kernel/poll.h"
 #include "kernel/shell.h"
+#include "kernel/vm.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/paging.h"
@@ -111,6 +112,7 @@ void kernel_main(struct boot_info *info)
 	paging_init(info);
 	memory_reclaim_boot_services(info);
 	load_config();
+	vm_init();
 
 	line_editor_init(&editor, echo_to_console, NULL);
 	poll_register("console", console_poll, POLL_CONSOLE);
