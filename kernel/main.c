@@ -75,6 +75,11 @@ static void echo_to_console(void *ctx, const char *s, size_t len)
 	uart_write(s, len);
 }
 
+bool console_input_pending(void)
+{
+	return editor.len > 0 || editor.escape;
+}
+
 static void console_poll(void)
 {
 	uint8_t byte;

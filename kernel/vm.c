@@ -96,10 +96,37 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	klog_error("guest %s stopped: %s", vm->name, vm->stop_reason);
 }
 
+/*
+ * Guest lines wait while a command is being typed, so that they do not cut
+ * through its echo; they are shown once the line is done. When the queue is
+ * full they are shown at once (every line is in its guest's ring anyway).
+ */
+#define DEFERRED_BYTES 4096
+#define GUEST_LINE_BYTES (VM_NAME_MAX + VDEV_UART_LINE_MAX + 8)
+static char deferred[DEFERRED_BYTES];
+static size_t deferred_len;
+
+static void flush_deferred(void)
+{
+	console_write(deferred, deferred_len);
+	deferred_len = 0;
+}
+
 static void print_guest_line(void *ctx, const char *line, size_t len)
 {
 	struct vm *vm = ctx;
-	kprintf("[%s] %.*s\n", vm->name, (int)len, line);
+	char text[GUEST_LINE_BYTES];
+	size_t n = fmt_snprintf(text, sizeof(text), "[%s] %.*s\n", vm->name, (int)len, line);
+
+	if (n >= sizeof(text))
+		n = sizeof(text) - 1;
+	if (console_input_pending() && deferred_len + n <= sizeof(deferred)) {
+		memcpy(deferred + deferred_len, text, n);
+		deferred_len += n;
+		return;
+	}
+	flush_deferred();
+	console_write(text, n);
 }
 
 static bool name_valid(const char *name)
@@ -316,6 +343,8 @@ int vm_set_throttle(struct vm *vm, unsigned percent)
 /* One slice of the next running guest per call, so the console and the network keep running. */
 static void schedule(void)
 {
+	if (deferred_len && !console_input_pending())
+		flush_deferred();
 	for (unsigned n = 0; n < VM_MAX; n++) {
 		struct vm *vm = &vms[next_slot];
 		next_slot = (next_slot + 1) % VM_MAX;
