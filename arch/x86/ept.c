@@ -242,12 +242,13 @@ void ept_clear_dirty(struct ept *e)
 
 static void sum_table(void *ctx, uint64_t *table, uint64_t gpa_base, unsigned level)
 {
-	uint64_t *sum = ctx;
+	uint64_t *sum = ctx, local = 0;   /* a local total: the table cannot alias it */
 
 	(void)gpa_base;
 	for (unsigned i = 0; i < EPT_ENTRIES; i++)
 		if (level == 0 || (table[i] & EPT_LARGE))
-			*sum += table[i];
+			local += table[i];
+	*sum += local;
 }
 
 uint64_t ept_read_leaves(const struct ept *e)
