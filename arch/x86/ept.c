@@ -204,17 +204,53 @@ static void mark_pages(struct dirty_scan *s, uint64_t first_page, uint64_t count
 	}
 }
 
+static unsigned bits_set(uint64_t x)
+{
+	unsigned n = 0;
+	for (; x; x &= x - 1)
+		n++;
+	return n;
+}
+
+/* ORs a word of 64 pages (starting at a multiple of 64) into the bitmap. */
+static void merge_word(struct dirty_scan *s, uint64_t word, uint64_t mask)
+{
+	uint64_t first = word * 64;
+	if (first >= s->bitmap_pages)
+		return;
+	if (s->bitmap_pages - first < 64)
+		mask &= (1ull << (s->bitmap_pages - first)) - 1;
+	s->newly_dirty += bits_set(mask & ~s->bitmap[word]);
+	s->bitmap[word] |= mask;
+}
+
 static void scan_table(void *ctx, uint64_t *table, uint64_t gpa_base, unsigned level)
 {
 	struct dirty_scan *s = ctx;
-	uint64_t pages_per_entry = level ? PAGES_PER_LARGE : 1;
 
+	if (level == 0) {
+		/* A page table covers 512 pages starting at a multiple of 512: 8 bitmap words. */
+		uint64_t first_word = gpa_base / EPT_PAGE_SIZE / 64;
+		for (unsigned w = 0; w < EPT_ENTRIES / 64; w++) {
+			uint64_t mask = 0, *entries = table + 64 * w;
+			for (unsigned j = 0; j < 64; j++) {
+				uint64_t entry = entries[j];
+				if ((entry & EPT_DIRTY) && present(entry)) {
+					entries[j] = entry & ~EPT_DIRTY;
+					mask |= 1ull << j;
+				}
+			}
+			if (mask)
+				merge_word(s, first_word + w, mask);
+		}
+		return;
+	}
 	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
 		uint64_t entry = table[i];
-		if (!(entry & EPT_DIRTY) || !present(entry) || (level && !(entry & EPT_LARGE)))
+		if (!(entry & EPT_DIRTY) || !present(entry) || !(entry & EPT_LARGE))
 			continue;
 		table[i] = entry & ~EPT_DIRTY;
-		mark_pages(s, gpa_base / EPT_PAGE_SIZE + i * pages_per_entry, pages_per_entry);
+		mark_pages(s, gpa_base / EPT_PAGE_SIZE + i * PAGES_PER_LARGE, PAGES_PER_LARGE);
 	}
 }
 
