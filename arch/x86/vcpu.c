@@ -34,6 +34,12 @@
 #define RFLAGS_FIXED1         (1ull << 1)
 #define SEG_LIMIT_4G          0xffffffffu
 #define PML_INDEX_MASK        0xffffu
+/* Access rights of the placeholder state (table 24-2): type, S, P, L/D, G. */
+#define AR_CODE64_FLAT        0xa09bu   /* execute/read accessed code, S, P, L, G */
+#define AR_DATA_FLAT          0xc093u   /* read/write accessed data, S, P, D/B, G */
+#define AR_TSS64_BUSY         0x008bu
+#define TSS64_LIMIT           0x67u
+#define GDT_PLACEHOLDER_LIMIT 0x1fu
 
 static uint64_t current_vmcs;          /* physical address of the current VMCS, 0 for none */
 static struct vcpu *state_owner;       /* whose FPU and SYSCALL MSRs the CPU holds */
@@ -174,8 +180,8 @@ int vcpu_init(struct vcpu *v, struct frame_owner *owner, uint16_t vpid, uint64_t
 	/* A valid flat 64-bit state until the loader or a migration supplies the real one. */
 	struct guest_entry_state e = {
 		.cr0 = CR0_PE | CR0_PG | CR0_NE, .cr4 = CR4_PAE, .efer = EFER_LME | EFER_LMA,
-		.rflags = RFLAGS_FIXED1, .cs_access = 0xa09b, .ds_access = 0xc093, .tr_access = 0x8b,
-		.tr_limit = 0x67, .gdt_limit = 0x1f,
+		.rflags = RFLAGS_FIXED1, .cs_access = AR_CODE64_FLAT, .ds_access = AR_DATA_FLAT,
+		.tr_access = AR_TSS64_BUSY, .tr_limit = TSS64_LIMIT, .gdt_limit = GDT_PLACEHOLDER_LIMIT,
 	};
 	vcpu_set_entry(v, &e);
 	return FERR_OK;

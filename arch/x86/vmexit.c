@@ -37,6 +37,7 @@
 #define CR0_NW                         (1ull << 29)
 #define INTERRUPTIBILITY_STI_MOVSS     3u
 #define IDT_VECTORING_TYPE(i)          (((i) >> INTR_TYPE_SHIFT) & 7u)
+#define IDT_VECTORING_UNDEFINED        (1u << 12)   /* undefined in the vectoring field, reserved on entry */
 #define INTR_TYPE_EXTERNAL             0u
 #define INTR_TYPE_NMI                  2u
 #define PREEMPTION_TIMER_MAX           0xffffffffull
@@ -571,7 +572,7 @@ static void reinject_interrupted_event(void)
 	unsigned type = IDT_VECTORING_TYPE(info);
 	if (type != INTR_TYPE_EXTERNAL && type != INTR_TYPE_NMI && type != INTR_TYPE_HW_EXCEPTION)
 		return;   /* software events: the instruction runs again */
-	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~(1u << 12));   /* bit 12 is undefined in the vectoring field */
+	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~IDT_VECTORING_UNDEFINED);
 	if (info & INTR_INFO_DELIVER_ERROR)
 		vmwrite(VMCS_ENTRY_EXCEPTION_ERR, vmread(VMCS_IDT_VECTORING_ERR));
 }
