@@ -58,6 +58,8 @@ static void section_regs(struct codec *c, struct vm_saved_state *s)
 	for (unsigned i = 0; i < 4; i++)
 		F64(c, cpu->dr[i]);
 	F64(c, cpu->dr6);
+	for (unsigned i = 0; i < 4; i++)
+		F64(c, cpu->pdpte[i]);
 }
 
 static void section_segments(struct codec *c, struct vm_saved_state *s)
@@ -266,6 +268,9 @@ int vm_state_decode(const uint8_t *buf, size_t len, struct vm_saved_state *s, co
 #define CR4_PAE (1ull << 5)
 #define CR4_PCIDE (1ull << 17)
 
+#define PDPTE_PRESENT (1ull << 0)
+#define PDPTE_RESERVED 0x1e6ull   /* bits 1, 2, 5-8 (SDM Vol. 3A 4.4.1) */
+
 #define EFER_SCE (1ull << 0)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
@@ -379,6 +384,12 @@ static int validate_control(const struct vm_cpu_state *c, const struct vm_state_
 		FAIL("CR4.PCIDE set outside long mode");
 	if (lma && (c->rflags & RFLAGS_VM))
 		FAIL("RFLAGS.VM set in long mode");
+	bool pae_paging = (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !lma;
+	for (unsigned i = 0; pae_paging && i < 4; i++) {
+		uint64_t e = c->pdpte[i];
+		if ((e & PDPTE_PRESENT) && ((e & PDPTE_RESERVED) || (lim->phys_bits < 64 && e >> lim->phys_bits)))
+			FAIL("a PDPTE sets reserved bits");
+	}
 	if (!pat_valid(c->pat))
 		FAIL("IA32_PAT holds a reserved memory type");
 	if (c->debugctl)

@@ -62,7 +62,8 @@ struct vm_cpu_state {
 	uint64_t gpr[GPR_COUNT];   /* RSP as the guest sees it */
 	uint64_t rip, rflags;
 	uint64_t cr0, cr3, cr4;    /* as the guest sees CR0 and CR4 (the read shadows) */
-	uint64_t cr2, dr7, dr[4], dr6;  /* DR0-3 and DR6 are emulated, never loaded into the CPU */
+	uint64_t cr2, dr7, dr[4], dr6;
+	uint64_t pdpte[4];         /* PAE paging outside long mode: VM entry loads these, not CR3 */  /* DR0-3 and DR6 are emulated, never loaded into the CPU */
 	struct vm_segment_state seg[SEG_COUNT];
 	uint64_t gdtr_base, idtr_base;
 	uint32_t gdtr_limit, idtr_limit;

@@ -293,6 +293,8 @@ void vcpu_get_state(struct vcpu *v, struct vm_cpu_state *s)
 	s->dr7 = vmread(VMCS_GUEST_DR7);
 	memcpy(s->dr, v->dr, sizeof(s->dr));
 	s->dr6 = v->dr6;
+	for (unsigned i = 0; i < 4; i++)
+		s->pdpte[i] = vmread(VMCS_GUEST_PDPTE0 + 2 * i);
 	for (unsigned i = 0; i < SEG_COUNT; i++)
 		get_segment(i, &s->seg[i]);
 	s->gdtr_base = vmread(VMCS_GUEST_GDTR_BASE);
@@ -336,6 +338,8 @@ void vcpu_set_state(struct vcpu *v, const struct vm_cpu_state *s)
 	vmwrite(VMCS_GUEST_DR7, s->dr7);
 	memcpy(v->dr, s->dr, sizeof(v->dr));
 	v->dr6 = s->dr6;
+	for (unsigned i = 0; i < 4; i++)
+		vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, s->pdpte[i]);
 	for (unsigned i = 0; i < SEG_COUNT; i++)
 		set_segment(i, &s->seg[i]);
 	vmwrite(VMCS_GUEST_GDTR_BASE, s->gdtr_base);

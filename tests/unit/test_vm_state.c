@@ -298,6 +298,29 @@ TEST(valid_variants_are_accepted)
 	CHECK_EQ_I(vm_state_validate(&s, &l, &why), 0);
 }
 
+TEST(pae_paging_checks_the_pdptes)
+{
+	struct vm_state_limits l = limits();
+	const char *why = NULL;
+	struct vm_saved_state s;
+
+	fresh(&s);   /* 32-bit code with PAE paging: VM entry takes the PDPTEs from the state */
+	s.cpu.efer = 0;
+	s.cpu.seg[SEG_CS].access = 0xc09b;
+	s.cpu.pdpte[0] = 0x5001;
+	s.cpu.pdpte[3] = 0x7000;   /* not present: its other bits do not matter */
+	CHECK_EQ_I(vm_state_validate(&s, &l, &why), 0);
+	s.cpu.pdpte[1] = 0x6001 | (1ull << 7);
+	CHECK_EQ_I(vm_state_validate(&s, &l, &why), FERR_INVAL);
+	CHECK_STR(why, "a PDPTE sets reserved bits");
+	s.cpu.pdpte[1] = (1ull << 40) | 1;   /* beyond MAXPHYADDR (39) */
+	CHECK_EQ_I(vm_state_validate(&s, &l, &why), FERR_INVAL);
+	/* In long mode the PDPTE fields are unused and not checked. */
+	fresh(&s);
+	s.cpu.pdpte[1] = 0x6001 | (1ull << 7);
+	CHECK_EQ_I(vm_state_validate(&s, &l, &why), 0);
+}
+
 TEST(missing_cpu_features_are_not_supported)
 {
 	struct vm_state_limits l = limits();
