@@ -167,6 +167,9 @@ static const char *segment_text(unsigned index, const char *what)
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
+/* A code/data/system descriptor (SDM Vol. 3A 3.4.5, Figure 3-8): limit 15:0 in bits
+ * 15:0, base 23:0 in 39:16, the access byte in 47:40, limit 19:16 in 51:48, the
+ * AVL/L/D/G flags in 55:52, base 31:24 in 63:56. */
 static uint64_t descriptor(uint32_t base, uint32_t limit, uint32_t access)
 {
 	return (limit & 0xffffull) | (uint64_t)(base & 0xffffff) << 16 |
