@@ -13,6 +13,7 @@
 #include "kernel/memory.h"
 #include "kernel/poll.h"
 #include "kernel/shell.h"
+#include "kernel/vm.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/paging.h"
@@ -74,6 +75,11 @@ static void echo_to_console(void *ctx, const char *s, size_t len)
 	uart_write(s, len);
 }
 
+bool console_input_pending(void)
+{
+	return editor.len > 0 || editor.escape;
+}
+
 static void console_poll(void)
 {
 	uint8_t byte;
@@ -111,6 +117,7 @@ void kernel_main(struct boot_info *info)
 	paging_init(info);
 	memory_reclaim_boot_services(info);
 	load_config();
+	vm_init();
 
 	line_editor_init(&editor, echo_to_console, NULL);
 	poll_register("console", console_poll, POLL_CONSOLE);

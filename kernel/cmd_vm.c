@@ -1,0 +1,333 @@
+/*
+ * Guest commands: create, list, destroy, pause, unpause, console, vminfo,
+ * dirty, and snapshot (a save/load round trip on this host, the debug twin of
+ * a migration's switchover).
+ */
+#include "arch/x86/vmx.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/errors.h"
+#include "kernel/memory.h"
+#include "kernel/shell.h"
+#include "kernel/vm_internal.h"
+
+#include <string.h>
+
+#define DEFAULT_MEMORY_MIB 32
+#define MIB (1ull << 20)
+#define MAC_MULTICAST_BIT 0x01
+#define DIRTY_RANGES_SHOWN 64
+#define PAGES_PER_WORD 64
+
+static const char *state_name(const struct vm *vm)
+{
+	if (vm->migrating)
+		return "migrating";
+	switch (vm->state) {
+	case VM_RUNNING:  return "running";
+	case VM_PAUSED:   return "paused";
+	case VM_STOPPED:  return "stopped";
+	case VM_INCOMING: return "incoming";
+	}
+	return "?";
+}
+
+static struct vm *find_or_complain(const char *name)
+{
+	struct vm *vm = vm_find(name);
+	if (!vm)
+		shell_error("no guest named '%.32s'", name);
+	return vm;
+}
+
+static enum shell_status cmd_create(int argc, char **argv)
+{
+	static const char *const known[] = { "memory", "mac", "args", NULL };
+	bool dup = false;
+
+	if (cmdline_positional_count(argc, argv) != 3)
+		return SHELL_USAGE;
+	const char *unknown = cmdline_unknown_option(argc, argv, known);
+	if (unknown) {
+		shell_error("unknown option '%.32s' (memory=, mac=, args=)", unknown);
+		return SHELL_FAILED;
+	}
+	const char *mem_s = cmdline_option(argc, argv, "memory", &dup);
+	const char *mac_s = cmdline_option(argc, argv, "mac", &dup);
+	const char *args = cmdline_option(argc, argv, "args", &dup);
+	if (dup) {
+		shell_error("an option is given twice");
+		return SHELL_FAILED;
+	}
+	uint64_t mib = DEFAULT_MEMORY_MIB;
+	if (mem_s && !cmdline_parse_u64(mem_s, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &mib)) {
+		shell_error("memory must be a number of MiB from %d to %d", VM_MIN_MEMORY_MIB,
+			    VM_MAX_MEMORY_MIB);
+		return SHELL_FAILED;
+	}
+	uint8_t mac[6];
+	if (mac_s && (!cmdline_parse_mac(mac_s, mac) || (mac[0] & MAC_MULTICAST_BIT))) {
+		shell_error("mac must be a unicast address like 52:54:00:12:34:56");
+		return SHELL_FAILED;
+	}
+	struct vm *vm;
+	const char *why = "unknown";
+	int err = vm_create(argv[1], argv[2], mib, mac_s ? mac : NULL, args, &vm, &why);
+	if (err) {
+		shell_error("cannot create '%.32s': %s", argv[1], why);
+		return SHELL_FAILED;
+	}
+	const uint8_t *m = vm_mac(vm);
+	kprintf("created %s id=%u memory_mib=%llu mac=%02x:%02x:%02x:%02x:%02x:%02x\n", vm->name,
+		vm->id, (unsigned long long)mib, m[0], m[1], m[2], m[3], m[4], m[5]);
+	return SHELL_OK;
+}
+
+static enum shell_status cmd_list(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return SHELL_USAGE;
+	kprintf("%-16s %4s %-10s %8s %12s\n", "NAME", "ID", "STATE", "MEM_MIB", "EXITS");
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		struct vm *vm = vm_slot(i);
+		if (vm)
+			kprintf("%-16s %4u %-10s %8llu %12llu\n", vm->name, vm->id, state_name(vm),
+				(unsigned long long)(vm->ram_bytes / MIB), (unsigned long long)vm->exits_total);
+	}
+	return SHELL_OK;
+}
+
+static enum shell_status cmd_destroy(int argc, char **argv)
+{
+	if (argc != 2)
+		return SHELL_USAGE;
+	struct vm *vm = find_or_complain(argv[1]);
+	if (!vm)
+		return SHELL_FAILED;
+	if (vm_destroy(vm)) {
+		shell_error("'%.32s' is migrating; it cannot be destroyed now", argv[1]);
+		return SHELL_FAILED;
+	}
+	kprintf("destroyed %s\n", argv[1]);
+	return SHELL_OK;
+}
+
+static enum shell_status pause_or_unpause(int argc, char **argv, bool pause)
+{
+	if (argc != 2)
+		return SHELL_USAGE;
+	struct vm *vm = find_or_complain(argv[1]);
+	if (!vm)
+		return SHELL_FAILED;
+	if (vm->migrating) {
+		shell_error("'%.32s' is migrating", argv[1]);
+		return SHELL_FAILED;
+	}
+	if (pause ? vm_pause(vm) : vm_unpause(vm)) {
+		shell_error("'%.32s' is %s", argv[1], state_name(vm));
+		return SHELL_FAILED;
+	}
+	kprintf("%s %s\n", pause ? "paused" : "unpaused", vm->name);
+	return SHELL_OK;
+}
+
+static enum shell_status cmd_pause(int argc, char **argv)
+{
+	return pause_or_unpause(argc, argv, true);
+}
+
+static enum shell_status cmd_unpause(int argc, char **argv)
+{
+	return pause_or_unpause(argc, argv, false);
+}
+
+static enum shell_status cmd_console(int argc, char **argv)
+{
+	static char text[VDEV_UART_RING_BYTES];
+
+	if (argc != 2)
+		return SHELL_USAGE;
+	struct vm *vm = find_or_complain(argv[1]);
+	if (!vm)
+		return SHELL_FAILED;
+	size_t n = vdev_uart_recent(&vm->uart, text, sizeof(text));
+	console_write(text, n);
+	if (n && text[n - 1] != '\n')
+		console_puts("\n");
+	return SHELL_OK;
+}
+
+static void print_registers(struct vm *vm)
+{
+	static struct vm_cpu_state s;
+	static const char *const names[GPR_COUNT] = {
+		"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+		"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+	};
+
+	vcpu_get_state(&vm->vcpu, &s);
+	kprintf("rip=0x%llx rflags=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx\n",
+		(unsigned long long)s.rip, (unsigned long long)s.rflags, (unsigned long long)s.cr0,
+		(unsigned long long)s.cr3, (unsigned long long)s.cr4, (unsigned long long)s.efer);
+	for (unsigned i = 0; i < GPR_COUNT; i++)
+		kprintf("%s=0x%llx%s", names[i], (unsigned long long)s.gpr[i], i % 4 == 3 ? "\n" : " ");
+	kprintf("cs=0x%x ss=0x%x tr=0x%x gdtr=0x%llx/0x%x idtr=0x%llx/0x%x\n", s.seg[SEG_CS].selector,
+		s.seg[SEG_SS].selector, s.seg[SEG_TR].selector, (unsigned long long)s.gdtr_base,
+		s.gdtr_limit, (unsigned long long)s.idtr_base, s.idtr_limit);
+}
+
+static enum shell_status cmd_vminfo(int argc, char **argv)
+{
+	if (argc != 2)
+		return SHELL_USAGE;
+	struct vm *vm = find_or_complain(argv[1]);
+	if (!vm)
+		return SHELL_FAILED;
+	const uint8_t *m = vm->mac;
+	kprintf("name=%s id=%u state=%s memory_mib=%llu mac=%02x:%02x:%02x:%02x:%02x:%02x\n",
+		vm->name, vm->id, state_name(vm), (unsigned long long)(vm->ram_bytes / MIB), m[0], m[1],
+		m[2], m[3], m[4], m[5]);
+	kprintf("memory: ram_phys=0x%llx ept_tables=%llu held_kib=%llu\n",
+		(unsigned long long)vm->ram_phys, (unsigned long long)vm->ept.used_frames,
+		(unsigned long long)(vm->owner.frames * (FRAME_SIZE / 1024)));
+	if (vm->state == VM_STOPPED)
+		kprintf("stopped: %s\n", vm->stop_reason);
+	print_registers(vm);
+	kprintf("exits: total=%llu", (unsigned long long)vm->exits_total);
+	for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
+		if (vm->exit_counts[r])
+			kprintf(" %s=%llu", vmx_exit_reason_name(r), (unsigned long long)vm->exit_counts[r]);
+	if (vm->exits_other)
+		kprintf(" other=%llu", (unsigned long long)vm->exits_other);
+	kprintf("\nio: uart_bytes=%llu other_reads=%llu other_writes=%llu string=%llu hypercalls=%llu\n",
+		(unsigned long long)vm->uart.bytes_out, (unsigned long long)vm->io_other_reads,
+		(unsigned long long)vm->io_other_writes, (unsigned long long)vm->io_string,
+		(unsigned long long)vm->hypercalls);
+	kprintf("sched: slices=%llu throttled=%llu throttle=%u%%\n", (unsigned long long)vm->slices,
+		(unsigned long long)vm->slices_throttled, vm->throttle_percent);
+	kprintf("dirty: mode=%s logging=%s\n", vm_dirty_mode(vm), vm->dirty_logging ? "yes" : "no");
+	char features[200];
+	cpu_features_format(&vm->cpu, features, sizeof(features));
+	kprintf("cpuid: %s\n", features);
+	return SHELL_OK;
+}
+
+/* Prints the set bits of bitmap as ranges "a-b,c,...", at most DIRTY_RANGES_SHOWN of them. */
+static void print_ranges(const uint64_t *bitmap, uint64_t pages)
+{
+	unsigned shown = 0;
+	uint64_t p = 0;
+
+	while (p < pages) {
+		if (!(bitmap[p / PAGES_PER_WORD] & (1ull << (p % PAGES_PER_WORD)))) {
+			p++;
+			continue;
+		}
+		uint64_t start = p;
+		while (p < pages && (bitmap[p / PAGES_PER_WORD] & (1ull << (p % PAGES_PER_WORD))))
+			p++;
+		if (shown == DIRTY_RANGES_SHOWN) {
+			kprintf(",...");
+			return;
+		}
+		kprintf("%s%llu", shown ? "," : "", (unsigned long long)start);
+		if (p - 1 > start)
+			kprintf("-%llu", (unsigned long long)(p - 1));
+		shown++;
+	}
+}
+
+static enum shell_status cmd_dirty(int argc, char **argv)
+{
+	if (argc != 2)
+		return SHELL_USAGE;
+	struct vm *vm = find_or_complain(argv[1]);
+	if (!vm)
+		return SHELL_FAILED;
+	if (vm->migrating) {
+		shell_error("'%.32s' is migrating: its dirty log belongs to the migration", argv[1]);
+		return SHELL_FAILED;
+	}
+	uint64_t pages = vm->ram_bytes / FRAME_SIZE;
+	if (!vm->dirty_cmd_bitmap) {
+		int err = mem_alloc(&vm->owner, vm->dirty_bitmap_frames, 1, &vm->dirty_cmd_phys);
+		if (err) {
+			shell_error("no memory for the dirty bitmap");
+			return SHELL_FAILED;
+		}
+		vm->dirty_cmd_bitmap = phys_to_ptr(vm->dirty_cmd_phys);
+	}
+	if (!vm->dirty_logging) {
+		int err = vm_dirty_log_start(vm);
+		if (err) {
+			shell_error("dirty logging unavailable: %s", err_name(err));
+			return SHELL_FAILED;
+		}
+		kprintf("dirty %s mode=%s logging=started count=0 pages=\n", vm->name, vm_dirty_mode(vm));
+		return SHELL_OK;
+	}
+	memset(vm->dirty_cmd_bitmap, 0, vm->dirty_bitmap_frames * FRAME_SIZE);
+	long n = vm_dirty_collect(vm, vm->dirty_cmd_bitmap);
+	if (n < 0) {
+		shell_error("dirty scan failed: %s", err_name((int)n));
+		return SHELL_FAILED;
+	}
+	kprintf("dirty %s mode=%s count=%ld pages=", vm->name, vm_dirty_mode(vm), n);
+	print_ranges(vm->dirty_cmd_bitmap, pages);
+	kprintf("\n");
+	return SHELL_OK;
+}
+
+static enum shell_status cmd_snapshot(int argc, char **argv)
+{
+	static uint8_t state[VM_STATE_MAX_BYTES];
+
+	if (argc != 3)
+		return SHELL_USAGE;
+	struct vm *old = find_or_complain(argv[1]);
+	if (!old)
+		return SHELL_FAILED;
+	if (old->migrating || (old->state != VM_RUNNING && old->state != VM_PAUSED)) {
+		shell_error("'%.32s' is %s", argv[1], state_name(old));
+		return SHELL_FAILED;
+	}
+	bool was_running = old->state == VM_RUNNING;
+	if (was_running)
+		vm_pause(old);
+	long len = vm_state_save(old, state, sizeof(state));
+	struct vm *copy = NULL;
+	const char *why = "state too big";
+	int err = len < 0 ? (int)len
+			  : vm_create_incoming(argv[2], old->ram_bytes / MIB, old->mac, &copy, &why);
+	if (!err) {
+		memcpy(vm_ram(copy), vm_ram(old), old->ram_bytes);
+		err = vm_state_load(copy, state, (size_t)len, &why);
+		if (err)
+			vm_destroy(copy);
+	}
+	if (err) {
+		if (was_running)
+			vm_unpause(old);
+		shell_error("snapshot failed: %s", why);
+		return SHELL_FAILED;
+	}
+	vm_destroy(old);
+	if (was_running)
+		vm_unpause(copy);
+	kprintf("snapshot %s -> %s state_bytes=%ld\n", argv[1], argv[2], len);
+	return SHELL_OK;
+}
+
+const struct shell_command vm_commands[] = {
+	{ "create", "NAME IMAGE [memory=MIB] [mac=MAC] [args=\"...\"]", "create and start a guest from guests/IMAGE.elf", cmd_create },
+	{ "list", "", "list the guests", cmd_list },
+	{ "destroy", "NAME", "stop a guest and free its memory", cmd_destroy },
+	{ "pause", "NAME", "stop scheduling a guest", cmd_pause },
+	{ "unpause", "NAME", "schedule a paused guest again", cmd_unpause },
+	{ "console", "NAME", "show a guest's recent console output", cmd_console },
+	{ "vminfo", "NAME", "show a guest's registers, exits, I/O and memory", cmd_vminfo },
+	{ "dirty", "NAME", "show the pages a guest wrote since the last call", cmd_dirty },
+	{ "snapshot", "NAME NEW", "save a guest's state and load it into a new guest NEW (debug)", cmd_snapshot },
+	{ NULL, NULL, NULL, NULL },
+};

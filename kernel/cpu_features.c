@@ -1,0 +1,57 @@
+/* Comparing and printing CPUID feature masks; see cpu_features.h. */
+#include "kernel/cpu_features.h"
+#include "kernel/lib/format.h"
+
+#include <stddef.h>
+
+/* The words of struct cpu_features, in order, with the names `format` prints. */
+static const struct {
+	const char *name;
+	size_t offset;
+} words[] = {
+	{ "leaf1.ecx", offsetof(struct cpu_features, leaf1_ecx) },
+	{ "leaf1.edx", offsetof(struct cpu_features, leaf1_edx) },
+	{ "leaf7.ebx", offsetof(struct cpu_features, leaf7_ebx) },
+	{ "leaf7.ecx", offsetof(struct cpu_features, leaf7_ecx) },
+	{ "leaf7.edx", offsetof(struct cpu_features, leaf7_edx) },
+	{ "ext1.ecx", offsetof(struct cpu_features, ext1_ecx) },
+	{ "ext1.edx", offsetof(struct cpu_features, ext1_edx) },
+	{ "xsave.eax", offsetof(struct cpu_features, xsave_eax) },
+};
+#define WORD_COUNT (sizeof(words) / sizeof(words[0]))
+
+static uint32_t word(const struct cpu_features *f, unsigned i)
+{
+	return *(const uint32_t *)((const char *)f + words[i].offset);
+}
+
+bool cpu_features_subset(const struct cpu_features *need, const struct cpu_features *have,
+			 struct cpu_features *missing)
+{
+	bool ok = true;
+
+	for (unsigned i = 0; i < WORD_COUNT; i++) {
+		uint32_t lack = word(need, i) & ~word(have, i);
+		if (missing)
+			*(uint32_t *)((char *)missing + words[i].offset) = lack;
+		if (lack)
+			ok = false;
+	}
+	return ok;
+}
+
+void cpu_features_format(const struct cpu_features *f, char *buf, unsigned size)
+{
+	size_t used = 0;
+
+	if (!size)
+		return;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < WORD_COUNT && used < size; i++) {
+		if (!word(f, i))
+			continue;
+		/* fmt_snprintf truncates and NUL-terminates; used past size ends the loop. */
+		used += fmt_snprintf(buf + used, size - used, "%s%s=0x%08x", used ? " " : "",
+				     words[i].name, word(f, i));
+	}
+}

@@ -1,0 +1,54 @@
+/*
+ * The hypercalls of include/ferry/guest_abi.h: VMCALL with the number in RAX,
+ * arguments in RDI, RSI, RDX; the result (or a negative ferry_err) in RAX.
+ */
+#include "ferry/guest_abi.h"
+#include "kernel/errors.h"
+#include "kernel/vm_internal.h"
+
+#define PRINT_MAX_BYTES 4096
+#define NS_PER_SECOND 1000000000ull
+
+uint64_t vm_clock_ns(const struct vm *vm)
+{
+	/* From the guest's TSC, which travels with it: the clock goes on after a migration. */
+	uint64_t ticks = vcpu_guest_tsc(&vm->vcpu) - vm->clock_tsc_base;
+	uint64_t hz = vm->tsc_hz;
+	return vm->clock_ns_base + ticks / hz * NS_PER_SECOND + ticks % hz * NS_PER_SECOND / hz;
+}
+
+static int64_t print(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (len > PRINT_MAX_BYTES)
+		return FERR_TOOBIG;
+	if (gpa > vm->ram_bytes || len > vm->ram_bytes - gpa)
+		return FERR_RANGE;
+	const uint8_t *text = vm_ram(vm) + gpa;
+	for (uint64_t i = 0; i < len; i++)
+		vdev_uart_put(&vm->uart, text[i]);
+	return FERR_OK;
+}
+
+enum vm_exit_action hypercall_handle(struct vm *vm, uint64_t *gpr)
+{
+	int64_t result;
+	enum vm_exit_action action = EXIT_RESUME;
+
+	switch (gpr[GPR_RAX]) {
+	case FERRY_HC_CLOCK_NS:
+		result = (int64_t)vm_clock_ns(vm);
+		break;
+	case FERRY_HC_PRINT:
+		result = print(vm, gpr[GPR_RDI], gpr[GPR_RSI]);
+		break;
+	case FERRY_HC_YIELD:
+		result = 0;
+		action = EXIT_END_SLICE;
+		break;
+	default:
+		result = FERR_NOTSUP;
+		break;
+	}
+	gpr[GPR_RAX] = (uint64_t)result;
+	return action;
+}

@@ -1,0 +1,503 @@
+/*
+ * Guests: creation and teardown, the round-robin scheduler, dirty logging and
+ * state save/load; see vm.h. The VT-x side is in arch/x86/ (vcpu.c, vmexit.c).
+ */
+#include "kernel/vm.h"
+#include "arch/x86/cpuid_guest.h"
+#include "arch/x86/vmx.h"
+#include "kernel/clock.h"
+#include "kernel/console.h"
+#include "kernel/errors.h"
+#include "kernel/guest_loader.h"
+#include "kernel/host.h"
+#include "kernel/lib/format.h"
+#include "kernel/log.h"
+#include "kernel/memory.h"
+#include "kernel/poll.h"
+#include "kernel/vm_internal.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#define MIB (1ull << 20)
+#define PAGES_PER_WORD 64
+#define PML_DRAIN_MAX 512
+#define IMAGE_DIR "guests/"
+#define IMAGE_SUFFIX ".elf"
+#define IMAGE_PATH_MAX 40
+#define THROTTLE_MAX 95
+#define PERCENT 100
+#define MAC_LOCAL_UNICAST 0x02   /* locally administered, unicast (IEEE 802) */
+#define STATE_IMAGE_MAX VM_STATE_MAX_BYTES
+
+static struct vm vms[VM_MAX];
+static bool supported;
+static unsigned next_slot;        /* the scheduler's round-robin position */
+static unsigned next_id = 1;
+
+struct vm *vm_slot(unsigned i)
+{
+	return i < VM_MAX && vms[i].used ? &vms[i] : NULL;
+}
+
+static void schedule(void);
+
+void vm_init(void)
+{
+	const char *why = "unknown";
+	int err = vmx_hw_init(&why);
+
+	if (err) {
+		klog_warn("vmx: guests cannot run on this host: %s", why);
+		return;
+	}
+	const struct vmx_controls *c = vmx_controls();
+	supported = true;
+	poll_register("vm", schedule, POLL_BACKGROUND);
+	klog_info("vmx: on; pin=0x%x proc=0x%x proc2=0x%x exit=0x%x entry=0x%x vpid=%s dirty=%s",
+		  c->pin, c->proc, c->proc2, c->exit, c->entry, c->vpid ? "yes" : "no",
+		  c->pml ? "pml" : c->ept_ad ? "ept-ad" : "none");
+}
+
+bool vm_supported(void)
+{
+	return supported;
+}
+
+enum vm_state vm_get_state(const struct vm *vm) { return vm->state; }
+const char *vm_name(const struct vm *vm) { return vm->name; }
+const uint8_t *vm_mac(const struct vm *vm) { return vm->mac; }
+uint64_t vm_ram_bytes(const struct vm *vm) { return vm->ram_bytes; }
+uint8_t *vm_ram(struct vm *vm) { return phys_to_ptr(vm->ram_phys); }
+const struct cpu_features *vm_cpu_features(const struct vm *vm) { return &vm->cpu; }
+bool vm_is_migrating(const struct vm *vm) { return vm->migrating; }
+
+void vm_set_migrating(struct vm *vm, bool migrating)
+{
+	vm->migrating = migrating;
+}
+
+struct vm *vm_find(const char *name)
+{
+	for (unsigned i = 0; i < VM_MAX; i++)
+		if (vms[i].used && strcmp(vms[i].name, name) == 0)
+			return &vms[i];
+	return NULL;
+}
+
+void vm_stop(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	va_end(ap);
+	vm->state = VM_STOPPED;
+	klog_error("guest %s stopped: %s", vm->name, vm->stop_reason);
+}
+
+/*
+ * Guest lines wait while a command is being typed, so that they do not cut
+ * through its echo; they are shown once the line is done. When the queue is
+ * full they are shown at once (every line is in its guest's ring anyway).
+ */
+#define DEFERRED_BYTES 4096
+#define GUEST_LINE_BYTES (VM_NAME_MAX + VDEV_UART_LINE_MAX + 8)
+static char deferred[DEFERRED_BYTES];
+static size_t deferred_len;
+
+static void flush_deferred(void)
+{
+	console_write(deferred, deferred_len);
+	deferred_len = 0;
+}
+
+static void print_guest_line(void *ctx, const char *line, size_t len)
+{
+	struct vm *vm = ctx;
+	char text[GUEST_LINE_BYTES];
+	size_t n = fmt_snprintf(text, sizeof(text), "[%s] %.*s\n", vm->name, (int)len, line);
+
+	if (n >= sizeof(text))
+		n = sizeof(text) - 1;
+	if (console_input_pending() && deferred_len + n <= sizeof(deferred)) {
+		memcpy(deferred + deferred_len, text, n);
+		deferred_len += n;
+		return;
+	}
+	flush_deferred();
+	console_write(text, n);
+}
+
+static bool name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > VM_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* A stable locally administered MAC from the name (FNV-1a), when none is given. */
+static void mac_from_name(const char *name, uint8_t mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	mac[0] = MAC_LOCAL_UNICAST;
+	for (unsigned i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+}
+
+static void free_run(struct vm *vm, uint64_t *phys, uint64_t frames)
+{
+	if (*phys)
+		mem_free(&vm->owner, *phys, frames);
+	*phys = 0;
+}
+
+/* Returns every frame and the slot; safe on a half-built guest. */
+static void teardown(struct vm *vm)
+{
+	uint64_t ram_frames = vm->ram_bytes / FRAME_SIZE;
+
+	vcpu_release(&vm->vcpu, &vm->owner);
+	free_run(vm, &vm->ram_phys, ram_frames);
+	free_run(vm, &vm->ept_phys, vm->ept_frames);
+	free_run(vm, &vm->pml_phys, 1);
+	free_run(vm, &vm->dirty_pending_phys, vm->dirty_bitmap_frames);
+	free_run(vm, &vm->dirty_cmd_phys, vm->dirty_bitmap_frames);
+	if (mem_owner_unregister(&vm->owner))
+		klog_error("guest %s: frames still charged after teardown", vm->name);
+	memset(vm, 0, sizeof(*vm));
+}
+
+/* A guest with RAM, EPT, VMCS and UART but no state: the common part of create and create_incoming. */
+static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac, struct vm **out,
+		       const char **why)
+{
+	if (!supported) {
+		*why = "this host cannot run guests (no usable VT-x; see dmesg)";
+		return FERR_NOTSUP;
+	}
+	if (!name_valid(name)) {
+		*why = "guest names are 1-31 letters, digits, '-' or '_'";
+		return FERR_INVAL;
+	}
+	if (vm_find(name)) {
+		*why = "a guest with that name exists";
+		return FERR_EXIST;
+	}
+	if (memory_mib < VM_MIN_MEMORY_MIB || memory_mib > VM_MAX_MEMORY_MIB) {
+		*why = "memory must be 16 to 1024 MiB";
+		return FERR_RANGE;
+	}
+	struct vm *vm = NULL;
+	for (unsigned i = 0; i < VM_MAX && !vm; i++)
+		if (!vms[i].used)
+			vm = &vms[i];
+	if (!vm) {
+		*why = "too many guests (at most 8)";
+		return FERR_NOMEM;
+	}
+	unsigned slot = (unsigned)(vm - vms);
+	memset(vm, 0, sizeof(*vm));
+	vm->used = true;
+	vm->id = next_id++;
+	strncpy(vm->name, name, VM_NAME_MAX);
+	fmt_snprintf(vm->owner_name, sizeof(vm->owner_name), "guest:%s", name);
+	vm->owner.name = vm->owner_name;
+	if (mem_owner_register(&vm->owner)) {
+		memset(vm, 0, sizeof(*vm));
+		*why = "too many memory owners";
+		return FERR_NOMEM;
+	}
+	if (mac)
+		memcpy(vm->mac, mac, 6);
+	else
+		mac_from_name(name, vm->mac);
+	vm->state = VM_INCOMING;
+	vm->ram_bytes = memory_mib * MIB;
+	vm->tsc_hz = clock_tsc_hz();
+	cpu_features_host(&vm->cpu);
+	vdev_uart_init(&vm->uart, print_guest_line, vm);
+
+	uint64_t ram_frames = vm->ram_bytes / FRAME_SIZE;
+	uint64_t pages_words = (ram_frames + PAGES_PER_WORD - 1) / PAGES_PER_WORD;
+	vm->dirty_bitmap_frames = (pages_words * sizeof(uint64_t) + FRAME_SIZE - 1) / FRAME_SIZE;
+	vm->ept_frames = ept_tables_needed(vm->ram_bytes);
+	const struct vmx_controls *c = vmx_controls();
+	int err = mem_alloc(&vm->owner, ram_frames, 1, &vm->ram_phys);
+	if (!err)
+		err = mem_alloc(&vm->owner, vm->ept_frames, 1, &vm->ept_phys);
+	if (!err && c->pml)
+		err = mem_alloc(&vm->owner, 1, 1, &vm->pml_phys);
+	if (err) {
+		teardown(vm);
+		*why = "not enough free memory for the guest";
+		return FERR_NOMEM;
+	}
+	ept_init(&vm->ept, phys_to_ptr(vm->ept_phys), vm->ept_phys, vm->ept_frames);
+	err = ept_map(&vm->ept, 0, vm->ram_phys, vm->ram_bytes, EPT_RWX, EPT_MEMTYPE_WB, false);
+	if (!err)
+		err = vcpu_init(&vm->vcpu, &vm->owner, (uint16_t)(slot + 1), ept_root(&vm->ept), vm->pml_phys);
+	if (err) {
+		teardown(vm);
+		*why = err == FERR_NOMEM ? "not enough free memory for the guest" : "EPT set-up failed";
+		return err;
+	}
+	*out = vm;
+	return FERR_OK;
+}
+
+static const struct boot_file *find_image(const char *image)
+{
+	char path[IMAGE_PATH_MAX];
+
+	if (strchr(image, '/'))
+		return host_file(image);
+	size_t n = strlen(image);
+	if (n + sizeof(IMAGE_DIR) + sizeof(IMAGE_SUFFIX) > sizeof(path))
+		return NULL;
+	bool has_suffix = n > 4 && strcmp(image + n - 4, IMAGE_SUFFIX) == 0;
+	fmt_snprintf(path, sizeof(path), IMAGE_DIR "%s%s", image, has_suffix ? "" : IMAGE_SUFFIX);
+	return host_file(path);
+}
+
+int vm_create(const char *name, const char *image, uint64_t memory_mib, const uint8_t *mac,
+	      const char *args, struct vm **out, const char **why)
+{
+	const struct boot_file *file = supported ? find_image(image) : NULL;
+
+	if (supported && !file) {
+		*why = "unknown image (not on the ESP under guests/)";
+		return FERR_NOENT;
+	}
+	struct vm *vm;
+	int err = build_shell(name, memory_mib, mac, &vm, why);
+	if (err)
+		return err;
+	struct guest_entry_state entry;
+	err = guest_load_elf(file->data, file->size, vm_ram(vm), vm->ram_bytes, args, vm->tsc_hz,
+			     &entry, why);
+	if (err) {
+		teardown(vm);
+		return err;
+	}
+	vcpu_set_entry(&vm->vcpu, &entry);
+	vcpu_set_guest_tsc(&vm->vcpu, 0);
+	vm->state = VM_RUNNING;
+	klog_info("guest %s: created from %s, %llu MiB, id %u", vm->name, file->name,
+		  (unsigned long long)memory_mib, vm->id);
+	*out = vm;
+	return FERR_OK;
+}
+
+int vm_create_incoming(const char *name, uint64_t memory_mib, const uint8_t *mac,
+		       struct vm **out, const char **why)
+{
+	int err = build_shell(name, memory_mib, mac, out, why);
+	if (!err)
+		klog_info("guest %s: incoming shell, %llu MiB", name, (unsigned long long)memory_mib);
+	return err;
+}
+
+int vm_destroy(struct vm *vm)
+{
+	if (vm->migrating)
+		return FERR_BUSY;
+	klog_info("guest %s: destroyed", vm->name);
+	teardown(vm);
+	return FERR_OK;
+}
+
+int vm_pause(struct vm *vm)
+{
+	if (vm->state != VM_RUNNING)
+		return FERR_BUSY;
+	vm->state = VM_PAUSED;
+	return FERR_OK;
+}
+
+int vm_unpause(struct vm *vm)
+{
+	if (vm->state != VM_PAUSED)
+		return FERR_BUSY;
+	vm->state = VM_RUNNING;
+	return FERR_OK;
+}
+
+int vm_set_throttle(struct vm *vm, unsigned percent)
+{
+	if (percent > THROTTLE_MAX)
+		return FERR_RANGE;
+	vm->throttle_percent = percent;
+	return FERR_OK;
+}
+
+/* One slice of the next running guest per call, so the console and the network keep running. */
+static void schedule(void)
+{
+	if (deferred_len && !console_input_pending())
+		flush_deferred();
+	for (unsigned n = 0; n < VM_MAX; n++) {
+		struct vm *vm = &vms[next_slot];
+		next_slot = (next_slot + 1) % VM_MAX;
+		if (!vm->used || vm->state != VM_RUNNING)
+			continue;
+		/* Throttling: the share of slices given up accumulates as credit; a full 100 skips one. */
+		vm->throttle_credit += vm->throttle_percent;
+		if (vm->throttle_credit >= PERCENT) {
+			vm->throttle_credit -= PERCENT;
+			vm->slices_throttled++;
+			return;
+		}
+		vm->slices++;
+		vm_run_slice(vm, VM_SLICE_NS);
+		return;
+	}
+}
+
+/* ---- dirty logging ------------------------------------------------------------------- */
+
+const char *vm_dirty_mode(const struct vm *vm)
+{
+	return vm->pml_phys ? "pml" : "ept-ad";
+}
+
+static void drain_pml_into_pending(struct vm *vm)
+{
+	uint64_t gpas[PML_DRAIN_MAX];
+	unsigned n = vcpu_drain_pml(&vm->vcpu, gpas, PML_DRAIN_MAX);
+	uint64_t pages = vm->ram_bytes / FRAME_SIZE;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t page = gpas[i] / FRAME_SIZE;
+		if (page < pages)
+			vm->dirty_pending[page / PAGES_PER_WORD] |= 1ull << (page % PAGES_PER_WORD);
+	}
+}
+
+void vm_pml_full(struct vm *vm)
+{
+	if (vm->dirty_logging && vm->dirty_pending)
+		drain_pml_into_pending(vm);
+	else
+		vcpu_drain_pml(&vm->vcpu, NULL, 0);
+}
+
+int vm_dirty_log_start(struct vm *vm)
+{
+	if (!vmx_controls()->ept_ad)
+		return FERR_NOTSUP;
+	if (vm->pml_phys && !vm->dirty_pending) {
+		int err = mem_alloc(&vm->owner, vm->dirty_bitmap_frames, 1, &vm->dirty_pending_phys);
+		if (err)
+			return err;
+		vm->dirty_pending = phys_to_ptr(vm->dirty_pending_phys);
+	}
+	if (vm->dirty_pending)
+		memset(vm->dirty_pending, 0, vm->dirty_bitmap_frames * FRAME_SIZE);
+	ept_clear_dirty(&vm->ept);
+	vmx_invept(vm->vcpu.eptp);
+	vcpu_set_pml(&vm->vcpu, true);
+	vm->dirty_logging = true;
+	return FERR_OK;
+}
+
+long vm_dirty_collect(struct vm *vm, uint64_t *bitmap)
+{
+	if (!vm->dirty_logging)
+		return FERR_BUSY;
+	uint64_t pages = vm->ram_bytes / FRAME_SIZE;
+	long newly = 0;
+
+	if (!vm->pml_phys) {
+		newly = (long)ept_collect_dirty(&vm->ept, bitmap, pages);
+	} else {
+		/* PML logs a page when its D bit goes from 0 to 1; clearing the bits of logged pages re-arms them. */
+		drain_pml_into_pending(vm);
+		uint64_t words = (pages + PAGES_PER_WORD - 1) / PAGES_PER_WORD;
+		for (uint64_t w = 0; w < words; w++) {
+			uint64_t bits = vm->dirty_pending[w];
+			if (!bits)
+				continue;
+			vm->dirty_pending[w] = 0;
+			uint64_t fresh = bits & ~bitmap[w];
+			bitmap[w] |= bits;
+			for (; fresh; fresh &= fresh - 1)
+				newly++;
+			while (bits) {
+				unsigned b = (unsigned)__builtin_ctzll(bits);
+				bits &= bits - 1;
+				uint64_t *leaf = ept_leaf(&vm->ept, (w * PAGES_PER_WORD + b) * FRAME_SIZE, NULL);
+				if (leaf)
+					*leaf &= ~EPT_DIRTY;
+			}
+		}
+	}
+	vmx_invept(vm->vcpu.eptp);
+	return newly;
+}
+
+void vm_dirty_log_stop(struct vm *vm)
+{
+	vcpu_set_pml(&vm->vcpu, false);
+	vm->dirty_logging = false;
+}
+
+/* ---- state ----------------------------------------------------------------------------- */
+
+long vm_state_save(struct vm *vm, uint8_t *buf, size_t cap)
+{
+	static struct vm_saved_state s;   /* large (FXSAVE image): kept off the stack */
+
+	if (vm->state != VM_PAUSED)
+		return FERR_BUSY;
+	memset(&s, 0, sizeof(s));
+	vcpu_get_state(&vm->vcpu, &s.cpu);
+	s.guest_tsc = vcpu_guest_tsc(&vm->vcpu);
+	s.tsc_hz = vm->tsc_hz;
+	s.clock_ns_base = vm->clock_ns_base;
+	s.clock_tsc_base = vm->clock_tsc_base;
+	s.cpuid = vm->cpu;
+	s.uart = vm->uart.regs;
+	memcpy(s.uart_line, vm->uart.line, vm->uart.line_len);
+	s.uart_line_len = vm->uart.line_len;
+	return vm_state_encode(&s, buf, cap);
+}
+
+int vm_state_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why)
+{
+	static struct vm_saved_state s;
+	struct vm_state_limits limits;
+
+	if (vm->state != VM_INCOMING) {
+		*why = "the guest is not an incoming shell";
+		return FERR_BUSY;
+	}
+	int err = vm_state_decode(buf, len, &s, why);
+	if (err)
+		return err;
+	vmx_state_limits(&limits);
+	err = vm_state_validate(&s, &limits, why);
+	if (err)
+		return err;
+	/* Everything checked: from here on nothing can fail. */
+	vcpu_set_state(&vm->vcpu, &s.cpu);
+	vcpu_set_guest_tsc(&vm->vcpu, s.guest_tsc);
+	vm->tsc_hz = s.tsc_hz;
+	vm->clock_ns_base = s.clock_ns_base;
+	vm->clock_tsc_base = s.clock_tsc_base;
+	vm->cpu = s.cpuid;
+	vm->uart.regs = s.uart;
+	memcpy(vm->uart.line, s.uart_line, s.uart_line_len);
+	vm->uart.line_len = s.uart_line_len;
+	vm->state = VM_PAUSED;
+	return FERR_OK;
+}
