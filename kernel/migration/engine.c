@@ -110,7 +110,7 @@ static void finish(struct mig_engine *e, enum mig_outcome outcome)
 	e->report.total_ns = now(e) - e->start_ns;
 	if (e->report.total_ns)
 		e->report.throughput_kbps = e->report.page_bytes * (NS_PER_S / NS_PER_US) /
-					    (e->report.total_ns / NS_PER_US + 1);
+					    (e->report.total_ns / NS_PER_US + 1) / 1000;
 	e->phase = MIG_PHASE_FINISHED;
 	say(e, "migration %s: %s%s%s", e->report.guest, mig_outcome_name(outcome),
 	    e->report.reason[0] ? ": " : "", e->report.reason);
@@ -464,7 +464,7 @@ static void src_after_round(struct mig_engine *e, uint32_t round)
 		e->stall_rounds++;
 	else if (round > 0)
 		e->stall_rounds = 0;
-	if (e->throttle && dirty >= e->last_dirty) {
+	if (e->throttle) {
 		e->throttle = e->throttle + MIG_THROTTLE_STEP > MIG_THROTTLE_MAX
 			? MIG_THROTTLE_MAX : e->throttle + MIG_THROTTLE_STEP;
 		gops(e)->set_throttle(e->guest, e->throttle);
@@ -669,10 +669,18 @@ static void src_step(struct mig_engine *e)
 	default:
 		break;
 	}
-	pump_out(e);
-
-	if (e->phase != MIG_PHASE_FINISHED &&
-	    now(e) - e->last_rx_ns > (uint64_t)e->params.reply_timeout_ms * NS_PER_MS &&
+	if (e->phase == MIG_PHASE_FINISHED)
+		return;
+	err = pump_out(e);
+	if (err) {
+		if (e->go_sent)
+			src_in_doubt(e, err, "connection lost after GO");
+		else
+			src_fail(e, MIG_OUTCOME_FAILED, err, MIG_REASON_NONE,
+				 "connection to the destination lost");
+		return;
+	}
+	if (now(e) - e->last_rx_ns > (uint64_t)e->params.reply_timeout_ms * NS_PER_MS &&
 	    (e->phase == MIG_PHASE_HANDSHAKE || e->phase == MIG_PHASE_SWITCHOVER)) {
 		if (e->go_sent)
 			src_in_doubt(e, FERR_TIMEOUT, "no RESUMED from the destination after GO");

@@ -127,6 +127,7 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 		mig_session_derive(&d->session, MIG_ROLE_DEST, d->psk, d->psk_len, d->nonce,
 				   m->u.hello.nonce);
 		d->reader.session = &d->session;
+		d->reader.allow_untagged_abort = true;
 		d->state = MIG_DST_WAIT_AUTH;
 		return 0;
 	}
@@ -140,6 +141,7 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 			return dst_fail(d, FERR_AUTH, "source does not hold our migration key");
 		}
 		d->writer.session = &d->session;
+		d->reader.allow_untagged_abort = false;
 		mig_session_auth_response(&d->session, response);
 		mig_writer_put(&d->writer, MIG_AUTH, response, sizeof(response));
 		d->state = MIG_DST_WAIT_OFFER;
@@ -257,7 +259,9 @@ int mig_dst_input(struct mig_dst *d, const uint8_t *data, size_t len, size_t *us
 		total += n;
 		*used = total;
 		if (rc < 0) {
-			const char *why = rc == FERR_AUTH ? "bad message tag from source"
+			const char *why = rc == FERR_AUTH && d->state == MIG_DST_WAIT_AUTH
+				? "wrong migration key: the source's proof failed"
+				: rc == FERR_AUTH ? "bad message tag from source"
 				: rc == FERR_TOOBIG ? "oversized message from source"
 				: "malformed message from source";
 			return dst_fail_abort(d, rc, rc == FERR_AUTH ? MIG_REASON_AUTH

@@ -170,7 +170,9 @@ int mig_src_input(struct mig_src *s, const uint8_t *data, size_t len, size_t *us
 		total += n;
 		*used = total;
 		if (rc < 0) {
-			const char *why = rc == FERR_AUTH ? "bad message tag from destination"
+			const char *why = rc == FERR_AUTH && s->state == MIG_SRC_WAIT_AUTH
+				? "wrong migration key: the destination's proof failed"
+				: rc == FERR_AUTH ? "bad message tag from destination"
 				: rc == FERR_TOOBIG ? "oversized message from destination"
 				: "malformed message from destination";
 			return src_fail(s, rc, why);
