@@ -23,7 +23,7 @@ FUZZ_SRCS    := $(MIGRATION_SRCS) kernel/migration/entropy_host.c $(MBEDTLS_SRCS
   kernel/lib/format.c tests/unit/cpu_features_fallback.c
 FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_migration_codec $(BUILD)/fuzz/fuzz_migration_dest
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard kernel/migration/*.h)
 	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-$*
 	@echo "  FUZZCC  $@"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -o $@
