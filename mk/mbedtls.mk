@@ -1,10 +1,10 @@
 # mbedTLS (Debian's 2.28 source in build/deps/mbedtls, fetched by scripts/setup.sh):
 # only the files the migration stream needs (SHA-256, on which kernel/migration/auth.c
-# builds HMAC), configured by kernel/migration/mbedtls_config.h. The image gets them as
+# builds HMAC; ChaCha20 and Poly1305 for message tags), configured by kernel/migration/mbedtls_config.h. The image gets them as
 # an archive (MBEDTLS_IMAGE_LIB, linked by mk/migration.mk after its users); host unit
 # tests compile them with the portable sources.
 MBEDTLS_DIR     := $(DEPS)/mbedtls
-MBEDTLS_FILES   := sha256.c platform_util.c
+MBEDTLS_FILES   := sha256.c chacha20.c poly1305.c platform_util.c
 MBEDTLS_SRCS    := $(addprefix $(MBEDTLS_DIR)/library/,$(MBEDTLS_FILES))
 MBEDTLS_DEFINES := -DMBEDTLS_CONFIG_FILE='"kernel/migration/mbedtls_config.h"'
 MBEDTLS_INC     := -isystem $(MBEDTLS_DIR)/include

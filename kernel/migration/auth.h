@@ -8,11 +8,15 @@
  *   key_s2d = HMAC(session, "source->dest"),  key_d2s = HMAC(session, "dest->source")
  *
  * A side proves it holds the PSK with its AUTH response
- *   HMAC(key_its_direction, "auth" || peer's nonce || own nonce),
- * and tags each later message with HMAC(key_its_direction, header || payload); the
+ *   HMAC(key_its_direction, "auth" || peer's nonce || own nonce).
+ * Each message from AUTH on carries a Poly1305 tag (RFC 8439) over header || payload
+ * under a one-time key: the first 32 bytes of ChaCha20(key_its_direction, nonce =
+ * 4 zero bytes || the message's u64 sequence number, counter 0), as in RFC 8439's
+ * AEAD construction but without encrypting. Sequence numbers never repeat within a
+ * direction and keys are fresh per session, so no one-time key is used twice. The
  * header carries the sequence number, so a replayed, reordered, dropped or altered
- * message (or one from another session: fresh nonces) fails. Direction keys differ,
- * so a side's own messages reflected back fail too.
+ * message (or one from another session) fails. Direction keys differ, so a side's
+ * own messages reflected back fail too.
  *
  * Portable (image and host).
  */
@@ -53,7 +57,8 @@ bool mig_equal_ct(const uint8_t *a, const uint8_t *b, size_t len);
 
 /* The keys of one session, as seen by one side. */
 struct mig_session {
-	struct mig_hmac_key send, recv;
+	struct mig_hmac_key send, recv;          /* AUTH responses */
+	uint8_t send_key[32], recv_key[32];      /* ChaCha20 keys of the message tags */
 	uint8_t own_nonce[MIG_NONCE_BYTES], peer_nonce[MIG_NONCE_BYTES];
 	bool ready;
 };
@@ -72,7 +77,7 @@ void mig_session_auth_response(const struct mig_session *s, uint8_t out[MIG_AUTH
 /* Checks the peer's AUTH response; true when it proves the same PSK. */
 bool mig_session_auth_check(const struct mig_session *s, const uint8_t response[MIG_AUTH_BYTES]);
 
-/* Tag of an outgoing message (header and payload contiguous in msg). */
+/* Tag of an outgoing message: msg is the header (with its sequence number) then the payload. */
 void mig_session_tag(const struct mig_session *s, const uint8_t *msg, size_t len,
 		     uint8_t tag[MIG_TAG_BYTES]);
 /* True when tag is the peer's valid tag over msg. */

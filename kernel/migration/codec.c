@@ -211,7 +211,7 @@ size_t mig_encode_done(uint8_t *out, const struct mig_done *m)
 {
 	mig_put64(out, m->page_records);
 	mig_put64(out + 8, m->state_bytes);
-	memcpy(out + 16, m->checksum, MIG_CHECKSUM_BYTES);
+	mig_put64(out + 16, m->checksum);
 	return MIG_DONE_BYTES;
 }
 
@@ -363,7 +363,7 @@ int mig_payload_decode(struct mig_msg *msg, uint64_t page_limit)
 	case MIG_DONE:
 		msg->u.done.page_records = mig_get64(p);
 		msg->u.done.state_bytes = mig_get64(p + 8);
-		memcpy(msg->u.done.checksum, p + 16, MIG_CHECKSUM_BYTES);
+		msg->u.done.checksum = mig_get64(p + 16);
 		return 0;
 	case MIG_RESUMED:
 		msg->u.resumed.dest_downtime_ns = mig_get64(p);

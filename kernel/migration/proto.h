@@ -30,10 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mbedtls/sha256.h"
 #include "kernel/cpu_features.h"
 #include "kernel/migration/auth.h"
 #include "kernel/migration/channel.h"
+#include "kernel/migration/stream_sum.h"
 #include "kernel/migration/wire.h"
 
 /* ---- source ------------------------------------------------------------------------ */
@@ -83,7 +83,7 @@ struct mig_src {
 	uint32_t round;
 	bool final_round_ended, state_sent;
 	uint64_t state_bytes;
-	mbedtls_sha256_context checksum;
+	struct mig_stream_sum checksum;
 	char error[MIG_TEXT_MAX + 1];
 	struct mig_reader reader;
 	struct mig_writer writer;
@@ -180,7 +180,7 @@ struct mig_dst {
 	size_t pages_len, pages_at;
 	uint64_t round_pages, round_bytes, pages_total, state_bytes;
 	uint32_t next_round;
-	mbedtls_sha256_context checksum;
+	struct mig_stream_sum checksum;
 	char error[MIG_TEXT_MAX + 1];
 	struct mig_reader reader;
 	struct mig_writer writer;
@@ -205,8 +205,8 @@ int mig_dst_abort(struct mig_dst *d, unsigned reason, const char *text);
 size_t mig_dst_pending(const struct mig_dst *d, const uint8_t **data);
 void mig_dst_consume(struct mig_dst *d, size_t n);
 
-/* The stream checksum both sides keep: SHA-256 over every page record and the state. */
-void mig_checksum_page(mbedtls_sha256_context *c, uint32_t page, const uint8_t *data);
-void mig_checksum_state(mbedtls_sha256_context *c, const uint8_t *blob, size_t len);
+/* The stream checksum both sides keep (stream_sum.h): every page record, then the state. */
+void mig_checksum_page(struct mig_stream_sum *c, uint32_t page, const uint8_t *data);
+void mig_checksum_state(struct mig_stream_sum *c, const uint8_t *blob, size_t len);
 
 #endif

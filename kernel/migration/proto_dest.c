@@ -39,8 +39,7 @@ void mig_dst_init(struct mig_dst *d, const uint8_t *psk, size_t psk_len,
 	d->round_pages = d->round_bytes = d->pages_total = d->state_bytes = 0;
 	d->next_round = 0;
 	d->error[0] = '\0';
-	mbedtls_sha256_init(&d->checksum);
-	mbedtls_sha256_starts_ret(&d->checksum, 0);
+	mig_stream_sum_init(&d->checksum);
 	mig_reader_init(&d->reader);
 	mig_writer_init(&d->writer);
 }
@@ -48,7 +47,6 @@ void mig_dst_init(struct mig_dst *d, const uint8_t *psk, size_t psk_len,
 void mig_dst_fini(struct mig_dst *d)
 {
 	mig_session_wipe(&d->session);
-	mbedtls_sha256_free(&d->checksum);
 	d->state = MIG_DST_CLOSED;
 }
 
@@ -191,13 +189,11 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 		ev->state_len = m->header.length;
 		return 1;
 	case MIG_DST_WAIT_DONE: {
-		uint8_t sum[MIG_CHECKSUM_BYTES];
 		if (type != MIG_DONE)
 			break;
-		mbedtls_sha256_finish_ret(&d->checksum, sum);
 		if (m->u.done.page_records != d->pages_total ||
 		    m->u.done.state_bytes != d->state_bytes ||
-		    !mig_equal_ct(sum, m->u.done.checksum, MIG_CHECKSUM_BYTES))
+		    m->u.done.checksum != mig_stream_sum_final(&d->checksum))
 			return dst_fail_abort(d, FERR_PROTO, MIG_REASON_CHECKSUM,
 					      "stream checksum mismatch");
 		d->state = MIG_DST_VERIFIED;

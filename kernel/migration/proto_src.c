@@ -8,24 +8,24 @@
 #include "kernel/errors.h"
 #include "kernel/lib/format.h"
 
-void mig_checksum_page(mbedtls_sha256_context *c, uint32_t page, const uint8_t *data)
+void mig_checksum_page(struct mig_stream_sum *c, uint32_t page, const uint8_t *data)
 {
 	uint8_t record[MIG_PAGE_RECORD_HEADER];
 
 	mig_encode_page(record, page, NULL);
 	record[4] = data ? MIG_PAGE_FULL : MIG_PAGE_ZERO;
-	mbedtls_sha256_update_ret(c, record, sizeof(record));
+	mig_stream_sum_update(c, record, sizeof(record));
 	if (data)
-		mbedtls_sha256_update_ret(c, data, MIG_PAGE_SIZE);
+		mig_stream_sum_update(c, data, MIG_PAGE_SIZE);
 }
 
-void mig_checksum_state(mbedtls_sha256_context *c, const uint8_t *blob, size_t len)
+void mig_checksum_state(struct mig_stream_sum *c, const uint8_t *blob, size_t len)
 {
 	uint8_t length[8];
 
 	mig_put64(length, len);
-	mbedtls_sha256_update_ret(c, length, sizeof(length));
-	mbedtls_sha256_update_ret(c, blob, len);
+	mig_stream_sum_update(c, length, sizeof(length));
+	mig_stream_sum_update(c, blob, len);
 }
 
 static int src_fail(struct mig_src *s, int err, const char *why)
@@ -55,8 +55,7 @@ int mig_src_init(struct mig_src *s, const uint8_t *psk, size_t psk_len,
 	s->final_round_ended = s->state_sent = false;
 	s->state_bytes = 0;
 	s->error[0] = '\0';
-	mbedtls_sha256_init(&s->checksum);
-	mbedtls_sha256_starts_ret(&s->checksum, 0);
+	mig_stream_sum_init(&s->checksum);
 	mig_reader_init(&s->reader);
 	mig_writer_init(&s->writer);
 	if (psk_len == 0)
@@ -70,7 +69,6 @@ int mig_src_init(struct mig_src *s, const uint8_t *psk, size_t psk_len,
 void mig_src_fini(struct mig_src *s)
 {
 	mig_session_wipe(&s->session);
-	mbedtls_sha256_free(&s->checksum);
 	s->state = MIG_SRC_CLOSED;
 }
 
@@ -280,14 +278,10 @@ int mig_src_done(struct mig_src *s)
 {
 	struct mig_done done = { .page_records = s->pages_total, .state_bytes = s->state_bytes };
 	uint8_t payload[MIG_DONE_BYTES];
-	mbedtls_sha256_context copy;
 
 	if (!streaming(s) || !s->state_sent || !mig_writer_has_room(&s->writer, MIG_DONE))
 		return !streaming(s) || !s->state_sent ? FERR_INVAL : FERR_BUSY;
-	mbedtls_sha256_init(&copy);
-	mbedtls_sha256_clone(&copy, &s->checksum);
-	mbedtls_sha256_finish_ret(&copy, done.checksum);
-	mbedtls_sha256_free(&copy);
+	done.checksum = mig_stream_sum_final(&s->checksum);
 	mig_encode_done(payload, &done);
 	mig_writer_put(&s->writer, MIG_DONE, payload, sizeof(payload));
 	s->state = MIG_SRC_WAIT_READY;

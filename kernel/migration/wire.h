@@ -2,8 +2,8 @@
  * The live-migration wire format, protocol v1 (docs/migration.md is the reference).
  *
  * Every message is a 16-byte header, a payload and, once the handshake has made
- * session keys, a 32-byte HMAC-SHA256 tag over header and payload. All integers are
- * little-endian. The header:
+ * session keys, a 16-byte Poly1305 tag over header and payload (auth.h). All
+ * integers are little-endian. The header:
  *
  *   offset 0  u8  type      enum mig_type
  *   offset 1  u8  flags     MIG_FLAG_TAGGED when a tag follows the payload
@@ -30,10 +30,9 @@
 #define MIG_PROTO_VERSION 1
 #define MIG_HELLO_MAGIC 0x47494d46u      /* "FMIG" read as a little-endian u32 */
 #define MIG_HEADER_BYTES 16
-#define MIG_TAG_BYTES 32
+#define MIG_TAG_BYTES 16                 /* Poly1305 */
 #define MIG_NONCE_BYTES 32
 #define MIG_AUTH_BYTES 32
-#define MIG_CHECKSUM_BYTES 32
 #define MIG_PAGE_SIZE 4096u
 #define MIG_PAGE_SHIFT 12
 #define MIG_BATCH_MAX_PAGES 32
@@ -139,9 +138,9 @@ struct mig_round_end {
 struct mig_done {
 	uint64_t page_records;          /* over the whole migration */
 	uint64_t state_bytes;
-	uint8_t checksum[MIG_CHECKSUM_BYTES];
+	uint64_t checksum;              /* stream_sum.h over every page record and the state */
 };
-#define MIG_DONE_BYTES (8 + 8 + MIG_CHECKSUM_BYTES)
+#define MIG_DONE_BYTES (8 + 8 + 8)
 
 struct mig_resumed {
 	uint64_t dest_downtime_ns;      /* last pre-copy round end to resume, on the destination */

@@ -9,7 +9,9 @@
 #include "kernel/migration/auth.h"
 #include "kernel/migration/channel.h"
 #include "kernel/migration/proto.h"
+#include "kernel/migration/stream_sum.h"
 #include "kernel/migration/wire.h"
+#include "mbedtls/poly1305.h"
 
 #define KEY "correct horse battery staple"
 
@@ -49,7 +51,7 @@ TEST(session_keys_match_across_roles_and_differ_by_direction)
 {
 	struct mig_session s, d, wrong;
 	uint8_t resp[MIG_AUTH_BYTES], tag[MIG_TAG_BYTES];
-	const uint8_t msg[] = "header and payload";
+	const uint8_t msg[] = "header and payload, the sequence at offset 8";
 
 	CHECK_EQ_I(mig_session_derive(&s, MIG_ROLE_SOURCE, (const uint8_t *)KEY, strlen(KEY),
 				      nonce_a, nonce_b), 0);
@@ -77,6 +79,72 @@ TEST(session_keys_match_across_roles_and_differ_by_direction)
 	mig_session_wipe(&s);
 	mig_session_wipe(&d);
 	mig_session_wipe(&wrong);
+}
+
+/* The one-time Poly1305 key follows RFC 8439 2.6 (test vector 2.6.2). */
+TEST(message_tag_uses_rfc8439_one_time_key)
+{
+	static const uint8_t one_time[32] = {
+		0x8a, 0xd5, 0xa0, 0x8b, 0x90, 0x5f, 0x81, 0xcc, 0x81, 0x50, 0x40, 0x27, 0x4a, 0xb2,
+		0x94, 0x71, 0xa8, 0x33, 0xb6, 0x37, 0xe3, 0xfd, 0x0d, 0xa5, 0x08, 0xdb, 0xb8, 0xe2,
+		0xfd, 0xd1, 0xa6, 0x46 };
+	struct mig_session s;
+	uint8_t msg[40], tag[MIG_TAG_BYTES], expect[16];
+
+	memset(&s, 0, sizeof(s));
+	for (unsigned i = 0; i < 32; i++)
+		s.send_key[i] = s.recv_key[i] = (uint8_t)(0x80 + i);
+	memset(msg, 0x42, sizeof(msg));
+	for (unsigned i = 0; i < 8; i++)
+		msg[8 + i] = (uint8_t)i;   /* sequence 0x0706050403020100: nonce 0..0 00 01 .. 07 */
+	mig_session_tag(&s, msg, sizeof(msg), tag);
+	mbedtls_poly1305_mac(one_time, msg, sizeof(msg), expect);
+	CHECK(memcmp(tag, expect, 16) == 0);
+	CHECK(mig_session_verify(&s, msg, sizeof(msg), tag));
+	msg[9] ^= 1;   /* another sequence number: another key, another tag */
+	CHECK(!mig_session_verify(&s, msg, sizeof(msg), tag));
+}
+
+TEST(stream_sum_sees_flips_swaps_and_lengths)
+{
+	static uint8_t a[8192];
+	struct mig_stream_sum s;
+	uint64_t base, v;
+
+	for (unsigned i = 0; i < sizeof(a); i++)
+		a[i] = (uint8_t)(i * 7 + i / 4096);   /* two different pages */
+	mig_stream_sum_init(&s);
+	mig_stream_sum_update(&s, a, 4096);
+	mig_stream_sum_update(&s, a + 4096, 4096);
+	base = mig_stream_sum_final(&s);
+
+	mig_stream_sum_init(&s);                 /* the same bytes, the same calls */
+	mig_stream_sum_update(&s, a, 4096);
+	mig_stream_sum_update(&s, a + 4096, 4096);
+	CHECK_EQ_U(mig_stream_sum_final(&s), base);
+
+	mig_stream_sum_init(&s);                 /* two pages swapped */
+	mig_stream_sum_update(&s, a + 4096, 4096);
+	mig_stream_sum_update(&s, a, 4096);
+	CHECK(mig_stream_sum_final(&s) != base);
+
+	for (unsigned bit = 0; bit < 64; bit += 7) {
+		a[1000 + bit] ^= (uint8_t)(1u << (bit % 8));
+		mig_stream_sum_init(&s);
+		mig_stream_sum_update(&s, a, 8192);
+		v = mig_stream_sum_final(&s);
+		CHECK(v != base);
+		a[1000 + bit] ^= (uint8_t)(1u << (bit % 8));
+	}
+
+	mig_stream_sum_init(&s);                 /* a trailing zero byte counts */
+	mig_stream_sum_update(&s, a, 8);
+	v = mig_stream_sum_final(&s);
+	mig_stream_sum_init(&s);
+	uint8_t nine[9] = { 0 };
+	memcpy(nine, a, 8);
+	mig_stream_sum_update(&s, nine, 9);
+	CHECK(mig_stream_sum_final(&s) != v);
 }
 
 /* ---- codec -------------------------------------------------------------------------- */
@@ -247,11 +315,11 @@ TEST(small_messages_round_trip)
 	buf[4] = 2;   /* unknown round flag */
 	CHECK_EQ_I(decode(MIG_ROUND_END, buf, MIG_ROUND_END_BYTES, 0, &m), FERR_PROTO);
 
-	memset(d.checksum, 0xcc, sizeof(d.checksum));
+	d.checksum = 0xcc00000000000011ull;
 	mig_encode_done(buf, &d);
 	CHECK_EQ_I(decode(MIG_DONE, buf, MIG_DONE_BYTES, 0, &m), 0);
 	CHECK_EQ_U(m.u.done.state_bytes, 1000);
-	CHECK_EQ_U(m.u.done.checksum[31], 0xcc);
+	CHECK_EQ_U(m.u.done.checksum, 0xcc00000000000011ull);
 
 	memcpy(h.nonce, nonce_a, sizeof(h.nonce));
 	mig_encode_hello(buf, &h);
@@ -557,7 +625,7 @@ TEST(destination_checks_the_stream_checksum)
 		;
 	CHECK_EQ_U(dst.state, MIG_DST_WAIT_DONE);
 	forger_start();
-	memset(d.checksum, 0x11, sizeof(d.checksum));
+	d.checksum = 0x1111;
 	mig_encode_done(done, &d);
 	CHECK_EQ_I(forged_to_dst(MIG_DONE, done, sizeof(done), &dev), FERR_PROTO);
 	CHECK(strstr(dst.error, "checksum") != NULL);
