@@ -47,12 +47,21 @@ static void bit_clear(uint64_t *map, uint64_t i)
 	map[i / 64] &= ~(1ull << (i % 64));
 }
 
+/* Set bits of a word, without the popcnt instruction or libgcc's helper (the image has neither). */
+static uint64_t popcount64(uint64_t v)
+{
+	v = v - ((v >> 1) & 0x5555555555555555ull);
+	v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+	v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (v * 0x0101010101010101ull) >> 56;
+}
+
 static uint64_t bits_count(const uint64_t *map, uint64_t bits)
 {
 	uint64_t n = 0;
 
 	for (uint64_t w = 0; w < (bits + 63) / 64; w++)
-		n += (uint64_t)__builtin_popcountll(map[w]);
+		n += popcount64(map[w]);
 	return n;
 }
 
