@@ -177,6 +177,7 @@ static int pump_out(struct mig_engine *e)
 		if (n == 0)
 			break;
 		consume(e, (size_t)n);
+		e->last_tx_ns = now(e);
 		e->paced_bytes += (uint64_t)n;
 		e->report.total_bytes += (uint64_t)n;
 		wrote = true;
@@ -263,6 +264,7 @@ int mig_source_start(struct mig_engine *e, const struct mig_env *env,
 	e->conn = NULL;
 	e->start_ns = e->phase_ns = e->last_rx_ns = e->last_progress_ns = now(e);
 	e->pace_start_ns = e->start_ns;
+	e->last_tx_ns = e->start_ns;
 	e->paced_bytes = e->progress_bytes = 0;
 	e->dirty_logging = e->paused_by_us = e->go_sent = e->cancel_requested = false;
 	e->destination_running = false;
@@ -648,6 +650,11 @@ static void src_step(struct mig_engine *e)
 
 	switch (e->phase) {
 	case MIG_PHASE_PRECOPY:
+		if ((now(e) - e->start_ns) / NS_PER_MS >= e->params.max_time_ms) {
+			src_fail(e, MIG_OUTCOME_ABANDONED, FERR_TIMEOUT, MIG_REASON_NOT_CONVERGED,
+				 "pre-copy exceeded its time bound");
+			return;
+		}
 		if (src_send_pages(e) && src_end_round(e, false)) {
 			uint32_t round = e->proto.src.round - 1;
 			src_after_round(e, round);
@@ -675,6 +682,11 @@ static void src_step(struct mig_engine *e)
 			e->last_rx_ns = now(e);
 		}
 		break;
+	case MIG_PHASE_SWITCHOVER:
+		/* READY came while GO did not fit in the output yet. */
+		if (e->proto.src.state == MIG_SRC_READY && mig_src_go(&e->proto.src) == 0)
+			e->go_sent = true;
+		break;
 	default:
 		break;
 	}
@@ -689,7 +701,15 @@ static void src_step(struct mig_engine *e)
 				 "connection to the destination lost");
 		return;
 	}
-	if (now(e) - e->last_rx_ns > (uint64_t)e->params.reply_timeout_ms * NS_PER_MS &&
+	uint64_t timeout_ns = (uint64_t)e->params.reply_timeout_ms * NS_PER_MS;
+	uint64_t last_io_ns = e->last_tx_ns > e->last_rx_ns ? e->last_tx_ns : e->last_rx_ns;
+	if ((e->phase == MIG_PHASE_PRECOPY || e->phase == MIG_PHASE_STOP_COPY) &&
+	    now(e) - last_io_ns > timeout_ns) {
+		src_fail(e, MIG_OUTCOME_FAILED, FERR_TIMEOUT, MIG_REASON_TIMEOUT,
+			 "destination stopped reading the stream");
+		return;
+	}
+	if (now(e) - e->last_rx_ns > timeout_ns &&
 	    (e->phase == MIG_PHASE_HANDSHAKE || e->phase == MIG_PHASE_SWITCHOVER)) {
 		if (e->go_sent)
 			src_in_doubt(e, FERR_TIMEOUT, "no RESUMED from the destination after GO");

@@ -142,7 +142,7 @@ struct mig_engine {
 	void *guest;
 	void *conn;
 	uint64_t pages;                  /* guest pages */
-	uint64_t start_ns, phase_ns, last_rx_ns, pause_ns, last_progress_ns;
+	uint64_t start_ns, phase_ns, last_rx_ns, last_tx_ns, pause_ns, last_progress_ns;
 	uint64_t progress_bytes;
 	bool dirty_logging, paused_by_us, go_sent, cancel_requested, destination_running;
 	char cancel_reason[MIG_TEXT_MAX + 1];

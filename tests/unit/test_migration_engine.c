@@ -99,8 +99,10 @@ static void run_loop(struct run *r, uint64_t max_steps)
 			src_busy = mig_engine_step(r->src);
 		if (r->after_src_hook)
 			r->after_src_hook(r);
-		if (dst_busy)
+		if (dst_busy && r->dst_started)
 			dst_busy = mig_engine_step(r->dst);
+		else
+			dst_busy = false;
 		if (guest_runs(r->guest) && guest_runs(r->host.created))
 			r->both_ran = true;
 		r->steps++;
@@ -464,6 +466,30 @@ TEST(go_lost_destination_aborts_and_source_resumes)
 	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_FAILED);
 	CHECK(strstr(mig_engine_report(r.src)->reason, "timeout") != NULL);
 	check_left_on_source(&r);
+	run_free(&r);
+}
+
+/* The destination host hangs mid pre-copy (no reset, it just stops reading and writing). */
+static void hang_destination(struct run *r)
+{
+	if (!r->hook_done && r->src->phase == MIG_PHASE_PRECOPY && r->src->cursor > 1000) {
+		r->dst_started = false;
+		r->hook_done = true;
+	}
+}
+
+TEST(destination_hangs_in_precopy)
+{
+	struct run r;
+	run_setup(&r, 16, 128 * 1024, 0);
+	r.hook = hang_destination;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 100000);
+	CHECK(r.hook_done);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_FAILED);
+	CHECK(strstr(mig_engine_report(r.src)->reason, "stopped reading") != NULL);
+	CHECK(guest_runs(r.guest) && !r.guest->migrating && !r.guest->logging);
+	CHECK(memcmp(r.snapshot, r.guest->ram, r.guest->bytes) == 0);
 	run_free(&r);
 }
 
