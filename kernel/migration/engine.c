@@ -15,7 +15,11 @@
 #define NS_PER_US 1000ull
 #define NS_PER_S 1000000000ull
 #define MIB_SHIFT 20
-#define PAGES_PER_STEP 256           /* keeps one step near a millisecond of copying */
+/*
+ * Pages queued per step: one batch. A step must stay short (the console and the NIC
+ * share the poller loop); under Bochs, copying and tagging 128 KiB takes milliseconds.
+ */
+#define PAGES_PER_STEP MIG_BATCH_MAX_PAGES
 #define READS_PER_STEP 8
 #define PROGRESS_INTERVAL_NS NS_PER_S
 #define PAGE_WIRE_BYTES (MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE)

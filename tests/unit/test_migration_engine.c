@@ -233,19 +233,36 @@ TEST(no_convergence_is_abandoned_cleanly)
 	run_free(&r);
 }
 
+static int progress_calls;
+static struct mig_progress last_progress;
+
+static void count_progress(void *ctx, const struct mig_progress *p)
+{
+	(void)ctx;
+	progress_calls++;
+	last_progress = *p;
+}
+
 TEST(bandwidth_limit_paces_the_stream)
 {
 	struct run r;
 
-	/* 16 MB/s: 16 KB per simulated millisecond, on a link that could carry 256 KB. */
+	/* 8 MB/s: 8 KB per simulated millisecond, on a link that could carry 256 KB. */
 	run_setup(&r, 16, 256 * 1024, 0);
-	r.params.bandwidth_mbps = 16;
+	r.params.bandwidth_mbps = 8;
 	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	r.src->env.progress = count_progress;
+	progress_calls = 0;
 	run_loop(&r, 100000);
 	const struct mig_report *sr = mig_engine_report(r.src);
 	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
-	/* ~8.4 MB of pages at 16 MB/s takes about 520 ms; unpaced it would take ~35. */
-	CHECK(sr->total_ns >= 450 * STEP_NS);
+	/* ~8.4 MB of pages at 8 MB/s takes about 1050 ms; unpaced it would take ~70. */
+	CHECK(sr->total_ns >= 950 * STEP_NS);
+	CHECK(sr->throughput_kbps <= 8000 + 800);
+	/* A progress line about once a second, with a rate near the limit. */
+	CHECK(progress_calls >= 1);
+	CHECK(last_progress.rate_kbps > 4000 && last_progress.rate_kbps <= 9000);
+	CHECK(last_progress.remaining_pages > 0 && last_progress.eta_ms > 0);
 	run_free(&r);
 }
 
