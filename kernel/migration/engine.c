@@ -474,8 +474,12 @@ static void src_after_round(struct mig_engine *e, uint32_t round)
 		src_fail(e, MIG_OUTCOME_ABANDONED, FERR_TIMEOUT, MIG_REASON_NOT_CONVERGED, why);
 		return;
 	}
-	/* Auto-converge: the dirty set has not shrunk for MIG_STALL_ROUNDS rounds. */
-	if (round > 0 && dirty >= e->last_dirty)
+	/*
+	 * Auto-converge: the dirty set has not shrunk for MIG_STALL_ROUNDS rounds. Shrinking
+	 * by less than MIG_SHRINK_MIN_PCT counts as not shrinking: at that pace pre-copy
+	 * would run into its bounds long before it fits the downtime target.
+	 */
+	if (round > 0 && dirty * 100 > e->last_dirty * (100 - MIG_SHRINK_MIN_PCT))
 		e->stall_rounds++;
 	else if (round > 0)
 		e->stall_rounds = 0;

@@ -118,6 +118,7 @@ struct mig_params {
 #define MIG_THROTTLE_STEP 10
 #define MIG_THROTTLE_MAX 95
 #define MIG_STALL_ROUNDS 2           /* rounds without a shrinking dirty set before throttling */
+#define MIG_SHRINK_MIN_PCT 10        /* a dirty set shrinking less than this per round is stalled */
 
 /* Guest RAM the engine can move: the bitmap is sized for VM_MAX_MEMORY_MIB. */
 #define MIG_MAX_PAGES ((uint64_t)VM_MAX_MEMORY_MIB << (20 - MIG_PAGE_SHIFT))
