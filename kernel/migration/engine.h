@@ -21,7 +21,10 @@
  * outcome is MIG_OUTCOME_IN_DOUBT, the guest stays paused and migrating, and
  * mig_engine_resolve() settles it once an operator knows where the guest runs.
  *
- * Not reentrant; one engine per migration; the engine allocates nothing.
+ * Not reentrant; one engine per migration; the engine allocates nothing: struct
+ * mig_engine holds every buffer (about 485 KiB: the writer's two largest frames, the
+ * reader's one, two dirty bitmaps for VM_MAX_MEMORY_MIB, the state blob), so the
+ * caller gives it zeroed frames (mem_alloc) for each migration it runs at once.
  */
 #ifndef FERRY_MIGRATION_ENGINE_H
 #define FERRY_MIGRATION_ENGINE_H
