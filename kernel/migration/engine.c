@@ -872,11 +872,9 @@ static void dst_go(struct mig_engine *e)
 	int err = gops(e)->resume(e->guest);
 
 	if (err) {
-		/*
-		 * GO came, so the source will not resume: the guest must run here. A resume
-		 * that fails is a broken host invariant; leave the guest paused and say so.
-		 */
-		set_reason(e, err, "resume after GO failed: guest kept paused here");
+		/* It never ran here: ABORT tells the source to resume its paused copy. */
+		dst_fail(e, err, MIG_REASON_INTERNAL, "the guest could not be started on the destination");
+		return;
 	}
 	e->resume_ns = now(e);
 	e->report.downtime_dst_ns = e->resume_ns - e->last_precopy_ns;

@@ -18,8 +18,9 @@
  *                    <------------  READY        (or ABORT)
  *   GO               ------------>
  *                    <------------  RESUMED
- *   Either side may send ABORT until GO: the destination then discards its shell
- *   and never runs the guest, so an ABORT received after GO still means "resume".
+ *   The source may send ABORT until GO, the destination until RESUMED: it then
+ *   discards its shell and never runs the guest, so an ABORT received after GO
+ *   still means "resume".
  *
  * Portable (image and host).
  */
@@ -199,7 +200,10 @@ int mig_dst_accept(struct mig_dst *d);
 int mig_dst_refuse(struct mig_dst *d, unsigned reason, const char *text);
 int mig_dst_ready(struct mig_dst *d);
 int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns);
-/* Queues ABORT when allowed (before GO) and closes. */
+/*
+ * Queues ABORT and closes; allowed until RESUMED (after GO only when the guest could
+ * not be started: ABORT always means the destination never ran the guest).
+ */
 int mig_dst_abort(struct mig_dst *d, unsigned reason, const char *text);
 
 size_t mig_dst_pending(const struct mig_dst *d, const uint8_t **data);

@@ -321,8 +321,12 @@ int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns)
 
 int mig_dst_abort(struct mig_dst *d, unsigned reason, const char *text)
 {
-	if (d->state == MIG_DST_GO || d->state == MIG_DST_FINISHED)
-		return FERR_BUSY;   /* the guest may run here: no going back */
+	/*
+	 * After RESUMED the guest runs here: no going back. Between GO and RESUMED the
+	 * engine may still abort when the guest could not be started (it never ran).
+	 */
+	if (d->state == MIG_DST_FINISHED)
+		return FERR_BUSY;
 	if (d->state != MIG_DST_CLOSED)
 		put_reason(d, MIG_ABORT, reason, text);
 	fmt_snprintf(d->error, sizeof(d->error), "%s", text ? text : "aborted");

@@ -44,7 +44,7 @@ struct fake_guest {
 	uint64_t writes;
 	uint32_t rng;
 	uint64_t working_set;           /* pages the writer touches: the first N (0: all) */
-	bool fail_state_load;
+	bool fail_state_load, fail_resume;
 };
 
 static FAKE_UNUSED struct fake_guest *fake_guest_new(const char *name, uint64_t mib)
@@ -118,7 +118,7 @@ static int fg_pause(void *guest)
 static int fg_resume(void *guest)
 {
 	struct fake_guest *g = guest;
-	if (g->destroyed || g->discarded)
+	if (g->destroyed || g->discarded || g->fail_resume)
 		return FERR_INVAL;
 	g->running = true;
 	g->paused = false;

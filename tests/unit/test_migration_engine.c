@@ -510,6 +510,24 @@ TEST(destination_hangs_in_precopy)
 	run_free(&r);
 }
 
+static void fail_resume(struct run *r)
+{
+	if (r->host.created)
+		r->host.created->fail_resume = true;
+}
+
+TEST(destination_cannot_start_the_guest_after_go)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.hook = fail_resume;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 20000);
+	CHECK(r.src->go_sent || mig_engine_report(r.src)->outcome == MIG_OUTCOME_FAILED);
+	check_refused(&r, "could not be started");
+	run_free(&r);
+}
+
 static void fail_state_load(struct run *r)
 {
 	if (r->host.created)
