@@ -523,7 +523,6 @@ TEST(destination_cannot_start_the_guest_after_go)
 	r.hook = fail_resume;
 	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
 	run_loop(&r, 20000);
-	CHECK(r.src->go_sent || mig_engine_report(r.src)->outcome == MIG_OUTCOME_FAILED);
 	check_refused(&r, "could not be started");
 	run_free(&r);
 }
