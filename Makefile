@@ -91,4 +91,4 @@ test:
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/guests $(BUILD)/esp $(BUILD)/*.efi $(BUILD)/*.so $(BUILD)/*.img
 
--include $(IMAGE_OBJS:.o=.d)
+-include $(patsubst %.o,%.d,$(filter %.o,$(IMAGE_OBJS)))

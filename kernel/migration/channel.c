@@ -1,0 +1,178 @@
+/*
+ * Message framing, sequence numbers and tags (channel.h).
+ */
+#include "kernel/migration/channel.h"
+
+#include <string.h>
+
+#include "kernel/errors.h"
+
+void mig_reader_init(struct mig_reader *r)
+{
+	r->session = NULL;
+	r->allow_untagged_abort = false;
+	r->page_limit = 0;
+	r->next_sequence = 0;
+	r->error = 0;
+	r->have = 0;
+	r->need = MIG_HEADER_BYTES;
+}
+
+static int reader_fail(struct mig_reader *r, int err)
+{
+	r->error = err;
+	return err;
+}
+
+/* The header is in buf: checks it and sets how many bytes the whole message needs. */
+static int reader_header(struct mig_reader *r)
+{
+	struct mig_header *h = &r->header;
+	int err = mig_header_decode(r->buf, h);
+	bool tagged;
+
+	if (err)
+		return err;
+	if (h->sequence != r->next_sequence)
+		return FERR_PROTO;
+	tagged = h->flags & MIG_FLAG_TAGGED;
+	if (r->session) {
+		bool untagged_ok = r->allow_untagged_abort && h->type == MIG_ABORT;
+		if (!tagged && !untagged_ok)
+			return FERR_AUTH;
+	} else if (tagged) {
+		return FERR_PROTO;
+	}
+	r->need = MIG_HEADER_BYTES + h->length + (tagged ? MIG_TAG_BYTES : 0);
+	return 0;
+}
+
+int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_t *used,
+		    struct mig_msg *msg)
+{
+	size_t taken = 0;
+	int err;
+
+	*used = 0;
+	if (r->error)
+		return r->error;
+	/* A message handed out last time is finished: start the next one. */
+	if (r->have == r->need && r->need > MIG_HEADER_BYTES) {
+		r->have = 0;
+		r->need = MIG_HEADER_BYTES;
+	}
+	while (taken < len && r->have < r->need) {
+		size_t n = r->need - r->have;
+		if (n > len - taken)
+			n = len - taken;
+		memcpy(r->buf + r->have, data + taken, n);
+		r->have += n;
+		taken += n;
+		if (r->have == MIG_HEADER_BYTES && r->need == MIG_HEADER_BYTES) {
+			err = reader_header(r);
+			if (err) {
+				*used = taken;
+				return reader_fail(r, err);
+			}
+		}
+	}
+	*used = taken;
+	if (r->have < r->need || r->need == MIG_HEADER_BYTES)
+		return 0;
+
+	size_t body = MIG_HEADER_BYTES + r->header.length;
+	if (r->header.flags & MIG_FLAG_TAGGED) {
+		if (!mig_session_verify(r->session, r->buf, body, r->buf + body))
+			return reader_fail(r, FERR_AUTH);
+	}
+	msg->header = r->header;
+	msg->payload = r->buf + MIG_HEADER_BYTES;
+	err = mig_payload_decode(msg, r->page_limit);
+	if (err)
+		return reader_fail(r, err);
+	r->next_sequence++;
+	return 1;
+}
+
+void mig_writer_init(struct mig_writer *w)
+{
+	w->session = NULL;
+	w->next_sequence = 0;
+	w->start = w->end = 0;
+	w->open = SIZE_MAX;
+	w->open_type = 0;
+	w->bytes_total = 0;
+}
+
+static size_t frame_max(unsigned type)
+{
+	return MIG_HEADER_BYTES + mig_payload_max(type) + MIG_TAG_BYTES;
+}
+
+bool mig_writer_has_room(const struct mig_writer *w, unsigned type)
+{
+	size_t waiting = w->end - w->start;
+
+	return w->open == SIZE_MAX && MIG_WRITER_CAPACITY - waiting >= frame_max(type);
+}
+
+uint8_t *mig_writer_begin(struct mig_writer *w, unsigned type)
+{
+	if (!mig_writer_has_room(w, type))
+		return NULL;
+	if (MIG_WRITER_CAPACITY - w->end < frame_max(type)) {
+		memmove(w->buf, w->buf + w->start, w->end - w->start);
+		w->end -= w->start;
+		w->start = 0;
+	}
+	w->open = w->end;
+	w->open_type = (uint8_t)type;
+	return w->buf + w->open + MIG_HEADER_BYTES;
+}
+
+size_t mig_writer_end(struct mig_writer *w, size_t payload_len)
+{
+	struct mig_header h = {
+		.type = w->open_type,
+		.flags = w->session ? MIG_FLAG_TAGGED : 0,
+		.length = (uint32_t)payload_len,
+		.sequence = w->next_sequence++,
+	};
+	uint8_t *frame = w->buf + w->open;
+	size_t size = MIG_HEADER_BYTES + payload_len;
+
+	mig_header_encode(frame, &h);
+	if (w->session) {
+		mig_session_tag(w->session, frame, size, frame + size);
+		size += MIG_TAG_BYTES;
+	}
+	w->end = w->open + size;
+	w->open = SIZE_MAX;
+	w->bytes_total += size;
+	return size;
+}
+
+int mig_writer_put(struct mig_writer *w, unsigned type, const void *payload, size_t len)
+{
+	uint8_t *p = mig_writer_begin(w, type);
+
+	if (!p)
+		return FERR_BUSY;
+	if (len)
+		memcpy(p, payload, len);
+	mig_writer_end(w, len);
+	return 0;
+}
+
+size_t mig_writer_pending(const struct mig_writer *w, const uint8_t **data)
+{
+	*data = w->buf + w->start;
+	return w->end - w->start;
+}
+
+void mig_writer_consume(struct mig_writer *w, size_t n)
+{
+	w->start += n;
+	if (w->start == w->end && w->open == SIZE_MAX)
+		w->start = w->end = 0;
+}

@@ -1,0 +1,345 @@
+/*
+ * The destination side of the migration protocol (proto.h).
+ */
+#include "kernel/migration/proto.h"
+
+#include <string.h>
+
+#include "kernel/errors.h"
+#include "kernel/lib/format.h"
+
+#define MIB_SHIFT 20
+
+static int dst_fail(struct mig_dst *d, int err, const char *why)
+{
+	fmt_snprintf(d->error, sizeof(d->error), "%s", why);
+	d->state = MIG_DST_CLOSED;
+	return err;
+}
+
+/* Queues ABORT with a reason and fails (for errors the source should hear about). */
+static int dst_fail_abort(struct mig_dst *d, int err, unsigned reason, const char *why)
+{
+	mig_dst_abort(d, reason, why);
+	return dst_fail(d, err, why);
+}
+
+void mig_dst_init(struct mig_dst *d, const uint8_t *psk, size_t psk_len,
+		  const uint8_t nonce[MIG_NONCE_BYTES], const struct mig_dst_checks *checks)
+{
+	memset(&d->session, 0, sizeof(d->session));
+	d->state = MIG_DST_WAIT_HELLO;
+	d->psk = psk;
+	d->psk_len = psk_len;
+	memcpy(d->nonce, nonce, MIG_NONCE_BYTES);
+	d->checks = *checks;
+	memset(&d->offer, 0, sizeof(d->offer));
+	d->pages = NULL;
+	d->pages_len = d->pages_at = 0;
+	d->round_pages = d->round_bytes = d->pages_total = d->state_bytes = 0;
+	d->next_round = 0;
+	d->error[0] = '\0';
+	mig_stream_sum_init(&d->checksum);
+	mig_reader_init(&d->reader);
+	mig_writer_init(&d->writer);
+}
+
+void mig_dst_fini(struct mig_dst *d)
+{
+	mig_session_wipe(&d->session);
+	d->state = MIG_DST_CLOSED;
+}
+
+static void put_reason(struct mig_dst *d, unsigned type, unsigned reason, const char *text)
+{
+	uint8_t payload[MIG_REASON_MAX_BYTES];
+	size_t len = mig_encode_reason(payload, reason, text);
+
+	mig_writer_put(&d->writer, type, payload, len);
+}
+
+/* Checks an OFFER; 0, or queues REFUSE and fills *ev (returns 1). */
+static int check_offer(struct mig_dst *d, const struct mig_offer *o, struct mig_dst_event *ev)
+{
+	struct cpu_features missing;
+	unsigned reason = MIG_REASON_NONE;
+	char why[MIG_TEXT_MAX + 1];
+
+	if (o->page_size != MIG_PAGE_SIZE || o->memory_mib < VM_MIN_MEMORY_MIB ||
+	    o->memory_mib > VM_MAX_MEMORY_MIB) {
+		reason = MIG_REASON_INVALID;
+		fmt_snprintf(why, sizeof(why), "offer out of range: memory %u MiB, page size %u",
+			     o->memory_mib, o->page_size);
+	} else if (!d->checks.name_free(d->checks.ctx, o->name)) {
+		reason = MIG_REASON_NAME;
+		fmt_snprintf(why, sizeof(why), "a guest named %s exists on the destination", o->name);
+	} else if (!cpu_features_subset(&o->features, &d->checks.host_features, &missing)) {
+		char bits[MIG_TEXT_MAX];
+		reason = MIG_REASON_CPU;
+		cpu_features_format(&missing, bits, sizeof(bits));
+		fmt_snprintf(why, sizeof(why), "destination CPU lacks %s", bits);
+	} else if (!d->checks.memory_available(d->checks.ctx, o->memory_mib)) {
+		reason = MIG_REASON_MEMORY;
+		fmt_snprintf(why, sizeof(why), "destination has no room for %u MiB", o->memory_mib);
+	}
+	if (reason == MIG_REASON_NONE)
+		return 0;
+	put_reason(d, MIG_REFUSE, reason, why);
+	ev->kind = MIG_DST_EV_REFUSED;
+	ev->reason = (uint16_t)reason;
+	memcpy(ev->text, why, sizeof(ev->text));
+	dst_fail(d, FERR_BUSY, why);
+	return 1;
+}
+
+static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst_event *ev)
+{
+	unsigned type = m->header.type;
+	uint8_t payload[MIG_HELLO_BYTES];
+
+	if (type == MIG_ABORT && d->state != MIG_DST_FINISHED && d->state != MIG_DST_GO) {
+		ev->kind = MIG_DST_EV_ABORTED;
+		ev->reason = m->u.reason.reason;
+		memcpy(ev->text, m->u.reason.text, sizeof(ev->text));
+		d->state = MIG_DST_CLOSED;
+		return 1;
+	}
+	switch (d->state) {
+	case MIG_DST_WAIT_HELLO: {
+		struct mig_hello hello = { .magic = MIG_HELLO_MAGIC, .version = MIG_PROTO_VERSION,
+					   .role = MIG_ROLE_DEST };
+		if (type != MIG_HELLO)
+			break;
+		if (m->u.hello.role != MIG_ROLE_SOURCE)
+			return dst_fail_abort(d, FERR_PROTO, MIG_REASON_PROTOCOL,
+					      "peer is not a migration source");
+		if (m->u.hello.version != MIG_PROTO_VERSION)
+			return dst_fail_abort(d, FERR_NOTSUP, MIG_REASON_VERSION,
+					      "destination speaks protocol v1 only");
+		if (d->psk_len == 0)
+			return dst_fail_abort(d, FERR_AUTH, MIG_REASON_NO_KEY,
+					      "destination has no migration_key configured");
+		memcpy(hello.nonce, d->nonce, MIG_NONCE_BYTES);
+		mig_encode_hello(payload, &hello);
+		mig_writer_put(&d->writer, MIG_HELLO, payload, sizeof(payload));
+		mig_session_derive(&d->session, MIG_ROLE_DEST, d->psk, d->psk_len, d->nonce,
+				   m->u.hello.nonce);
+		d->reader.session = &d->session;
+		d->reader.allow_untagged_abort = true;
+		d->state = MIG_DST_WAIT_AUTH;
+		return 0;
+	}
+	case MIG_DST_WAIT_AUTH: {
+		uint8_t response[MIG_AUTH_BYTES];
+		if (type != MIG_AUTH)
+			break;
+		if (!mig_session_auth_check(&d->session, m->u.auth)) {
+			/* Untagged: the source cannot check a tag made from a key it lacks. */
+			put_reason(d, MIG_ABORT, MIG_REASON_AUTH, "wrong migration key");
+			return dst_fail(d, FERR_AUTH, "source does not hold our migration key");
+		}
+		d->writer.session = &d->session;
+		d->reader.allow_untagged_abort = false;
+		mig_session_auth_response(&d->session, response);
+		mig_writer_put(&d->writer, MIG_AUTH, response, sizeof(response));
+		d->state = MIG_DST_WAIT_OFFER;
+		return 0;
+	}
+	case MIG_DST_WAIT_OFFER:
+		if (type != MIG_OFFER)
+			break;
+		d->offer = m->u.offer;
+		if (check_offer(d, &d->offer, ev))
+			return 1;
+		d->reader.page_limit = (uint64_t)d->offer.memory_mib << (MIB_SHIFT - MIG_PAGE_SHIFT);
+		d->state = MIG_DST_OFFERED;
+		ev->kind = MIG_DST_EV_OFFER;
+		return 1;
+	case MIG_DST_PRECOPY:
+		if (type == MIG_PAGES) {
+			d->pages = m->payload;
+			d->pages_len = m->header.length;
+			d->pages_at = 0;
+			d->round_bytes += MIG_HEADER_BYTES + m->header.length + MIG_TAG_BYTES;
+			return 0;
+		}
+		if (type == MIG_ROUND_END) {
+			const struct mig_round_end *r = &m->u.round_end;
+			if (r->round != d->next_round || r->pages != d->round_pages ||
+			    r->bytes != d->round_bytes)
+				return dst_fail_abort(d, FERR_PROTO, MIG_REASON_PROTOCOL,
+						      "round summary does not match the pages received");
+			d->next_round++;
+			d->round_pages = d->round_bytes = 0;
+			if (r->flags & MIG_ROUND_FINAL)
+				d->state = MIG_DST_WAIT_STATE;
+			ev->kind = MIG_DST_EV_ROUND_END;
+			ev->round = *r;
+			return 1;
+		}
+		break;
+	case MIG_DST_WAIT_STATE:
+		if (type != MIG_STATE)
+			break;
+		mig_checksum_state(&d->checksum, m->payload, m->header.length);
+		d->state_bytes = m->header.length;
+		d->state = MIG_DST_WAIT_DONE;
+		ev->kind = MIG_DST_EV_STATE;
+		ev->state = m->payload;
+		ev->state_len = m->header.length;
+		return 1;
+	case MIG_DST_WAIT_DONE: {
+		if (type != MIG_DONE)
+			break;
+		if (m->u.done.page_records != d->pages_total ||
+		    m->u.done.state_bytes != d->state_bytes ||
+		    m->u.done.checksum != mig_stream_sum_final(&d->checksum))
+			return dst_fail_abort(d, FERR_PROTO, MIG_REASON_CHECKSUM,
+					      "stream checksum mismatch");
+		d->state = MIG_DST_VERIFIED;
+		ev->kind = MIG_DST_EV_VERIFIED;
+		return 1;
+	}
+	case MIG_DST_WAIT_GO:
+		if (type != MIG_GO)
+			break;
+		d->state = MIG_DST_GO;
+		ev->kind = MIG_DST_EV_GO;
+		return 1;
+	default:
+		break;
+	}
+	char why[MIG_TEXT_MAX + 1];
+	fmt_snprintf(why, sizeof(why), "unexpected %s from source", mig_type_name(type));
+	return dst_fail_abort(d, FERR_PROTO, MIG_REASON_PROTOCOL, why);
+}
+
+/* Hands out the next record of the PAGES message being walked; 1 when *ev was filled. */
+static int next_page(struct mig_dst *d, struct mig_dst_event *ev)
+{
+	struct mig_page_rec rec;
+
+	if (!d->pages)
+		return 0;
+	if (!mig_pages_next(d->pages, d->pages_len, &d->pages_at, &rec)) {
+		d->pages = NULL;
+		return 0;
+	}
+	mig_checksum_page(&d->checksum, rec.page, rec.data);
+	d->round_pages++;
+	d->pages_total++;
+	ev->kind = MIG_DST_EV_PAGE;
+	ev->page = rec.page;
+	ev->data = rec.data;
+	return 1;
+}
+
+int mig_dst_input(struct mig_dst *d, const uint8_t *data, size_t len, size_t *used,
+		  struct mig_dst_event *ev)
+{
+	size_t total = 0;
+
+	*used = 0;
+	if (next_page(d, ev))
+		return 1;
+	if (d->state == MIG_DST_CLOSED || d->state == MIG_DST_FINISHED)
+		return len ? FERR_PROTO : 0;
+	/* The engine answers OFFER and VERIFIED before more input counts. */
+	if (d->state == MIG_DST_OFFERED || d->state == MIG_DST_VERIFIED || d->state == MIG_DST_GO)
+		return 0;
+	while (total < len) {
+		struct mig_msg m;
+		size_t n;
+		int rc = mig_reader_feed(&d->reader, data + total, len - total, &n, &m);
+
+		total += n;
+		*used = total;
+		if (rc < 0) {
+			const char *why = rc == FERR_AUTH && d->state == MIG_DST_WAIT_AUTH
+				? "wrong migration key: the source's proof failed"
+				: rc == FERR_AUTH ? "bad message tag from source"
+				: rc == FERR_TOOBIG ? "oversized message from source"
+				: "malformed message from source";
+			return dst_fail_abort(d, rc, rc == FERR_AUTH ? MIG_REASON_AUTH
+					      : MIG_REASON_PROTOCOL, why);
+		}
+		if (rc == 1) {
+			rc = dst_handle(d, &m, ev);
+			if (rc != 0)
+				return rc;
+			if (next_page(d, ev))
+				return 1;
+			if (d->state == MIG_DST_OFFERED || d->state == MIG_DST_VERIFIED)
+				return 0;
+		}
+	}
+	return 0;
+}
+
+int mig_dst_accept(struct mig_dst *d)
+{
+	if (d->state != MIG_DST_OFFERED)
+		return FERR_INVAL;
+	if (mig_writer_put(&d->writer, MIG_ACCEPT, NULL, 0))
+		return FERR_BUSY;
+	d->state = MIG_DST_PRECOPY;
+	return 0;
+}
+
+int mig_dst_refuse(struct mig_dst *d, unsigned reason, const char *text)
+{
+	if (d->state != MIG_DST_OFFERED)
+		return FERR_INVAL;
+	put_reason(d, MIG_REFUSE, reason, text);
+	dst_fail(d, FERR_BUSY, text);
+	return 0;
+}
+
+int mig_dst_ready(struct mig_dst *d)
+{
+	if (d->state != MIG_DST_VERIFIED)
+		return FERR_INVAL;
+	if (mig_writer_put(&d->writer, MIG_READY, NULL, 0))
+		return FERR_BUSY;
+	d->state = MIG_DST_WAIT_GO;
+	return 0;
+}
+
+int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns)
+{
+	uint8_t payload[MIG_RESUMED_BYTES];
+	struct mig_resumed r = { .dest_downtime_ns = downtime_ns };
+
+	if (d->state != MIG_DST_GO)
+		return FERR_INVAL;
+	mig_encode_resumed(payload, &r);
+	if (mig_writer_put(&d->writer, MIG_RESUMED, payload, sizeof(payload)))
+		return FERR_BUSY;
+	d->state = MIG_DST_FINISHED;
+	return 0;
+}
+
+int mig_dst_abort(struct mig_dst *d, unsigned reason, const char *text)
+{
+	/*
+	 * After RESUMED the guest runs here: no going back. Between GO and RESUMED the
+	 * engine may still abort when the guest could not be started (it never ran).
+	 */
+	if (d->state == MIG_DST_FINISHED)
+		return FERR_BUSY;
+	if (d->state != MIG_DST_CLOSED)
+		put_reason(d, MIG_ABORT, reason, text);
+	fmt_snprintf(d->error, sizeof(d->error), "%s", text ? text : "aborted");
+	d->state = MIG_DST_CLOSED;
+	return 0;
+}
+
+size_t mig_dst_pending(const struct mig_dst *d, const uint8_t **data)
+{
+	return mig_writer_pending(&d->writer, data);
+}
+
+void mig_dst_consume(struct mig_dst *d, size_t n)
+{
+	mig_writer_consume(&d->writer, n);
+}

@@ -1,0 +1,234 @@
+/*
+ * The live-migration wire format, protocol v1 (docs/migration.md is the reference).
+ *
+ * Every message is a 16-byte header, a payload and, once the handshake has made
+ * session keys, a 16-byte Poly1305 tag over header and payload (auth.h). All
+ * integers are little-endian. The header:
+ *
+ *   offset 0  u8  type      enum mig_type
+ *   offset 1  u8  flags     MIG_FLAG_TAGGED when a tag follows the payload
+ *   offset 2  u16 reserved  zero
+ *   offset 4  u32 length    payload bytes, at most mig_payload_max(type)
+ *   offset 8  u64 sequence  0 for each side's first message, then +1 per message
+ *
+ * The decoder checks type, flags, reserved bits and the per-type length limits from
+ * the header alone, before anything is buffered or copied, and checks every payload
+ * field before the caller sees the message.
+ *
+ * Portable (image and host); no allocation, no I/O.
+ */
+#ifndef FERRY_MIGRATION_WIRE_H
+#define FERRY_MIGRATION_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/cpu_features.h"
+#include "kernel/vm.h"
+
+#define MIG_PROTO_VERSION 1
+#define MIG_HELLO_MAGIC 0x47494d46u      /* "FMIG" read as a little-endian u32 */
+#define MIG_HEADER_BYTES 16
+#define MIG_TAG_BYTES 16                 /* Poly1305 */
+#define MIG_NONCE_BYTES 32
+#define MIG_AUTH_BYTES 32
+#define MIG_PAGE_SIZE 4096u
+#define MIG_PAGE_SHIFT 12
+#define MIG_BATCH_MAX_PAGES 32
+#define MIG_TEXT_MAX 96                  /* refusal and abort reasons */
+#define MIG_NAME_BYTES (VM_NAME_MAX + 1) /* NUL-padded guest name */
+#define MIG_MAC_BYTES 6
+
+/* A page record: u32 page number, u8 kind, 3 zero bytes, then 4096 bytes when FULL. */
+#define MIG_PAGE_RECORD_HEADER 8
+#define MIG_PAGES_MAX_PAYLOAD (MIG_BATCH_MAX_PAGES * (MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE))
+/* The largest message on the wire: a full batch with its header and tag. */
+#define MIG_FRAME_MAX (MIG_HEADER_BYTES + MIG_PAGES_MAX_PAYLOAD + MIG_TAG_BYTES)
+
+#define MIG_FLAG_TAGGED 0x01u
+#define MIG_FLAGS_KNOWN MIG_FLAG_TAGGED
+
+enum mig_type {
+	MIG_HELLO = 1,      /* both: version, role, nonce (never tagged) */
+	MIG_AUTH = 2,       /* both: response to the peer's nonce (first tagged message) */
+	MIG_OFFER = 3,      /* source: the guest's description */
+	MIG_ACCEPT = 4,     /* destination: shell created, memory reserved */
+	MIG_REFUSE = 5,     /* destination: reason code + text */
+	MIG_PAGES = 6,      /* source: up to MIG_BATCH_MAX_PAGES page records */
+	MIG_ROUND_END = 7,  /* source: round number, page records and bytes of the round */
+	MIG_STATE = 8,      /* source: the vCPU + device blob (opaque here) */
+	MIG_DONE = 9,       /* source: stream checksum over every page record and the state */
+	MIG_READY = 10,     /* destination: everything verified and loaded, guest not running */
+	MIG_GO = 11,        /* source: switch over; the source never resumes on its own after this */
+	MIG_RESUMED = 12,   /* destination: the guest runs here */
+	MIG_ABORT = 13,     /* either: reason code + text; the migration ends */
+	MIG_TYPE_COUNT
+};
+
+enum mig_role { MIG_ROLE_SOURCE = 1, MIG_ROLE_DEST = 2 };
+
+/* Reason codes of REFUSE and ABORT. */
+enum mig_reason {
+	MIG_REASON_NONE = 0,
+	MIG_REASON_VERSION = 1,     /* protocol version not supported */
+	MIG_REASON_NO_KEY = 2,      /* no migration_key configured */
+	MIG_REASON_AUTH = 3,        /* the peer's proof of the key was wrong */
+	MIG_REASON_MEMORY = 4,      /* not enough free memory for the guest */
+	MIG_REASON_CPU = 5,         /* the guest's CPU feature mask is not offered here */
+	MIG_REASON_NAME = 6,        /* a guest of that name exists here */
+	MIG_REASON_INVALID = 7,     /* a malformed or out-of-range offer */
+	MIG_REASON_PROTOCOL = 8,    /* a message out of order, malformed, or with a bad tag */
+	MIG_REASON_CHECKSUM = 9,    /* the stream checksum did not match */
+	MIG_REASON_STATE = 10,      /* the vCPU/device state was refused by vm_state_load */
+	MIG_REASON_CANCELLED = 11,  /* an operator cancelled */
+	MIG_REASON_TIMEOUT = 12,    /* the peer did not answer in time */
+	MIG_REASON_NOT_CONVERGED = 13, /* pre-copy gave up: the guest dirties memory too fast */
+	MIG_REASON_INTERNAL = 14,   /* a local failure (guest operation, resources) */
+	MIG_REASON_COUNT
+};
+
+const char *mig_type_name(unsigned type);
+const char *mig_reason_name(unsigned reason);
+
+struct mig_header {
+	uint8_t type;
+	uint8_t flags;
+	uint32_t length;
+	uint64_t sequence;
+};
+
+struct mig_hello {
+	uint32_t magic;
+	uint16_t version;
+	uint8_t role;
+	uint8_t nonce[MIG_NONCE_BYTES];
+};
+#define MIG_HELLO_BYTES (4 + 2 + 1 + 1 + MIG_NONCE_BYTES)
+
+enum mig_dirty_mode { MIG_DIRTY_EPT_AD = 0, MIG_DIRTY_PML = 1 };
+
+struct mig_offer {
+	uint64_t migration_id;          /* chosen by the source, shown on both ends */
+	char name[MIG_NAME_BYTES];      /* NUL-terminated, 1..VM_NAME_MAX of [A-Za-z0-9_-] */
+	uint32_t memory_mib;            /* VM_MIN_MEMORY_MIB..VM_MAX_MEMORY_MIB */
+	uint8_t mac[MIG_MAC_BYTES];
+	uint16_t page_size;             /* MIG_PAGE_SIZE */
+	uint8_t dirty_mode;             /* enum mig_dirty_mode, for the reports */
+	struct cpu_features features;   /* the guest's CPUID mask */
+};
+#define MIG_OFFER_BYTES (8 + MIG_NAME_BYTES + 4 + MIG_MAC_BYTES + 2 + 1 + 1 + 8 * 4)
+
+struct mig_reason_msg {              /* REFUSE and ABORT */
+	uint16_t reason;
+	char text[MIG_TEXT_MAX + 1];    /* NUL-terminated, printable ASCII */
+};
+#define MIG_REASON_MIN_BYTES 4
+#define MIG_REASON_MAX_BYTES (4 + MIG_TEXT_MAX)
+
+#define MIG_ROUND_FINAL 0x1u          /* the stop-and-copy round: the guest is paused */
+struct mig_round_end {
+	uint32_t round;
+	uint32_t flags;
+	uint64_t pages;                 /* page records sent in the round */
+	uint64_t bytes;                 /* wire bytes of its PAGES messages */
+};
+#define MIG_ROUND_END_BYTES 24
+
+struct mig_done {
+	uint64_t page_records;          /* over the whole migration */
+	uint64_t state_bytes;
+	uint64_t checksum;              /* stream_sum.h over every page record and the state */
+};
+#define MIG_DONE_BYTES (8 + 8 + 8)
+
+struct mig_resumed {
+	uint64_t dest_downtime_ns;      /* last pre-copy round end to resume, on the destination */
+};
+#define MIG_RESUMED_BYTES 8
+
+enum mig_page_kind { MIG_PAGE_ZERO = 0, MIG_PAGE_FULL = 1 };
+
+struct mig_page_rec {
+	uint32_t page;                  /* guest page number (GPA >> 12) */
+	uint8_t kind;                   /* enum mig_page_kind */
+	const uint8_t *data;            /* MIG_PAGE_SIZE bytes for FULL, NULL for ZERO */
+};
+
+/* A decoded message; pointers refer to the caller's buffer. */
+struct mig_msg {
+	struct mig_header header;
+	const uint8_t *payload;
+	union {
+		struct mig_hello hello;
+		const uint8_t *auth;            /* MIG_AUTH_BYTES */
+		struct mig_offer offer;
+		struct mig_reason_msg reason;   /* REFUSE, ABORT */
+		struct mig_round_end round_end;
+		struct mig_done done;
+		struct mig_resumed resumed;
+		uint32_t page_count;            /* PAGES: records in the batch */
+	} u;
+};
+
+/* Little-endian helpers. */
+static inline void mig_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void mig_put32(uint8_t *p, uint32_t v)
+{
+	mig_put16(p, (uint16_t)v);
+	mig_put16(p + 2, (uint16_t)(v >> 16));
+}
+static inline void mig_put64(uint8_t *p, uint64_t v)
+{
+	mig_put32(p, (uint32_t)v);
+	mig_put32(p + 4, (uint32_t)(v >> 32));
+}
+static inline uint16_t mig_get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t mig_get32(const uint8_t *p)
+{
+	return (uint32_t)mig_get16(p) | ((uint32_t)mig_get16(p + 2) << 16);
+}
+static inline uint64_t mig_get64(const uint8_t *p)
+{
+	return (uint64_t)mig_get32(p) | ((uint64_t)mig_get32(p + 4) << 32);
+}
+
+/* Smallest and largest payload a message of this type may carry (0, 0 for unknown types). */
+size_t mig_payload_min(unsigned type);
+size_t mig_payload_max(unsigned type);
+
+void mig_header_encode(uint8_t *out, const struct mig_header *h);
+/* Decodes and checks a header: known type, known flags, zero reserved, length in limits. */
+int mig_header_decode(const uint8_t *in, struct mig_header *h);
+
+/*
+ * Checks and decodes the payload of msg->header's type (msg->header and
+ * msg->payload set by the caller). PAGES: every record well formed and its page
+ * number below page_limit. Returns 0 or FERR_PROTO.
+ */
+int mig_payload_decode(struct mig_msg *msg, uint64_t page_limit);
+
+/* Payload encoders: write into out (sized for the type's maximum), return the length. */
+size_t mig_encode_hello(uint8_t *out, const struct mig_hello *m);
+size_t mig_encode_offer(uint8_t *out, const struct mig_offer *m);
+size_t mig_encode_reason(uint8_t *out, unsigned reason, const char *text);
+size_t mig_encode_round_end(uint8_t *out, const struct mig_round_end *m);
+size_t mig_encode_done(uint8_t *out, const struct mig_done *m);
+size_t mig_encode_resumed(uint8_t *out, const struct mig_resumed *m);
+
+/* Appends one page record (data NULL: a zero-page marker); returns its length. */
+size_t mig_encode_page(uint8_t *out, uint32_t page, const uint8_t *data);
+
+/*
+ * Walks the records of a PAGES payload that mig_payload_decode() accepted:
+ * *offset starts at 0; returns true and fills rec while records remain.
+ */
+bool mig_pages_next(const uint8_t *payload, size_t length, size_t *offset, struct mig_page_rec *rec);
+
+/* True when the page holds only zero bytes. */
+bool mig_page_is_zero(const uint8_t *page);
+
+/* A guest name valid on the wire: 1..VM_NAME_MAX of [A-Za-z0-9_-]. */
+bool mig_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,421 @@
+/*
+ * Fakes for host tests, fuzzers and the benchmark of kernel/migration/: a clock, guests
+ * with RAM in a buffer and a writer that dirties pages while they run, a destination host,
+ * and an in-memory transport with a per-step byte budget (the link's bandwidth) and
+ * fault injection. Header-only so that each test binary includes what it uses.
+ */
+#ifndef FERRY_TESTS_MIGRATION_FAKES_H
+#define FERRY_TESTS_MIGRATION_FAKES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/errors.h"
+#include "kernel/migration/engine.h"
+
+#define FAKE_UNUSED __attribute__((unused))
+#define FAKE_STATE_MAGIC 0x54415453u   /* "STAT" */
+
+/* ---- clock ------------------------------------------------------------------------- */
+
+static uint64_t fake_clock_ns = 1000000000ull;
+
+static FAKE_UNUSED uint64_t fake_now(void *ctx)
+{
+	(void)ctx;
+	return fake_clock_ns;
+}
+
+/* ---- guests ------------------------------------------------------------------------ */
+
+struct fake_guest {
+	char name[MIG_NAME_BYTES];
+	uint8_t *ram;
+	uint64_t bytes, pages;
+	bool running, paused, migrating, destroyed, discarded, incoming, logging;
+	uint64_t *dirty;                /* pages written since the last collect */
+	unsigned throttle, max_throttle;
+	uint8_t mac[6];
+	struct cpu_features features;
+	uint64_t counter;               /* part of the "vCPU state" */
+	uint64_t writes;
+	uint32_t rng;
+	uint64_t working_set;           /* pages the writer touches: the first N (0: all) */
+	bool fail_state_load, fail_resume;
+};
+
+static FAKE_UNUSED struct fake_guest *fake_guest_new(const char *name, uint64_t mib)
+{
+	struct fake_guest *g = calloc(1, sizeof(*g));
+
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->bytes = mib << 20;
+	g->pages = g->bytes >> 12;
+	g->ram = calloc(1, g->bytes);
+	g->dirty = calloc(g->pages / 64 + 1, sizeof(uint64_t));
+	g->mac[0] = 0x52; g->mac[1] = 0x54; g->mac[2] = 0x00; g->mac[3] = 0x12;
+	g->mac[4] = 0x34; g->mac[5] = 0x56;
+	g->features.leaf1_ecx = 0x80000001u;
+	g->features.leaf1_edx = 0x0000f00fu;
+	g->rng = 12345;
+	return g;
+}
+
+static FAKE_UNUSED void fake_guest_free(struct fake_guest *g)
+{
+	if (!g)
+		return;
+	free(g->ram);
+	free(g->dirty);
+	free(g);
+}
+
+static uint32_t fake_rand(struct fake_guest *g)
+{
+	g->rng = g->rng * 1103515245u + 12345u;
+	return g->rng >> 8;
+}
+
+/* Fills half the pages with data, leaving the rest zero (zero-page markers). */
+static FAKE_UNUSED void fake_guest_fill(struct fake_guest *g)
+{
+	for (uint64_t p = 0; p < g->pages; p += 2)
+		for (unsigned i = 0; i < 4096; i += 64)
+			g->ram[p * 4096 + i] = (uint8_t)(p + i + 1);
+	g->running = true;
+}
+
+/* The guest's vCPU runs for one step: writes `rate` pages, less the throttled share. */
+static FAKE_UNUSED void fake_guest_run(struct fake_guest *g, unsigned rate)
+{
+	if (!g || !g->running)
+		return;
+	unsigned n = rate * (100 - g->throttle) / 100;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t page = fake_rand(g) % (g->working_set ? g->working_set : g->pages);
+		uint8_t *p = g->ram + page * 4096;
+		g->writes++;
+		memcpy(p + (fake_rand(g) % 4088), &g->writes, sizeof(g->writes));
+		if (g->logging)
+			g->dirty[page / 64] |= 1ull << (page % 64);
+	}
+	g->counter++;
+}
+
+static int fg_pause(void *guest)
+{
+	struct fake_guest *g = guest;
+	if (!g->running)
+		return FERR_BUSY;
+	g->running = false;
+	g->paused = true;
+	return 0;
+}
+
+static int fg_resume(void *guest)
+{
+	struct fake_guest *g = guest;
+	if (g->destroyed || g->discarded || g->fail_resume)
+		return FERR_INVAL;
+	g->running = true;
+	g->paused = false;
+	g->incoming = false;
+	return 0;
+}
+
+static uint8_t *fg_ram(void *guest) { return ((struct fake_guest *)guest)->ram; }
+static uint64_t fg_ram_bytes(void *guest) { return ((struct fake_guest *)guest)->bytes; }
+static const char *fg_name(void *guest) { return ((struct fake_guest *)guest)->name; }
+static const uint8_t *fg_mac(void *guest) { return ((struct fake_guest *)guest)->mac; }
+static const struct cpu_features *fg_features(void *guest)
+{
+	return &((struct fake_guest *)guest)->features;
+}
+static const char *fg_dirty_mode(void *guest) { (void)guest; return "pml"; }
+
+static int fg_dirty_start(void *guest)
+{
+	struct fake_guest *g = guest;
+	memset(g->dirty, 0, (g->pages / 64 + 1) * sizeof(uint64_t));
+	g->logging = true;
+	return 0;
+}
+
+static long fg_dirty_collect(void *guest, uint64_t *bitmap)
+{
+	struct fake_guest *g = guest;
+	long found = 0;
+
+	for (uint64_t w = 0; w < g->pages / 64 + 1; w++) {
+		found += __builtin_popcountll(g->dirty[w] & ~bitmap[w]);
+		bitmap[w] |= g->dirty[w];
+		g->dirty[w] = 0;
+	}
+	return found;
+}
+
+static void fg_dirty_stop(void *guest) { ((struct fake_guest *)guest)->logging = false; }
+
+static int fg_set_throttle(void *guest, unsigned percent)
+{
+	struct fake_guest *g = guest;
+	g->throttle = percent;
+	if (percent > g->max_throttle)
+		g->max_throttle = percent;
+	return 0;
+}
+
+static long fg_state_save(void *guest, uint8_t *buf, size_t cap)
+{
+	struct fake_guest *g = guest;
+	size_t len = 1000;
+	if (!g->paused || cap < len)
+		return FERR_INVAL;
+	memset(buf, 0xa5, len);
+	memcpy(buf, &(uint32_t){ FAKE_STATE_MAGIC }, 4);
+	memcpy(buf + 4, &g->counter, 8);
+	memcpy(buf + 12, g->name, sizeof(g->name));
+	return (long)len;
+}
+
+static int fg_state_load(void *guest, const uint8_t *buf, size_t len, const char **why)
+{
+	struct fake_guest *g = guest;
+	uint32_t magic;
+	if (!g->incoming || len != 1000) {
+		*why = "bad length";
+		return FERR_INVAL;
+	}
+	memcpy(&magic, buf, 4);
+	if (magic != FAKE_STATE_MAGIC || g->fail_state_load) {
+		*why = "bad section";
+		return FERR_INVAL;
+	}
+	memcpy(&g->counter, buf + 4, 8);
+	g->paused = true;
+	return 0;
+}
+
+static void fg_set_migrating(void *guest, bool m) { ((struct fake_guest *)guest)->migrating = m; }
+
+static int fg_destroy(void *guest)
+{
+	struct fake_guest *g = guest;
+	g->running = g->paused = false;
+	g->destroyed = true;
+	return 0;
+}
+
+/* ---- destination host --------------------------------------------------------------- */
+
+struct fake_host {
+	uint64_t free_mib;
+	const char *existing_name;
+	struct cpu_features features;
+	struct fake_guest *created;
+	int frames_sent;
+	uint8_t last_frame[64];
+	bool refuse_create;
+};
+
+static int fh_create_incoming(void *ctx, const char *name, uint64_t mib, const uint8_t *mac,
+			      void **guest, const char **why)
+{
+	struct fake_host *h = ctx;
+	if (h->refuse_create || mib > h->free_mib) {
+		*why = "no room";
+		return FERR_NOMEM;
+	}
+	struct fake_guest *g = fake_guest_new(name, mib);
+	memcpy(g->mac, mac, 6);
+	g->incoming = true;
+	h->created = g;
+	*guest = g;
+	return 0;
+}
+
+static int fh_discard(void *guest)
+{
+	struct fake_guest *g = guest;
+	g->discarded = true;
+	g->running = false;
+	return 0;
+}
+
+static bool fh_memory_available(void *ctx, uint64_t mib) { return mib <= ((struct fake_host *)ctx)->free_mib; }
+static bool fh_name_free(void *ctx, const char *name)
+{
+	struct fake_host *h = ctx;
+	return !h->existing_name || strcmp(h->existing_name, name) != 0;
+}
+static void fh_host_features(void *ctx, struct cpu_features *out) { *out = ((struct fake_host *)ctx)->features; }
+
+static FAKE_UNUSED const struct mig_guest_ops fake_guest_ops = {
+	.pause = fg_pause, .resume = fg_resume, .ram = fg_ram, .ram_bytes = fg_ram_bytes,
+	.name = fg_name, .mac = fg_mac, .cpu_features = fg_features, .dirty_mode = fg_dirty_mode,
+	.dirty_start = fg_dirty_start, .dirty_collect = fg_dirty_collect, .dirty_stop = fg_dirty_stop,
+	.set_throttle = fg_set_throttle, .state_save = fg_state_save, .state_load = fg_state_load,
+	.set_migrating = fg_set_migrating, .destroy = fg_destroy,
+	.create_incoming = fh_create_incoming, .discard = fh_discard,
+	.memory_available = fh_memory_available, .name_free = fh_name_free,
+	.host_cpu_features = fh_host_features,
+};
+
+/* ---- transport ---------------------------------------------------------------------- */
+
+#define FAKE_PIPE_BYTES (512 * 1024)
+
+struct fake_pipe {
+	uint8_t *buf;
+	size_t head, len;          /* ring */
+	bool writer_closed;
+};
+
+struct fake_link {
+	struct fake_pipe to_dst, to_src;
+	uint64_t budget;           /* bytes the link still carries this step (each direction) */
+	uint64_t bytes_per_step;
+	int error;                 /* sticky, both ends */
+	bool drop_to_dst;          /* the source's bytes vanish (a one-way cut) */
+	bool connected;
+	int closed_ends;
+};
+
+struct fake_end {
+	struct fake_link *link;
+	struct fake_pipe *out, *in;
+	uint64_t budget_used;
+	bool closed;
+};
+
+static FAKE_UNUSED void fake_link_init(struct fake_link *l, uint64_t bytes_per_step,
+				       struct fake_end *src, struct fake_end *dst)
+{
+	memset(l, 0, sizeof(*l));
+	l->to_dst.buf = malloc(FAKE_PIPE_BYTES);
+	l->to_src.buf = malloc(FAKE_PIPE_BYTES);
+	l->bytes_per_step = bytes_per_step;
+	l->connected = true;
+	*src = (struct fake_end){ l, &l->to_dst, &l->to_src, 0, false };
+	*dst = (struct fake_end){ l, &l->to_src, &l->to_dst, 0, false };
+}
+
+static FAKE_UNUSED void fake_link_free(struct fake_link *l)
+{
+	free(l->to_dst.buf);
+	free(l->to_src.buf);
+}
+
+static FAKE_UNUSED void fake_link_tick(struct fake_link *l, struct fake_end *a, struct fake_end *b)
+{
+	a->budget_used = b->budget_used = 0;
+	(void)l;
+}
+
+static bool ft_connected(void *c) { struct fake_end *e = c; return e->link->connected && !e->link->error; }
+
+static size_t ft_writable(void *c)
+{
+	struct fake_end *e = c;
+	size_t room = FAKE_PIPE_BYTES - e->out->len;
+	uint64_t left = e->link->bytes_per_step > e->budget_used ? e->link->bytes_per_step - e->budget_used : 0;
+	if (e->link->error || e->closed)
+		return 0;
+	return room < left ? room : (size_t)left;
+}
+
+static long ft_write(void *c, const void *buf, size_t len)
+{
+	struct fake_end *e = c;
+	if (e->link->error)
+		return e->link->error;
+	if (e->out->writer_closed)
+		return FERR_IO;
+	size_t n = ft_writable(c);
+	if (n > len)
+		n = len;
+	if (e->link->drop_to_dst && e->out == &e->link->to_dst)
+		return (long)n;
+	for (size_t i = 0; i < n; i++)
+		e->out->buf[(e->out->head + e->out->len + i) % FAKE_PIPE_BYTES] = ((const uint8_t *)buf)[i];
+	e->out->len += n;
+	e->budget_used += n;
+	return (long)n;
+}
+
+static int ft_flush(void *c) { (void)c; return 0; }
+
+static long ft_read(void *c, void *buf, size_t len)
+{
+	struct fake_end *e = c;
+	if (e->link->error)
+		return e->link->error;
+	size_t n = e->in->len < len ? e->in->len : len;
+	if (n == 0 && e->in->writer_closed)
+		return FERR_IO;
+	for (size_t i = 0; i < n; i++)
+		((uint8_t *)buf)[i] = e->in->buf[(e->in->head + i) % FAKE_PIPE_BYTES];
+	e->in->head = (e->in->head + n) % FAKE_PIPE_BYTES;
+	e->in->len -= n;
+	return (long)n;
+}
+
+static size_t ft_readable(void *c) { return ((struct fake_end *)c)->in->len; }
+static int ft_error(void *c)
+{
+	struct fake_end *e = c;
+	if (e->link->error)
+		return e->link->error;
+	return (e->in->writer_closed && e->in->len == 0) ? FERR_IO : 0;
+}
+static void ft_close(void *c) { struct fake_end *e = c; e->closed = true; e->out->writer_closed = true; }
+static void ft_abort(void *c)
+{
+	struct fake_end *e = c;
+	e->closed = true;
+	e->out->writer_closed = true;
+	e->in->writer_closed = true;
+}
+
+static FAKE_UNUSED const struct mig_transport_ops fake_transport_ops = {
+	.connected = ft_connected, .write = ft_write, .writable = ft_writable, .flush = ft_flush,
+	.read = ft_read, .readable = ft_readable, .error = ft_error, .close = ft_close,
+	.abort = ft_abort,
+};
+
+/* ---- env ------------------------------------------------------------------------------ */
+
+static int fake_random(void *ctx, void *buf, size_t len)
+{
+	static uint32_t seed = 777;
+	(void)ctx;
+	for (size_t i = 0; i < len; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		((uint8_t *)buf)[i] = (uint8_t)(seed >> 24);
+	}
+	return 0;
+}
+
+static int fake_send_frame(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct fake_host *h = ctx;
+	h->frames_sent++;
+	memcpy(h->last_frame, frame, len < sizeof(h->last_frame) ? len : sizeof(h->last_frame));
+	return 0;
+}
+
+static FAKE_UNUSED struct mig_env fake_env(void *ctx, const char *key)
+{
+	struct mig_env env = {
+		.guest_ops = &fake_guest_ops, .transport_ops = &fake_transport_ops,
+		.now_ns = fake_now, .log = NULL, .progress = NULL,
+		.send_raw_frame = fake_send_frame, .random = fake_random,
+		.key = (const uint8_t *)key, .key_len = key ? strlen(key) : 0, .ctx = ctx,
+	};
+	return env;
+}
+
+#endif

@@ -1,0 +1,640 @@
+/*
+ * Whole migrations between a source and a destination engine on the host: fake guests
+ * (RAM buffers, a writer dirtying pages while the guest runs), an in-memory link with a
+ * byte budget per step, and failures injected at each phase.
+ */
+#include "tests/unit/check.h"
+#include "tests/unit/migration_fakes.h"
+
+#include "kernel/migration/rarp.h"
+
+#define KEY "correct horse battery staple"
+#define STEP_NS 1000000ull            /* one step is a simulated millisecond */
+
+struct run {
+	struct fake_guest *guest;
+	uint8_t *snapshot;              /* source RAM before the migration (writer-free runs) */
+	struct fake_host host;
+	struct fake_link link;
+	struct fake_end se, de;
+	struct mig_engine *src, *dst;
+	struct mig_params params;
+	unsigned rate;                  /* pages the guest writes per step */
+	uint64_t steps;
+	bool both_ran;
+	bool dst_started;
+	/* fault injection */
+	void (*hook)(struct run *r);
+	void (*after_src_hook)(struct run *r);
+	int hook_arg;
+	bool hook_done;
+	char log_tail[200];
+};
+
+static void log_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	(void)line;
+}
+
+static void run_setup(struct run *r, unsigned mib, uint64_t link_bytes_per_step, unsigned rate)
+{
+	memset(r, 0, sizeof(*r));
+	r->guest = fake_guest_new("memtest", mib);
+	fake_guest_fill(r->guest);
+	r->snapshot = malloc(r->guest->bytes);
+	memcpy(r->snapshot, r->guest->ram, r->guest->bytes);
+	r->host.free_mib = 1024;
+	r->host.features = r->guest->features;
+	r->host.features.leaf7_ebx = 0xffff;   /* the destination offers more */
+	fake_link_init(&r->link, link_bytes_per_step, &r->se, &r->de);
+	r->src = calloc(1, sizeof(*r->src));
+	r->dst = calloc(1, sizeof(*r->dst));
+	mig_params_defaults(&r->params);
+	r->rate = rate;
+}
+
+static void run_free(struct run *r)
+{
+	if (r->host.created)
+		fake_guest_free(r->host.created);
+	fake_guest_free(r->guest);
+	free(r->snapshot);
+	fake_link_free(&r->link);
+	free(r->src);
+	free(r->dst);
+}
+
+static int run_start(struct run *r, const char *src_key, const char *dst_key)
+{
+	struct mig_env senv = fake_env(&r->host, src_key), denv = fake_env(&r->host, dst_key);
+	int err;
+
+	senv.log = denv.log = log_line;
+	err = mig_source_start(r->src, &senv, &r->params, r->guest, &r->se);
+	if (err)
+		return err;
+	err = mig_dest_start(r->dst, &denv, &r->de);
+	r->dst_started = err == 0;
+	return err;
+}
+
+static bool guest_runs(const struct fake_guest *g)
+{
+	return g && g->running && !g->destroyed && !g->discarded;
+}
+
+static void run_loop(struct run *r, uint64_t max_steps)
+{
+	bool src_busy = true, dst_busy = r->dst_started;
+
+	while ((src_busy || dst_busy) && r->steps < max_steps) {
+		fake_clock_ns += STEP_NS;
+		fake_link_tick(&r->link, &r->se, &r->de);
+		fake_guest_run(r->guest, r->rate);
+		/* The destination's copy keeps still once running, so RAM can be compared. */
+		if (r->hook)
+			r->hook(r);
+		if (src_busy)
+			src_busy = mig_engine_step(r->src);
+		if (r->after_src_hook)
+			r->after_src_hook(r);
+		if (dst_busy && r->dst_started)
+			dst_busy = mig_engine_step(r->dst);
+		else
+			dst_busy = false;
+		if (guest_runs(r->guest) && guest_runs(r->host.created))
+			r->both_ran = true;
+		r->steps++;
+	}
+}
+
+static void print_report(const struct mig_engine *e)
+{
+	static char buf[8192];
+	mig_report_format(mig_engine_report(e), buf, sizeof(buf));
+	printf("%s", buf);
+}
+
+/* The guest is back on the source, as it was, and the destination holds nothing. */
+static void check_left_on_source(struct run *r)
+{
+	CHECK(guest_runs(r->guest));
+	CHECK(!r->guest->paused);
+	CHECK(!r->guest->migrating);
+	CHECK(!r->guest->logging);
+	CHECK_EQ_U(r->guest->throttle, 0);
+	CHECK(!r->guest->destroyed);
+	CHECK(!r->both_ran);
+	if (r->rate == 0)
+		CHECK(memcmp(r->snapshot, r->guest->ram, r->guest->bytes) == 0);
+	if (r->host.created)
+		CHECK(r->host.created->discarded);
+	CHECK(mig_engine_finished(r->src));
+	CHECK(mig_engine_finished(r->dst));
+}
+
+TEST(migration_completes_and_ram_is_identical)
+{
+	struct run r;
+
+	run_setup(&r, 16, 256 * 1024, 20);
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 20000);
+	const struct mig_report *sr = mig_engine_report(r.src), *dr = mig_engine_report(r.dst);
+	print_report(r.src);
+	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_U(dr->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK(r.host.created != NULL);
+	if (r.host.created) {
+		CHECK(memcmp(r.guest->ram, r.host.created->ram, r.guest->bytes) == 0);
+		CHECK_EQ_U(r.host.created->counter, r.guest->counter);
+		CHECK(guest_runs(r.host.created));
+		CHECK(!r.host.created->migrating);
+	}
+	CHECK(r.guest->destroyed);
+	CHECK(!r.both_ran);
+	CHECK(sr->rounds >= 2);
+	CHECK(sr->round[0].zero_pages > 0);
+	CHECK(sr->round[sr->rounds - 1].final);
+	CHECK(sr->downtime_src_ns > 0);
+	CHECK(sr->downtime_dst_ns > 0);
+	CHECK_EQ_U(sr->downtime_dst_ns, dr->downtime_dst_ns);
+	CHECK_EQ_U(sr->pages, dr->pages);
+	CHECK_EQ_U(sr->page_bytes, dr->page_bytes);
+	/* RARP announcements at growing intervals, from the guest's MAC. */
+	CHECK_EQ_I(r.host.frames_sent, RARP_ANNOUNCE_COUNT);
+	CHECK(memcmp(r.host.last_frame + 6, r.guest->mac, 6) == 0);
+	CHECK_EQ_U(r.host.last_frame[12], 0x80);
+	CHECK_EQ_U(r.host.last_frame[13], 0x35);
+	run_free(&r);
+}
+
+TEST(exactly_one_side_runs_at_every_step)
+{
+	struct run r;
+
+	/* A tight downtime target forces several rounds. */
+	run_setup(&r, 16, 128 * 1024, 10);
+	r.guest->working_set = 2048;
+	r.params.downtime_ms = 2;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 50000);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK(!r.both_ran);
+	CHECK(mig_engine_report(r.src)->rounds >= 3);
+	if (r.host.created)
+		CHECK(memcmp(r.guest->ram, r.host.created->ram, r.guest->bytes) == 0);
+	run_free(&r);
+}
+
+TEST(writer_faster_than_link_is_throttled)
+{
+	struct run r;
+
+	/* 64 KiB a step carries ~16 pages; the guest writes 30 in a 1024-page working set. */
+	run_setup(&r, 16, 64 * 1024, 30);
+	r.guest->working_set = 1024;
+	r.params.downtime_ms = 5;
+	r.params.max_rounds = 14;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 200000);
+	const struct mig_report *sr = mig_engine_report(r.src);
+	print_report(r.src);
+	CHECK(sr->max_throttle >= MIG_THROTTLE_FIRST);
+	CHECK(r.guest->max_throttle >= MIG_THROTTLE_FIRST);
+	CHECK(sr->outcome == MIG_OUTCOME_COMPLETED || sr->outcome == MIG_OUTCOME_ABANDONED);
+	if (sr->outcome == MIG_OUTCOME_COMPLETED && r.host.created)
+		CHECK(memcmp(r.guest->ram, r.host.created->ram, r.guest->bytes) == 0);
+	else
+		check_left_on_source(&r);
+	CHECK(!r.both_ran);
+	run_free(&r);
+}
+
+TEST(no_convergence_is_abandoned_cleanly)
+{
+	struct run r;
+
+	/* Far too fast even at 95% throttle, with a small round bound. */
+	run_setup(&r, 16, 16 * 1024, 4000);
+	r.guest->working_set = 512;
+	r.params.downtime_ms = 1;
+	r.params.max_rounds = 8;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 200000);
+	const struct mig_report *sr = mig_engine_report(r.src);
+	print_report(r.src);
+	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_ABANDONED);
+	CHECK(sr->max_throttle >= MIG_THROTTLE_FIRST + MIG_THROTTLE_STEP);
+	CHECK_EQ_U(sr->rounds, 8);
+	check_left_on_source(&r);
+	CHECK_EQ_U(mig_engine_report(r.dst)->outcome, MIG_OUTCOME_FAILED);
+	run_free(&r);
+}
+
+static int progress_calls;
+static struct mig_progress last_progress;
+
+static void count_progress(void *ctx, const struct mig_progress *p)
+{
+	(void)ctx;
+	progress_calls++;
+	last_progress = *p;
+}
+
+TEST(bandwidth_limit_paces_the_stream)
+{
+	struct run r;
+
+	/* 8 MB/s: 8 KB per simulated millisecond, on a link that could carry 256 KB. */
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.params.bandwidth_mbps = 8;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	r.src->env.progress = count_progress;
+	progress_calls = 0;
+	run_loop(&r, 100000);
+	const struct mig_report *sr = mig_engine_report(r.src);
+	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
+	/* ~8.4 MB of pages at 8 MB/s takes about 1050 ms; unpaced it would take ~70. */
+	CHECK(sr->total_ns >= 950 * STEP_NS);
+	CHECK(sr->throughput_kbps <= 8000 + 800);
+	/* A progress line about once a second, with a rate near the limit. */
+	CHECK(progress_calls >= 1);
+	CHECK(last_progress.rate_kbps > 4000 && last_progress.rate_kbps <= 9000);
+	CHECK(last_progress.remaining_pages > 0 && last_progress.eta_ms > 0);
+	run_free(&r);
+}
+
+/* ---- refusals ---------------------------------------------------------------------- */
+
+static void check_refused(struct run *r, const char *fragment)
+{
+	const struct mig_report *sr = mig_engine_report(r->src);
+	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_FAILED);
+	CHECK(strstr(sr->reason, fragment) != NULL);
+	if (!strstr(sr->reason, fragment))
+		printf("  reason: %s\n", sr->reason);
+	check_left_on_source(r);
+}
+
+TEST(refusal_for_memory)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.host.free_mib = 8;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 10000);
+	check_refused(&r, "memory");
+	CHECK(r.host.created == NULL);
+	run_free(&r);
+}
+
+TEST(refusal_for_cpu_features)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.host.features.leaf1_ecx = 0;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 10000);
+	check_refused(&r, "cpu-features");
+	check_refused(&r, "leaf1.ecx=0x80000001");
+	run_free(&r);
+}
+
+TEST(refusal_for_name)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.host.existing_name = "memtest";
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 10000);
+	check_refused(&r, "name-taken");
+	run_free(&r);
+}
+
+TEST(refusal_when_the_shell_cannot_be_created)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.host.refuse_create = true;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 10000);
+	check_refused(&r, "no room");
+	run_free(&r);
+}
+
+TEST(wrong_key_is_refused)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	CHECK_EQ_I(run_start(&r, KEY, "another key entirely"), 0);
+	run_loop(&r, 10000);
+	check_refused(&r, "auth");
+	CHECK(strstr(mig_engine_report(r.dst)->reason, "key") != NULL);
+	run_free(&r);
+}
+
+TEST(destination_without_key_refuses)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	CHECK_EQ_I(run_start(&r, KEY, NULL), 0);
+	run_loop(&r, 10000);
+	check_refused(&r, "no-key");
+	run_free(&r);
+}
+
+TEST(source_without_key_refuses_to_start)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	CHECK_EQ_I(run_start(&r, NULL, KEY), FERR_AUTH);
+	CHECK(strstr(mig_engine_report(r.src)->reason, "migration_key") != NULL);
+	CHECK(guest_runs(r.guest));
+	CHECK(!r.guest->migrating);
+	run_free(&r);
+}
+
+/* ---- failures injected at each phase ------------------------------------------------- */
+
+static void cut_in_phase(struct run *r)
+{
+	if (!r->hook_done && r->src->phase == (enum mig_engine_phase)r->hook_arg) {
+		r->link.error = FERR_IO;
+		r->hook_done = true;
+	}
+}
+
+static void run_cut(enum mig_engine_phase phase, unsigned rate)
+{
+	struct run r;
+	run_setup(&r, 16, 128 * 1024, rate);
+	r.hook = cut_in_phase;
+	r.hook_arg = (int)phase;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 20000);
+	CHECK(r.hook_done);
+	check_left_on_source(&r);
+	CHECK_EQ_U(mig_engine_report(r.dst)->outcome, MIG_OUTCOME_FAILED);
+	run_free(&r);
+}
+
+TEST(link_cut_in_handshake) { run_cut(MIG_PHASE_HANDSHAKE, 0); }
+TEST(link_cut_in_precopy) { run_cut(MIG_PHASE_PRECOPY, 0); }
+TEST(link_cut_in_precopy_with_writer) { run_cut(MIG_PHASE_PRECOPY, 30); }
+TEST(link_cut_in_stop_and_copy) { run_cut(MIG_PHASE_STOP_COPY, 0); }
+
+/* Cut after DONE, before READY reaches the source. */
+static void cut_before_ready(struct run *r)
+{
+	if (!r->hook_done && r->dst->phase == MIG_PHASE_SWITCHOVER) {
+		r->link.error = FERR_IO;
+		r->hook_done = true;
+	}
+}
+
+TEST(link_cut_before_ready)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.hook = cut_before_ready;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 20000);
+	CHECK(r.hook_done);
+	check_left_on_source(&r);
+	run_free(&r);
+}
+
+/* GO reaches the destination, then the link dies before RESUMED comes back. */
+static void cut_after_go_delivered(struct run *r)
+{
+	if (!r->hook_done && r->src->go_sent) {
+		r->link.error = FERR_IO;
+		r->hook_done = true;
+	}
+}
+
+TEST(cut_after_go_delivered_is_in_doubt_then_resolved_to_destination)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.hook = cut_after_go_delivered;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 100000);
+	CHECK(r.hook_done);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_IN_DOUBT);
+	CHECK(r.guest->paused && !guest_runs(r.guest) && r.guest->migrating);
+	CHECK(guest_runs(r.host.created));
+	CHECK_EQ_U(mig_engine_report(r.dst)->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK(!r.both_ran);
+	CHECK_EQ_I(mig_engine_cancel(r.src, "x"), FERR_INVAL);
+	CHECK_EQ_I(mig_engine_resolve(r.src, true), 0);
+	CHECK(r.guest->destroyed);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_COMPLETED);
+	run_free(&r);
+}
+
+/* GO is written into a link that dies before delivering it. */
+static void cut_as_go_is_sent(struct run *r)
+{
+	if (!r->hook_done && r->src->go_sent) {
+		r->link.error = FERR_IO;
+		r->hook_done = true;
+	}
+}
+
+TEST(cut_as_go_is_sent_is_in_doubt_then_resolved_to_source)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.after_src_hook = cut_as_go_is_sent;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 100000);
+	CHECK(r.hook_done);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_IN_DOUBT);
+	CHECK(r.guest->paused && !guest_runs(r.guest));
+	/* The destination never got GO: it discarded the shell. */
+	CHECK(r.host.created && r.host.created->discarded);
+	CHECK(!r.both_ran);
+	CHECK_EQ_I(mig_engine_resolve(r.src, false), 0);
+	check_left_on_source(&r);
+	CHECK_EQ_I(mig_engine_resolve(r.src, false), FERR_INVAL);
+	run_free(&r);
+}
+
+/* GO is lost one way; the destination times out waiting, says ABORT, the source resumes. */
+static void drop_go(struct run *r)
+{
+	if (!r->hook_done && r->dst->phase == MIG_PHASE_SWITCHOVER) {
+		r->link.drop_to_dst = true;
+		r->hook_done = true;
+	}
+}
+
+TEST(go_lost_destination_aborts_and_source_resumes)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.hook = drop_go;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 100000);
+	CHECK(r.hook_done);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_FAILED);
+	CHECK(strstr(mig_engine_report(r.src)->reason, "timeout") != NULL);
+	check_left_on_source(&r);
+	run_free(&r);
+}
+
+/* The destination host hangs mid pre-copy (no reset, it just stops reading and writing). */
+static void hang_destination(struct run *r)
+{
+	if (!r->hook_done && r->src->phase == MIG_PHASE_PRECOPY && r->src->cursor > 1000) {
+		r->dst_started = false;
+		r->hook_done = true;
+	}
+}
+
+TEST(destination_hangs_in_precopy)
+{
+	struct run r;
+	run_setup(&r, 16, 128 * 1024, 0);
+	r.hook = hang_destination;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 100000);
+	CHECK(r.hook_done);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_FAILED);
+	CHECK(strstr(mig_engine_report(r.src)->reason, "stopped reading") != NULL);
+	CHECK(guest_runs(r.guest) && !r.guest->migrating && !r.guest->logging);
+	CHECK(memcmp(r.snapshot, r.guest->ram, r.guest->bytes) == 0);
+	run_free(&r);
+}
+
+static void fail_resume(struct run *r)
+{
+	if (r->host.created)
+		r->host.created->fail_resume = true;
+}
+
+TEST(destination_cannot_start_the_guest_after_go)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.hook = fail_resume;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 20000);
+	check_refused(&r, "could not be started");
+	run_free(&r);
+}
+
+static void fail_state_load(struct run *r)
+{
+	if (r->host.created)
+		r->host.created->fail_state_load = true;
+}
+
+TEST(state_refused_by_destination)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.hook = fail_state_load;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 20000);
+	check_refused(&r, "state");
+	run_free(&r);
+}
+
+static void cancel_in_phase(struct run *r)
+{
+	if (!r->hook_done && r->src->phase == (enum mig_engine_phase)r->hook_arg) {
+		CHECK_EQ_I(mig_engine_cancel(r->src, "operator cancelled"), 0);
+		r->hook_done = true;
+	}
+}
+
+static void run_cancel(enum mig_engine_phase phase)
+{
+	struct run r;
+	run_setup(&r, 16, 128 * 1024, 0);
+	r.hook = cancel_in_phase;
+	r.hook_arg = (int)phase;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 20000);
+	CHECK(r.hook_done);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_CANCELLED);
+	check_left_on_source(&r);
+	CHECK(strstr(mig_engine_report(r.dst)->reason, "cancelled") != NULL);
+	run_free(&r);
+}
+
+TEST(cancel_in_handshake) { run_cancel(MIG_PHASE_HANDSHAKE); }
+TEST(cancel_in_precopy) { run_cancel(MIG_PHASE_PRECOPY); }
+
+TEST(cancel_after_completion_is_refused)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 20000);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_I(mig_engine_cancel(r.src, "late"), FERR_INVAL);
+	run_free(&r);
+}
+
+TEST(report_formats_table_and_figures)
+{
+	struct mig_report rep;
+	char buf[4096];
+
+	memset(&rep, 0, sizeof(rep));
+	snprintf(rep.guest, sizeof(rep.guest), "memtest");
+	rep.role = MIG_ROLE_SOURCE;
+	rep.outcome = MIG_OUTCOME_COMPLETED;
+	rep.rounds = 2;
+	rep.round[0] = (struct mig_round_stats){ .round = 0, .pages = 4096, .zero_pages = 2048,
+						 .bytes = 8404992, .duration_ns = 33000000,
+						 .dirty_found = 640 };
+	rep.round[1] = (struct mig_round_stats){ .round = 1, .final = true, .pages = 640,
+						 .bytes = 2626560, .duration_ns = 5000000 };
+	rep.ram_bytes = 16u << 20;
+	rep.page_bytes = 11031552;
+	rep.downtime_src_ns = 6123456;
+	rep.downtime_target_ms = 50;
+	size_t len = mig_report_format(&rep, buf, sizeof(buf));
+	CHECK_EQ_U(len, strlen(buf));
+	CHECK(strstr(buf, "ROUND       PAGES       ZERO") == buf);
+	CHECK(strstr(buf, "\n1*            640") != NULL);
+	CHECK(strstr(buf, "outcome=completed") != NULL);
+	CHECK(strstr(buf, "downtime_source_ms=6.123") != NULL);
+	CHECK(strstr(buf, "sent_over_ram_pct=65") != NULL);
+	/* Truncation keeps the full length, like snprintf. */
+	char small[16];
+	CHECK_EQ_U(mig_report_format(&rep, small, sizeof(small)), len);
+	CHECK_EQ_U(strlen(small), sizeof(small) - 1);
+}
+
+TEST(rarp_frame_layout)
+{
+	const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
+	uint8_t f[RARP_FRAME_BYTES];
+	static const uint8_t expect[42] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef,
+		0x80, 0x35, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x03,
+		0x52, 0x54, 0x00, 0xab, 0xcd, 0xef, 0, 0, 0, 0,
+		0x52, 0x54, 0x00, 0xab, 0xcd, 0xef, 0, 0, 0, 0,
+	};
+
+	CHECK_EQ_U(rarp_build_announce(f, mac), 60);
+	CHECK(memcmp(f, expect, sizeof(expect)) == 0);
+	for (unsigned i = sizeof(expect); i < RARP_FRAME_BYTES; i++)
+		CHECK_EQ_U(f[i], 0);
+	for (unsigned i = 1; i < RARP_ANNOUNCE_COUNT; i++)
+		CHECK(rarp_announce_ms[i] - rarp_announce_ms[i - 1] >
+		      (i > 1 ? rarp_announce_ms[i - 1] - rarp_announce_ms[i - 2] : 0));
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return run_tests();
+}
