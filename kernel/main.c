@@ -19,6 +19,7 @@
 #include "arch/x86/power.h"
 #include "arch/x86/trap.h"
 #include "drivers/uart16550.h"
+#include "net/net.h"
 
 #include <string.h>
 
@@ -111,6 +112,7 @@ void kernel_main(struct boot_info *info)
 	paging_init(info);
 	memory_reclaim_boot_services(info);
 	load_config();
+	net_init(info->acpi_rsdp);
 
 	line_editor_init(&editor, echo_to_console, NULL);
 	poll_register("console", console_poll, POLL_CONSOLE);

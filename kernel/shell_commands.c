@@ -7,9 +7,11 @@
 
 extern const struct shell_command system_commands[];
 extern const struct shell_command debug_commands[];
+extern const struct shell_command net_commands[];
 
 const struct shell_command *const shell_command_tables[] = {
 	system_commands,
 	debug_commands,
+	net_commands,
 	NULL,
 };
