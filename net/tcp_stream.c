@@ -247,7 +247,7 @@ size_t tcp_stream_writable(const struct tcp_stream *s)
 		return 0;
 	if (tcp_sndqueuelen(s->pcb) >= TCP_SND_QUEUELEN - 2)
 		return 0;
-	return tcp_sndbuf(s->pcb);
+	return s->pcb->snd_buf;   /* tcp_sndbuf() clamps to 16 bits; the buffer is larger */
 }
 
 long tcp_stream_write(struct tcp_stream *s, const void *buf, size_t len)
@@ -298,7 +298,7 @@ size_t tcp_stream_unacked(const struct tcp_stream *s)
 	if (!s->pcb)
 		return 0;
 	/* Bytes given to lwIP and not yet acknowledged: the send buffer's used part. */
-	return TCP_SND_BUF - tcp_sndbuf(s->pcb);
+	return TCP_SND_BUF - s->pcb->snd_buf;
 }
 
 long tcp_stream_read(struct tcp_stream *s, void *buf, size_t len)
@@ -389,3 +389,4 @@ void tcp_stream_abort(struct tcp_stream *s)
 	}
 	lwip_heap_free(s);
 }
+
