@@ -21,3 +21,4 @@ $(BUILD)/obj/lwip/%.o: $(LWIP_DIR)/%.c net/lwipopts.h net/arch/cc.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      lwip/$*.c"
 	@$(CC) $(LWIP_CFLAGS) -c $< -o $@
+

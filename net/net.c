@@ -2,12 +2,12 @@
 #include "kernel/memory.h"      /* before lwIP's headers: see the mem_free note in lwipopts.h */
 #include "net/net.h"
 #include "net/lwip_port.h"
+#include "net/net_addr.h"
 #include "drivers/e1000.h"
 #include "drivers/pci.h"
 #include "kernel/clock.h"
 #include "kernel/errors.h"
 #include "kernel/host.h"
-#include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/poll.h"
 
@@ -33,12 +33,6 @@ static bool promiscuous;
 static uint64_t stack_dropped;
 static uint64_t link_checked_ms;
 static uint8_t tx_frame[NIC_MAX_FRAME];
-
-void net_format_ipv4(uint32_t addr, char *buf)
-{
-	fmt_snprintf(buf, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
-		     addr & 0xff);
-}
 
 /* ---- lwIP -> NIC ----------------------------------------------------------------------- */
 static err_t linkoutput(struct netif *n, struct pbuf *p)

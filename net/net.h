@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "drivers/nic.h"
+#include "net/net_addr.h"
 #include "net/vswitch.h"
 
 /* Called once from kernel_main after the configuration is loaded. */
@@ -62,8 +63,5 @@ int net_port_detach(int port);
 void net_port_send(int port, const void *frame, size_t len);
 /* The switch itself, for inspection (`net` prints its counters). */
 const struct vswitch *net_vswitch(void);
-
-/* Formats a host-order IPv4 address as A.B.C.D into buf (at least 16 bytes). */
-void net_format_ipv4(uint32_t addr, char *buf);
 
 #endif

@@ -40,7 +40,8 @@ static bool require_network(void)
 /* Parses A.B.C.D into a host-order address. */
 static bool parse_host(const char *s, uint32_t *out)
 {
-	return config_parse_ipv4(s, strlen(s), out);
+	uint16_t no_port;
+	return !strchr(s, ':') && net_parse_host_port(s, 0, out, &no_port);
 }
 
 /* Prints microseconds as milliseconds with three decimals. */
@@ -300,20 +301,6 @@ static void print_result(const char *what, uint64_t bytes, uint64_t us, uint32_t
 		crc, name, port);
 }
 
-static bool parse_host_port(const char *s, uint32_t *host, uint16_t *port)
-{
-	const char *colon = strchr(s, ':');
-	size_t host_len = colon ? (size_t)(colon - s) : strlen(s);
-	uint64_t p = NETBENCH_DEFAULT_PORT;
-
-	if (!config_parse_ipv4(s, host_len, host))
-		return false;
-	if (colon && !cmdline_parse_u64(colon + 1, 1, 65535, &p))
-		return false;
-	*port = (uint16_t)p;
-	return true;
-}
-
 static enum shell_status netbench_send(int argc, char **argv)
 {
 	uint32_t host;
@@ -322,7 +309,7 @@ static enum shell_status netbench_send(int argc, char **argv)
 
 	if (argc != 4)
 		return SHELL_USAGE;
-	if (!parse_host_port(argv[2], &host, &port)) {
+	if (!net_parse_host_port(argv[2], NETBENCH_DEFAULT_PORT, &host, &port)) {
 		shell_error("'%.40s' is not HOST[:PORT] (an IPv4 address, a port 1-65535)", argv[2]);
 		return SHELL_FAILED;
 	}
