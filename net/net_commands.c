@@ -5,6 +5,7 @@
 #include "net/lwip_heap.h"
 #include "net/tcp_stream.h"
 #include "drivers/pci.h"
+#include "drivers/uart16550.h"
 #include "kernel/clock.h"
 #include "kernel/cmdline.h"
 #include "kernel/config.h"
@@ -35,6 +36,38 @@ static bool require_network(void)
 		return false;
 	}
 	return true;
+}
+
+#define CTRL_C             0x03
+#define INTERRUPT_CHECK_MS 50
+
+/*
+ * Ctrl-C while a command waits: the console poller does not run then, so the
+ * waiting commands look at the UART themselves, at most every INTERRUPT_CHECK_MS.
+ * Other bytes typed meanwhile are discarded, as a terminal discards type-ahead on
+ * an interrupt.
+ */
+static bool interrupt_seen;
+static uint64_t interrupt_next_check_ms;
+
+static void interrupt_reset(void)
+{
+	interrupt_seen = false;
+	interrupt_next_check_ms = 0;
+}
+
+static bool interrupted(void)
+{
+	uint64_t now = clock_ms();
+	uint8_t byte;
+
+	if (interrupt_seen || now < interrupt_next_check_ms)
+		return interrupt_seen;
+	interrupt_next_check_ms = now + INTERRUPT_CHECK_MS;
+	while (uart_try_getc(&byte))
+		if (byte == CTRL_C)
+			interrupt_seen = true;
+	return interrupt_seen;
 }
 
 /* Parses A.B.C.D into a host-order address. */
@@ -149,13 +182,13 @@ static u8_t ping_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_a
 
 static bool ping_replied(void *ctx)
 {
-	return ((struct ping_state *)ctx)->replied;
+	return ((struct ping_state *)ctx)->replied || interrupted();
 }
 
 static bool never(void *ctx)
 {
 	(void)ctx;
-	return false;
+	return interrupted();
 }
 
 static int ping_send(struct raw_pcb *pcb, struct ping_state *st)
@@ -210,16 +243,19 @@ static enum shell_status cmd_ping(int argc, char **argv)
 	raw_recv(pcb, ping_recv, &st);
 	raw_bind(pcb, IP4_ADDR_ANY);
 
-	char name[16];
+	char name[NET_ADDR_TEXT_MAX];
 	net_format_ipv4(host, name);
 	kprintf("PING %s: %u data bytes\n", name, PING_DATA_BYTES);
+	interrupt_reset();
 	unsigned received = 0;
 	uint64_t min_us = UINT64_MAX, max_us = 0, sum_us = 0;
-	for (unsigned i = 0; i < count; i++) {
+	unsigned sent = 0;
+	for (unsigned i = 0; i < count && !interrupted(); i++) {
 		st.seq = (uint16_t)(i + 1);
+		sent++;
 		if (ping_send(pcb, &st)) {
 			kprintf("seq=%u send failed\n", st.seq);
-		} else if (poll_until(ping_replied, &st, PING_TIMEOUT_MS)) {
+		} else if (poll_until(ping_replied, &st, PING_TIMEOUT_MS) && st.replied) {
 			received++;
 			min_us = st.rtt_us < min_us ? st.rtt_us : min_us;
 			max_us = st.rtt_us > max_us ? st.rtt_us : max_us;
@@ -228,7 +264,7 @@ static enum shell_status cmd_ping(int argc, char **argv)
 				st.seq);
 			print_ms(st.rtt_us);
 			kprintf(" ms\n");
-		} else {
+		} else if (!interrupted()) {
 			kprintf("seq=%u timeout\n", st.seq);
 		}
 		if (i + 1 < count) {
@@ -238,8 +274,10 @@ static enum shell_status cmd_ping(int argc, char **argv)
 		}
 	}
 	raw_remove(pcb);
-	kprintf("%u transmitted, %u received, %u%% loss", (unsigned)count, received,
-		(unsigned)((count - received) * 100 / count));
+	if (interrupted())
+		kprintf("interrupted\n");
+	kprintf("%u transmitted, %u received, %u%% loss", sent, received,
+		(unsigned)((sent - received) * 100 / sent));
 	if (received) {
 		kprintf(", rtt min/avg/max = ");
 		print_ms(min_us);
@@ -264,28 +302,46 @@ static enum shell_status cmd_ping(int argc, char **argv)
 
 static uint8_t chunk[NETBENCH_CHUNK];
 
+/* A positive stand-in beside the (negative) ferry_err values: Ctrl-C stopped the transfer. */
+#define NETBENCH_INTERRUPTED 1
+
+static const char *failure_name(int err)
+{
+	return err == NETBENCH_INTERRUPTED ? "interrupted" : err_name(err);
+}
+
+/* After a wait: the interrupt, a timeout (the wait gave up), or the stream's own error. */
+static int wait_outcome(bool done, const struct tcp_stream *s)
+{
+	if (interrupted())
+		return NETBENCH_INTERRUPTED;
+	if (!done)
+		return FERR_TIMEOUT;
+	return tcp_stream_error(s);
+}
+
 static bool stream_settled(void *ctx)
 {
 	struct tcp_stream *s = ctx;
-	return tcp_stream_connected(s) || tcp_stream_error(s);
+	return tcp_stream_connected(s) || tcp_stream_error(s) || interrupted();
 }
 
 static bool stream_writable(void *ctx)
 {
 	struct tcp_stream *s = ctx;
-	return tcp_stream_writable(s) > 0 || tcp_stream_error(s);
+	return tcp_stream_writable(s) > 0 || tcp_stream_error(s) || interrupted();
 }
 
 static bool stream_drained(void *ctx)
 {
 	struct tcp_stream *s = ctx;
-	return tcp_stream_unacked(s) == 0 || tcp_stream_error(s);
+	return tcp_stream_unacked(s) == 0 || tcp_stream_error(s) || interrupted();
 }
 
 static bool stream_readable(void *ctx)
 {
 	struct tcp_stream *s = ctx;
-	return tcp_stream_readable(s) > 0 || tcp_stream_error(s);
+	return tcp_stream_readable(s) > 0 || tcp_stream_error(s) || interrupted();
 }
 
 static void print_result(const char *what, uint64_t bytes, uint64_t us, uint32_t crc,
@@ -321,14 +377,15 @@ static enum shell_status netbench_send(int argc, char **argv)
 		return SHELL_FAILED;
 
 	struct tcp_stream *s;
+	interrupt_reset();
 	int err = tcp_stream_connect(host, port, &s);
 	if (err) {
 		shell_error("connect: %s", err_name(err));
 		return SHELL_FAILED;
 	}
-	if (!poll_until(stream_settled, s, NETBENCH_CONNECT_MS) || !tcp_stream_connected(s)) {
-		err = tcp_stream_error(s);
-		shell_error("connect: %s", err_name(err ? err : FERR_TIMEOUT));
+	err = wait_outcome(poll_until(stream_settled, s, NETBENCH_CONNECT_MS), s);
+	if (err || !tcp_stream_connected(s)) {
+		shell_error("connect: %s", failure_name(err ? err : FERR_TIMEOUT));
 		tcp_stream_abort(s);
 		return SHELL_FAILED;
 	}
@@ -336,11 +393,7 @@ static enum shell_status netbench_send(int argc, char **argv)
 	uint32_t crc = 0;
 	uint64_t start = clock_us();
 	while (sent < total) {
-		if (!poll_until(stream_writable, s, NETBENCH_STALL_MS)) {
-			err = FERR_TIMEOUT;
-			break;
-		}
-		if ((err = tcp_stream_error(s)))
+		if ((err = wait_outcome(poll_until(stream_writable, s, NETBENCH_STALL_MS), s)))
 			break;
 		size_t n = tcp_stream_writable(s);
 		n = n < NETBENCH_CHUNK ? n : NETBENCH_CHUNK;
@@ -354,13 +407,11 @@ static enum shell_status netbench_send(int argc, char **argv)
 		crc = crc32_update(crc, chunk, (size_t)w);
 		sent += (uint64_t)w;
 	}
-	if (!err && !poll_until(stream_drained, s, NETBENCH_STALL_MS))
-		err = FERR_TIMEOUT;
 	if (!err)
-		err = tcp_stream_error(s);
+		err = wait_outcome(poll_until(stream_drained, s, NETBENCH_STALL_MS), s);
 	uint64_t us = clock_us() - start;
 	if (err) {
-		shell_error("send: %s after %llu bytes", err_name(err), (unsigned long long)sent);
+		shell_error("send: %s after %llu bytes", failure_name(err), (unsigned long long)sent);
 		tcp_stream_abort(s);
 		return SHELL_FAILED;
 	}
@@ -384,7 +435,7 @@ static void netbench_accept(struct tcp_stream *s, void *ctx)
 
 static bool accepted(void *ctx)
 {
-	return ((struct accept_slot *)ctx)->stream != NULL;
+	return ((struct accept_slot *)ctx)->stream != NULL || interrupted();
 }
 
 static enum shell_status netbench_recv(int argc, char **argv)
@@ -408,10 +459,14 @@ static enum shell_status netbench_recv(int argc, char **argv)
 		return SHELL_FAILED;
 	}
 	kprintf("netbench: listening on port %u\n", (unsigned)port);
-	bool got = poll_until(accepted, &slot, NETBENCH_ACCEPT_MS);
+	interrupt_reset();
+	poll_until(accepted, &slot, NETBENCH_ACCEPT_MS);
 	tcp_listener_close(l);
-	if (!got) {
-		shell_error("no connection within %u s", NETBENCH_ACCEPT_MS / 1000);
+	if (!slot.stream) {
+		if (interrupted())
+			shell_error("interrupted");
+		else
+			shell_error("no connection within %u s", NETBENCH_ACCEPT_MS / 1000);
 		return SHELL_FAILED;
 	}
 	struct tcp_stream *s = slot.stream;
@@ -419,8 +474,9 @@ static enum shell_status netbench_recv(int argc, char **argv)
 	uint32_t crc = 0;
 	uint64_t start = clock_us();
 	for (;;) {
-		if (!poll_until(stream_readable, s, NETBENCH_STALL_MS)) {
-			err = FERR_TIMEOUT;
+		bool done = poll_until(stream_readable, s, NETBENCH_STALL_MS);
+		if (interrupted() || !done) {
+			err = interrupted() ? NETBENCH_INTERRUPTED : FERR_TIMEOUT;
 			break;
 		}
 		long n = tcp_stream_read(s, chunk, sizeof(chunk));
@@ -435,7 +491,8 @@ static enum shell_status netbench_recv(int argc, char **argv)
 	tcp_stream_peer(s, &peer, &peer_port);
 	tcp_stream_close(s);
 	if (err) {
-		shell_error("receive: %s after %llu bytes", err_name(err), (unsigned long long)received);
+		shell_error("receive: %s after %llu bytes", failure_name(err),
+			    (unsigned long long)received);
 		return SHELL_FAILED;
 	}
 	print_result("received", received, us, crc, peer, peer_port);

@@ -147,6 +147,23 @@ def test_netbench_to_a_closed_port_fails_cleanly(ferry_a):
 
 
 @pytest.mark.qemu
+def test_waiting_commands_stop_on_ctrl_c(ferry_a):
+    ferry_a.send_raw(b"ping 198.18.0.99 100\r")
+    ferry_a.expect(r"PING 198\.18\.0\.99", timeout=30)
+    time.sleep(1.5)
+    ferry_a.send_raw(b"\x03")
+    out = ferry_a.expect(r"interrupted\n(\d+) transmitted, 0 received, 100% loss", timeout=30)
+    assert int(out.group(1)) < 100
+    ferry_a.wait_prompt(timeout=30)
+    ferry_a.send_raw(b"netbench recv 5002\r")
+    ferry_a.expect(r"listening on port 5002", timeout=30)
+    ferry_a.send_raw(b"\x03")
+    ferry_a.expect(r"error: interrupted", timeout=30)
+    ferry_a.wait_prompt(timeout=30)
+    assert "ferry version=" in ferry_a.cmd("version")
+
+
+@pytest.mark.qemu
 def test_32_mib_from_ferry_to_linux(lab, ferry_a):
     ferry, linux = ferry_send_to_peer(lab, ferry_a, 32)
     assert ferry["bytes"] == linux["bytes"] == 32 * MIB
@@ -170,6 +187,16 @@ def test_two_ferry_hosts_ping_each_other(lab, ferry_a, ferry_b):
     # The bridge learned each host's MAC on its own tap.
     assert lab.fdb_port_of(lab.host_mac(0)) == "tap0"
     assert lab.fdb_port_of(lab.host_mac(1)) == "tap1"
+    # The lab's capture sees the echoes between them, with their MACs (on tap1: unicast
+    # between two ports of the bridge never reaches br0's own interface).
+    with lab.capture("icmp", iface="tap1") as cap:
+        ferry_ping(ferry_a, lab.host_ip(1), 2)
+    lines = cap.lines()
+    requests = [l for l in lines if "echo request" in l and lab.host_mac(0) + " > " +
+                lab.host_mac(1) in l]
+    replies = [l for l in lines if "echo reply" in l and lab.host_mac(1) + " > " +
+               lab.host_mac(0) in l]
+    assert len(requests) == 2 and len(replies) == 2, lines
 
 
 @pytest.mark.qemu

@@ -7,8 +7,8 @@
             a.wait_prompt(); b.wait_prompt()
             a.cmd("ping %s" % lab.ip(1))
             print(lab.fdb())                                # the bridge's forwarding table
-            with lab.capture("ether proto 0x8035") as cap:  # tcpdump on br0
-                ...
+            with lab.capture("ether proto 0x8035") as cap:  # tcpdump on br0 (broadcasts:
+                ...                                         # RARP); a tap for unicast
             print(cap.lines())
 
 Layout (all inside the namespace, nothing outside it is touched):
@@ -68,7 +68,7 @@ class Capture:
     def __init__(self, lab, bpf="", iface=BRIDGE):
         self.lab = lab
         self.path = os.path.join(lab.workdir, "capture-%d.pcap" % random.randrange(1 << 30))
-        argv = ["tcpdump", "-i", iface, "-U", "-n", "-w", self.path]
+        argv = ["tcpdump", "-i", iface, "--immediate-mode", "-U", "-n", "-w", self.path]
         if bpf:
             argv += bpf.split()
         self.proc = lab.popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -211,7 +211,11 @@ class NetLab:
         return None
 
     def capture(self, bpf="", iface=BRIDGE):
-        """Starts tcpdump on `iface` with a BPF filter; use as a context manager."""
+        """Starts tcpdump on `iface` with a BPF filter; use as a context manager.
+
+        On br0 it sees broadcasts (RARP, ARP) and traffic to or from the lab's own
+        address; unicast between two Ferry hosts is switched port to port and only
+        shows on their taps (iface="tap1")."""
         return _CaptureContext(self, bpf, iface)
 
     def wait_ping(self, address, timeout=60, ns=None):
