@@ -171,8 +171,8 @@ void net_init(uint64_t acpi_rsdp)
 	netif_set_status_callback(&netif, netif_status_changed);
 	netif_set_link_callback(&netif, netif_link_changed);
 	netif_set_default(&netif);
+	check_link();   /* before netif_set_up, so the first status line tells the link state */
 	netif_set_up(&netif);
-	check_link();
 	if (cfg->dhcp)
 		dhcp_start(&netif);
 

@@ -260,7 +260,7 @@ static enum shell_status cmd_ping(int argc, char **argv)
 			min_us = st.rtt_us < min_us ? st.rtt_us : min_us;
 			max_us = st.rtt_us > max_us ? st.rtt_us : max_us;
 			sum_us += st.rtt_us;
-			kprintf("%u bytes from %s: seq=%u time=", (unsigned)(PING_DATA_BYTES + 8), name,
+			kprintf("%u bytes from %s: seq=%u time=", (unsigned)(PING_DATA_BYTES + sizeof(struct icmp_echo_hdr)), name,
 				st.seq);
 			print_ms(st.rtt_us);
 			kprintf(" ms\n");
@@ -277,7 +277,7 @@ static enum shell_status cmd_ping(int argc, char **argv)
 	if (interrupted())
 		kprintf("interrupted\n");
 	kprintf("%u transmitted, %u received, %u%% loss", sent, received,
-		(unsigned)((sent - received) * 100 / sent));
+		sent ? (sent - received) * 100 / sent : 0);
 	if (received) {
 		kprintf(", rtt min/avg/max = ");
 		print_ms(min_us);
