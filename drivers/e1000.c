@@ -2,6 +2,7 @@
 #include "drivers/e1000.h"
 #include "drivers/desc_ring.h"
 #include "drivers/pci.h"
+#include "arch/x86/copy.h"
 #include "arch/x86/paging.h"
 #include "kernel/clock.h"
 #include "kernel/errors.h"
@@ -348,7 +349,7 @@ static int e1000_send(struct nic *nic, const void *frame, size_t len)
 		return FERR_BUSY;
 	}
 	unsigned i = e->tx_head;
-	memcpy(e->tx_buffers + i * BUFFER_SIZE, frame, len);
+	copy_fast(e->tx_buffers + i * BUFFER_SIZE, frame, len);
 	volatile struct tx_desc *d = &e->tx_ring[i];
 	d->length = (uint16_t)len;
 	d->cso = 0;
