@@ -177,6 +177,52 @@ def test_32_mib_from_linux_to_ferry(lab, ferry_a):
     assert ferry["crc32"] == linux["crc32"], (ferry, linux)
 
 
+def reset_after(sock_or_conn):
+    """Closes with SO_LINGER 0: the kernel sends RST instead of FIN."""
+    sock_or_conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock_or_conn.close()
+
+
+@pytest.mark.qemu
+def test_peer_resets_are_reported_not_hung(lab, ferry_a):
+    # Ferry sends; the Linux end reads a little, then resets the connection.
+    with netns.inside(lab.ns):
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind((BRIDGE_IP, 5003))
+        srv.listen(1)
+    done = threading.Event()
+
+    def reader():
+        conn, _ = srv.accept()
+        got = 0
+        while got < MIB:
+            got += len(conn.recv(65536))
+        reset_after(conn)
+        done.set()
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    out = ferry_a.cmd("netbench send %s:5003 64" % BRIDGE_IP, timeout=120)
+    t.join(timeout=30)
+    srv.close()
+    assert done.is_set()
+    assert re.search(r"error: send: i/o error after \d+ bytes", out), out
+
+    # Ferry receives; the Linux end sends a little, then resets.
+    ferry_a.send_raw(b"netbench recv 5004\r")
+    ferry_a.expect(r"listening on port 5004", timeout=30)
+    with netns.inside(lab.ns):
+        conn = socket.create_connection((lab.host_ip(0), 5004), timeout=30)
+    conn.sendall(os.urandom(256 * 1024))
+    time.sleep(0.5)
+    reset_after(conn)
+    got = netbench_result(ferry_a.expect(NETBENCH.pattern, timeout=60).group(0).decode())
+    ferry_a.wait_prompt(timeout=30)
+    assert got["bytes"] <= 256 * 1024
+    assert "ferry version=" in ferry_a.cmd("version")
+    assert int(net_figures(ferry_a)["lwip_used_kib"]) < 1024   # nothing kept from either stream
+
+
 # ---- QEMU: two Ferry hosts -------------------------------------------------------------------
 @pytest.mark.qemu
 def test_two_ferry_hosts_ping_each_other(lab, ferry_a, ferry_b):
