@@ -242,3 +242,88 @@ class _CaptureContext:
 def _close_all():
     for lab in list(_live_labs):
         lab.close()
+
+
+class HubLab:
+    """The fallback without root: Ferry hosts under Bochs joined by bxhub.
+
+        with HubLab(ports=2) as hub:
+            with hub.ferry(0) as a, hub.ferry(1) as b:      # 198.18.0.10 and .11
+                ...
+
+    bxhub relays frames between Bochs sessions over UDP on the loopback (Bochs'
+    `ethmod=socket`); session N listens on base+2N. There is no bridge, no tap and
+    no Linux client: Ferry hosts reach each other only, Bochs' socket back end
+    passes each host only broadcasts and its own MAC (no promiscuous mode), and
+    nothing here can show a forwarding table. Tests that need those use NetLab.
+    """
+
+    def __init__(self, ports=2):
+        if not 2 <= ports <= 6:
+            raise ValueError("bxhub links 2 to 6 sessions")
+        self.ports = ports
+        self.base = None
+        self.proc = None
+        self.workdir = tempfile.mkdtemp(prefix="ferryhub-")
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _free_base(self):
+        import socket
+        for _ in range(50):
+            base = random.randrange(20000, 60000, 2)
+            socks = []
+            try:
+                for port in range(base, base + 2 * self.ports + 2):
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    socks.append(s)
+                    s.bind(("127.0.0.1", port))
+                return base
+            except OSError:
+                continue
+            finally:
+                for s in socks:
+                    s.close()
+        raise RuntimeError("no free block of UDP ports for bxhub")
+
+    def start(self):
+        if not shutil.which("bxhub"):
+            raise RuntimeError("bxhub (from the bochs package) is not installed")
+        _live_labs.add(self)
+        self.base = self._free_base()
+        self.proc = subprocess.Popen(["bxhub", "-ports=%d" % self.ports, "-base=%d" % self.base,
+                                      "-logfile=%s" % os.path.join(self.workdir, "bxhub.log")],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        _live_labs.discard(self)
+
+    host_ip = staticmethod(NetLab.host_ip)
+    host_mac = staticmethod(NetLab.host_mac)
+
+    def ferry(self, index, address=None, extra_config="", **machine_kw):
+        """A Bochs FerryMachine (not started) on hub port `index`."""
+        if not 0 <= index < self.ports:
+            raise ValueError("hub port %d out of range" % index)
+        if address is None:
+            address = "%s/%d" % (self.host_ip(index), PREFIX)
+        config = "hostname = ferry-%d\naddress = %s\n%s" % (index, address, extra_config)
+        return FerryMachine(emulator="bochs", config_text=config,
+                            nic={"mac": self.host_mac(index), "socket": str(self.base + 2 * index)},
+                            name="ferry-%d" % index, **machine_kw)
