@@ -7,7 +7,8 @@
  * Errors: lwIP's err callback means the PCB is already gone (reset, abort,
  * retransmission timeout); the stream keeps the error and drops its PCB pointer.
  * A FIN from the peer is kept as "peer closed": queued data can still be read,
- * then reads fail with FERR_IO.
+ * then reads fail with FERR_IO. Keepalive probes (below) turn a peer that vanished
+ * during a quiet spell into an error too.
  */
 #include "kernel/memory.h"      /* before lwIP's headers: see the mem_free note in lwipopts.h */
 #include "net/tcp_stream.h"
@@ -137,11 +138,24 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 	return ERR_OK;
 }
 
+/*
+ * Keepalive probes find a peer that vanished while the stream is idle (a reader
+ * waiting for data would otherwise wait forever): after 10 s of silence, a probe
+ * every 2 s, and the connection fails (sticky FERR_IO) after 5 unanswered.
+ */
+#define KEEPALIVE_IDLE_MS     10000
+#define KEEPALIVE_INTERVAL_MS 2000
+#define KEEPALIVE_PROBES      5
+
 static struct tcp_stream *stream_new(struct tcp_pcb *pcb)
 {
 	struct tcp_stream *s = lwip_heap_calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	ip_set_option(pcb, SOF_KEEPALIVE);
+	pcb->keep_idle = KEEPALIVE_IDLE_MS;
+	pcb->keep_intvl = KEEPALIVE_INTERVAL_MS;
+	pcb->keep_cnt = KEEPALIVE_PROBES;
 	s->pcb = pcb;
 	tcp_arg(pcb, s);
 	tcp_recv(pcb, on_recv);
