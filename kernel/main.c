@@ -20,6 +20,7 @@
 #include "arch/x86/power.h"
 #include "arch/x86/trap.h"
 #include "drivers/uart16550.h"
+#include "net/net.h"
 
 #include <string.h>
 
@@ -117,6 +118,7 @@ void kernel_main(struct boot_info *info)
 	paging_init(info);
 	memory_reclaim_boot_services(info);
 	load_config();
+	net_init(info->acpi_rsdp);
 	vm_init();
 
 	line_editor_init(&editor, echo_to_console, NULL);

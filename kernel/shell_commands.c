@@ -8,10 +8,12 @@
 extern const struct shell_command system_commands[];
 extern const struct shell_command debug_commands[];
 extern const struct shell_command vm_commands[];
+extern const struct shell_command net_commands[];
 
 const struct shell_command *const shell_command_tables[] = {
 	system_commands,
 	debug_commands,
 	vm_commands,
+	net_commands,
 	NULL,
 };

@@ -166,7 +166,10 @@ class FerryMachine:
             "mouse: enabled=0",
             "private_colormap: enabled=0",
         ]
-        if self.nic:
+        if self.nic and "socket" in self.nic:   # bxhub: a hub over UDP, no root needed
+            lines.append("e1000: enabled=1, mac=%s, ethmod=socket, ethdev=%s"
+                         % (self.nic["mac"], self.nic["socket"]))
+        elif self.nic:
             lines.append("e1000: enabled=1, mac=%s, ethmod=tuntap, ethdev=/dev/net/tun:%s, script=none"
                          % (self.nic["mac"], self.nic["tap"]))
         rc = os.path.join(self.workdir, "bochsrc")

@@ -1,0 +1,269 @@
+/* Ferry's network bring-up, netif glue and poller; see net.h. */
+#include "kernel/memory.h"      /* before lwIP's headers: see the mem_free note in lwipopts.h */
+#include "net/net.h"
+#include "net/lwip_port.h"
+#include "net/net_addr.h"
+#include "drivers/e1000.h"
+#include "drivers/pci.h"
+#include "kernel/clock.h"
+#include "kernel/errors.h"
+#include "kernel/host.h"
+#include "kernel/log.h"
+#include "kernel/poll.h"
+
+#include "lwip/dhcp.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+#include <string.h>
+
+#define RX_BUDGET          64     /* frames per poll: bounded so the console stays live */
+#define LINK_CHECK_MS      250
+#define NETIF_MTU          1500
+
+static struct nic *nic;
+static struct netif netif;
+static struct vswitch vswitch;
+static bool started;
+static bool promiscuous;
+static uint64_t stack_dropped;
+static uint64_t link_checked_ms;
+static uint8_t tx_frame[NIC_MAX_FRAME];
+
+/* ---- lwIP -> NIC ----------------------------------------------------------------------- */
+static err_t linkoutput(struct netif *n, struct pbuf *p)
+{
+	(void)n;
+	if (p->tot_len > NIC_MAX_FRAME)
+		return ERR_BUF;
+	const void *frame = p->payload;
+	if (p->len != p->tot_len) {
+		pbuf_copy_partial(p, tx_frame, p->tot_len, 0);
+		frame = tx_frame;
+	}
+	int err = nic->send(nic, frame, p->tot_len);
+	return err == FERR_OK ? ERR_OK : err == FERR_BUSY ? ERR_MEM : ERR_IF;
+}
+
+static err_t netif_setup(struct netif *n)
+{
+	n->name[0] = 'e';
+	n->name[1] = '0';
+	n->output = etharp_output;
+	n->linkoutput = linkoutput;
+	n->mtu = NETIF_MTU;
+	n->hwaddr_len = ETH_HWADDR_LEN;
+	memcpy(n->hwaddr, nic->mac, ETH_HWADDR_LEN);
+	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	return ERR_OK;
+}
+
+/* ---- NIC -> lwIP and the switch ---------------------------------------------------------- */
+static void to_stack(void *ctx, const uint8_t *frame, size_t len)
+{
+	(void)ctx;
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+	if (!p) {
+		stack_dropped++;
+		return;
+	}
+	pbuf_take(p, frame, (u16_t)len);
+	if (netif.input(p, &netif) != ERR_OK) {
+		pbuf_free(p);
+		stack_dropped++;
+	}
+}
+
+static void nic_rx(void *ctx, const uint8_t *frame, size_t len)
+{
+	(void)ctx;
+	const uint8_t *dst = frame;
+	if (eth_mac_equal(dst, nic->mac)) {
+		to_stack(NULL, frame, len);
+		return;
+	}
+	if (eth_is_multicast(dst))
+		to_stack(NULL, frame, len);
+	if (vswitch_has_users(&vswitch) || !eth_is_multicast(dst))
+		vswitch_from_uplink(&vswitch, frame, len, clock_ms());
+}
+
+static void to_uplink(void *ctx, const uint8_t *frame, size_t len)
+{
+	(void)ctx;
+	nic->send(nic, frame, len);
+}
+
+static void switch_users_changed(void *ctx, bool has_users)
+{
+	(void)ctx;
+	promiscuous = has_users;
+	nic->set_promiscuous(nic, has_users);
+}
+
+/* ---- the poller ------------------------------------------------------------------------- */
+static void check_link(void)
+{
+	bool link = nic->link_up(nic);
+	if (link && !netif_is_link_up(&netif))
+		netif_set_link_up(&netif);
+	else if (!link && netif_is_link_up(&netif))
+		netif_set_link_down(&netif);
+}
+
+static void net_poll(void)
+{
+	nic->poll(nic, RX_BUDGET);
+	sys_check_timeouts();
+	uint64_t now = clock_ms();
+	if (now - link_checked_ms >= LINK_CHECK_MS) {
+		link_checked_ms = now;
+		check_link();
+	}
+}
+
+static void netif_status_changed(struct netif *n)
+{
+	char addr[16];
+	net_format_ipv4(lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(n))), addr);
+	klog_info("net: e0 %s, address %s%s", netif_is_link_up(n) ? "link up" : "link down", addr,
+		  dhcp_supplied_address(n) ? " (dhcp)" : "");
+}
+
+static void netif_link_changed(struct netif *n)
+{
+	klog_info("net: e0 link %s", netif_is_link_up(n) ? "up" : "down");
+}
+
+void net_init(uint64_t acpi_rsdp)
+{
+	pci_init(acpi_rsdp);
+	int err = e1000_probe(&nic);
+	if (err) {
+		klog_warn("net: no usable NIC (%s); networking is off", err_name(err));
+		nic = NULL;
+		return;
+	}
+	err = lwip_port_init();
+	if (err) {
+		klog_error("net: no memory for lwIP's heap; networking is off");
+		nic = NULL;
+		return;
+	}
+	lwip_init();
+
+	const struct ferry_config *cfg = host_config();
+	ip4_addr_t addr, mask, gw;
+	ip4_addr_set_zero(&addr);
+	ip4_addr_set_zero(&mask);
+	ip4_addr_set_zero(&gw);
+	if (!cfg->dhcp) {
+		ip4_addr_set_u32(&addr, lwip_htonl(cfg->address));
+		ip4_addr_set_u32(&mask, lwip_htonl(config_prefix_to_mask(cfg->prefix_len)));
+		ip4_addr_set_u32(&gw, lwip_htonl(cfg->gateway));
+	}
+	netif_add(&netif, &addr, &mask, &gw, NULL, netif_setup, ethernet_input);
+	netif_set_hostname(&netif, cfg->hostname);
+	netif_set_status_callback(&netif, netif_status_changed);
+	netif_set_link_callback(&netif, netif_link_changed);
+	netif_set_default(&netif);
+	check_link();   /* before netif_set_up, so the first status line tells the link state */
+	netif_set_up(&netif);
+	if (cfg->dhcp)
+		dhcp_start(&netif);
+
+	vswitch_init(&vswitch, nic->mac, to_uplink, NULL, to_stack, NULL, switch_users_changed, NULL);
+	nic->rx = nic_rx;
+	nic->rx_ctx = NULL;
+	started = true;
+	link_checked_ms = clock_ms();
+	poll_register("net", net_poll, POLL_BACKGROUND);
+	klog_info("net: lwIP %s on %s; %s", LWIP_VERSION_STRING, nic->model,
+		  cfg->dhcp ? "asking DHCP for an address" : "static address from ferry.cfg");
+}
+
+bool net_has_nic(void)
+{
+	return started;
+}
+
+bool net_up(void)
+{
+	return started && netif_is_link_up(&netif) && !ip4_addr_isany_val(*netif_ip4_addr(&netif));
+}
+
+int net_send_raw_frame(const void *frame, size_t len)
+{
+	if (!started)
+		return FERR_NOTSUP;
+	return nic->send(nic, frame, len);
+}
+
+void net_mac(uint8_t out[6])
+{
+	if (started)
+		memcpy(out, nic->mac, 6);
+	else
+		memset(out, 0, 6);
+}
+
+uint32_t net_address(void)
+{
+	return started ? lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&netif))) : 0;
+}
+
+uint32_t net_netmask(void)
+{
+	return started ? lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(&netif))) : 0;
+}
+
+uint32_t net_gateway(void)
+{
+	return started ? lwip_ntohl(ip4_addr_get_u32(netif_ip4_gw(&netif))) : 0;
+}
+
+bool net_dhcp(void)
+{
+	return host_config()->dhcp;
+}
+
+void net_get_counters(struct net_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!started)
+		return;
+	nic->get_stats(nic, &out->nic);
+	out->stack_dropped = stack_dropped;
+	out->link_up = nic->link_up(nic);
+	out->speed_mbps = nic->speed_mbps(nic);
+	out->promiscuous = promiscuous;
+}
+
+int net_port_attach(const uint8_t mac[6], vswitch_deliver_fn deliver, void *ctx)
+{
+	if (!started)
+		return FERR_NOTSUP;
+	return vswitch_attach(&vswitch, mac, deliver, ctx);
+}
+
+int net_port_detach(int port)
+{
+	if (!started)
+		return FERR_NOTSUP;
+	return vswitch_detach(&vswitch, port);
+}
+
+void net_port_send(int port, const void *frame, size_t len)
+{
+	if (started)
+		vswitch_from_port(&vswitch, port, frame, len, clock_ms());
+}
+
+const struct vswitch *net_vswitch(void)
+{
+	return started ? &vswitch : NULL;
+}

@@ -1,0 +1,94 @@
+/*
+ * Ferry's virtual switch: the one place where Ethernet frames that are not for
+ * Ferry's own stack go. Guests' virtual NICs attach here as ports, each with its
+ * MAC; the physical NIC is the uplink; Ferry's own stack (lwIP) is the host.
+ *
+ * A small learning switch. Portable (image and host; tests/unit/test_vswitch.c).
+ *   - An attached port's MAC is a permanent entry; source MACs seen on ports and on
+ *     the uplink are learned, and forgotten after VSWITCH_AGE_MS without traffic.
+ *   - From the uplink: a unicast frame goes to the port that owns its destination
+ *     (unknown destinations are dropped, never flooded to guests: the NIC is
+ *     promiscuous, so the uplink carries other hosts' traffic); broadcast and
+ *     multicast go to every port (the caller gives them to the host stack itself).
+ *   - From a port: to the host when addressed to the host's MAC; to the port that
+ *     owns a known unicast destination; otherwise out of the uplink; broadcast and
+ *     multicast to every other port, the host and the uplink.
+ *   - users_changed(true) when the first port attaches, (false) when the last
+ *     detaches: the NIC receives in promiscuous mode only while guests are attached.
+ * Nothing here allocates: ports and the table are fixed arrays.
+ */
+#ifndef FERRY_NET_VSWITCH_H
+#define FERRY_NET_VSWITCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VSWITCH_MAX_PORTS 8
+#define VSWITCH_FDB_SIZE  64
+#define VSWITCH_AGE_MS    300000u
+#define VSWITCH_UPLINK    (-1)
+#define VSWITCH_UNKNOWN   (-2)
+#define VSWITCH_HOST      (-3)
+
+typedef void (*vswitch_deliver_fn)(void *ctx, const uint8_t *frame, size_t len);
+
+struct vswitch_port {
+	bool used;
+	uint8_t mac[6];
+	vswitch_deliver_fn deliver;
+	void *ctx;
+	uint64_t frames_in, frames_out;
+};
+
+struct vswitch_fdb_entry {
+	bool used;
+	uint8_t mac[6];
+	int port;             /* a port index or VSWITCH_UPLINK */
+	uint64_t seen_ms;
+};
+
+struct vswitch {
+	struct vswitch_port ports[VSWITCH_MAX_PORTS];
+	struct vswitch_fdb_entry fdb[VSWITCH_FDB_SIZE];
+	unsigned port_count;
+	uint8_t host_mac[6];
+	vswitch_deliver_fn uplink;     /* out of the physical NIC */
+	void *uplink_ctx;
+	vswitch_deliver_fn host;       /* into Ferry's own stack */
+	void *host_ctx;
+	void (*users_changed)(void *ctx, bool has_users);
+	void *users_ctx;
+	uint64_t forwarded, flooded, dropped;
+};
+
+void vswitch_init(struct vswitch *sw, const uint8_t host_mac[6],
+		  vswitch_deliver_fn uplink, void *uplink_ctx,
+		  vswitch_deliver_fn host, void *host_ctx,
+		  void (*users_changed)(void *ctx, bool has_users), void *users_ctx);
+
+/*
+ * Attaches a port owning unicast `mac`; returns its index (>= 0), FERR_INVAL for
+ * a multicast or zero MAC or the host's, FERR_EXIST when another port owns it,
+ * FERR_NOMEM when all ports are taken.
+ */
+int vswitch_attach(struct vswitch *sw, const uint8_t mac[6], vswitch_deliver_fn deliver, void *ctx);
+/* Detaches a port and forgets everything learned on it; FERR_NOENT if not attached. */
+int vswitch_detach(struct vswitch *sw, int port);
+/* True while any port is attached. */
+bool vswitch_has_users(const struct vswitch *sw);
+
+/* A frame from the physical NIC that is not only for the host (see above). */
+void vswitch_from_uplink(struct vswitch *sw, const uint8_t *frame, size_t len, uint64_t now_ms);
+/* A frame a guest's virtual NIC sends. */
+void vswitch_from_port(struct vswitch *sw, int port, const uint8_t *frame, size_t len,
+		       uint64_t now_ms);
+
+/* Where frames to `mac` go now: a port index, VSWITCH_UPLINK or VSWITCH_UNKNOWN. */
+int vswitch_lookup(struct vswitch *sw, const uint8_t mac[6], uint64_t now_ms);
+
+/* Ethernet address helpers. */
+bool eth_is_multicast(const uint8_t mac[6]);   /* broadcast included */
+bool eth_mac_equal(const uint8_t a[6], const uint8_t b[6]);
+
+#endif
