@@ -7,29 +7,16 @@ or sanitizer report; that fails this test.
 """
 import glob
 import os
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
+from harness.fuzz import libfuzzer_available
 from harness.paths import BUILD, ROOT
 
 FUZZ_SECONDS = 15
 
 
-def libfuzzer_available():
-    if not shutil.which("clang"):
-        return False
-    with tempfile.TemporaryDirectory() as tmp:
-        src = os.path.join(tmp, "probe.c")
-        with open(src, "w") as f:
-            f.write("#include <stddef.h>\n#include <stdint.h>\n"
-                    "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)"
-                    "{ (void)d; (void)n; return 0; }\n")
-        probe = subprocess.run(["clang", "-fsanitize=fuzzer", src, "-o", os.path.join(tmp, "probe")],
-                               capture_output=True)
-        return probe.returncode == 0
 
 
 @pytest.mark.fuzz

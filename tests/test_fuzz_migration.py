@@ -2,31 +2,17 @@
 for a bounded time each (FUZZ_SECONDS, default 20). Skipped where clang's libFuzzer
 runtime is missing; any crash or sanitizer report fails the test."""
 import os
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
+from harness.fuzz import libfuzzer_available
 from harness.paths import BUILD, ROOT
 
 TARGETS = ["fuzz_migration_codec", "fuzz_migration_dest"]
 SECONDS = int(os.environ.get("FUZZ_SECONDS", "20"))
 
 
-def libfuzzer_available():
-    clang = shutil.which("clang")
-    if not clang:
-        return False
-    with tempfile.TemporaryDirectory() as tmp:
-        src = os.path.join(tmp, "probe.c")
-        with open(src, "w") as f:
-            f.write("#include <stdint.h>\n#include <stddef.h>\n"
-                    "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)"
-                    "{ (void)d; (void)n; return 0; }\n")
-        probe = subprocess.run([clang, "-fsanitize=fuzzer", src, "-o", os.path.join(tmp, "probe")],
-                               capture_output=True)
-        return probe.returncode == 0
 
 
 pytestmark = pytest.mark.skipif(not libfuzzer_available(), reason="clang with libFuzzer not installed")
