@@ -55,9 +55,15 @@ $(BUILD)/obj/%.o: %.S
 	@echo "  AS      $<"
 	@$(CC) $(IMAGE_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
-$(BUILD)/ferry.so: $(IMAGE_OBJS) linker.ld
+# libefi with its byte-at-a-time memcpy and memset made weak, so that the image's own
+# (arch/x86/memops.c) are used everywhere, lwIP and mbedTLS included.
+$(BUILD)/libefi.a: $(EFI_LIB)/libefi.a
+	@mkdir -p $(dir $@)
+	$(OBJCOPY) --weaken-symbol=memcpy --weaken-symbol=memset $< $@
+
+$(BUILD)/ferry.so: $(IMAGE_OBJS) $(BUILD)/libefi.a linker.ld
 	$(LD) -nostdlib -shared -Bsymbolic -znocombreloc --no-undefined -T linker.ld \
-	  $(EFI_LIB)/crt0-efi-x86_64.o $(IMAGE_OBJS) -L$(EFI_LIB) -lgnuefi -lefi -o $@
+	  $(EFI_LIB)/crt0-efi-x86_64.o $(IMAGE_OBJS) -L$(EFI_LIB) -lgnuefi $(BUILD)/libefi.a -o $@
 
 $(BUILD)/ferry.efi: $(BUILD)/ferry.so
 	$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
@@ -89,6 +95,6 @@ test:
 	/usr/bin/python3 -m pytest -v tests
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/guests $(BUILD)/esp $(BUILD)/*.efi $(BUILD)/*.so $(BUILD)/*.img
+	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/guests $(BUILD)/esp $(BUILD)/*.efi $(BUILD)/*.so $(BUILD)/*.img $(BUILD)/libefi.a
 
 -include $(patsubst %.o,%.d,$(filter %.o,$(IMAGE_OBJS)))

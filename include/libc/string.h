@@ -1,6 +1,6 @@
 /*
  * The subset of <string.h> that Ferry's freestanding image provides (and that
- * lwIP and mbedTLS expect). memcpy and memset come from gnu-efi's libefi; the
+ * lwIP and mbedTLS expect). memcpy and memset are arch/x86/memops.c (libefi's are made weak); the
  * rest from kernel/lib/string.c. Host builds use the C library's own header.
  */
 #ifndef FERRY_LIBC_STRING_H
