@@ -5,7 +5,6 @@
 #include "net/lwip_heap.h"
 #include "net/tcp_stream.h"
 #include "drivers/pci.h"
-#include "drivers/uart16550.h"
 #include "kernel/clock.h"
 #include "kernel/cmdline.h"
 #include "kernel/config.h"
