@@ -24,6 +24,7 @@ import threading
 import time
 
 from . import netns
+from .lifecycle import StartStop
 from .paths import BUILD, OVMF_FD, ESP_IMAGE
 
 PROMPT = "ferry> "
@@ -63,7 +64,7 @@ def vtx_emulator():
     return "qemu-kvm" if kvm_with_vmx() else "bochs"
 
 
-class FerryMachine:
+class FerryMachine(StartStop):
     def __init__(self, emulator="bochs", config_text=None, memory_mib=256, nic=None,
                  netns=None, name="ferry", esp=None, log_dir=None, realtime=True):
         self.emulator = emulator
@@ -84,17 +85,6 @@ class FerryMachine:
         self.exit_status = None
 
     # ---- lifecycle -------------------------------------------------------------------
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def start(self):
         esp = os.path.join(self.workdir, "esp.img")
         shutil.copyfile(self.esp_source, esp)

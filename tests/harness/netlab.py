@@ -34,6 +34,7 @@ import subprocess
 import tempfile
 import time
 
+from .lifecycle import StartStop
 from .machine import FerryMachine
 
 SUBNET = "198.18.0"
@@ -94,7 +95,7 @@ class Capture:
         return [l for l in out.stdout.splitlines() if l.strip()]
 
 
-class NetLab:
+class NetLab(StartStop):
     def __init__(self, name=None):
         self.ns = name or "ferrylab-%04x" % random.randrange(1 << 16)
         self.peer_ns = None
@@ -103,17 +104,6 @@ class NetLab:
         self.workdir = tempfile.mkdtemp(prefix=self.ns + "-")
 
     # ---- lifecycle ----------------------------------------------------------------------
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def start(self):
         _live_labs.add(self)
         self.ip("netns", "add", self.ns, netns=False)
@@ -244,7 +234,7 @@ def _close_all():
         lab.close()
 
 
-class HubLab:
+class HubLab(StartStop):
     """The fallback without root: Ferry hosts under Bochs joined by bxhub.
 
         with HubLab(ports=2) as hub:
@@ -265,17 +255,6 @@ class HubLab:
         self.base = None
         self.proc = None
         self.workdir = tempfile.mkdtemp(prefix="ferryhub-")
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _free_base(self):
         import socket
