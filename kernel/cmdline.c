@@ -101,6 +101,23 @@ static int hex_value(char c)
 	return -1;
 }
 
+bool cmdline_parse_hex64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		int d = hex_value(s[n]);
+		if (d < 0 || n == CMDLINE_HEX64_DIGITS)
+			return false;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (n == 0)
+		return false;
+	*out = v;
+	return true;
+}
+
 bool cmdline_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned base = 10;

@@ -40,6 +40,10 @@ const char *cmdline_unknown_option(int argc, char *const argv[], const char *con
 /* Decimal (or 0x hex) unsigned number within [min, max]; whole string must match. */
 bool cmdline_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* 1 to 16 hex digits without a prefix (a migration id as `migrations` prints it). */
+#define CMDLINE_HEX64_DIGITS 16
+bool cmdline_parse_hex64(const char *s, uint64_t *out);
+
 /* A MAC address aa:bb:cc:dd:ee:ff (hex digits, either case). */
 bool cmdline_parse_mac(const char *s, uint8_t mac[6]);
 

@@ -10,6 +10,7 @@
 #include "kernel/host.h"
 #include "kernel/line_editor.h"
 #include "kernel/log.h"
+#include "kernel/migrate_service.h"
 #include "kernel/memory.h"
 #include "kernel/poll.h"
 #include "kernel/shell.h"
@@ -120,6 +121,7 @@ void kernel_main(struct boot_info *info)
 	load_config();
 	net_init(info->acpi_rsdp);
 	vm_init();
+	migrate_service_init();
 
 	line_editor_init(&editor, echo_to_console, NULL);
 	poll_register("console", console_poll, POLL_CONSOLE);

@@ -9,11 +9,13 @@ extern const struct shell_command system_commands[];
 extern const struct shell_command debug_commands[];
 extern const struct shell_command vm_commands[];
 extern const struct shell_command net_commands[];
+extern const struct shell_command migrate_commands[];
 
 const struct shell_command *const shell_command_tables[] = {
 	system_commands,
 	debug_commands,
 	vm_commands,
 	net_commands,
+	migrate_commands,
 	NULL,
 };

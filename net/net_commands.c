@@ -10,6 +10,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/config.h"
 #include "kernel/console.h"
+#include "kernel/console_interrupt.h"
 #include "kernel/errors.h"
 #include "kernel/poll.h"
 #include "kernel/shell.h"
@@ -36,38 +37,6 @@ static bool require_network(void)
 		return false;
 	}
 	return true;
-}
-
-#define CTRL_C             0x03
-#define INTERRUPT_CHECK_MS 50
-
-/*
- * Ctrl-C while a command waits: the console poller does not run then, so the
- * waiting commands look at the UART themselves, at most every INTERRUPT_CHECK_MS.
- * Other bytes typed meanwhile are discarded, as a terminal discards type-ahead on
- * an interrupt.
- */
-static bool interrupt_seen;
-static uint64_t interrupt_next_check_ms;
-
-static void interrupt_reset(void)
-{
-	interrupt_seen = false;
-	interrupt_next_check_ms = 0;
-}
-
-static bool interrupted(void)
-{
-	uint64_t now = clock_ms();
-	uint8_t byte;
-
-	if (interrupt_seen || now < interrupt_next_check_ms)
-		return interrupt_seen;
-	interrupt_next_check_ms = now + INTERRUPT_CHECK_MS;
-	while (uart_try_getc(&byte))
-		if (byte == CTRL_C)
-			interrupt_seen = true;
-	return interrupt_seen;
 }
 
 /* Parses A.B.C.D into a host-order address. */
@@ -182,13 +151,13 @@ static u8_t ping_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_a
 
 static bool ping_replied(void *ctx)
 {
-	return ((struct ping_state *)ctx)->replied || interrupted();
+	return ((struct ping_state *)ctx)->replied || console_interrupted();
 }
 
 static bool never(void *ctx)
 {
 	(void)ctx;
-	return interrupted();
+	return console_interrupted();
 }
 
 static int ping_send(struct raw_pcb *pcb, struct ping_state *st)
@@ -246,11 +215,11 @@ static enum shell_status cmd_ping(int argc, char **argv)
 	char name[NET_ADDR_TEXT_MAX];
 	net_format_ipv4(host, name);
 	kprintf("PING %s: %u data bytes\n", name, PING_DATA_BYTES);
-	interrupt_reset();
+	console_interrupt_reset();
 	unsigned received = 0;
 	uint64_t min_us = UINT64_MAX, max_us = 0, sum_us = 0;
 	unsigned sent = 0;
-	for (unsigned i = 0; i < count && !interrupted(); i++) {
+	for (unsigned i = 0; i < count && !console_interrupted(); i++) {
 		st.seq = (uint16_t)(i + 1);
 		sent++;
 		if (ping_send(pcb, &st)) {
@@ -264,7 +233,7 @@ static enum shell_status cmd_ping(int argc, char **argv)
 				st.seq);
 			print_ms(st.rtt_us);
 			kprintf(" ms\n");
-		} else if (!interrupted()) {
+		} else if (!console_interrupted()) {
 			kprintf("seq=%u timeout\n", st.seq);
 		}
 		if (i + 1 < count) {
@@ -274,7 +243,7 @@ static enum shell_status cmd_ping(int argc, char **argv)
 		}
 	}
 	raw_remove(pcb);
-	if (interrupted())
+	if (console_interrupted())
 		kprintf("interrupted\n");
 	kprintf("%u transmitted, %u received, %u%% loss", sent, received,
 		sent ? (sent - received) * 100 / sent : 0);
@@ -313,7 +282,7 @@ static const char *failure_name(int err)
 /* After a wait: the interrupt, a timeout (the wait gave up), or the stream's own error. */
 static int wait_outcome(bool done, const struct tcp_stream *s)
 {
-	if (interrupted())
+	if (console_interrupted())
 		return NETBENCH_INTERRUPTED;
 	if (!done)
 		return FERR_TIMEOUT;
@@ -323,25 +292,25 @@ static int wait_outcome(bool done, const struct tcp_stream *s)
 static bool stream_settled(void *ctx)
 {
 	struct tcp_stream *s = ctx;
-	return tcp_stream_connected(s) || tcp_stream_error(s) || interrupted();
+	return tcp_stream_connected(s) || tcp_stream_error(s) || console_interrupted();
 }
 
 static bool stream_writable(void *ctx)
 {
 	struct tcp_stream *s = ctx;
-	return tcp_stream_writable(s) > 0 || tcp_stream_error(s) || interrupted();
+	return tcp_stream_writable(s) > 0 || tcp_stream_error(s) || console_interrupted();
 }
 
 static bool stream_drained(void *ctx)
 {
 	struct tcp_stream *s = ctx;
-	return tcp_stream_unacked(s) == 0 || tcp_stream_error(s) || interrupted();
+	return tcp_stream_unacked(s) == 0 || tcp_stream_error(s) || console_interrupted();
 }
 
 static bool stream_readable(void *ctx)
 {
 	struct tcp_stream *s = ctx;
-	return tcp_stream_readable(s) > 0 || tcp_stream_error(s) || interrupted();
+	return tcp_stream_readable(s) > 0 || tcp_stream_error(s) || console_interrupted();
 }
 
 static void print_result(const char *what, uint64_t bytes, uint64_t us, uint32_t crc,
@@ -377,7 +346,7 @@ static enum shell_status netbench_send(int argc, char **argv)
 		return SHELL_FAILED;
 
 	struct tcp_stream *s;
-	interrupt_reset();
+	console_interrupt_reset();
 	int err = tcp_stream_connect(host, port, &s);
 	if (err) {
 		shell_error("connect: %s", err_name(err));
@@ -435,7 +404,7 @@ static void netbench_accept(struct tcp_stream *s, void *ctx)
 
 static bool accepted(void *ctx)
 {
-	return ((struct accept_slot *)ctx)->stream != NULL || interrupted();
+	return ((struct accept_slot *)ctx)->stream != NULL || console_interrupted();
 }
 
 static enum shell_status netbench_recv(int argc, char **argv)
@@ -459,11 +428,11 @@ static enum shell_status netbench_recv(int argc, char **argv)
 		return SHELL_FAILED;
 	}
 	kprintf("netbench: listening on port %u\n", (unsigned)port);
-	interrupt_reset();
+	console_interrupt_reset();
 	poll_until(accepted, &slot, NETBENCH_ACCEPT_MS);
 	tcp_listener_close(l);
 	if (!slot.stream) {
-		if (interrupted())
+		if (console_interrupted())
 			shell_error("interrupted");
 		else
 			shell_error("no connection within %u s", NETBENCH_ACCEPT_MS / 1000);
@@ -475,8 +444,8 @@ static enum shell_status netbench_recv(int argc, char **argv)
 	uint64_t start = clock_us();
 	for (;;) {
 		bool done = poll_until(stream_readable, s, NETBENCH_STALL_MS);
-		if (interrupted() || !done) {
-			err = interrupted() ? NETBENCH_INTERRUPTED : FERR_TIMEOUT;
+		if (console_interrupted() || !done) {
+			err = console_interrupted() ? NETBENCH_INTERRUPTED : FERR_TIMEOUT;
 			break;
 		}
 		long n = tcp_stream_read(s, chunk, sizeof(chunk));

@@ -367,6 +367,12 @@ int tcp_stream_error(const struct tcp_stream *s)
 	return FERR_OK;
 }
 
+void tcp_stream_set_nodelay(struct tcp_stream *s)
+{
+	if (s->pcb)
+		tcp_nagle_disable(s->pcb);
+}
+
 void tcp_stream_peer(const struct tcp_stream *s, uint32_t *ip, uint16_t *port)
 {
 	*ip = s->peer_ip;

@@ -47,6 +47,13 @@ size_t tcp_stream_readable(const struct tcp_stream *s);
 
 /* 0 while healthy, else the sticky ferry_err. */
 int tcp_stream_error(const struct tcp_stream *s);
+/*
+ * Sends small writes at once instead of holding them for the peer's ACK (Nagle's
+ * algorithm off): for request/answer protocols, where each held message would wait
+ * for the peer's delayed ACK.
+ */
+void tcp_stream_set_nodelay(struct tcp_stream *s);
+
 /* Peer address (host byte order) and port, for messages. */
 void tcp_stream_peer(const struct tcp_stream *s, uint32_t *ip, uint16_t *port);
 

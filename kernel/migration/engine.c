@@ -182,6 +182,7 @@ static int pump_out(struct mig_engine *e)
 			break;
 		consume(e, (size_t)n);
 		e->last_tx_ns = now(e);
+		e->tx_bytes += (uint64_t)n;
 		e->paced_bytes += (uint64_t)n;
 		e->report.total_bytes += (uint64_t)n;
 		wrote = true;
@@ -270,12 +271,14 @@ int mig_source_start(struct mig_engine *e, const struct mig_env *env,
 	e->pace_start_ns = e->start_ns;
 	e->last_tx_ns = e->start_ns;
 	e->paced_bytes = e->progress_bytes = 0;
+	e->tx_bytes = e->round_start_taken = e->drain_queued = 0;
+	e->draining = false;
 	e->dirty_logging = e->paused_by_us = e->go_sent = e->cancel_requested = false;
 	e->destination_running = false;
 	e->throttle = 0;
 	e->stall_rounds = 0;
 	e->bandwidth_bps = 0;
-	e->prev_dirty = e->last_dirty = UINT64_MAX;
+	e->best_dirty = UINT64_MAX;
 	fmt_snprintf(e->report.guest, sizeof(e->report.guest), "%s", gops(e)->name(guest));
 	e->report.ram_bytes = gops(e)->ram_bytes(guest);
 	e->report.downtime_target_ms = e->params.downtime_ms;
@@ -336,12 +339,37 @@ static void src_send_offer(struct mig_engine *e)
 		src_fail(e, MIG_OUTCOME_FAILED, FERR_INVAL, MIG_REASON_INTERNAL, "cannot build the offer");
 }
 
+/* Bytes the transport holds that the peer has not taken yet. */
+static uint64_t queued_bytes(struct mig_engine *e)
+{
+	const struct mig_transport_ops *t = e->env.transport_ops;
+
+	return t->unacked && e->conn ? t->unacked(e->conn) : 0;
+}
+
+/* Bytes the peer has taken so far. */
+static uint64_t taken_bytes(struct mig_engine *e)
+{
+	uint64_t q = queued_bytes(e);
+
+	return e->tx_bytes > q ? e->tx_bytes - q : 0;
+}
+
+/* Time to move `bytes` at the measured bandwidth; UINT64_MAX while it is unknown. */
+static uint64_t transfer_ns(const struct mig_engine *e, uint64_t bytes)
+{
+	if (!e->bandwidth_bps)
+		return UINT64_MAX;
+	return bytes * (NS_PER_S / NS_PER_US) / e->bandwidth_bps * NS_PER_US;
+}
+
 static void begin_round(struct mig_engine *e, bool round0)
 {
 	e->round0 = round0;
 	e->cursor = 0;
 	e->round_start_ns = now(e);
 	e->round_start_bytes = e->report.total_bytes;
+	e->round_start_taken = taken_bytes(e);
 	e->round_pages = e->round_zero = 0;
 }
 
@@ -409,11 +437,14 @@ static bool src_end_round(struct mig_engine *e, bool final)
 	row->duration_ns += now(e) - e->round_start_ns;
 	row->throttle = e->throttle;
 	e->report.page_bytes += end.bytes;
-	/* Bandwidth: what left for the transport during the round. */
+	/*
+	 * Bandwidth: what the peer took during the round (what entered a deep send buffer
+	 * quickly is not what the link carries).
+	 */
 	uint64_t ns = now(e) - e->round_start_ns;
-	uint64_t sent = e->report.total_bytes - e->round_start_bytes;
-	if (ns > NS_PER_MS && sent > 0)
-		e->bandwidth_bps = sent * (NS_PER_S / NS_PER_US) / (ns / NS_PER_US);
+	uint64_t taken = taken_bytes(e) - e->round_start_taken;
+	if (ns > NS_PER_MS && taken > 0)
+		e->bandwidth_bps = taken * (NS_PER_S / NS_PER_US) / (ns / NS_PER_US);
 	return true;
 }
 
@@ -441,11 +472,74 @@ static void src_enter_stop_copy(struct mig_engine *e)
 	    (unsigned long long)bits_count(e->send_map, e->pages));
 }
 
+/*
+ * Whether the last dirty set (send_map) and the guest state can go in the downtime
+ * target: stop-and-copy when they fit; but when the transport still holds more than
+ * a quarter of the target's worth of earlier pages, first let it drain (the guest runs
+ * on meanwhile) and look again, since a paused guest would wait for that queue too.
+ */
+static bool src_try_stop_copy(struct mig_engine *e, uint64_t dirty, bool drained)
+{
+	uint64_t target_ns = (uint64_t)e->params.downtime_ms * NS_PER_MS;
+	uint64_t final_ns = transfer_ns(e, dirty * PAGE_WIRE_BYTES + VM_STATE_MAX_BYTES);
+	uint64_t queue_ns = transfer_ns(e, queued_bytes(e));
+
+	if (dirty != 0 && final_ns > target_ns)
+		return false;
+	if (!drained && queued_bytes(e) > 0 && queue_ns > target_ns / 4) {
+		e->draining = true;
+		e->drain_queued = queued_bytes(e);
+		return true;
+	}
+	src_enter_stop_copy(e);
+	return true;
+}
+
+/* Gives up when pre-copy has run into its bounds; true then. */
+static bool src_past_bounds(struct mig_engine *e, uint32_t round, uint64_t dirty)
+{
+	uint64_t elapsed_ms = (now(e) - e->start_ns) / NS_PER_MS;
+
+	if (round + 1 < e->params.max_rounds && elapsed_ms < e->params.max_time_ms)
+		return false;
+	char why[MIG_TEXT_MAX + 1];
+	fmt_snprintf(why, sizeof(why), "not converged after %u rounds: %llu pages dirty, throttle %u%%",
+		     round + 1, (unsigned long long)dirty, e->throttle);
+	src_fail(e, MIG_OUTCOME_ABANDONED, FERR_TIMEOUT, MIG_REASON_NOT_CONVERGED, why);
+	return true;
+}
+
+/*
+ * Auto-converge, after a round whose dirty set did not fit: a dirty set not at least
+ * MIG_SHRINK_MIN_PCT below the smallest one so far counts as a stalled round (a set
+ * that only swings up and down around a floor is not converging either); after
+ * MIG_STALL_ROUNDS of them the vCPU is throttled, then harder every round.
+ */
+static void src_converge(struct mig_engine *e, uint32_t round, uint64_t dirty)
+{
+	if (round > 0 && dirty * 100 > e->best_dirty * (100 - MIG_SHRINK_MIN_PCT))
+		e->stall_rounds++;
+	else if (round > 0)
+		e->stall_rounds = 0;
+	if (dirty < e->best_dirty)
+		e->best_dirty = dirty;
+	if (e->throttle) {
+		e->throttle = e->throttle + MIG_THROTTLE_STEP > MIG_THROTTLE_MAX
+			? MIG_THROTTLE_MAX : e->throttle + MIG_THROTTLE_STEP;
+		gops(e)->set_throttle(e->guest, e->throttle);
+	} else if (e->stall_rounds >= MIG_STALL_ROUNDS) {
+		e->throttle = MIG_THROTTLE_FIRST;
+		gops(e)->set_throttle(e->guest, e->throttle);
+	}
+	if (e->throttle > e->report.max_throttle)
+		e->report.max_throttle = e->throttle;
+}
+
 /* The end of a pre-copy round: collect, then go on, throttle, stop-and-copy or give up. */
 static void src_after_round(struct mig_engine *e, uint32_t round)
 {
 	long found;
-	uint64_t dirty, final_bytes, final_ns, target_ns, elapsed_ms;
+	uint64_t dirty;
 
 	memset(e->dirty_map, 0, sizeof(e->dirty_map));
 	found = gops(e)->dirty_collect(e->guest, e->dirty_map);
@@ -457,43 +551,40 @@ static void src_after_round(struct mig_engine *e, uint32_t round)
 	round_row(e, round)->dirty_found = dirty;
 	memcpy(e->send_map, e->dirty_map, sizeof(e->send_map));
 
-	final_bytes = dirty * PAGE_WIRE_BYTES + VM_STATE_MAX_BYTES;
-	final_ns = e->bandwidth_bps ? final_bytes * (NS_PER_S / NS_PER_US) / e->bandwidth_bps * NS_PER_US
-				    : UINT64_MAX;
-	target_ns = (uint64_t)e->params.downtime_ms * NS_PER_MS;
-	if (final_ns <= target_ns || dirty == 0) {
-		src_enter_stop_copy(e);
+	if (src_try_stop_copy(e, dirty, false) || src_past_bounds(e, round, dirty))
+		return;
+	src_converge(e, round, dirty);
+	begin_round(e, false);
+}
+
+/*
+ * While draining: the peer taking bytes is progress (the stall timeout looks at
+ * last_tx_ns). Once the queue is short, the pages dirtied meanwhile join the set
+ * and the choice is made again; if they no longer fit, the next round sends them.
+ */
+static void src_drain(struct mig_engine *e)
+{
+	uint64_t target_ns = (uint64_t)e->params.downtime_ms * NS_PER_MS;
+	uint64_t q = queued_bytes(e);
+	uint32_t round = e->proto.src.round - 1;
+
+	if (q < e->drain_queued) {
+		e->drain_queued = q;
+		e->last_tx_ns = now(e);
+	}
+	if (q > 0 && transfer_ns(e, q) > target_ns / 4)
+		return;
+	e->draining = false;
+	long found = gops(e)->dirty_collect(e->guest, e->send_map);
+	if (found < 0) {
+		src_fail(e, MIG_OUTCOME_FAILED, (int)found, MIG_REASON_INTERNAL, "dirty collect failed");
 		return;
 	}
-	elapsed_ms = (now(e) - e->start_ns) / NS_PER_MS;
-	if (round + 1 >= e->params.max_rounds || elapsed_ms >= e->params.max_time_ms) {
-		char why[MIG_TEXT_MAX + 1];
-		fmt_snprintf(why, sizeof(why),
-			     "not converged after %u rounds: %llu pages dirty, throttle %u%%",
-			     round + 1, (unsigned long long)dirty, e->throttle);
-		src_fail(e, MIG_OUTCOME_ABANDONED, FERR_TIMEOUT, MIG_REASON_NOT_CONVERGED, why);
+	round_row(e, round)->dirty_found += (uint64_t)found;
+	uint64_t dirty = bits_count(e->send_map, e->pages);
+	if (src_try_stop_copy(e, dirty, true) || src_past_bounds(e, round, dirty))
 		return;
-	}
-	/*
-	 * Auto-converge: the dirty set has not shrunk for MIG_STALL_ROUNDS rounds. Shrinking
-	 * by less than MIG_SHRINK_MIN_PCT counts as not shrinking: at that pace pre-copy
-	 * would run into its bounds long before it fits the downtime target.
-	 */
-	if (round > 0 && dirty * 100 > e->last_dirty * (100 - MIG_SHRINK_MIN_PCT))
-		e->stall_rounds++;
-	else if (round > 0)
-		e->stall_rounds = 0;
-	if (e->throttle) {
-		e->throttle = e->throttle + MIG_THROTTLE_STEP > MIG_THROTTLE_MAX
-			? MIG_THROTTLE_MAX : e->throttle + MIG_THROTTLE_STEP;
-		gops(e)->set_throttle(e->guest, e->throttle);
-	} else if (!e->throttle && e->stall_rounds >= MIG_STALL_ROUNDS) {
-		e->throttle = MIG_THROTTLE_FIRST;
-		gops(e)->set_throttle(e->guest, e->throttle);
-	}
-	if (e->throttle > e->report.max_throttle)
-		e->report.max_throttle = e->throttle;
-	e->last_dirty = dirty;
+	src_converge(e, round, dirty);
 	begin_round(e, false);
 }
 
@@ -663,10 +754,10 @@ static void src_step(struct mig_engine *e)
 				 "pre-copy exceeded its time bound");
 			return;
 		}
-		if (src_send_pages(e) && src_end_round(e, false)) {
-			uint32_t round = e->proto.src.round - 1;
-			src_after_round(e, round);
-		}
+		if (e->draining)
+			src_drain(e);
+		else if (src_send_pages(e) && src_end_round(e, false))
+			src_after_round(e, e->proto.src.round - 1);
 		src_progress(e);
 		break;
 	case MIG_PHASE_STOP_COPY:
@@ -785,6 +876,7 @@ int mig_dest_start(struct mig_engine *e, const struct mig_env *env, void *conn)
 	e->announce_next = 0;
 	e->state_len = 0;
 	e->paced_bytes = 0;
+	e->tx_bytes = 0;
 	e->rx_start = e->rx_end = 0;
 	e->round_start_ns = e->start_ns;
 	e->round_zero = 0;

@@ -75,6 +75,13 @@ struct mig_transport_ops {
 	int (*error)(void *conn);                                 /* 0 or the sticky ferry_err */
 	void (*close)(void *conn);                                /* graceful, frees */
 	void (*abort)(void *conn);                                /* reset, frees */
+	/*
+	 * Bytes written and not yet taken by the peer (a TCP send buffer's unacknowledged
+	 * data); may be NULL (then 0). The engine measures the link by what the peer took
+	 * and, before it pauses the guest, lets a deep queue drain: its bytes would
+	 * otherwise count against the downtime.
+	 */
+	size_t (*unacked)(void *conn);
 };
 
 /* Progress, about once a second while pre-copy runs. */
@@ -121,7 +128,7 @@ struct mig_params {
 #define MIG_THROTTLE_STEP 10
 #define MIG_THROTTLE_MAX 95
 #define MIG_STALL_ROUNDS 2           /* rounds without a shrinking dirty set before throttling */
-#define MIG_SHRINK_MIN_PCT 10        /* a dirty set shrinking less than this per round is stalled */
+#define MIG_SHRINK_MIN_PCT 10        /* a dirty set not this far below the smallest so far is stalled */
 
 /* Guest RAM the engine can move: the bitmap is sized for VM_MAX_MEMORY_MIB. */
 #define MIG_MAX_PAGES ((uint64_t)VM_MAX_MEMORY_MIB << (20 - MIG_PAGE_SHIFT))
@@ -153,11 +160,15 @@ struct mig_engine {
 	/* source pre-copy */
 	uint64_t cursor;                 /* next page to consider in this round */
 	uint64_t round_start_ns, round_start_bytes, round_pages, round_zero;
-	uint64_t prev_dirty, last_dirty, paced_bytes, pace_start_ns;
+	uint64_t best_dirty, paced_bytes, pace_start_ns;   /* best_dirty: smallest dirty set so far */
 	uint64_t bandwidth_bps;          /* measured, bytes per second */
 	uint32_t stall_rounds;
 	unsigned throttle;
 	bool round0, final_round, sent_state;
+	bool draining;                   /* the last dirty set fits; waiting for the queue to drain */
+	uint64_t tx_bytes;               /* every byte written to the transport */
+	uint64_t round_start_taken;      /* tx_bytes - unacked at the round's start */
+	uint64_t drain_queued;           /* unacked when last looked at while draining */
 	uint64_t send_map[MIG_BITMAP_WORDS];  /* pages to send in this round */
 	uint64_t dirty_map[MIG_BITMAP_WORDS]; /* pages found dirty by collect */
 	/* destination */

@@ -280,6 +280,11 @@ struct fake_link {
 	uint64_t bytes_per_step;
 	int error;                 /* sticky, both ends */
 	bool drop_to_dst;          /* the source's bytes vanish (a one-way cut) */
+	/*
+	 * A deep send buffer, as TCP's: writes fill the pipe at once and the budget limits
+	 * what the reader takes per step; unacked is what the reader has not taken.
+	 */
+	bool deep_buffer;
 	bool connected;
 	int closed_ends;
 };
@@ -324,6 +329,8 @@ static size_t ft_writable(void *c)
 	uint64_t left = e->link->bytes_per_step > e->budget_used ? e->link->bytes_per_step - e->budget_used : 0;
 	if (e->link->error || e->closed)
 		return 0;
+	if (e->link->deep_buffer)
+		return room;
 	return room < left ? room : (size_t)left;
 }
 
@@ -342,7 +349,8 @@ static long ft_write(void *c, const void *buf, size_t len)
 	for (size_t i = 0; i < n; i++)
 		e->out->buf[(e->out->head + e->out->len + i) % FAKE_PIPE_BYTES] = ((const uint8_t *)buf)[i];
 	e->out->len += n;
-	e->budget_used += n;
+	if (!e->link->deep_buffer)
+		e->budget_used += n;
 	return (long)n;
 }
 
@@ -356,6 +364,13 @@ static long ft_read(void *c, void *buf, size_t len)
 	size_t n = e->in->len < len ? e->in->len : len;
 	if (n == 0 && e->in->writer_closed)
 		return FERR_IO;
+	if (e->link->deep_buffer) {
+		uint64_t left = e->link->bytes_per_step > e->budget_used
+			? e->link->bytes_per_step - e->budget_used : 0;
+		if (n > left)
+			n = (size_t)left;
+		e->budget_used += n;
+	}
 	for (size_t i = 0; i < n; i++)
 		((uint8_t *)buf)[i] = e->in->buf[(e->in->head + i) % FAKE_PIPE_BYTES];
 	e->in->head = (e->in->head + n) % FAKE_PIPE_BYTES;
@@ -364,6 +379,7 @@ static long ft_read(void *c, void *buf, size_t len)
 }
 
 static size_t ft_readable(void *c) { return ((struct fake_end *)c)->in->len; }
+static size_t ft_unacked(void *c) { return ((struct fake_end *)c)->out->len; }
 static int ft_error(void *c)
 {
 	struct fake_end *e = c;
@@ -383,7 +399,7 @@ static void ft_abort(void *c)
 static FAKE_UNUSED const struct mig_transport_ops fake_transport_ops = {
 	.connected = ft_connected, .write = ft_write, .writable = ft_writable, .flush = ft_flush,
 	.read = ft_read, .readable = ft_readable, .error = ft_error, .close = ft_close,
-	.abort = ft_abort,
+	.abort = ft_abort, .unacked = ft_unacked,
 };
 
 /* ---- env ------------------------------------------------------------------------------ */

@@ -80,6 +80,15 @@ TEST(numbers)
 	CHECK(!cmdline_parse_u64("18446744073709551616", 0, UINT64_MAX, &v));
 	CHECK(cmdline_parse_u64("18446744073709551615", 0, UINT64_MAX, &v));
 	CHECK_EQ_U(v, UINT64_MAX);
+
+	/* migration ids: 1-16 hex digits, no prefix */
+	CHECK(cmdline_parse_hex64("6811de2a99c08bdd", &v) && v == 0x6811de2a99c08bddull);
+	CHECK(cmdline_parse_hex64("FFFFFFFFFFFFFFFF", &v) && v == UINT64_MAX);
+	CHECK(cmdline_parse_hex64("a", &v) && v == 10);
+	CHECK(!cmdline_parse_hex64("", &v));
+	CHECK(!cmdline_parse_hex64("0x12", &v));
+	CHECK(!cmdline_parse_hex64("memtest", &v));
+	CHECK(!cmdline_parse_hex64("10000000000000000", &v));
 }
 
 TEST(mac_addresses)
