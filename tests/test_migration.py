@@ -352,13 +352,17 @@ def cpuid_mask(m, name):
     return {k: int(v, 16) for k, v in re.findall(r"(\w+\.\w+)=0x([0-9a-f]+)", line)}
 
 
-def refused(lab, a, dest, name, reason_pattern, dest_pattern):
-    """Migrates `name` from A to `dest`: the refusal, and everything left as it was."""
+def refused(lab, a, dest, name, reason_pattern, dest_pattern, whole_reason=None):
+    """Migrates `name` from A to `dest`: the refusal, and everything left as it was.
+    With `whole_reason`, the source's reason must be it or (the report keeps 96
+    characters) a prefix of it."""
     dest_start = len(dest.output)
     dest_free = free_kib(dest)
     out, report = migrate(a, name, lab.host_ip(int(dest.name.split("-")[1])))
     assert report["outcome"] == "failed", out
     assert re.search(reason_pattern, report["reason"]), report
+    if whole_reason:
+        assert whole_reason.startswith(report["reason"]), (whole_reason, report["reason"])
     assert "error: migration of '%s' failed: " % name in out and "guest %s runs here" % name in out, out
     wait_output(dest, dest_pattern, dest_start, timeout=60)
     assert_runs_here(a, name)
@@ -398,23 +402,39 @@ def test_destination_refuses_and_the_guest_runs_on(lab, a, b, kind):
                 missing = " ".join("%s=0x%08x" % (w, need.get(w, 0) & ~have.get(w, 0)) for w in WORDS
                                    if need.get(w, 0) & ~have.get(w, 0))
                 assert missing, (need, have)
-                refused(lab, a, dest, "rf", re.escape("destination CPU lacks " + missing),
-                        re.escape(missing))
+                lacks = "destination CPU lacks "
+                refused(lab, a, dest, "rf", r"^destination refused \(cpu-features\): " + lacks + r"\S",
+                        re.escape(lacks + missing) + r"\n",
+                        whole_reason="destination refused (cpu-features): " + lacks + missing)
         finally:
             remove_everywhere(["rf"], a, b)
 
 
 def test_destination_without_room_refuses(lab, a, b):
+    fillers = []
     try:
         create(a, "rf")
-        # Fill B until less than the guest's 16 MiB is free.
-        free_mib = free_kib(b) // 1024
-        create(b, "filler", image="counter", memory=free_mib - 8)
-        assert free_kib(b) < 16 * 1024
-        refused(lab, a, b, "rf", r"memory", r"incoming migration of rf.*(memory|refused)")
-        assert guests(b).get("filler") == "running"
+        # Fill B with counters until no 16 MiB guest fits (guest RAM is contiguous: the
+        # largest blocks first, then what is left).
+        while len(fillers) < 6 and free_kib(b) >= 16 * 1024:
+            size = free_kib(b) // 1024 - 2
+            name = "filler%d" % len(fillers)
+            while size >= 16:
+                out = b.cmd('create %s counter memory=%d args="interval_ms=1000"' % (name, size),
+                            timeout=SLOW)
+                if "created %s" % name in out:
+                    fillers.append(name)
+                    break
+                assert "not enough free memory" in out, out
+                size -= 8
+            if size < 16:
+                break
+        assert "not enough free memory" in b.cmd("create probe counter memory=16", timeout=SLOW)
+        refused(lab, a, b, "rf", r"^destination refused \(memory\): ",
+                r"migration rf: failed: [^\n]*memory")
+        assert all(guests(b).get(f) == "running" for f in fillers), b.cmd("list")
     finally:
-        remove_everywhere(["rf", "filler"], a, b)
+        remove_everywhere(["rf"] + fillers, a, b)
 
 
 # ---- failures during a migration ------------------------------------------------------------------
