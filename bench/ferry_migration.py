@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 import qemu_migration  # noqa: E402
 from harness.migration import (KEY, counter_values, memtest_lines, parse_report,  # noqa: E402
-                               wait_output)
+                               settled, wait_memtest, wait_output)
 from harness.netlab import HubLab, NetLab, netlab_available  # noqa: E402
 
 MIB = 1024 * 1024
@@ -141,8 +141,10 @@ def run_case(a, b, b_ip, rate, name, memory_mib=GUEST_MIB, window_mib=WINDOW_MIB
         wait_output(a, first, start, timeout=CREATE_S)
         time.sleep(warmup_s)
         raw = netbench(a, b, b_ip, netbench_mib)
+        settle_from = len(b.output)
         out = a.cmd("migrate %s %s" % (name, b_ip), timeout=timeout_s)
         report = parse_report(out)
+        settled(b, name, settle_from, timeout=CREATE_S)
         row = row_from_report(report, rate, memory_mib, raw)
         row["guest_image"] = image
         row["guest_window_pages"] = window_mib * 256 if image == "memtest" else 0
@@ -150,7 +152,7 @@ def run_case(a, b, b_ip, rate, name, memory_mib=GUEST_MIB, window_mib=WINDOW_MIB
         if report["outcome"] == "completed":
             # Resumed, not restarted: memtest's write count, or the counter, goes on on B.
             if image == "memtest":
-                wait_output(b, r"\[%s\] memtest ok" % name, b_start, timeout=CREATE_S)
+                wait_memtest(b, name, b_start, count=1, timeout=CREATE_S)
                 before = memtest_lines(a, name, start)
                 after = memtest_lines(b, name, b_start)
                 row["guest_resumed"] = bool(

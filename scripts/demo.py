@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 from harness.machine import PROMPT, vtx_emulator  # noqa: E402
-from harness.migration import KEY, parse_report, memtest_lines, counter_values  # noqa: E402
+from harness.migration import KEY, counter_values, memtest_lines, parse_report, settled  # noqa: E402
 from harness.netlab import HubLab, NetLab, netlab_available  # noqa: E402
 
 CONFIG = "migration_port = 8002\nmigration_key = %s\n" % KEY
@@ -112,11 +112,14 @@ def main(argv=None):
             out = live(a, "migrate mt %s" % B, timeout=MIGRATE_S)
             report = parse_report(out)
             heading("live migration of counter to ferry-1")
+            cnt_start = len(b.output)
             counter_report = parse_report(live(a, "migrate cnt %s" % B, timeout=MIGRATE_S))
             if report["outcome"] != "completed" or counter_report["outcome"] != "completed":
                 heading("a migration did not complete (see its report above)")
                 return 1
 
+            for name, since in (("mt", b_start), ("cnt", cnt_start)):
+                settled(b, name, since)   # ferry-1's engines are done (their last log lines)
             heading("ferry-1 runs them now: memtest still verifying, counter going on from its count")
             guest_lines(b, b_start, r"\[mt\] memtest ok [^\n]*", 3, timeout=240)
             guest_lines(b, b_start, r"\[cnt\] counter \d+", 3, timeout=240)

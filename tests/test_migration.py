@@ -30,7 +30,7 @@ import pytest
 from harness import netns
 from harness.migration import (KEY, OTHER_KEY, PROGRESS, corrupt_lines, counter_values,
                                free_kib, guests, memtest_lines, migrations_table, parse_report,
-                               parse_reports, pump, wait_memtest, wait_output)
+                               parse_reports, pump, settled, wait_memtest, wait_output)
 from harness.netlab import BRIDGE, BRIDGE_IP, NetLab, netlab_available
 
 AVAILABLE, WHY = netlab_available()
@@ -130,9 +130,13 @@ def assert_no_corruption(*machines):
     assert not bad, bad
 
 
-def migrate(src, name, dest, options="", timeout=SLOW):
-    """`migrate NAME DEST OPTIONS` with wait=yes: (everything printed, the report)."""
+def migrate(src, name, dest, options="", timeout=SLOW, settle_on=None):
+    """`migrate NAME DEST OPTIONS` with wait=yes: (everything printed, the report). With
+    `settle_on` (the destination machine), waits for its engine to finish too."""
+    start = len(settle_on.output) if settle_on else 0
     out = src.cmd(("migrate %s %s %s" % (name, dest, options)).strip(), timeout=timeout)
+    if settle_on:
+        settled(settle_on, name, start)
     return out, parse_report(out)
 
 
@@ -238,7 +242,8 @@ def test_memtest_and_counter_move_to_b(lab, a, b):
         with lab.capture("ether proto 0x8035") as cap:
             out, report = migrate(a, "mt", B)
             port_right_after = lab.fdb_port_of(mac)
-            time.sleep(2)   # the announcements go out 0, 50, 150, 350 and 750 ms after the resume
+            settled(b, "mt", b_start)   # after the announcements (0, 50, 150, 350, 750 ms)
+            time.sleep(0.5)
 
         # The source's account.
         assert report["outcome"] == "completed", out
@@ -292,7 +297,7 @@ def test_memtest_and_counter_move_to_b(lab, a, b):
 
         # The counter goes on from its count on B: no line lost, none repeated, no restart.
         b_start = len(b.output)
-        out, report = migrate(a, "cnt", B)
+        out, report = migrate(a, "cnt", B, settle_on=b)
         assert report["outcome"] == "completed", out
         wait_output(b, r"\[cnt\] counter \d+\n", b_start, timeout=SLOW)
         pump(b, seconds=3)
@@ -327,7 +332,7 @@ def test_ping_pong_keeps_memtest_intact(lab, a, b):
             there = hosts[there_port]
             dest = ip(lab, 1 if there is b else 0)
             start = len(there.output)
-            out, report = migrate(here, "pp", dest)
+            out, report = migrate(here, "pp", dest, settle_on=there)
             assert report["outcome"] == "completed", (hop, out)
             assert lab.fdb_port_of(mac) == there_port, (hop, lab.fdb())
             assert_absent(here, "pp")
@@ -519,7 +524,7 @@ def test_writer_faster_than_the_link_is_throttled(lab, a, b):
     try:
         create(a, "fw", args="mib=2 rate=0")
         b_start = len(b.output)
-        out, report = migrate(a, "fw", ip(lab, 1), timeout=600)
+        out, report = migrate(a, "fw", ip(lab, 1), timeout=600, settle_on=b)
         assert report["outcome"] in ("completed", "abandoned"), out
         assert report["max_throttle_pct"] >= 20, report
         throttles = [r["throttle"] for r in report["round"]]
@@ -651,6 +656,7 @@ def test_lost_resumed_is_in_doubt_and_resolved_to_the_destination(lab, a, b):
             assert relay.held == [("b->a", RESUMED)], relay.held
             assert relay.seen["a->b"][-1] == GO, relay.seen
         wait_output(b, r"incoming migration of rd: running here", b_start)
+        settled(b, "rd", b_start)
         assert_runs_here(b, "rd", b_start)
         pump(a, seconds=2)
         paused_at = len(a.output)
@@ -792,7 +798,7 @@ def test_hostile_streams_leave_the_listener_serving(lab, a, b):
     try:
         create(a, "after")
         start = len(b.output)
-        out, report = migrate(a, "after", B)
+        out, report = migrate(a, "after", B, settle_on=b)
         assert report["outcome"] == "completed", out
         assert_runs_here(b, "after", start)
         assert_no_corruption(a, b)

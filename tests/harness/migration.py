@@ -116,6 +116,16 @@ def wait_output(machine, pattern, start=0, timeout=60):
             raise EmulatorExited(f"[{machine.name}] console closed while waiting for {regex.pattern!r}")
 
 
+def settled(machine, name, start, timeout=60):
+    """Waits for a destination's engine to finish with guest `name` (its last log line).
+
+    The migration service's log lines are printed as they happen, also into a command
+    line being echoed (guest output, unlike them, waits), so scripts type commands on a
+    destination only once its engine is done, announcements included."""
+    return wait_output(machine, r"migration %s: (completed|failed|cancelled|abandoned)[^\n]*\n"
+                       % re.escape(name), start, timeout=timeout)
+
+
 def pump(*machines, seconds=0.0):
     """Reads what each machine's console printed, for about `seconds`."""
     deadline = time.monotonic() + seconds
