@@ -16,7 +16,7 @@ compares with QEMU's migration throughput over raw TCP on its loopback. Each row
 keys of qemu_migration's rows, so format_table() prints both halves with the same columns.
 
     rows = run_ferry_migration_bench(rates=(0, 25, 100))   # a list of dicts
-    print(qemu_migration.format_table(rows, title=...))
+    print(format_table(rows))
 
 Standalone: `make bench-ferry-migration` (both halves, one run), or
 `python3 bench/ferry_migration.py --rates 0,25,100 [--with-qemu] [--json]`.
@@ -191,6 +191,23 @@ def run_ferry_migration_bench(rates=DEFAULT_RATES, lab_kind="auto", **options):
     return rows
 
 
+# qemu_migration's columns (same headers and keys), with decimals for figures that are
+# small on a ~1 MB/s link.
+FINER = {"throughput_MBps": "{:.2f}", "raw_tcp_MBps": "{:.2f}", "downtime_ms": "{:.1f}",
+         "total_time_ms": "{:.0f}"}
+COLUMNS = tuple((header, key, FINER.get(key, fmt)) for header, key, fmt in qemu_migration.COLUMNS)
+
+
+def format_table(rows, title="Ferry live migration"):
+    """An aligned table of the rows' headline figures, columns as qemu_migration's."""
+    saved = qemu_migration.COLUMNS
+    qemu_migration.COLUMNS = COLUMNS
+    try:
+        return qemu_migration.format_table(rows, title=title)
+    finally:
+        qemu_migration.COLUMNS = saved
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default=",".join(map(str, DEFAULT_RATES)),
@@ -213,7 +230,7 @@ def main(argv=None):
         rates=[int(r) for r in args.rates.split(",")], lab_kind=args.lab, memory_mib=args.memory,
         window_mib=args.window, warmup_s=args.warmup, netbench_mib=args.netbench_mib)
     title = "Ferry live migration, %d MiB guest, %s, netbench as raw" % (args.memory, rows[0]["lab"])
-    print(qemu_migration.format_table(rows, title=title))
+    print(format_table(rows, title=title))
     qemu_rows = []
     if args.with_qemu:
         qemu_rows = qemu_migration.run_qemu_migration_bench(
