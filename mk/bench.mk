@@ -9,7 +9,7 @@ DIRTY_GUEST_CFLAGS := -std=c11 -O2 -m32 -march=i686 -Wall -Wextra -Werror -ffree
   -fno-stack-protector -fno-pic -fno-builtin -mgeneral-regs-only -fno-asynchronous-unwind-tables \
   -MMD -MP
 
-.PHONY: bench-guests bench-qemu-migration
+.PHONY: bench-guests bench-qemu-migration bench-ferry-migration
 bench-guests: $(DIRTY_GUEST_ELF)
 
 $(BUILD)/bench/obj/%.c.o: $(DIRTY_GUEST_DIR)/%.c
@@ -30,6 +30,11 @@ $(DIRTY_GUEST_ELF): $(DIRTY_GUEST_OBJS) $(DIRTY_GUEST_DIR)/guest.ld
 # QEMU's own live migration of a 64 MiB TCG guest at three write rates (a table).
 bench-qemu-migration: $(DIRTY_GUEST_ELF)
 	/usr/bin/python3 bench/qemu_migration.py
+
+# Ferry's live migration of a 64 MiB guest between two Bochs Ferry hosts at three write
+# rates (netbench on the same link as the raw figure), then QEMU's half, in one run.
+bench-ferry-migration: $(DIRTY_GUEST_ELF) esp
+	/usr/bin/python3 bench/ferry_migration.py --with-qemu
 
 -include $(DIRTY_GUEST_OBJS:.o=.d)
 

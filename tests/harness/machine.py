@@ -66,8 +66,10 @@ def vtx_emulator():
 
 class FerryMachine(StartStop):
     def __init__(self, emulator="bochs", config_text=None, memory_mib=256, nic=None,
-                 netns=None, name="ferry", esp=None, log_dir=None, realtime=True):
+                 netns=None, name="ferry", esp=None, log_dir=None, realtime=True,
+                 cpu_model="tigerlake"):
         self.emulator = emulator
+        self.cpu_model = cpu_model    # Bochs' `cpu: model=` (bochs -help cpu lists them)
         self.config_text = config_text
         self.memory_mib = memory_mib
         self.nic = nic
@@ -137,7 +139,7 @@ class FerryMachine(StartStop):
         cylinders = size // (16 * 63 * 512)
         lines = [
             "megs: %d" % self.memory_mib,
-            "cpu: model=tigerlake, count=1, ips=90000000",
+            "cpu: model=%s, count=1, ips=90000000" % self.cpu_model,
             "romimage: file=%s, address=0xffe00000" % OVMF_FD,
             "vgaromimage: file=/usr/share/vgabios/vgabios.bin",
             "pci: enabled=1, chipset=i440fx",
