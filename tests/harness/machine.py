@@ -261,23 +261,31 @@ class FerryMachine(StartStop):
     def text(self, start=0):
         return self.output[start:].decode("latin-1")
 
-    def expect(self, pattern, timeout=60):
-        """Reads until `pattern` (a regex) appears after the last match; returns the match."""
+    def search(self, pattern, start=0, timeout=60):
+        """Reads until `pattern` (a regex) appears at or after output offset `start`; returns
+        the match. Leaves the command reader's position alone, so a test can watch guest
+        and log lines while commands run."""
         regex = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
         deadline = time.monotonic() + timeout
         while True:
-            m = regex.search(self.output, self.read_pos)
+            m = regex.search(self.output, start)
             if m:
-                self.read_pos = m.end()
                 return m
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ConsoleTimeout(f"[{self.name}] no {pattern!r} within {timeout}s; console "
-                                     f"said:\n{self.text(max(self.read_pos, len(self.output) - 3000))}")
+                raise ConsoleTimeout(f"[{self.name}] no {regex.pattern!r} within {timeout}s; console "
+                                     f"said:\n{self.text(max(start, len(self.output) - 3000))}")
             if not self._read_some(min(left, 0.5)):
-                raise EmulatorExited(f"[{self.name}] console closed while waiting for {pattern!r}; "
-                                     f"console said:\n{self.text(max(0, len(self.output) - 3000))}"
+                raise EmulatorExited(f"[{self.name}] console closed while waiting for "
+                                     f"{regex.pattern!r}; console said:\n"
+                                     f"{self.text(max(0, len(self.output) - 3000))}"
                                      f"\n{self.emulator_log()}")
+
+    def expect(self, pattern, timeout=60):
+        """Reads until `pattern` (a regex) appears after the last match; returns the match."""
+        m = self.search(pattern, self.read_pos, timeout)
+        self.read_pos = m.end()
+        return m
 
     def send_raw(self, data: bytes):
         self.sock.setblocking(True)

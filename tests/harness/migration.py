@@ -11,7 +11,7 @@ docs/guest-abi.md (memtest, counter). Nothing here assumes how long anything tak
 import re
 import time
 
-from .machine import ConsoleTimeout, EmulatorExited
+from .machine import ConsoleTimeout
 
 # A pre-shared key for hosts that must trust each other, and one that must not match it.
 KEY = "ferry-lab-key-5e1f0a9c7b3d2468"
@@ -98,22 +98,8 @@ def counter_values(machine, name, start=0):
 
 
 def wait_output(machine, pattern, start=0, timeout=60):
-    """Reads `machine`'s console until `pattern` appears after output offset `start`.
-
-    Unlike machine.expect() it leaves the command reader's position alone, so it can
-    watch guest and log lines while commands run."""
-    regex = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
-    deadline = time.monotonic() + timeout
-    while True:
-        m = regex.search(machine.output, start)
-        if m:
-            return m
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise ConsoleTimeout(f"[{machine.name}] no {regex.pattern!r} within {timeout}s; "
-                                 f"console said:\n{machine.text(max(start, len(machine.output) - 3000))}")
-        if not machine._read_some(min(left, 0.5)):
-            raise EmulatorExited(f"[{machine.name}] console closed while waiting for {regex.pattern!r}")
+    """`pattern` on `machine`'s console after output offset `start` (FerryMachine.search)."""
+    return machine.search(pattern, start, timeout)
 
 
 def settled(machine, name, start, timeout=60):
