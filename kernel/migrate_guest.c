@@ -95,13 +95,11 @@ static void guest_set_migrating(void *guest, bool migrating)
 	vm_set_migrating(as_vm(guest), migrating);
 }
 
-/* The engine clears the migrating mark before either of these. */
+/*
+ * Both the source's copy after the switchover and an incoming shell that never ran
+ * go the same way; the engine clears the migrating mark first.
+ */
 static int guest_destroy(void *guest)
-{
-	return vm_destroy(as_vm(guest));
-}
-
-static int guest_discard(void *guest)
 {
 	return vm_destroy(as_vm(guest));
 }
@@ -160,7 +158,7 @@ const struct mig_guest_ops migrate_vm_ops = {
 	.set_migrating = guest_set_migrating,
 	.destroy = guest_destroy,
 	.create_incoming = guest_create_incoming,
-	.discard = guest_discard,
+	.discard = guest_destroy,
 	.memory_available = host_memory_available,
 	.name_free = host_name_free,
 	.host_cpu_features = host_cpu_features,

@@ -170,6 +170,15 @@ static void info_from_past(const struct past *p, struct migrate_info *out)
 	out->report = &p->report;
 }
 
+/* The engine working on migration `id`, or NULL. */
+static struct slot *slot_of_id(uint64_t id)
+{
+	for (unsigned i = 0; i < MIGRATE_SLOTS; i++)
+		if (slots[i].used && mig_engine_report(slots[i].engine)->migration_id == id)
+			return &slots[i];
+	return NULL;
+}
+
 /* The running outgoing migration of guest `name`, or NULL. */
 static struct slot *source_slot_of(const char *name)
 {
@@ -312,11 +321,12 @@ int migrate_start(const char *name, uint32_t ip, uint16_t port, const struct mig
 
 bool migrate_find(uint64_t id, struct migrate_info *out)
 {
-	for (unsigned i = 0; i < MIGRATE_SLOTS; i++)
-		if (slots[i].used && mig_engine_report(slots[i].engine)->migration_id == id) {
-			info_from_slot(&slots[i], out);
-			return true;
-		}
+	const struct slot *slot = slot_of_id(id);
+
+	if (slot) {
+		info_from_slot(slot, out);
+		return true;
+	}
 	for (unsigned i = 0; i < MIGRATE_HISTORY; i++)
 		if (history[i].used && history[i].report.migration_id == id) {
 			info_from_past(&history[i], out);
@@ -373,7 +383,8 @@ int migrate_resolve(const char *name, bool destination_runs)
 
 void migrate_show_progress(uint64_t id, bool show)
 {
-	for (unsigned i = 0; i < MIGRATE_SLOTS; i++)
-		if (slots[i].used && mig_engine_report(slots[i].engine)->migration_id == id)
-			slots[i].show_progress = show;
+	struct slot *slot = slot_of_id(id);
+
+	if (slot)
+		slot->show_progress = show;
 }
