@@ -22,18 +22,21 @@ IMAGE_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror \
   -I. -Iinclude -isystem include/libc -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 \
   -MMD -MP
 
-IMAGE_SRCS := $(wildcard boot/*.c kernel/*.c kernel/lib/*.c arch/x86/*.c drivers/*.c net/*.c)
-IMAGE_ASMS := $(wildcard arch/x86/*.S)
+# kernel/migration/ enters the image through mk/migration.mk (an archive, plus its image-only files).
+IMAGE_SRCS := $(filter-out kernel/migration/%,\
+  $(wildcard boot/*.c kernel/*.c kernel/*/*.c arch/x86/*.c arch/x86/*/*.c drivers/*.c net/*.c))
+IMAGE_ASMS := $(wildcard arch/x86/*.S arch/x86/*/*.S)
 IMAGE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(IMAGE_SRCS)) \
               $(patsubst %.S,$(BUILD)/obj/%.o,$(IMAGE_ASMS))
 
 EFI_SECTIONS := -j .text -j .reloc -j .rodata -j .data -j .dynamic -j .dynsym -j .rela
 
-# Host unit tests: every tests/unit/test_*.c is linked with all portable sources.
+# Host unit tests: every tests/unit/test_*.c is linked with the portable sources,
+# compiled once (with ASan and UBSan) into build/host/libportable.a.
 HOST_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
   -fno-omit-frame-pointer -DFERRY_HOST -I. -Iinclude
-PORTABLE_SRCS := kernel/lib/format.c kernel/config.c kernel/cmdline.c \
-  kernel/line_editor.c kernel/frame_alloc.c kernel/log_ring.c arch/x86/vmx_caps.c
+PORTABLE_SRCS := kernel/lib/format.c kernel/config.c kernel/shell/cmdline.c \
+  kernel/shell/line_editor.c kernel/frame_alloc.c kernel/log_ring.c arch/x86/vmx/caps.c
 
 # Files the ESP carries besides ferry.efi and ferry.cfg (guest images are added by mk/guests.mk).
 ESP_GUESTS :=
@@ -86,10 +89,22 @@ $(BUILD)/esp.img: $(BUILD)/ferry.efi $(ESP_GUESTS) ferry.cfg
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/host/%,$(wildcard tests/unit/test_*.c))
 unit: $(UNIT_TESTS)
 
-$(BUILD)/host/test_%: tests/unit/test_%.c tests/unit/check.h $(PORTABLE_SRCS)
+PORTABLE_OBJS := $(patsubst %.c,$(BUILD)/host/obj/%.o,$(PORTABLE_SRCS))
+PORTABLE_LIB  := $(BUILD)/host/libportable.a
+
+$(BUILD)/host/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	@echo "  HOSTCC  $@"
-	@$(CC) $(HOST_CFLAGS) $< $(PORTABLE_SRCS) -o $@
+	@echo "  HOSTCC  $<"
+	@$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(PORTABLE_LIB): $(PORTABLE_OBJS)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/host/test_%: tests/unit/test_%.c tests/unit/check.h $(PORTABLE_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTLD  $@"
+	@$(CC) $(HOST_CFLAGS) -MMD -MP $< $(PORTABLE_LIB) -o $@
 
 test:
 	/usr/bin/python3 -m pytest -v tests
@@ -97,4 +112,5 @@ test:
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/guests $(BUILD)/esp $(BUILD)/*.efi $(BUILD)/*.so $(BUILD)/*.img $(BUILD)/libefi.a
 
--include $(patsubst %.o,%.d,$(filter %.o,$(IMAGE_OBJS)))
+-include $(patsubst %.o,%.d,$(filter %.o,$(IMAGE_OBJS) $(PORTABLE_OBJS)))
+-include $(patsubst %,%.d,$(UNIT_TESTS))

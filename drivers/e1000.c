@@ -5,7 +5,7 @@
 #include "arch/x86/copy.h"
 #include "arch/x86/paging.h"
 #include "kernel/clock.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 

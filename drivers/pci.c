@@ -2,7 +2,7 @@
 #include "drivers/pci.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 

@@ -1,6 +1,6 @@
 /* Physical frame allocator; see frame_alloc.h for the contract. */
 #include "kernel/frame_alloc.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 #include <string.h>
 

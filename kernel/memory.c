@@ -1,6 +1,6 @@
 /* The kernel's physical memory; see memory.h. */
 #include "kernel/memory.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/log.h"
 
 #include <string.h>

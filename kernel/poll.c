@@ -1,7 +1,7 @@
 /* The main loop's pollers; see poll.h. */
 #include "kernel/poll.h"
 #include "kernel/clock.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 #include <stddef.h>
 

@@ -1,17 +1,17 @@
-# Guest loader (kernel/guest_loader.c): portable, so it has host unit tests and a
+# Guest loader (kernel/vm/loader_elf.c): portable, so it has host unit tests and a
 # libFuzzer target. `make fuzz-guest-loader [FUZZ_SECONDS=20]` fuzzes it with clang.
-PORTABLE_SRCS += kernel/guest_loader.c
+PORTABLE_SRCS += kernel/vm/loader_elf.c
 
 FUZZ_SECONDS ?= 20
 FUZZ_GUEST_LOADER := $(BUILD)/host/fuzz_guest_loader
 .PHONY: fuzz-guest-loader fuzz-guest-loader-bin guest-runner
 
 fuzz-guest-loader-bin: $(FUZZ_GUEST_LOADER)
-$(FUZZ_GUEST_LOADER): tests/fuzz/fuzz_guest_loader.c kernel/guest_loader.c kernel/guest_loader.h
+$(FUZZ_GUEST_LOADER): tests/fuzz/fuzz_guest_loader.c kernel/vm/loader_elf.c kernel/vm/loader_elf.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	@clang -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -DFERRY_HOST -I. -Iinclude $< kernel/guest_loader.c -o $@
+	  -fno-sanitize-recover=all -DFERRY_HOST -I. -Iinclude $< kernel/vm/loader_elf.c -o $@
 
 fuzz-guest-loader: $(FUZZ_GUEST_LOADER) $(BUILD)/guests/counter.elf
 	@mkdir -p $(BUILD)/fuzz/guest_loader_corpus
@@ -23,9 +23,9 @@ fuzz-guest-loader: $(FUZZ_GUEST_LOADER) $(BUILD)/guests/counter.elf
 GUEST_RUNNER := $(BUILD)/host/guest_runner
 guest-runner: $(GUEST_RUNNER)
 unit: $(GUEST_RUNNER)
-$(GUEST_RUNNER): tests/tools/guest_runner.c kernel/guest_loader.c kernel/guest_loader.h
+$(GUEST_RUNNER): tests/tools/guest_runner.c kernel/vm/loader_elf.c kernel/vm/loader_elf.h
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -DFERRY_HOST -I. -Iinclude \
-	  $< kernel/guest_loader.c -o $@
+	  $< kernel/vm/loader_elf.c -o $@
 $(BUILD)/guests/memtest.elf: tests/guests/memtest.h

@@ -2,13 +2,18 @@
 # The image links it as an archive, so that its objects are built (and checked with
 # the image's flags) on every build and enter ferry.efi as soon as the console
 # commands reference the engine. Host tests, fuzzers and the benchmark use the
-# same sources with kernel/migration/entropy_host.c.
-MIGRATION_SRCS := $(filter-out kernel/migration/entropy_host.c,$(wildcard kernel/migration/*.c))
+# same sources with kernel/migration/entropy_host.c. The service, the guest ops over
+# kernel/vm/ and the TCP transport are the image's side only.
+MIGRATION_IMAGE_ONLY := kernel/migration/service.c kernel/migration/guest_ops.c \
+  kernel/migration/transport.c
+MIGRATION_SRCS := $(filter-out kernel/migration/entropy_host.c $(MIGRATION_IMAGE_ONLY),\
+  $(wildcard kernel/migration/*.c))
 MIGRATION_IMAGE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(MIGRATION_SRCS))
 MIGRATION_IMAGE_LIB  := $(BUILD)/obj/kernel/migration/libmigration.a
 
 PORTABLE_SRCS += $(MIGRATION_SRCS) kernel/migration/entropy_host.c
-IMAGE_OBJS    += $(MIGRATION_IMAGE_LIB) $(MBEDTLS_IMAGE_LIB)
+IMAGE_OBJS    += $(patsubst %.c,$(BUILD)/obj/%.o,$(MIGRATION_IMAGE_ONLY)) \
+  $(MIGRATION_IMAGE_LIB) $(MBEDTLS_IMAGE_LIB)
 
 $(MIGRATION_IMAGE_LIB): $(MIGRATION_IMAGE_OBJS)
 	@rm -f $@
@@ -20,7 +25,7 @@ FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
   -DFERRY_HOST -I. -Iinclude $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
 FUZZ_SRCS    := $(MIGRATION_SRCS) kernel/migration/entropy_host.c $(MBEDTLS_SRCS) \
-  kernel/lib/format.c kernel/cpu_features.c
+  kernel/lib/format.c arch/x86/cpu_features.c
 FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_migration_codec $(BUILD)/fuzz/fuzz_migration_dest
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard kernel/migration/*.h)
@@ -38,7 +43,7 @@ fuzz-migration: $(FUZZ_TARGETS)
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -DFERRY_HOST -I. -Iinclude \
   $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
 $(BUILD)/bench/bench_migration: tests/bench/bench_migration.c $(MIGRATION_SRCS) \
-    kernel/migration/entropy_host.c $(MBEDTLS_SRCS) kernel/lib/format.c kernel/cpu_features.c
+    kernel/migration/entropy_host.c $(MBEDTLS_SRCS) kernel/lib/format.c arch/x86/cpu_features.c
 	@mkdir -p $(dir $@)
 	@echo "  BENCHCC $@"
 	@$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@

@@ -4,7 +4,7 @@
 #include "net/lwip_heap.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"

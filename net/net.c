@@ -6,7 +6,7 @@
 #include "drivers/e1000.h"
 #include "drivers/pci.h"
 #include "kernel/clock.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/host.h"
 #include "kernel/log.h"
 #include "kernel/poll.h"

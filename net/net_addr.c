@@ -1,6 +1,6 @@
 /* IPv4 endpoint text; see net_addr.h. */
 #include "net/net_addr.h"
-#include "kernel/cmdline.h"
+#include "kernel/shell/cmdline.h"
 #include "kernel/config.h"
 #include "kernel/lib/format.h"
 

@@ -13,7 +13,7 @@
 #include "kernel/memory.h"      /* before lwIP's headers: see the mem_free note in lwipopts.h */
 #include "net/tcp_stream.h"
 #include "net/lwip_heap.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "arch/x86/copy.h"
 
 #include "lwip/tcp.h"

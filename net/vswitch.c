@@ -1,6 +1,6 @@
 /* Ferry's learning switch; see vswitch.h. */
 #include "net/vswitch.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-"""Fuzzes the guest loader (kernel/guest_loader.c) with libFuzzer for a bounded time.
+"""Fuzzes the guest loader (kernel/vm/loader_elf.c) with libFuzzer for a bounded time.
 
 `make fuzz-guest-loader` builds tests/fuzz/fuzz_guest_loader.c with clang
 (-fsanitize=fuzzer,address,undefined) and feeds it arbitrary bytes, seeded with a real

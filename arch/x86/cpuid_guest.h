@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "arch/x86/cpu.h"
-#include "kernel/cpu_features.h"
+#include "arch/x86/cpu_features.h"
 
 #define CPUID_HYPERVISOR_LEAF 0x40000000u
 

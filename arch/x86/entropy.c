@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 #define CPUID1_ECX_RDRAND (1u << 30)
 #define CPUID7_EBX_RDSEED (1u << 18)

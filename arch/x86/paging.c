@@ -1,7 +1,7 @@
 /* Ferry's page tables; see paging.h. Entry bits: SDM Vol. 3A 4.5, tables 4-15 to 4-20. */
 #include "arch/x86/paging.h"
 #include "arch/x86/cpu.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"

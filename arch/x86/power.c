@@ -2,7 +2,7 @@
 #include "arch/x86/power.h"
 #include "arch/x86/cpu.h"
 #include "kernel/clock.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 #include <efi.h>
 

@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 #include "kernel/frame_alloc.h"
-#include "kernel/guest_loader.h"
-#include "kernel/vm_state.h"
+#include "kernel/vm/loader_elf.h"
+#include "kernel/vm/snapshot.h"
 
 struct vcpu {
 	uint64_t gpr[GPR_COUNT];    /* enum vm_gpr order; RSP lives in the VMCS */

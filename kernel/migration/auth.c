@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "mbedtls/chacha20.h"
 #include "mbedtls/platform_util.h"
 #include "mbedtls/poly1305.h"

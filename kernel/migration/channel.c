@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 void mig_reader_init(struct mig_reader *r)
 {

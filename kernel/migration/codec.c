@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 struct mig_type_info {
 	const char *name;

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
 #include "kernel/migration/entropy.h"
 #include "kernel/migration/rarp.h"

@@ -2,7 +2,7 @@
  * The live-migration engine: one migration (outgoing or incoming) driven step by
  * step from a poller, over two ops tables the caller provides, so that it is
  * portable and host-tested with fake guests and an in-memory transport. The image
- * implements mig_guest_ops over kernel/vm.h and mig_transport_ops over
+ * implements mig_guest_ops over kernel/vm/vm.h and mig_transport_ops over
  * net/tcp_stream.h.
  *
  * Source: connect, authenticate, offer; pre-copy rounds (round 0 all of RAM, then
@@ -33,11 +33,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/cpu_features.h"
+#include "arch/x86/cpu_features.h"
 #include "kernel/migration/proto.h"
 #include "kernel/migration/report.h"
 
-/* What the engine needs of guests (mirrors kernel/vm.h; `guest` is a struct vm *). */
+/* What the engine needs of guests (mirrors kernel/vm/vm.h; `guest` is a struct vm *). */
 struct mig_guest_ops {
 	int (*pause)(void *guest);
 	int (*resume)(void *guest);

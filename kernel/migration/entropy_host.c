@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/random.h>
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 int entropy_fill(void *buf, size_t len)
 {

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/cpu_features.h"
+#include "arch/x86/cpu_features.h"
 #include "kernel/migration/auth.h"
 #include "kernel/migration/channel.h"
 #include "kernel/migration/stream_sum.h"

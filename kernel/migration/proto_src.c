@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
 
 void mig_checksum_page(struct mig_stream_sum *c, uint32_t page, const uint8_t *data)

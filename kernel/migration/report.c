@@ -3,7 +3,7 @@
  */
 #include "kernel/migration/report.h"
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
 
 #define NS_PER_MS 1000000ull

@@ -24,8 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/cpu_features.h"
-#include "kernel/vm.h"
+#include "arch/x86/cpu_features.h"
+#include "kernel/vm/vm.h"
 
 #define MIG_PROTO_VERSION 1
 #define MIG_HELLO_MAGIC 0x47494d46u      /* "FMIG" read as a little-endian u32 */

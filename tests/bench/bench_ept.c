@@ -6,7 +6,7 @@
  * Ratios are what count; absolute times on a shared machine are noise.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "arch/x86/ept.h"
+#include "arch/x86/vmx/ept.h"
 
 #include <stdio.h>
 #include <stdlib.h>

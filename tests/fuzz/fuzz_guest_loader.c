@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/errors.h"
-#include "kernel/guest_loader.h"
+#include "kernel/lib/errors.h"
+#include "kernel/vm/loader_elf.h"
 
 #define FUZZ_RAM_BYTES (4ull << 20)
 

@@ -48,8 +48,8 @@
 #include <unistd.h>
 
 #include "include/ferry/guest_abi.h"
-#include "kernel/errors.h"
-#include "kernel/guest_loader.h"
+#include "kernel/lib/errors.h"
+#include "kernel/vm/loader_elf.h"
 
 #define LOW_UNMAPPED 0x1000ull
 #define UART_LSR_PORT (FERRY_UART_PORT + 5)

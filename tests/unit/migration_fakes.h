@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/migration/engine.h"
 
 #define FAKE_UNUSED __attribute__((unused))

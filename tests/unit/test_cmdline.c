@@ -1,7 +1,7 @@
-/* Host tests of the shell's command-line parsing (kernel/cmdline.c). */
+/* Host tests of the shell's command-line parsing (kernel/shell/cmdline.c). */
 #include "check.h"
-#include "kernel/cmdline.h"
-#include "kernel/errors.h"
+#include "kernel/shell/cmdline.h"
+#include "kernel/lib/errors.h"
 
 TEST(split_words)
 {

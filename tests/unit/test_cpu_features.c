@@ -1,6 +1,6 @@
-/* Host tests of CPUID feature masks (kernel/cpu_features.c). */
+/* Host tests of CPUID feature masks (arch/x86/cpu_features.c). */
 #include "check.h"
-#include "kernel/cpu_features.h"
+#include "arch/x86/cpu_features.h"
 
 #include <string.h>
 

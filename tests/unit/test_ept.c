@@ -1,7 +1,7 @@
-/* Host tests of the EPT builder and dirty scan (arch/x86/ept.c), on tables in ordinary memory. */
+/* Host tests of the EPT builder and dirty scan (arch/x86/vmx/ept.c), on tables in ordinary memory. */
 #include "check.h"
-#include "arch/x86/ept.h"
-#include "kernel/errors.h"
+#include "arch/x86/vmx/ept.h"
+#include "kernel/lib/errors.h"
 
 #include <stdlib.h>
 #include <string.h>

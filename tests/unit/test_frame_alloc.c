@@ -1,6 +1,6 @@
 /* Host tests of the physical frame allocator (kernel/frame_alloc.c). */
 #include "check.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/frame_alloc.h"
 
 #define FRAMES 4096

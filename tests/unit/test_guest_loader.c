@@ -1,11 +1,11 @@
-/* Host tests of the guest loader (kernel/guest_loader.c): images built here in memory. */
+/* Host tests of the guest loader (kernel/vm/loader_elf.c): images built here in memory. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "check.h"
 #include "include/ferry/guest_abi.h"
-#include "kernel/errors.h"
-#include "kernel/guest_loader.h"
+#include "kernel/lib/errors.h"
+#include "kernel/vm/loader_elf.h"
 
 #define RAM_BYTES (8ull << 20)
 #define IMAGE_MAX 8192

@@ -1,6 +1,6 @@
-/* Host tests of the console's line editor (kernel/line_editor.c). */
+/* Host tests of the console's line editor (kernel/shell/line_editor.c). */
 #include "check.h"
-#include "kernel/line_editor.h"
+#include "kernel/shell/line_editor.h"
 
 struct screen {
 	char text[8192];

@@ -5,7 +5,7 @@
  */
 #include "tests/unit/check.h"
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/migration/auth.h"
 #include "kernel/migration/channel.h"
 #include "kernel/migration/proto.h"

@@ -1,6 +1,6 @@
-/* Host tests of the guests' 16550 model (kernel/vdev_uart.c). */
+/* Host tests of the guests' 16550 model (kernel/vdev/uart.c). */
 #include "check.h"
-#include "kernel/vdev_uart.h"
+#include "kernel/vdev/uart.h"
 
 #include <string.h>
 

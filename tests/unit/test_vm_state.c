@@ -1,7 +1,7 @@
-/* Host tests of the guest-state codec and its validation (kernel/vm_state.c). */
+/* Host tests of the guest-state codec and its validation (kernel/vm/snapshot.c). */
 #include "check.h"
-#include "kernel/errors.h"
-#include "kernel/vm_state.h"
+#include "kernel/lib/errors.h"
+#include "kernel/vm/snapshot.h"
 
 #include <stdlib.h>
 #include <string.h>

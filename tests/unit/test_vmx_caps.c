@@ -1,6 +1,6 @@
-/* Host tests of the VMX capability decoding (arch/x86/vmx_caps.c). */
+/* Host tests of the VMX capability decoding (arch/x86/vmx/caps.c). */
 #include "check.h"
-#include "arch/x86/vmx_caps.h"
+#include "arch/x86/vmx/caps.h"
 
 /* Values read from Bochs 2.7 with `cpu: model=tigerlake` (see DESIGN.md). */
 #define BOCHS_EPT_VPID_CAP 0x00000f0106b34141ull

@@ -1,7 +1,7 @@
 /* The virtual switch's forwarding and learning table (net/vswitch.c). */
 #include "check.h"
 #include "net/vswitch.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 #include <stdint.h>
 #include <string.h>

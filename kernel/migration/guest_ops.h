@@ -1,6 +1,6 @@
 /*
  * The migration engine's view of guests (struct mig_guest_ops) implemented over
- * kernel/vm.h. `guest` is a struct vm *; the destination ops ignore their ctx.
+ * kernel/vm/vm.h. `guest` is a struct vm *; the destination ops ignore their ctx.
  */
 #ifndef FERRY_MIGRATE_GUEST_H
 #define FERRY_MIGRATE_GUEST_H

@@ -1,6 +1,6 @@
 /*
  * A guest's state but its RAM, as data, and its wire format: what
- * vm_state_save() writes and vm_state_load() reads (kernel/vm.h).
+ * vm_state_save() writes and vm_state_load() reads (kernel/vm/vm.h).
  *
  * Format (little-endian): a header {magic "FRYS" u32, format version u16,
  * section count u16}, then sections {tag u32, version u16, reserved u16 = 0,
@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/cpu_features.h"
-#include "kernel/vdev_uart.h"
+#include "arch/x86/cpu_features.h"
+#include "kernel/vdev/uart.h"
 
 #define VM_STATE_MAGIC   0x53595246u   /* "FRYS" */
 #define VM_STATE_FORMAT  1

@@ -2,19 +2,19 @@
  * Guests: creation and teardown, the round-robin scheduler, dirty logging and
  * state save/load; see vm.h. The VT-x side is in arch/x86/ (vcpu.c, vmexit.c).
  */
-#include "kernel/vm.h"
+#include "kernel/vm/vm.h"
 #include "arch/x86/cpuid_guest.h"
-#include "arch/x86/vmx.h"
+#include "arch/x86/vmx/vmx.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
-#include "kernel/errors.h"
-#include "kernel/guest_loader.h"
+#include "kernel/lib/errors.h"
+#include "kernel/vm/loader_elf.h"
 #include "kernel/host.h"
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 #include "kernel/poll.h"
-#include "kernel/vm_internal.h"
+#include "kernel/vm/vm_internal.h"
 
 #include <stdarg.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * aligned tables and key=value figures that scripts can read.
  *
  * Each module exports a table of struct shell_command (ended by an entry with a
- * NULL name) and kernel/shell_commands.c lists the tables. A handler returns
+ * NULL name) and kernel/shell/command_tables.c lists the tables. A handler returns
  * SHELL_USAGE for wrong arguments (the shell then prints the usage line), or
  * SHELL_FAILED after printing its own `error: ...` line via shell_error().
  */

@@ -2,19 +2,19 @@
  * The migration service (migrate_service.h): engine slots, the listener, the
  * poller that steps the engines, and the history of finished migrations.
  */
-#include "kernel/migrate_service.h"
+#include "kernel/migration/service.h"
 
 #include "kernel/clock.h"
 #include "kernel/console.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/host.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
-#include "kernel/migrate_guest.h"
+#include "kernel/migration/guest_ops.h"
 #include "kernel/migration/entropy.h"
 #include "kernel/poll.h"
-#include "kernel/vm.h"
-#include "net/migrate_transport.h"
+#include "kernel/vm/vm.h"
+#include "kernel/migration/transport.h"
 #include "net/net.h"
 #include "net/net_addr.h"
 #include "net/tcp_stream.h"

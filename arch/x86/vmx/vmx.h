@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arch/x86/vmx_caps.h"
-#include "kernel/vm_state.h"
+#include "arch/x86/vmx/caps.h"
+#include "kernel/vm/snapshot.h"
 
 struct vmx_controls {
 	uint32_t pin, proc, proc2, exit, entry;

@@ -1,5 +1,5 @@
 /* struct mig_transport_ops over TCP streams (migrate_transport.h). */
-#include "net/migrate_transport.h"
+#include "kernel/migration/transport.h"
 
 #include "net/tcp_stream.h"
 

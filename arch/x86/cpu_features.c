@@ -1,5 +1,5 @@
 /* Comparing and printing CPUID feature masks; see cpu_features.h. */
-#include "kernel/cpu_features.h"
+#include "arch/x86/cpu_features.h"
 #include "kernel/lib/format.h"
 
 #include <stddef.h>

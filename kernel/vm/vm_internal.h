@@ -1,17 +1,17 @@
 /*
- * struct vm and what the VM modules share among themselves (kernel/vm.c, the
- * commands in kernel/cmd_vm.c, the exit handlers in arch/x86/vmexit.c and the
- * hypercalls in kernel/hypercall.c). Other modules use kernel/vm.h only.
+ * struct vm and what the VM modules share among themselves (kernel/vm/vm.c, the
+ * commands in kernel/shell/cmd_vm.c, the exit handlers in arch/x86/vmx/exit.c and the
+ * hypercalls in kernel/vm/hypercall.c). Other modules use kernel/vm/vm.h only.
  */
 #ifndef FERRY_VM_INTERNAL_H
 #define FERRY_VM_INTERNAL_H
 
-#include "arch/x86/ept.h"
+#include "arch/x86/vmx/ept.h"
 #include "arch/x86/vcpu.h"
-#include "arch/x86/vmcs.h"
+#include "arch/x86/vmx/vmcs.h"
 #include "kernel/frame_alloc.h"
-#include "kernel/vdev_uart.h"
-#include "kernel/vm.h"
+#include "kernel/vdev/uart.h"
+#include "kernel/vm/vm.h"
 
 #define VM_SLICE_NS        10000000ull   /* 10 ms */
 #define VM_STOP_REASON_MAX 120
@@ -63,13 +63,13 @@ enum vm_exit_action { EXIT_RESUME, EXIT_END_SLICE, EXIT_STOP };
 /* Stops the guest for good (kept for vminfo until destroyed) and prints `guest NAME stopped: why`. */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Runs the guest for one slice (arch/x86/vmexit.c). */
+/* Runs the guest for one slice (arch/x86/vmx/exit.c). */
 void vm_run_slice(struct vm *vm, uint64_t slice_ns);
 
-/* PML-full exit: moves the log into dirty_pending (kernel/vm.c). */
+/* PML-full exit: moves the log into dirty_pending (kernel/vm/vm.c). */
 void vm_pml_full(struct vm *vm);
 
-/* Hypercalls (kernel/hypercall.c): reads the call from gpr[], writes the result to gpr[RAX]. */
+/* Hypercalls (kernel/vm/hypercall.c): reads the call from gpr[], writes the result to gpr[RAX]. */
 enum vm_exit_action hypercall_handle(struct vm *vm, uint64_t *gpr);
 uint64_t vm_clock_ns(const struct vm *vm);
 

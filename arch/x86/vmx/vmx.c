@@ -1,9 +1,9 @@
 /* VMX bring-up and the shared control words; see vmx.h. */
-#include "arch/x86/vmx.h"
+#include "arch/x86/vmx/vmx.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid_guest.h"
-#include "arch/x86/vmcs.h"
-#include "kernel/errors.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "kernel/lib/errors.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"

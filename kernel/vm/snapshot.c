@@ -3,8 +3,8 @@
  * one function that both encodes and decodes it (the codec carries the
  * direction), so the two paths cannot drift apart.
  */
-#include "kernel/vm_state.h"
-#include "kernel/errors.h"
+#include "kernel/vm/snapshot.h"
+#include "kernel/lib/errors.h"
 
 #include <string.h>
 

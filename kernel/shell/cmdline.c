@@ -1,6 +1,6 @@
 /* Command-line parsing; see cmdline.h for the contract. */
-#include "kernel/cmdline.h"
-#include "kernel/errors.h"
+#include "kernel/shell/cmdline.h"
+#include "kernel/lib/errors.h"
 
 #include <string.h>
 

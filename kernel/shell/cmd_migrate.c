@@ -1,17 +1,17 @@
 /*
  * Migration commands: migrate, migrations, migrate-cancel, migrate-resolve
- * (docs/migration.md "Commands"). The work is done by kernel/migrate_service.c;
+ * (docs/migration.md "Commands"). The work is done by kernel/migration/service.c;
  * these parse, wait and print.
  */
-#include "kernel/cmdline.h"
+#include "kernel/shell/cmdline.h"
 #include "kernel/config.h"
 #include "kernel/console.h"
 #include "kernel/console_interrupt.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
-#include "kernel/migrate_service.h"
+#include "kernel/migration/service.h"
 #include "kernel/poll.h"
-#include "kernel/shell.h"
+#include "kernel/shell/shell.h"
 #include "net/net_addr.h"
 
 #include <string.h>

@@ -1,9 +1,9 @@
-/* struct mig_guest_ops over kernel/vm.h (migrate_guest.h). */
-#include "kernel/migrate_guest.h"
+/* struct mig_guest_ops over kernel/vm/vm.h (migrate_guest.h). */
+#include "kernel/migration/guest_ops.h"
 
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/memory.h"
-#include "kernel/vm.h"
+#include "kernel/vm/vm.h"
 
 #define PAGE_SHIFT 12
 #define MIB_SHIFT 20

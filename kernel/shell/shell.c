@@ -1,8 +1,8 @@
 /* The command shell; see shell.h. */
-#include "kernel/shell.h"
-#include "kernel/cmdline.h"
+#include "kernel/shell/shell.h"
+#include "kernel/shell/cmdline.h"
 #include "kernel/console.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 #include <stdarg.h>
 #include <string.h>

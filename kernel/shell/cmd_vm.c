@@ -3,13 +3,13 @@
  * dirty, and snapshot (a save/load round trip on this host, the debug twin of
  * a migration's switchover).
  */
-#include "arch/x86/vmx.h"
-#include "kernel/cmdline.h"
+#include "arch/x86/vmx/vmx.h"
+#include "kernel/shell/cmdline.h"
 #include "kernel/console.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/memory.h"
-#include "kernel/shell.h"
-#include "kernel/vm_internal.h"
+#include "kernel/shell/shell.h"
+#include "kernel/vm/vm_internal.h"
 
 #include <string.h>
 

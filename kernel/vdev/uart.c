@@ -1,5 +1,5 @@
 /* The guests' 16550 model; see vdev_uart.h. */
-#include "kernel/vdev_uart.h"
+#include "kernel/vdev/uart.h"
 
 #include <stdbool.h>
 #include <string.h>

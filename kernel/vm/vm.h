@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/cpu_features.h"
+#include "arch/x86/cpu_features.h"
 
 #define VM_MAX 8
 #define VM_NAME_MAX 31

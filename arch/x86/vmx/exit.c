@@ -5,12 +5,12 @@
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid_guest.h"
-#include "arch/x86/vmx.h"
+#include "arch/x86/vmx/vmx.h"
 #include "ferry/guest_abi.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
-#include "kernel/errors.h"
-#include "kernel/vm_internal.h"
+#include "kernel/lib/errors.h"
+#include "kernel/vm/vm_internal.h"
 
 #include <string.h>
 

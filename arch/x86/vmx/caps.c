@@ -1,5 +1,5 @@
 /* Decoding of the VMX capability MSRs; see vmx_caps.h. */
-#include "arch/x86/vmx_caps.h"
+#include "arch/x86/vmx/caps.h"
 
 #include <string.h>
 

@@ -4,12 +4,12 @@
  * guest starts with. Validation runs to completion before the first write to RAM,
  * so a rejected image leaves the (zeroed) RAM untouched.
  */
-#include "kernel/guest_loader.h"
+#include "kernel/vm/loader_elf.h"
 
 #include <string.h>
 
 #include "include/ferry/guest_abi.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 
 /* ---- ELF64 (System V ABI, AMD64 supplement) ----------------------------------- */
 #define ELF_MAGIC0        0x7f

@@ -2,7 +2,7 @@
  * The list of command tables the shell knows, in `help` order. A module adds
  * its commands by exporting a table and naming it here.
  */
-#include "kernel/shell.h"
+#include "kernel/shell/shell.h"
 #include <stddef.h>
 
 extern const struct shell_command system_commands[];

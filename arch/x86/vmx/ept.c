@@ -1,6 +1,6 @@
 /* EPT builder, translation and dirty scan; see ept.h. Formats: SDM Vol. 3C 29.3.2. */
-#include "arch/x86/ept.h"
-#include "kernel/errors.h"
+#include "arch/x86/vmx/ept.h"
+#include "kernel/lib/errors.h"
 
 #include <string.h>
 

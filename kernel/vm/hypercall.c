@@ -3,8 +3,8 @@
  * arguments in RDI, RSI, RDX; the result (or a negative ferry_err) in RAX.
  */
 #include "ferry/guest_abi.h"
-#include "kernel/errors.h"
-#include "kernel/vm_internal.h"
+#include "kernel/lib/errors.h"
+#include "kernel/vm/vm_internal.h"
 
 #define PRINT_MAX_BYTES 4096
 #define NS_PER_SECOND 1000000000ull

@@ -1,5 +1,5 @@
 /* The console's line editor; see line_editor.h for the contract. */
-#include "kernel/line_editor.h"
+#include "kernel/shell/line_editor.h"
 
 #include <string.h>
 

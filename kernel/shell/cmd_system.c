@@ -1,14 +1,14 @@
 /* System commands: help, version, info, dmesg, shutdown, reboot. */
 #include "kernel/clock.h"
 #include "kernel/console.h"
-#include "kernel/errors.h"
+#include "kernel/lib/errors.h"
 #include "kernel/host.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
-#include "kernel/shell.h"
+#include "kernel/shell/shell.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/power.h"
-#include "arch/x86/vmx_caps.h"
+#include "arch/x86/vmx/caps.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  */
 #include "kernel/console.h"
 #include "kernel/panic.h"
-#include "kernel/shell.h"
+#include "kernel/shell/shell.h"
 
 #include <stdint.h>
 #include <string.h>

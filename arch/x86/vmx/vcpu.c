@@ -4,12 +4,12 @@
  */
 #include "arch/x86/vcpu.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/ept.h"
+#include "arch/x86/vmx/ept.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/idt.h"
-#include "arch/x86/vmcs.h"
-#include "arch/x86/vmx.h"
-#include "kernel/errors.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/vmx/vmx.h"
+#include "kernel/lib/errors.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
 
