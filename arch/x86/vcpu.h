@@ -2,7 +2,7 @@
  * One virtual CPU: its VMCS and what the VMCS does not hold (GPRs, CR2, the
  * debug registers, the SYSCALL MSRs and KERNEL_GS_BASE, the FXSAVE image),
  * set-up of the VMCS by area (controls, host state, guest state), running it
- * for a slice, and moving its state in and out as struct vm_cpu_state.
+ * for a slice, and moving its state in and out as struct x86_cpu_state.
  * Image only.
  */
 #ifndef FERRY_ARCH_X86_VCPU_H
@@ -13,7 +13,7 @@
 
 #include "kernel/frame_alloc.h"
 #include "kernel/vm/loader_elf.h"
-#include "kernel/vm/snapshot.h"
+#include "arch/x86/cpu_state.h"
 
 struct vcpu {
 	uint64_t gpr[GPR_COUNT];    /* enum vm_gpr order; RSP lives in the VMCS */
@@ -46,9 +46,9 @@ void vcpu_load(struct vcpu *v);
 /* The guest state a fresh guest starts with (from the loader). */
 void vcpu_set_entry(struct vcpu *v, const struct guest_entry_state *e);
 
-void vcpu_get_state(struct vcpu *v, struct vm_cpu_state *out);
+void vcpu_get_state(struct vcpu *v, struct x86_cpu_state *out);
 /* Writes a validated state into the VMCS and the vcpu. */
-void vcpu_set_state(struct vcpu *v, const struct vm_cpu_state *s);
+void vcpu_set_state(struct vcpu *v, const struct x86_cpu_state *s);
 
 uint64_t vcpu_guest_tsc(const struct vcpu *v);
 void vcpu_set_guest_tsc(struct vcpu *v, uint64_t guest_tsc);

@@ -160,7 +160,7 @@ static enum shell_status cmd_console(int argc, char **argv)
 
 static void print_registers(struct vm *vm)
 {
-	static struct vm_cpu_state s;
+	static struct x86_cpu_state s;
 	static const char *const names[GPR_COUNT] = {
 		"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 		"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
@@ -281,7 +281,7 @@ static enum shell_status cmd_dirty(int argc, char **argv)
 
 static enum shell_status cmd_snapshot(int argc, char **argv)
 {
-	static uint8_t state[VM_STATE_MAX_BYTES];
+	static uint8_t state[VM_SNAPSHOT_MAX_BYTES];
 
 	if (argc != 3)
 		return SHELL_USAGE;
@@ -295,14 +295,14 @@ static enum shell_status cmd_snapshot(int argc, char **argv)
 	bool was_running = old->state == VM_RUNNING;
 	if (was_running)
 		vm_pause(old);
-	long len = vm_state_save(old, state, sizeof(state));
+	long len = vm_snapshot_save(old, state, sizeof(state));
 	struct vm *copy = NULL;
 	const char *why = "state too big";
 	int err = len < 0 ? (int)len
 			  : vm_create_incoming(argv[2], old->ram_bytes / MIB, old->mac, &copy, &why);
 	if (!err) {
 		memcpy(vm_ram(copy), vm_ram(old), old->ram_bytes);
-		err = vm_state_load(copy, state, (size_t)len, &why);
+		err = vm_snapshot_load(copy, state, (size_t)len, &why);
 		if (err)
 			vm_destroy(copy);
 	}

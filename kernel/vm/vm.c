@@ -9,6 +9,7 @@
 #include "kernel/console.h"
 #include "kernel/lib/errors.h"
 #include "kernel/vm/loader_elf.h"
+#include "kernel/vm/snapshot.h"
 #include "kernel/host.h"
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
@@ -28,7 +29,6 @@
 #define THROTTLE_MAX 95
 #define PERCENT 100
 #define MAC_LOCAL_UNICAST 0x02   /* locally administered, unicast (IEEE 802) */
-#define STATE_IMAGE_MAX VM_STATE_MAX_BYTES
 
 static struct vm vms[VM_MAX];
 static bool supported;
@@ -453,9 +453,9 @@ void vm_dirty_log_stop(struct vm *vm)
 
 /* ---- state ----------------------------------------------------------------------------- */
 
-long vm_state_save(struct vm *vm, uint8_t *buf, size_t cap)
+long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap)
 {
-	static struct vm_saved_state s;   /* large (FXSAVE image): kept off the stack */
+	static struct vm_snapshot s;   /* large (FXSAVE image): kept off the stack */
 
 	if (vm->state != VM_PAUSED)
 		return FERR_BUSY;
@@ -469,23 +469,23 @@ long vm_state_save(struct vm *vm, uint8_t *buf, size_t cap)
 	s.uart = vm->uart.regs;
 	memcpy(s.uart_line, vm->uart.line, vm->uart.line_len);
 	s.uart_line_len = vm->uart.line_len;
-	return vm_state_encode(&s, buf, cap);
+	return vm_snapshot_encode(&s, buf, cap);
 }
 
-int vm_state_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why)
+int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why)
 {
-	static struct vm_saved_state s;
-	struct vm_state_limits limits;
+	static struct vm_snapshot s;
+	struct x86_state_limits limits;
 
 	if (vm->state != VM_INCOMING) {
 		*why = "the guest is not an incoming shell";
 		return FERR_BUSY;
 	}
-	int err = vm_state_decode(buf, len, &s, why);
+	int err = vm_snapshot_decode(buf, len, &s, why);
 	if (err)
 		return err;
 	vmx_state_limits(&limits);
-	err = vm_state_validate(&s, &limits, why);
+	err = vm_snapshot_validate(&s, &limits, why);
 	if (err)
 		return err;
 	/* Everything checked: from here on nothing can fail. */

@@ -79,18 +79,18 @@ const char *vm_dirty_mode(const struct vm *vm);   /* "pml" or "ept-ad" */
 int vm_set_throttle(struct vm *vm, unsigned percent);
 
 /*
- * [migration] The guest's complete state but its RAM, as a self-describing blob of
- * tagged, length-prefixed, versioned sections (bhyve-style: each part saves and
- * loads its own): every guest-state VMCS field, the GPRs, FPU/XSAVE area, the MSRs
+ * [migration] A snapshot: the guest's complete state but its RAM, as a
+ * self-describing blob of tagged, length-prefixed, versioned sections
+ * (kernel/vm/snapshot.h; bhyve-style: each part saves and loads its own): every guest-state VMCS field, the GPRs, FPU/XSAVE area, the MSRs
  * Ferry passes through or emulates, pending events, the preemption-timer and TSC
  * bookkeeping (guest TSC carried, not host TSC), the CPUID mask, the UART and the
  * hypercall clock. save needs the guest paused; returns the length or FERR_TOOBIG.
  * load needs VM_INCOMING, validates every section and value before touching the
  * guest (FERR_INVAL or FERR_NOTSUP with *why), and leaves the guest VM_PAUSED.
  */
-#define VM_STATE_MAX_BYTES (16u * 1024)
-long vm_state_save(struct vm *vm, uint8_t *buf, size_t cap);
-int vm_state_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
+#define VM_SNAPSHOT_MAX_BYTES (16u * 1024)
+long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap);
+int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
 
 /* [migration] Called by the migration engine so `list` can show "migrating" and block destroy/pause. */
 void vm_set_migrating(struct vm *vm, bool migrating);

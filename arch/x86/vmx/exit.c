@@ -4,6 +4,7 @@
  * without a handler stops that guest with a dump; it is never skipped.
  */
 #include "arch/x86/cpu.h"
+#include "arch/x86/x86.h"
 #include "arch/x86/cpuid_guest.h"
 #include "arch/x86/vmx/vmx.h"
 #include "ferry/guest_abi.h"
@@ -14,32 +15,10 @@
 
 #include <string.h>
 
-#define MSR_IA32_TSC          0x010
-#define MSR_FEATURE_CONTROL   0x03a
-#define MSR_SYSENTER_CS       0x174
-#define MSR_SYSENTER_ESP      0x175
-#define MSR_SYSENTER_EIP      0x176
-#define MSR_MISC_ENABLE       0x1a0
-#define MSR_IA32_PAT          0x277
-#define MSR_STAR              0xc0000081u
-#define MSR_LSTAR             0xc0000082u
-#define MSR_CSTAR             0xc0000083u
-#define MSR_SFMASK            0xc0000084u
-#define MSR_FS_BASE           0xc0000100u
-#define MSR_GS_BASE           0xc0000101u
-#define MSR_KERNEL_GS_BASE    0xc0000102u
-
-#define FEATURE_CONTROL_LOCKED_VMX_OFF 1ull   /* locked, VMX off: what a guest without VMX sees */
-#define MISC_ENABLE_FAST_STRINGS       1ull
-#define EFER_SCE                       (1ull << 0)
+#define FEATURE_CONTROL_LOCKED_VMX_OFF FEATURE_CONTROL_LOCK   /* what a guest without VMX sees */
 #define EFER_GUEST_WRITABLE            (EFER_SCE | EFER_LME | EFER_NXE)
-#define CR0_CD                         (1ull << 30)
-#define CR0_NW                         (1ull << 29)
-#define INTERRUPTIBILITY_STI_MOVSS     3u
-#define IDT_VECTORING_TYPE(i)          (((i) >> INTR_TYPE_SHIFT) & 7u)
+#define INTERRUPTIBILITY_STI_MOVSS     (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)
 #define IDT_VECTORING_UNDEFINED        (1u << 12)   /* undefined in the vectoring field, reserved on entry */
-#define INTR_TYPE_EXTERNAL             0u
-#define INTR_TYPE_NMI                  2u
 #define PREEMPTION_TIMER_MAX           0xffffffffull
 #define IO_ALL_ONES                    0xffffffffull
 #define GPR_LOW32                      0xffffffffull
@@ -65,7 +44,7 @@ static void skip_instruction(void)
 
 static void inject_exception(unsigned vector, bool has_error, uint32_t error)
 {
-	uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION << INTR_TYPE_SHIFT | vector;
+	uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT | vector;
 	if (has_error) {
 		info |= INTR_INFO_DELIVER_ERROR;
 		vmwrite(VMCS_ENTRY_EXCEPTION_ERR, error);
@@ -105,7 +84,7 @@ static void gpr_store(struct vcpu *v, unsigned index, uint64_t value)
 
 static bool canonical(uint64_t a)
 {
-	return vm_state_canonical(a);
+	return x86_canonical(a);
 }
 
 static void set_long_mode(struct vcpu *v, uint64_t efer, bool paging)
@@ -321,11 +300,11 @@ static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *value)
 {
 	switch (msr) {
 	case MSR_IA32_TSC:       *value = vcpu_guest_tsc(v); return true;
-	case MSR_FEATURE_CONTROL: *value = FEATURE_CONTROL_LOCKED_VMX_OFF; return true;
-	case MSR_SYSENTER_CS:    *value = vmread(VMCS_GUEST_SYSENTER_CS); return true;
-	case MSR_SYSENTER_ESP:   *value = vmread(VMCS_GUEST_SYSENTER_ESP); return true;
-	case MSR_SYSENTER_EIP:   *value = vmread(VMCS_GUEST_SYSENTER_EIP); return true;
-	case MSR_MISC_ENABLE:    *value = MISC_ENABLE_FAST_STRINGS; return true;
+	case MSR_IA32_FEATURE_CONTROL: *value = FEATURE_CONTROL_LOCKED_VMX_OFF; return true;
+	case MSR_IA32_SYSENTER_CS:    *value = vmread(VMCS_GUEST_SYSENTER_CS); return true;
+	case MSR_IA32_SYSENTER_ESP:   *value = vmread(VMCS_GUEST_SYSENTER_ESP); return true;
+	case MSR_IA32_SYSENTER_EIP:   *value = vmread(VMCS_GUEST_SYSENTER_EIP); return true;
+	case MSR_IA32_MISC_ENABLE:    *value = MISC_ENABLE_FAST_STRINGS; return true;
 	case MSR_IA32_PAT:       *value = vmread(VMCS_GUEST_PAT); return vmx_controls()->load_pat;
 	case MSR_IA32_EFER:      *value = vmread(VMCS_GUEST_EFER); return true;
 	case MSR_STAR:           *value = v->star; return true;
@@ -355,16 +334,16 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t value)
 	case MSR_IA32_TSC:
 		vcpu_set_guest_tsc(v, value);
 		return true;
-	case MSR_SYSENTER_CS:
+	case MSR_IA32_SYSENTER_CS:
 		vmwrite(VMCS_GUEST_SYSENTER_CS, value & GPR_LOW32);
 		return true;
-	case MSR_SYSENTER_ESP:
-	case MSR_SYSENTER_EIP:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
 		if (!canonical(value))
 			return false;
-		vmwrite(msr == MSR_SYSENTER_ESP ? VMCS_GUEST_SYSENTER_ESP : VMCS_GUEST_SYSENTER_EIP, value);
+		vmwrite(msr == MSR_IA32_SYSENTER_ESP ? VMCS_GUEST_SYSENTER_ESP : VMCS_GUEST_SYSENTER_EIP, value);
 		return true;
-	case MSR_MISC_ENABLE:
+	case MSR_IA32_MISC_ENABLE:
 		return true;   /* ignored */
 	case MSR_IA32_PAT:
 		if (!vmx_controls()->load_pat || !pat_ok(value))
@@ -569,7 +548,7 @@ static void reinject_interrupted_event(void)
 
 	if (!(info & INTR_INFO_VALID))
 		return;
-	unsigned type = IDT_VECTORING_TYPE(info);
+	unsigned type = INTR_INFO_TYPE(info);
 	if (type != INTR_TYPE_EXTERNAL && type != INTR_TYPE_NMI && type != INTR_TYPE_HW_EXCEPTION)
 		return;   /* software events: the instruction runs again */
 	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~IDT_VECTORING_UNDEFINED);

@@ -4,6 +4,7 @@
  */
 #include "arch/x86/vcpu.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/x86.h"
 #include "arch/x86/vmx/ept.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/idt.h"
@@ -15,23 +16,9 @@
 
 #include <string.h>
 
-#define MSR_IA32_PAT          0x277
-#define MSR_FS_BASE           0xc0000100u
-#define MSR_GS_BASE           0xc0000101u
-#define MSR_KERNEL_GS_BASE    0xc0000102u
-#define MSR_STAR              0xc0000081u
-#define MSR_LSTAR             0xc0000082u
-#define MSR_CSTAR             0xc0000083u
-#define MSR_SFMASK            0xc0000084u
-
 #define VMCS_LINK_NONE        (~0ull)
 #define PML_ENTRIES           512
 #define PML_INDEX_START       (PML_ENTRIES - 1)
-#define DR7_INIT              0x400ull
-#define PAT_POWER_ON          0x0007040600070406ull  /* SDM Vol. 3A 11.12.4 */
-#define FXSAVE_FCW_INIT       0x037f
-#define MXCSR_INIT            0x1f80u
-#define RFLAGS_FIXED1         (1ull << 1)
 #define SEG_LIMIT_4G          0xffffffffu
 #define PML_INDEX_MASK        0xffffu
 /* Access rights of the placeholder state (table 24-2): type, S, P, L/D, G. */
@@ -205,7 +192,7 @@ void vcpu_release(struct vcpu *v, struct frame_owner *owner)
 	v->vmcs_phys = 0;
 }
 
-static void set_segment(unsigned i, const struct vm_segment_state *s)
+static void set_segment(unsigned i, const struct x86_segment *s)
 {
 	vmwrite(VMCS_GUEST_ES_SEL + 2 * i, s->selector);
 	vmwrite(VMCS_GUEST_ES_BASE + 2 * i, s->base);
@@ -213,7 +200,7 @@ static void set_segment(unsigned i, const struct vm_segment_state *s)
 	vmwrite(VMCS_GUEST_ES_AR + 2 * i, s->access);
 }
 
-static void get_segment(unsigned i, struct vm_segment_state *s)
+static void get_segment(unsigned i, struct x86_segment *s)
 {
 	s->selector = (uint16_t)vmread(VMCS_GUEST_ES_SEL + 2 * i);
 	s->base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
@@ -223,7 +210,7 @@ static void get_segment(unsigned i, struct vm_segment_state *s)
 
 void vcpu_set_entry(struct vcpu *v, const struct guest_entry_state *e)
 {
-	struct vm_cpu_state s;
+	struct x86_cpu_state s;
 
 	memset(&s, 0, sizeof(s));
 	s.gpr[GPR_RSP] = e->rsp;
@@ -243,13 +230,13 @@ void vcpu_set_entry(struct vcpu *v, const struct guest_entry_state *e)
 	}
 	s.seg[SEG_CS].selector = GUEST_CS_SELECTOR;
 	s.seg[SEG_CS].access = e->cs_access;
-	s.seg[SEG_LDTR] = (struct vm_segment_state){ 0, 0, 0, AR_UNUSABLE };
-	s.seg[SEG_TR] = (struct vm_segment_state){ GUEST_TR_SELECTOR, e->tr_base, e->tr_limit, e->tr_access };
+	s.seg[SEG_LDTR] = (struct x86_segment){ 0, 0, 0, AR_UNUSABLE };
+	s.seg[SEG_TR] = (struct x86_segment){ GUEST_TR_SELECTOR, e->tr_base, e->tr_limit, e->tr_access };
 	s.gdtr_base = e->gdt_base;
 	s.gdtr_limit = e->gdt_limit;
-	uint16_t fcw = FXSAVE_FCW_INIT;
+	uint16_t fcw = FCW_INIT;
 	uint32_t mxcsr = MXCSR_INIT;
-	memcpy(s.fxsave, &fcw, sizeof(fcw));
+	memcpy(s.fxsave + FXSAVE_FCW_OFFSET, &fcw, sizeof(fcw));
 	memcpy(s.fxsave + FXSAVE_MXCSR_OFFSET, &mxcsr, sizeof(mxcsr));
 	vcpu_set_state(v, &s);
 }
@@ -275,7 +262,7 @@ void vcpu_switch_to(struct vcpu *v)
 	state_owner = v;
 }
 
-void vcpu_get_state(struct vcpu *v, struct vm_cpu_state *s)
+void vcpu_get_state(struct vcpu *v, struct x86_cpu_state *s)
 {
 	memset(s, 0, sizeof(*s));
 	if (state_owner == v)
@@ -321,7 +308,7 @@ void vcpu_get_state(struct vcpu *v, struct vm_cpu_state *s)
 				   (uint32_t)vmread(VMCS_ENTRY_EXCEPTION_ERR) : 0;
 }
 
-void vcpu_set_state(struct vcpu *v, const struct vm_cpu_state *s)
+void vcpu_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 {
 	vcpu_forget(v);   /* the FPU image and MSRs below are reloaded on the next entry */
 	vcpu_load(v);

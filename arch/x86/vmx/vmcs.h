@@ -180,17 +180,6 @@ enum vmx_exit_reason {
 #define EXIT_REASON_ENTRY_FAILURE (1u << 31)
 #define EXIT_REASON_BASIC_MASK    0xffffu
 
-/* VM-entry interruption information (25.8.3) */
-#define INTR_INFO_VALID           (1u << 31)
-#define INTR_INFO_DELIVER_ERROR   (1u << 11)
-#define INTR_TYPE_SHIFT           8
-#define INTR_TYPE_HW_EXCEPTION    3u
-#define VECTOR_UD 6
-#define VECTOR_GP 13
-
-/* Segment access rights (24.4.1, table 24-2) */
-#define AR_UNUSABLE (1u << 16)
-
 /* EPT-violation exit qualification (27.2.1, table 27-7) */
 #define EPT_QUAL_READ  (1ull << 0)
 #define EPT_QUAL_WRITE (1ull << 1)

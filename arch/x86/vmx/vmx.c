@@ -1,6 +1,7 @@
 /* VMX bring-up and the shared control words; see vmx.h. */
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/x86.h"
 #include "arch/x86/cpuid_guest.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "kernel/lib/errors.h"
@@ -10,22 +11,12 @@
 
 #include <string.h>
 
-/* IA32_FEATURE_CONTROL (SDM Vol. 3C 24.7) */
-#define FEATURE_CONTROL_LOCK           (1ull << 0)
-#define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
-
 #define VMX_BASIC_REVISION_MASK 0x7fffffffull
 #define VMX_BASIC_REGION_SIZE(b) (((b) >> 32) & 0x1fff)
 #define VMX_MISC_PREEMPTION_RATE(m) ((unsigned)((m) & 0x1f))
 #define EPT_CAP_INVEPT_SINGLE  (1ull << 25)
 #define VPID_CAP_INVVPID_SINGLE (1ull << 41)
-#define IA32_PAT_MSR 0x277
-
-#define CPUID_ADDRESS_SIZES 0x80000008u
-#define CPUID_EXT_MAX       0x80000000u
-#define DEFAULT_PHYS_BITS   36
-#define MXCSR_MASK_OFFSET   28
-#define MXCSR_MASK_DEFAULT  0xffbfu   /* when FXSAVE stores 0 (SDM Vol. 1 11.6.6) */
+#define DEFAULT_PHYS_BITS   36   /* MAXPHYADDR without CPUID.80000008H (SDM Vol. 3A 4.1.4) */
 
 static struct vmx_controls ctl;
 static struct vmx_features features;
@@ -134,11 +125,11 @@ static int enable_in_feature_control(const char **why)
 
 static void read_mxcsr_mask(void)
 {
-	static uint8_t area[512] __attribute__((aligned(16)));
+	static uint8_t area[FXSAVE_BYTES] __attribute__((aligned(16)));
 
 	__asm__ volatile("fxsave64 %0" : "=m"(area));
 	uint32_t mask;
-	memcpy(&mask, area + MXCSR_MASK_OFFSET, sizeof(mask));
+	memcpy(&mask, area + FXSAVE_MXCSR_MASK_OFFSET, sizeof(mask));
 	mxcsr_mask = mask ? mask : MXCSR_MASK_DEFAULT;
 }
 
@@ -207,7 +198,7 @@ uint64_t vmx_guest_cr4_allowed(void)
 	return cpuid_guest_cr4_allowed() & ctl.cr4_fixed1;
 }
 
-void vmx_state_limits(struct vm_state_limits *out)
+void vmx_state_limits(struct x86_state_limits *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->cr0_fixed0 = ctl.cr0_fixed0;
@@ -217,8 +208,8 @@ void vmx_state_limits(struct vm_state_limits *out)
 	out->cr0_guest_owned_ok = CR0_PE | CR0_PG;   /* unrestricted guest (SDM Vol. 3C 26.3.1.1) */
 	out->cr4_allowed = vmx_guest_cr4_allowed();
 	out->phys_bits = DEFAULT_PHYS_BITS;
-	if (cpuid(CPUID_EXT_MAX, 0).eax >= CPUID_ADDRESS_SIZES)
-		out->phys_bits = cpuid(CPUID_ADDRESS_SIZES, 0).eax & 0xff;
+	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDRESS_SIZES)
+		out->phys_bits = cpuid(CPUID_LEAF_ADDRESS_SIZES, 0).eax & CPUID_ADDRESS_SIZES_PHYS_MASK;
 	out->mxcsr_mask = mxcsr_mask;
 	cpu_features_host(&out->host);
 }

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "arch/x86/vmx/caps.h"
-#include "kernel/vm/snapshot.h"
+#include "arch/x86/cpu_state.h"
 
 struct vmx_controls {
 	uint32_t pin, proc, proc2, exit, entry;
@@ -28,8 +28,8 @@ bool vmx_hw_ready(void);
 const struct vmx_controls *vmx_controls(void);
 const struct vmx_features *vmx_hw_features(void);
 
-/* What guest state this host accepts (for vm_state_validate). */
-void vmx_state_limits(struct vm_state_limits *out);
+/* What guest state this host accepts (for x86_cpu_state_validate). */
+void vmx_state_limits(struct x86_state_limits *out);
 /* CR0 bits the guest owns outright and CR4 bits a guest may set. */
 uint64_t vmx_guest_cr4_allowed(void);
 
