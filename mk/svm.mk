@@ -2,7 +2,7 @@
 # builder and its dirty tracking, the VMCB format conversions, the instruction
 # decoder) also build for the host and have unit tests; `make bench-npt`
 # measures the NPT dirty scan of a 4 GiB guest beside a plain read of its leaves.
-PORTABLE_SRCS += arch/x86/svm/caps.c arch/x86/svm/npt.c
+PORTABLE_SRCS += arch/x86/svm/caps.c arch/x86/svm/npt.c arch/x86/svm/vmcb_format.c arch/x86/svm/insn.c
 
 BENCH_NPT := $(BUILD)/host/bench_npt
 .PHONY: bench-npt

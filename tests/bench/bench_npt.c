@@ -16,7 +16,7 @@
 #include <time.h>
 
 #define GUEST_BYTES      (4ull << 30)
-#define GUEST_PAGES      (GUEST_BYTES / NPT_PAGE_SIZE)
+#define GUEST_PAGES      (GUEST_BYTES / PAGE_SIZE)
 #define BEST_OF          7
 #define FAKE_TABLES_PHYS 0x40000000ull
 #define FAKE_RAM_PHYS    0x100000000ull
@@ -36,13 +36,13 @@ static uint64_t clock_ns(void)
 static void write_pages_ad(uint64_t stride)
 {
 	for (uint64_t g = 0; stride && g < GUEST_PAGES; g += stride)
-		npt.leaves[g] |= NPT_DIRTY;
+		npt.leaves[g] |= PTE_DIRTY;
 }
 
 static void write_pages_wp(uint64_t stride)
 {
 	for (uint64_t g = 0; stride && g < GUEST_PAGES; g += stride)
-		npt_wp_fault(&npt, g * NPT_PAGE_SIZE);
+		npt_wp_fault(&npt, g * PAGE_SIZE);
 }
 
 static void read_leaves(void) { sink += npt_read_leaves(&npt); }
@@ -75,7 +75,7 @@ static double ns_per_page(const struct bench_case *c)
 int main(void)
 {
 	uint64_t frames = npt_tables_needed(GUEST_BYTES);
-	uint64_t *tables = aligned_alloc(NPT_PAGE_SIZE, frames * NPT_PAGE_SIZE);
+	uint64_t *tables = aligned_alloc(PAGE_SIZE, frames * PAGE_SIZE);
 	bitmap = malloc(bitmap_words(GUEST_PAGES) * sizeof(uint64_t));
 	wp_log = malloc(bitmap_words(GUEST_PAGES) * sizeof(uint64_t));
 	if (!tables || !bitmap || !wp_log ||
@@ -97,7 +97,7 @@ int main(void)
 	};
 	printf("NPT of a 4 GiB guest: %llu pages, %llu table frames (%llu KiB), best of %d runs\n",
 	       (unsigned long long)GUEST_PAGES, (unsigned long long)frames,
-	       (unsigned long long)(frames * NPT_PAGE_SIZE / 1024), BEST_OF);
+	       (unsigned long long)(frames * PAGE_SIZE / 1024), BEST_OF);
 	printf("%-36s %12s %14s\n", "CASE", "NS_PER_PAGE", "VS_PLAIN_READ");
 	double plain = ns_per_page(&ad_cases[0]);
 	for (unsigned i = 0; i < sizeof(ad_cases) / sizeof(ad_cases[0]); i++) {

@@ -32,17 +32,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NPT_PRESENT   (1ull << 0)
-#define NPT_WRITE     (1ull << 1)
-#define NPT_USER      (1ull << 2)
-#define NPT_ACCESSED  (1ull << 5)
-#define NPT_DIRTY     (1ull << 6)
-#define NPT_LARGE     (1ull << 7)
-#define NPT_ADDR_MASK 0x000ffffffffff000ull
+#include "arch/x86/x86.h"
+#include "kernel/lib/units.h"
 
-#define NPT_PAGE_SIZE  4096ull
-#define NPT_LARGE_SIZE (2ull << 20)
-#define NPT_ENTRIES    512
 #define NPT_MAX_GPA    (1ull << 48)
 
 struct npt {
