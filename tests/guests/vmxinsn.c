@@ -1,11 +1,14 @@
 /*
- * vmxinsn: executes VMX instructions a guest must not be able to use (VMXON,
- * VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMLAUNCH, VMRESUME, VMXOFF, INVEPT,
- * INVVPID) and a VMCALL with an unknown number. Ferry is expected to inject #UD for
- * each VMX instruction. An IDT catches #UD (vector 6) and #GP (vector 13), prints
- * `vmxinsn: #UD on NAME` / `vmxinsn: #GP on NAME` and resumes after the
- * instruction; if none comes, `vmxinsn: no fault on NAME`. Then
- * `vmxinsn: vmcall 999 -> R` (or `vmxinsn: #UD on vmcall`) and finally `vmxinsn: done`.
+ * vmxinsn: executes the virtualization instructions a guest must not be able to
+ * use: VT-x's (VMXON, VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMLAUNCH,
+ * VMRESUME, VMXOFF, INVEPT, INVVPID), then AMD-V's (VMRUN, VMLOAD, VMSAVE, STGI,
+ * CLGI, SKINIT, INVLPGA), then a hypercall with an unknown number through the
+ * instruction of this CPU's vendor. Ferry is expected to inject #UD for each
+ * virtualization instruction, whichever backend runs the guest. An IDT catches
+ * #UD (vector 6) and #GP (vector 13), prints `vmxinsn: #UD on NAME` /
+ * `vmxinsn: #GP on NAME` and resumes after the instruction; if none comes,
+ * `vmxinsn: no fault on NAME`. Then `vmxinsn: vmcall 999 -> R` (`vmmcall` on
+ * AMD; or `vmxinsn: #UD on vmcall`) and finally `vmxinsn: done`.
  */
 #include "guest_rt.h"
 
@@ -101,6 +104,12 @@ static uint8_t vmx_region[4096] __attribute__((aligned(4096)));
 			guest_printf("vmxinsn: no fault on %s\n", name);              \
 	} while (0)
 
+/* The unknown hypercall through `insn`, its result in r; a trap resumes at label 1. */
+#define TRY_HYPERCALL(insn, r)                                                        \
+	__asm__ volatile("lea 1f(%%rip), %%rcx\n\tmov %%rcx, resume_rip(%%rip)\n\t" insn "\n1:" \
+			 : "=a"(r) : "a"((long)UNKNOWN_HYPERCALL), "D"(0L), "S"(0L), "d"(0L)  \
+			 : "rcx", "cc", "memory")
+
 void guest_main(void)
 {
 	struct idt_pointer idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
@@ -121,16 +130,24 @@ void guest_main(void)
 	TRY("vmxoff", "vmxoff");
 	TRY("invept", "invept (%%rax), %%rbx");
 	TRY("invvpid", "invvpid (%%rax), %%rbx");
+	TRY("vmrun", "vmrun %%rax");
+	TRY("vmload", "vmload %%rax");
+	TRY("vmsave", "vmsave %%rax");
+	TRY("stgi", "stgi");
+	TRY("clgi", "clgi");
+	TRY("skinit", "skinit %%eax");
+	TRY("invlpga", "invlpga %%rax, %%ecx");
 
 	/* An unknown hypercall should return an error; a #UD for it is handled too. */
-	long r;
-	current_name = "vmcall";
+	long r = 0;
+	current_name = hypercall_instruction();
 	faulted = 0;
-	__asm__ volatile("lea 1f(%%rip), %%rcx\n\tmov %%rcx, resume_rip(%%rip)\n\tvmcall\n1:"
-			 : "=a"(r) : "a"((long)UNKNOWN_HYPERCALL), "D"(0L), "S"(0L), "d"(0L)
-			 : "rcx", "cc", "memory");
+	if (hypercall_is_vmmcall)
+		TRY_HYPERCALL("vmmcall", r);
+	else
+		TRY_HYPERCALL("vmcall", r);
 	resume_rip = 0;
 	if (!faulted)
-		guest_printf("vmxinsn: vmcall %u -> %ld\n", UNKNOWN_HYPERCALL, r);
+		guest_printf("vmxinsn: %s %u -> %ld\n", hypercall_instruction(), UNKNOWN_HYPERCALL, r);
 	guest_printf("vmxinsn: done\n");
 }
