@@ -18,6 +18,37 @@
 #define SS_TYPE_RW_ACCESSED      SEG_TYPE_DATA_RW_ACCESSED
 #define SS_TYPE_RW_ACCESSED_DOWN 7u      /* read/write, expand-down, accessed */
 
+#define FLAT64_CS_SELECTOR 0x08
+#define FLAT64_DS_SELECTOR 0x10
+#define FLAT64_TR_SELECTOR 0x18
+#define FLAT64_GDT_LIMIT   0x1f   /* four 8-byte slots */
+#define FLAT64_CS_ACCESS   (SEG_TYPE_CODE_XR_ACCESSED | AR_S | AR_P | AR_L | AR_G)
+#define FLAT64_DS_ACCESS   (SEG_TYPE_DATA_RW_ACCESSED | AR_S | AR_P | AR_DB | AR_G)
+#define FLAT64_TR_ACCESS   (SYS_TYPE_TSS64_BUSY | AR_P)
+
+void x86_cpu_state_flat64(struct x86_cpu_state *s)
+{
+	uint16_t fcw = FCW_INIT;
+	uint32_t mxcsr = MXCSR_INIT;
+
+	memset(s, 0, sizeof(*s));
+	s->rflags = RFLAGS_FIXED1;
+	s->cr0 = CR0_PE | CR0_NE | CR0_PG;
+	s->cr4 = CR4_PAE;
+	s->efer = EFER_LME | EFER_LMA;
+	s->dr7 = DR7_INIT;
+	s->pat = PAT_POWER_ON;
+	for (unsigned i = 0; i < SEG_COUNT; i++)
+		s->seg[i] = (struct x86_segment){ FLAT64_DS_SELECTOR, 0, SEG_LIMIT_4G, FLAT64_DS_ACCESS };
+	s->seg[SEG_CS].selector = FLAT64_CS_SELECTOR;
+	s->seg[SEG_CS].access = FLAT64_CS_ACCESS;
+	s->seg[SEG_LDTR] = (struct x86_segment){ 0, 0, 0, AR_UNUSABLE };
+	s->seg[SEG_TR] = (struct x86_segment){ FLAT64_TR_SELECTOR, 0, TSS64_BYTES - 1, FLAT64_TR_ACCESS };
+	s->gdtr_limit = FLAT64_GDT_LIMIT;
+	memcpy(s->fxsave + FXSAVE_FCW_OFFSET, &fcw, sizeof(fcw));
+	memcpy(s->fxsave + FXSAVE_MXCSR_OFFSET, &mxcsr, sizeof(mxcsr));
+}
+
 bool x86_canonical(uint64_t addr)
 {
 	int64_t sign_extended = (int64_t)(addr << (64 - CANONICAL_BITS)) >> (64 - CANONICAL_BITS);

@@ -36,6 +36,8 @@ struct x86_segment {
 	uint32_t access;   /* AR_* of x86.h; AR_UNUSABLE for an unusable segment */
 };
 
+#define SEG_LIMIT_4G 0xffffffffu   /* a flat segment's limit in bytes */
+
 struct x86_cpu_state {
 	uint64_t gpr[GPR_COUNT];   /* GPR_* order (x86.h); RSP as the guest sees it */
 	uint64_t rip, rflags;
@@ -65,6 +67,16 @@ struct x86_state_limits {
 	uint32_t mxcsr_mask;
 	struct cpu_features host;     /* what this host can offer a guest (the snapshot's CPUID check) */
 };
+
+/*
+ * A valid flat 64-bit state: paging and long mode on (CR0 PE, NE, PG; CR4 PAE;
+ * EFER LME, LMA) with CR3 0; CS a 64-bit code segment at selector 0x08, the data
+ * segments flat at 0x10, a busy 64-bit TSS at 0x18 (the usual GDT layout: null,
+ * code, data, TSS), LDTR unusable; the architectural defaults (RFLAGS bit 1, DR7,
+ * PAT, FCW, MXCSR); everything else 0. What a backend holds until the VM layer
+ * loads a state, and where a loader's entry state starts.
+ */
+void x86_cpu_state_flat64(struct x86_cpu_state *s);
 
 /* True when addr is canonical under 4-level paging (bits 63:47 all equal). */
 bool x86_canonical(uint64_t addr);

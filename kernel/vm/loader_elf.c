@@ -286,3 +286,24 @@ int guest_load_elf(const void *image, size_t image_len, uint8_t *ram, uint64_t r
 		*why = NULL;
 	return 0;
 }
+
+void guest_entry_cpu_state(const struct guest_entry_state *e, struct x86_cpu_state *s)
+{
+	x86_cpu_state_flat64(s);
+	s->gpr[GPR_RSP] = e->rsp;
+	s->gpr[GPR_RSI] = e->rsi;
+	s->rip = e->rip;
+	s->rflags = e->rflags | RFLAGS_FIXED1;
+	s->cr0 = e->cr0;
+	s->cr3 = e->cr3;
+	s->cr4 = e->cr4;
+	s->efer = e->efer;
+	for (unsigned i = 0; i < SEG_COUNT; i++)
+		s->seg[i] = (struct x86_segment){ GUEST_DS_SELECTOR, 0, SEG_LIMIT_4G, e->ds_access };
+	s->seg[SEG_CS].selector = GUEST_CS_SELECTOR;
+	s->seg[SEG_CS].access = e->cs_access;
+	s->seg[SEG_LDTR] = (struct x86_segment){ 0, 0, 0, AR_UNUSABLE };
+	s->seg[SEG_TR] = (struct x86_segment){ GUEST_TR_SELECTOR, e->tr_base, e->tr_limit, e->tr_access };
+	s->gdtr_base = e->gdt_base;
+	s->gdtr_limit = e->gdt_limit;
+}

@@ -1,10 +1,13 @@
-/* VMX bring-up and the shared control words; see vmx.h. */
+/* VMX bring-up, the shared control words and the VT-x backend table; see vmx.h. */
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/x86.h"
 #include "arch/x86/cpuid_guest.h"
+#include "arch/x86/vcpu_backend.h"
+#include "arch/x86/vmx/vcpu_vmx.h"
 #include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/x86.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
@@ -20,23 +23,12 @@
 
 static struct vmx_controls ctl;
 static struct vmx_features features;
-static bool ready;
 static uint64_t vmxon_phys;
 static uint32_t mxcsr_mask = MXCSR_MASK_DEFAULT;
-
-bool vmx_hw_ready(void)
-{
-	return ready;
-}
 
 const struct vmx_controls *vmx_controls(void)
 {
 	return &ctl;
-}
-
-const struct vmx_features *vmx_hw_features(void)
-{
-	return &features;
 }
 
 void vmwrite(uint64_t field, uint64_t value)
@@ -133,7 +125,7 @@ static void read_mxcsr_mask(void)
 	mxcsr_mask = mask ? mask : MXCSR_MASK_DEFAULT;
 }
 
-int vmx_hw_init(const char **why)
+static int vmx_hw_init(const char **why)
 {
 	struct vmx_msrs msrs;
 
@@ -189,7 +181,6 @@ int vmx_hw_init(const char **why)
 		*why = "VMXON failed";
 		return FERR_NOTSUP;
 	}
-	ready = true;
 	return FERR_OK;
 }
 
@@ -198,7 +189,7 @@ uint64_t vmx_guest_cr4_allowed(void)
 	return cpuid_guest_cr4_allowed() & ctl.cr4_fixed1;
 }
 
-void vmx_state_limits(struct x86_state_limits *out)
+static void vmx_state_limits(struct x86_state_limits *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->cr0_fixed0 = ctl.cr0_fixed0;
@@ -235,3 +226,56 @@ void vmx_invvpid(uint16_t vpid)
 
 	__asm__ volatile("invvpid %0, %1" : : "m"(d), "r"(type) : "cc", "memory");
 }
+
+/* ---- the backend's host-wide calls and its table ------------------------------------ */
+
+#define CAPABILITY_COUNT 7
+
+static unsigned vmx_hw_capabilities(const struct vcpu_capability **list)
+{
+	static struct vcpu_capability caps[CAPABILITY_COUNT];
+	struct vmx_msrs msrs;
+	struct vmx_features f;
+
+	vmx_caps_read(&msrs);
+	vmx_caps_decode(&msrs, &f);
+	caps[0] = (struct vcpu_capability){ "vmx", f.vmx };
+	caps[1] = (struct vcpu_capability){ "ept", f.ept };
+	caps[2] = (struct vcpu_capability){ "ept_ad", f.ept_ad };
+	caps[3] = (struct vcpu_capability){ "pml", f.pml };
+	caps[4] = (struct vcpu_capability){ "unrestricted", f.unrestricted };
+	caps[5] = (struct vcpu_capability){ "vpid", f.vpid };
+	caps[6] = (struct vcpu_capability){ "preemption_timer", f.preemption_timer };
+	*list = caps;
+	return CAPABILITY_COUNT;
+}
+
+static void vmx_hw_describe(char *buf, size_t cap)
+{
+	fmt_snprintf(buf, cap, "pin=0x%x proc=0x%x proc2=0x%x exit=0x%x entry=0x%x vpid=%s dirty=%s",
+		     ctl.pin, ctl.proc, ctl.proc2, ctl.exit, ctl.entry, ctl.vpid ? "yes" : "no",
+		     ctl.pml ? "pml" : ctl.ept_ad ? "ept-ad" : "none");
+}
+
+const struct vcpu_backend vmx_backend = {
+	.name = "vmx",
+	.hw_init = vmx_hw_init,
+	.hw_capabilities = vmx_hw_capabilities,
+	.hw_describe = vmx_hw_describe,
+	.state_limits = vmx_state_limits,
+	.create = vmx_vcpu_create,
+	.destroy = vmx_vcpu_destroy,
+	.get_state = vmx_vcpu_get_state,
+	.set_state = vmx_vcpu_set_state,
+	.guest_tsc = vmx_vcpu_guest_tsc,
+	.set_guest_tsc = vmx_vcpu_set_guest_tsc,
+	.table_frames = vmx_vcpu_table_frames,
+	.run = vmx_vcpu_run,
+	.complete_io = vmx_vcpu_complete_io,
+	.complete_hypercall = vmx_vcpu_complete_hypercall,
+	.exit_counts = vmx_vcpu_exit_counts,
+	.dirty_mode = vmx_vcpu_dirty_mode,
+	.dirty_start = vmx_vcpu_dirty_start,
+	.dirty_collect = vmx_vcpu_dirty_collect,
+	.dirty_stop = vmx_vcpu_dirty_stop,
+};
