@@ -49,7 +49,7 @@ static const struct vcpu_backend *backend_for(enum vcpu_vendor vendor)
 {
 	switch (vendor) {
 	case VCPU_VENDOR_AMD:
-		return NULL;   /* the AMD-V backend (arch/x86/svm/, svm_backend) goes here */
+		return &svm_backend;
 	case VCPU_VENDOR_INTEL:
 	case VCPU_VENDOR_NONE:
 		break;

@@ -6,6 +6,9 @@
  * table B-1 (the control area, VMCB offsets 000h-3FFh) and table B-2 (the state
  * save area, from VMCB offset 400h; the table gives offsets within it).
  *
+ * Every field sits at its natural alignment, so the structures need no packing;
+ * the assertions below hold the compiler to the APM's offsets.
+ *
  * Portable (a layout header; the host tests include it).
  */
 #ifndef FERRY_ARCH_X86_SVM_VMCB_H
@@ -22,7 +25,7 @@ struct vmcb_segment {
 	uint16_t attrib;    /* 12 bits: descriptor bits 47:40 in 7:0, bits 55:52 in 11:8 */
 	uint32_t limit;
 	uint64_t base;
-} __attribute__((packed));
+};
 
 /* Table B-1. */
 struct vmcb_control {
@@ -71,7 +74,7 @@ struct vmcb_control {
 	uint8_t reserved_100[8];
 	uint64_t vmsa_pa;                /* 108h */
 	uint8_t reserved_110[0x400 - 0x110];
-} __attribute__((packed));
+};
 
 /* Table B-2 (offsets within the state save area). */
 struct vmcb_save {
@@ -108,12 +111,12 @@ struct vmcb_save {
 	uint64_t br_from, br_to;         /* 278h, 280h */
 	uint64_t last_excp_from, last_excp_to;   /* 288h, 290h */
 	uint8_t reserved_298[VMCB_BYTES - 0x400 - 0x298];
-} __attribute__((packed));
+};
 
 struct vmcb {
 	struct vmcb_control control;
 	struct vmcb_save save;
-} __attribute__((packed));
+};
 
 #define VMCB_CHECK(type, field, offset) \
 	_Static_assert(offsetof(struct type, field) == (offset), #type "." #field " at " #offset)

@@ -1,0 +1,115 @@
+/*
+ * Control- and debug-register intercepts of the SVM backend. CR0 and CR3 are
+ * the guest's own (nothing in them needs Ferry: nested paging translates, and
+ * SVM forces no CR0 bit); CR4 writes exit so that a guest cannot turn on what
+ * Ferry hides from it (XSAVE, PCID, VMX...: cpuid_guest_cr4_allowed()). Every
+ * DR access exits: DR0-3 and DR6 are kept in software only, as on VT-x, so a
+ * guest cannot set breakpoints on Ferry; DR7 lives in the VMCB.
+ *
+ * Which register a MOV names comes from EXITINFO1 with decode assists (APM
+ * Vol. 2, 15.33.1), else from the instruction itself (insn.h).
+ */
+#include "arch/x86/cpuid_guest.h"
+#include "arch/x86/svm/insn.h"
+#include "arch/x86/svm/svm.h"
+#include "arch/x86/svm/svm_vcpu.h"
+#include "arch/x86/svm/vmcb_format.h"
+#include "arch/x86/x86.h"
+#include "kernel/memory.h"
+
+#define CR_WRITE_CR4        4
+#define DECODE_INFO_MOV     (1ull << 63)   /* EXITINFO1 of a CR intercept: a MOV, not LMSW/CLTS */
+#define DECODE_INFO_GPR     0xfull
+#define LOW32               0xffffffffull
+
+static struct guest_paging paging_of(const struct vcpu *v)
+{
+	const struct vmcb_save *s = &v->vmcb->save;
+
+	return (struct guest_paging){
+		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer, .cs_base = s->cs.base,
+		.mode64 = (s->efer & EFER_LMA) && (svm_access_from_attrib(s->cs.attrib) & AR_L),
+	};
+}
+
+/* The GPR a MOV to or from CRn/DRn names and where it ends; false when the bytes are not that MOV. */
+static bool decode_mov(const struct vcpu *v, uint8_t opcode, bool is_cr, unsigned *gpr, uint64_t *next)
+{
+	const struct vmcb_control *c = &v->vmcb->control;
+	const struct svm_features *f = &svm_host()->features;
+
+	if (f->decode_assists && f->nrips && c->next_rip && (!is_cr || (c->exit_info1 & DECODE_INFO_MOV))) {
+		*gpr = (unsigned)(c->exit_info1 & DECODE_INFO_GPR);
+		*next = c->next_rip;
+		return true;
+	}
+	struct guest_paging p = paging_of(v);
+	struct guest_ram ram = { phys_to_ptr(v->ram_phys), v->ram_bytes };
+	uint8_t bytes[INSN_MAX_BYTES];
+	unsigned n = guest_fetch_insn(&p, &ram, v->vmcb->save.rip, bytes, sizeof(bytes));
+	struct insn_mov_crdr mov;
+	if (insn_decode_mov_crdr(bytes, n, p.mode64, opcode, &mov))
+		return false;
+	*gpr = mov.gpr;
+	*next = v->vmcb->save.rip + mov.length;
+	return true;
+}
+
+/* A GPR as a MOV operand: 64 bits in 64-bit mode, else the low 32. */
+static uint64_t operand(const struct vcpu *v, unsigned gpr)
+{
+	uint64_t value = svm_gpr_read(v, gpr);
+
+	return paging_of(v).mode64 ? value : value & LOW32;
+}
+
+static enum svm_exit_action fault(struct vcpu *v, unsigned vector)
+{
+	svm_inject_exception(v, vector, vector == VECTOR_GP, 0);
+	return SVM_RESUME;
+}
+
+enum svm_exit_action svm_on_cr_write(struct vcpu *v, unsigned cr, struct vcpu_exit *exit)
+{
+	struct vmcb_save *s = &v->vmcb->save;
+	unsigned gpr;
+	uint64_t next;
+
+	if (cr != CR_WRITE_CR4)
+		return svm_stop(v, exit, "unexpected CR%u write intercept", cr);
+	if (!decode_mov(v, OPCODE_MOV_TO_CR, true, &gpr, &next))
+		return fault(v, VECTOR_UD);
+	uint64_t value = operand(v, gpr);
+	if (value & ~cpuid_guest_cr4_allowed())
+		return fault(v, VECTOR_GP);
+	if ((s->efer & EFER_LMA) && !(value & CR4_PAE))
+		return fault(v, VECTOR_GP);   /* long mode cannot leave PAE (SDM Vol. 3A 4.1.2) */
+	s->cr4 = value;
+	svm_vcpu_flush_tlb(v);   /* PGE, PAE and PSE changes flush the TLB */
+	svm_set_rip(v, next);
+	return SVM_RESUME;
+}
+
+enum svm_exit_action svm_on_dr_access(struct vcpu *v, unsigned dr, bool write, struct vcpu_exit *exit)
+{
+	struct vmcb_save *s = &v->vmcb->save;
+	uint64_t *slot = dr < 4 ? &v->dr[dr] : dr == 6 ? &v->dr6 : dr == 7 ? &s->dr7 : NULL;
+	unsigned gpr;
+	uint64_t next;
+
+	(void)exit;
+	if (!slot)
+		return fault(v, VECTOR_UD);   /* DR4/DR5 (aliases with CR4.DE clear): kept simple, as on VT-x */
+	if (!decode_mov(v, write ? OPCODE_MOV_TO_DR : OPCODE_MOV_FROM_DR, false, &gpr, &next))
+		return fault(v, VECTOR_UD);
+	if (write) {
+		uint64_t value = operand(v, gpr);
+		if (dr >= 6 && value >> 32)
+			return fault(v, VECTOR_GP);
+		*slot = value;
+	} else {
+		svm_gpr_write(v, gpr, *slot);
+	}
+	svm_set_rip(v, next);
+	return SVM_RESUME;
+}
