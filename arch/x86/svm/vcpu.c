@@ -11,6 +11,7 @@
 #include "arch/x86/x86.h"
 #include "kernel/lib/bitmap.h"
 #include "kernel/lib/errors.h"
+#include "kernel/host.h"
 #include "kernel/lib/units.h"
 #include "kernel/memory.h"
 
@@ -91,7 +92,8 @@ int svm_vcpu_create(const struct vcpu_config *cfg, struct vcpu **out, const char
 	}
 	npt_use_large_pages(&v->npt, true);
 	v->vmcb = phys_to_ptr(v->vmcb_phys);
-	v->dirty_mode = SVM_DIRTY_AD;
+	/* ferry.cfg picks the tracking: the NPT dirty bits, or write protection (docs/svm.md). */
+	v->dirty_mode = host_config()->svm_dirty_write_protect ? SVM_DIRTY_WP : SVM_DIRTY_AD;
 	init_control(v, cfg->slot);
 	struct x86_cpu_state placeholder;
 	x86_cpu_state_flat64(&placeholder);
