@@ -1,6 +1,6 @@
 # VT-x guests (docs/vmx.md): the portable parts (EPT builder and dirty scan, CPUID
-# masks, the UART model, the guest-state codec) also build for the host and have
-# unit tests; `make bench-ept` measures the EPT dirty-bit scan.
+# masks, the register file and its checks, the UART model, the snapshot codec) also
+# build for the host and have unit tests; `make bench-ept` measures the EPT dirty-bit scan.
 PORTABLE_SRCS += arch/x86/vmx/ept.c arch/x86/cpu_features.c arch/x86/cpu_state.c kernel/vdev/uart.c \
   kernel/vm/snapshot.c
 

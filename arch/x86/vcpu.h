@@ -30,7 +30,7 @@
 
 struct vcpu;   /* the backend's own; kernel/vm/ holds a pointer */
 
-/* ---- the host ------------------------------------------------------------------- */
+/* ---- the host ------------------------------------------------------------------------ */
 
 enum vcpu_vendor { VCPU_VENDOR_NONE, VCPU_VENDOR_INTEL, VCPU_VENDOR_AMD };
 
@@ -63,7 +63,7 @@ void vcpu_hw_describe(char *buf, size_t cap);
 /* What a saved state must satisfy to be loaded on this host (x86_cpu_state_validate). */
 void vcpu_state_limits(struct x86_state_limits *out);
 
-/* ---- one vCPU ------------------------------------------------------------------- */
+/* ---- one vCPU ------------------------------------------------------------------------ */
 
 struct vcpu_config {
 	struct frame_owner *owner;            /* every frame the vCPU and its tables take */
@@ -95,7 +95,7 @@ void vcpu_set_guest_tsc(struct vcpu *v, uint64_t guest_tsc);
 /* Frames the second-level tables use (`vminfo`'s ept_tables). */
 uint64_t vcpu_table_frames(struct vcpu *v);
 
-/* ---- running -------------------------------------------------------------------- */
+/* ---- running ------------------------------------------------------------------------- */
 
 #define VCPU_STOP_REASON_MAX 120
 
@@ -155,7 +155,7 @@ void vcpu_complete_hypercall(struct vcpu *v, uint64_t result);
 uint64_t vcpu_exit_counts(struct vcpu *v, void (*fn)(const char *reason, uint64_t count, void *ctx),
 			  void *ctx);
 
-/* ---- dirty tracking (live migration, the `dirty` command) ----------------------- */
+/* ---- dirty tracking (live migration, the `dirty` command) ---------------------------- */
 
 /* "pml" or "ept-ad" on VT-x; "npt-ad" or "npt-wp" on AMD-V. */
 const char *vcpu_dirty_mode(struct vcpu *v);

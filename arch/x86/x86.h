@@ -28,7 +28,7 @@
 #define X86_C(x)     x##ull          /* a 64-bit constant */
 #endif
 
-/* ---- CR0 (SDM Vol. 3A 2.5) ---------------------------------------------------------- */
+/* ---- CR0 (SDM Vol. 3A 2.5) ----------------------------------------------------------- */
 #define CR0_PE X86_BIT(0)    /* protection enable */
 #define CR0_MP X86_BIT(1)    /* monitor coprocessor */
 #define CR0_ET X86_BIT(4)    /* extension type (reads 1) */
@@ -38,7 +38,7 @@
 #define CR0_CD X86_BIT(30)   /* cache disable */
 #define CR0_PG X86_BIT(31)   /* paging */
 
-/* ---- CR4 (SDM Vol. 3A 2.5) ---------------------------------------------------------- */
+/* ---- CR4 (SDM Vol. 3A 2.5) ----------------------------------------------------------- */
 #define CR4_TSD        X86_BIT(2)
 #define CR4_DE         X86_BIT(3)
 #define CR4_PSE        X86_BIT(4)
@@ -53,14 +53,14 @@
 #define CR4_SMEP       X86_BIT(20)
 #define CR4_SMAP       X86_BIT(21)
 
-/* ---- IA32_EFER (SDM Vol. 3A 2.2.1, Vol. 4 table 2-2) ---------------------------------- */
+/* ---- IA32_EFER (SDM Vol. 3A 2.2.1, Vol. 4 table 2-2) --------------------------------- */
 #define EFER_SCE X86_BIT(0)    /* SYSCALL enable */
 #define EFER_LME X86_BIT(8)    /* long mode enable */
 #define EFER_LMA X86_BIT(10)   /* long mode active */
 #define EFER_NXE X86_BIT(11)   /* execute-disable enable */
 #define EFER_SVME X86_BIT(12)  /* SVM enable (AMD64 APM Vol. 2, 3.1.7) */
 
-/* ---- RFLAGS (SDM Vol. 1 3.4.3) ---------------------------------------------------------- */
+/* ---- RFLAGS (SDM Vol. 1 3.4.3) ------------------------------------------------------- */
 #define RFLAGS_FIXED1   X86_BIT(1)    /* reserved, always 1 */
 #define RFLAGS_IF       X86_BIT(9)
 #define RFLAGS_VM       X86_BIT(17)
@@ -71,7 +71,7 @@
 #define PAT_POWER_ON X86_C(0x0007040600070406)     /* SDM Vol. 3A 11.12.4 */
 #define PAT_ENTRIES  8                             /* one memory type a byte (11.12.2) */
 
-/* ---- MSRs (SDM Vol. 4, table 2-2) ------------------------------------------------------ */
+/* ---- MSRs (SDM Vol. 4, table 2-2) ---------------------------------------------------- */
 #define MSR_IA32_TSC             0x010
 #define MSR_IA32_FEATURE_CONTROL 0x03a
 #define MSR_IA32_SYSENTER_CS     0x174
@@ -94,7 +94,7 @@
 /* IA32_MISC_ENABLE */
 #define MISC_ENABLE_FAST_STRINGS        X86_BIT(0)
 
-/* ---- CPUID (SDM Vol. 2A, CPUID) ---------------------------------------------------------- */
+/* ---- CPUID (SDM Vol. 2A, CPUID) ------------------------------------------------------ */
 #define CPUID_LEAF_VENDOR         0x0           /* EAX: highest basic leaf; EBX EDX ECX: vendor */
 #define CPUID_LEAF_FEATURES       0x1
 #define CPUID_LEAF_EXTENDED_7     0x7
@@ -159,7 +159,7 @@
 #define CPUID_EXT1_EDX_PAGE1GB   X86_BIT32(26)
 #define CPUID_EXT1_EDX_LM        X86_BIT32(29)
 
-/* ---- general-purpose registers -------------------------------------------------------- */
+/* ---- general-purpose registers ------------------------------------------------------- */
 /*
  * Register numbers as instructions encode them (SDM Vol. 2A 3.1.1.1, table 3-1;
  * REX.R/B supply bit 3): the index of a register in Ferry's register file
@@ -183,7 +183,7 @@
 #define GPR_R15 15
 #define GPR_COUNT 16
 
-/* ---- segments -------------------------------------------------------------------------- */
+/* ---- segments ------------------------------------------------------------------------ */
 /*
  * Access rights as the VMCS holds them (SDM Vol. 3C 24.4.1, table 24-2), which is
  * also Ferry's saved-state format: bits 7:0 are descriptor bits 47:40 (type, S,
@@ -226,7 +226,7 @@
 #define SELECTOR_TI     4            /* table indicator: the LDT */
 #define SELECTOR_RPL(s) ((s) & 3)
 
-/* ---- exceptions and events --------------------------------------------------------------- */
+/* ---- exceptions and events ----------------------------------------------------------- */
 /* Exception vectors (SDM Vol. 3A 6.3.1, table 6-1). */
 #define VECTOR_DE 0
 #define VECTOR_DB 1
@@ -279,7 +279,7 @@
 /* Pending debug exceptions (24.4.2, table 24-4): B0-B3, enabled breakpoint, BS, RTM. */
 #define PENDING_DEBUG_KNOWN 0x1500f
 
-/* ---- paging (SDM Vol. 3A 4.5, tables 4-15 to 4-20) ---------------------------------------- */
+/* ---- paging (SDM Vol. 3A 4.5, tables 4-15 to 4-20) ----------------------------------- */
 #define PTE_PRESENT   X86_BIT(0)
 #define PTE_WRITABLE  X86_BIT(1)
 #define PTE_USER      X86_BIT(2)
@@ -296,7 +296,7 @@
 #define PDPTE_RESERVED X86_C(0x1e6)   /* PAE PDPTE bits 1, 2, 5-8 (SDM Vol. 3A 4.4.1) */
 #define CANONICAL_BITS 48             /* 4-level paging */
 
-/* ---- FXSAVE image (SDM Vol. 1 10.5.1, table 10-2) ------------------------------------------- */
+/* ---- FXSAVE image (SDM Vol. 1 10.5.1, table 10-2) ------------------------------------ */
 #define FXSAVE_BYTES              512
 #define FXSAVE_FCW_OFFSET         0
 #define FXSAVE_MXCSR_OFFSET       24

@@ -1,5 +1,5 @@
 /*
- * Guest loader (contract in guest_loader.h): validates an ELF64 executable, copies
+ * Guest loader (contract in loader_elf.h): validates an ELF64 executable, copies
  * its PT_LOAD segments into guest RAM and builds the boot-time structures a 64-bit
  * guest starts with. Validation runs to completion before the first write to RAM,
  * so a rejected image leaves the (zeroed) RAM untouched.

@@ -423,7 +423,7 @@ uint64_t *vm_dirty_command_bitmap(struct vm *vm)
 	return vm->dirty_cmd_bitmap;
 }
 
-/* ---- snapshots ------------------------------------------------------------------------- */
+/* ---- snapshots ----------------------------------------------------------------------- */
 
 long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap)
 {

@@ -18,7 +18,6 @@
 #include <stdint.h>
 
 #include "arch/x86/cpu_features.h"
-#include "arch/x86/cpu_state.h"
 
 #define VM_MAX 8
 #define VM_NAME_MAX 31
@@ -33,6 +32,7 @@ enum vm_state {
 };
 
 struct vm;
+struct x86_cpu_state;   /* arch/x86/cpu_state.h */
 
 /* Called once at boot: turns virtualization on when the CPU has what Ferry needs; logs why not otherwise. */
 void vm_init(void);

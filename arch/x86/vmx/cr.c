@@ -9,14 +9,13 @@
 #include "arch/x86/vmx/vmx.h"
 
 #define CR_FIXED_EXEMPT (CR0_PE | CR0_PG)   /* fixed bits an unrestricted guest may clear (26.3.1.1) */
-#define CR0_LOW32       0xffffffffull
-#define DR_LOW32        0xffffffffull
+#define LOW32           0xffffffffull   /* CR0, DR6 and DR7 are 32 bits wide; bits 63:32 are reserved */
 
 uint64_t vmx_cr0_host_owned(void)
 {
 	const struct vmx_controls *c = vmx_controls();
 	uint64_t must_be_one = c->cr0_fixed0 & ~CR_FIXED_EXEMPT;
-	uint64_t must_be_zero = ~c->cr0_fixed1 & CR0_LOW32;
+	uint64_t must_be_zero = ~c->cr0_fixed1 & LOW32;
 
 	return must_be_one | must_be_zero | CR0_PG;   /* PG too: Ferry keeps IA-32e mode in step */
 }
@@ -135,7 +134,7 @@ enum exit_action vmx_on_dr_access(struct exit_ctx *x)
 		vmx_gpr_write(x->v, reg, slot ? *slot : vmread(VMCS_GUEST_DR7));
 	else {
 		uint64_t value = vmx_gpr_read(x->v, reg);
-		if (value & ~DR_LOW32 && dr >= 6)
+		if (value & ~LOW32 && dr >= 6)
 			return vmx_inject_gp();
 		if (slot)
 			*slot = value;

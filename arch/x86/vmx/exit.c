@@ -18,7 +18,7 @@
 #define IDT_VECTORING_UNDEFINED    (1u << 12)   /* undefined in the vectoring field, reserved on entry */
 #define PREEMPTION_TIMER_MAX       0xffffffffull
 
-/* ---- what every handler uses ---------------------------------------------------------- */
+/* ---- what every handler uses --------------------------------------------------------- */
 
 void vmx_skip_instruction(void)
 {

@@ -47,7 +47,7 @@ void vmx_vcpu_load(struct vcpu *v)
 		vmptrld(v->vmcs_phys);
 }
 
-/* ---- VMCS set-up by area ------------------------------------------------------------ */
+/* ---- VMCS set-up by area ------------------------------------------------------------- */
 
 static void init_exec_controls(struct vcpu *v)
 {
@@ -106,7 +106,7 @@ static void init_host_state(void)
 		vmwrite(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
 }
 
-/* ---- creation ----------------------------------------------------------------------- */
+/* ---- creation ------------------------------------------------------------------------ */
 
 /* EPT over guest RAM: one run of table frames, RAM mapped read/write/execute from GPA 0. */
 static int build_ept(struct vcpu *v, uint64_t ram_phys, const char **why)
@@ -204,7 +204,7 @@ uint64_t vmx_vcpu_table_frames(struct vcpu *v)
 	return v->ept.used_frames;
 }
 
-/* ---- what VMX does not switch --------------------------------------------------------- */
+/* ---- what VMX does not switch -------------------------------------------------------- */
 
 static void save_switched_state(struct vcpu *v)
 {
@@ -227,7 +227,7 @@ void vmx_vcpu_switch_to(struct vcpu *v)
 	state_owner = v;
 }
 
-/* ---- the guest state in and out -------------------------------------------------------- */
+/* ---- the guest state in and out ------------------------------------------------------ */
 
 static void set_segment(unsigned i, const struct x86_segment *s)
 {
@@ -337,7 +337,7 @@ void vmx_vcpu_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 	vmx_set_efer(v, s->efer);
 }
 
-/* ---- time ------------------------------------------------------------------------------- */
+/* ---- time ---------------------------------------------------------------------------- */
 
 uint64_t vmx_vcpu_guest_tsc(struct vcpu *v)
 {

@@ -74,7 +74,7 @@ struct exit_ctx {
 
 typedef enum exit_action (*exit_handler)(struct exit_ctx *x);
 
-/* ---- vcpu.c -------------------------------------------------------------------- */
+/* ---- vcpu.c -------------------------------------------------------------------------- */
 /* Makes v's VMCS current (VMPTRLD when another one is). */
 void vmx_vcpu_load(struct vcpu *v);
 /* Switches the FPU and the MSRs VMX does not switch to this vcpu (before entry). */
@@ -87,7 +87,7 @@ uint64_t vmx_vcpu_guest_tsc(struct vcpu *v);
 void vmx_vcpu_set_guest_tsc(struct vcpu *v, uint64_t guest_tsc);
 uint64_t vmx_vcpu_table_frames(struct vcpu *v);
 
-/* ---- exit.c: the run loop and what every handler uses -------------------------- */
+/* ---- exit.c: the run loop and what every handler uses -------------------------------- */
 void vmx_vcpu_run(struct vcpu *v, uint64_t deadline_tsc, struct vcpu_exit *out);
 uint64_t vmx_vcpu_exit_counts(struct vcpu *v, void (*fn)(const char *reason, uint64_t count, void *ctx),
 			      void *ctx);
@@ -100,17 +100,17 @@ enum exit_action vmx_inject_gp(void);
 uint64_t vmx_gpr_read(struct vcpu *v, unsigned i);
 void vmx_gpr_write(struct vcpu *v, unsigned i, uint64_t value);
 
-/* ---- io.c: exits the VM layer finishes --------------------------------------- */
+/* ---- io.c: exits the VM layer finishes ----------------------------------------------- */
 enum exit_action vmx_on_io(struct exit_ctx *x);
 enum exit_action vmx_on_vmcall(struct exit_ctx *x);
 void vmx_vcpu_complete_io(struct vcpu *v, uint32_t value);
 void vmx_vcpu_complete_hypercall(struct vcpu *v, uint64_t result);
 
-/* ---- msr.c ------------------------------------------------------------------- */
+/* ---- msr.c --------------------------------------------------------------------------- */
 enum exit_action vmx_on_rdmsr(struct exit_ctx *x);
 enum exit_action vmx_on_wrmsr(struct exit_ctx *x);
 
-/* ---- cr.c -------------------------------------------------------------------- */
+/* ---- cr.c ---------------------------------------------------------------------------- */
 /* The CR0/CR4 values the hardware runs with for what the guest sees (VMX fixed bits applied). */
 uint64_t vmx_cr0_real(uint64_t visible);
 uint64_t vmx_cr4_real(uint64_t visible);
@@ -124,7 +124,7 @@ void vmx_update_long_mode(struct vcpu *v, uint64_t efer, bool paging);
 enum exit_action vmx_on_cr_access(struct exit_ctx *x);
 enum exit_action vmx_on_dr_access(struct exit_ctx *x);
 
-/* ---- dirty.c ----------------------------------------------------------------- */
+/* ---- dirty.c ------------------------------------------------------------------------- */
 /* Takes the PML page when the CPU has PML; FERR_NOMEM. */
 int vmx_dirty_init(struct vcpu *v);
 /* Points the (current, new) VMCS at the PML page. */
