@@ -139,9 +139,11 @@ def test_vmxinsn_survives_each_faulting_instruction(built):
     assert body[0] == "vmxinsn: start", output
     for name, line in zip(VIRT_INSTRUCTIONS, body[1:]):
         assert re.match(rf"^vmxinsn: #(UD|GP) on {name}$", line), output
+    # The control- and debug-register checks follow: the runner ignores CR writes and
+    # faults DR moves, so only Ferry gives them meaning (tests/test_vmx.py checks them).
     hypercall = host_hypercall_instruction()
-    assert body[len(VIRT_INSTRUCTIONS) + 1] == f"vmxinsn: {hypercall} 999 -> -6", output   # FERR_NOTSUP
-    assert body[-1] == "vmxinsn: done" and len(body) == len(VIRT_INSTRUCTIONS) + 3, output
+    assert body[-2] == f"vmxinsn: {hypercall} 999 -> -6", output   # FERR_NOTSUP
+    assert body[-1] == "vmxinsn: done", output
     assert lines[-1] == "runner: guest halted", output
 
 

@@ -226,6 +226,11 @@ def test_virtualization_instructions_raise_ud_in_the_guest(ferry):
                  "vmrun", "vmload", "vmsave", "stgi", "clgi", "skinit", "invlpga"):
         assert f"#UD on {insn}" in lines, lines
     assert f"{ferry.b.hypercall} 999 -> -6" in lines, lines
+    # Control and debug registers: what Ferry hides cannot be turned on; the rest works.
+    for bit in ("vmxe", "smxe", "pcide", "osxsave", "pke"):
+        assert f"#GP on cr4.{bit}" in lines, lines
+    assert "#UD on dr4" in lines and "#GP on dr6.high" in lines, lines
+    assert "cr4 pge toggled" in lines and "dr roundtrip ok" in lines, lines
     assert re.search(r"^vx\s+\d+\s+running", ferry.cmd("list"), re.M)
     ferry.cmd("destroy vx")
     assert_counter_healthy(ferry)
