@@ -107,6 +107,7 @@ void vcpu_hw_describe(char *buf, size_t cap)
 void vcpu_state_limits(struct x86_state_limits *out)
 {
 	backend()->state_limits(out);
+	out->vendor = vcpu_hw_vendor();
 }
 
 int vcpu_create(const struct vcpu_config *cfg, struct vcpu **out, const char **why)

@@ -437,6 +437,7 @@ long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap)
 	s.tsc_hz = vm->tsc_hz;
 	s.clock_ns_base = vm->clock_ns_base;
 	s.clock_tsc_base = vm->clock_tsc_base;
+	s.vendor = vcpu_hw_vendor();
 	s.cpuid = vm->cpu;
 	s.uart = vm->uart.regs;
 	memcpy(s.uart_line, vm->uart.line, vm->uart.line_len);
