@@ -204,7 +204,7 @@ static void teardown(struct vm *vm)
 	memset(vm, 0, sizeof(*vm));
 }
 
-/* A guest with RAM, a vCPU (EPT, VMCS) and a UART but no state: the common part of create and create_incoming. */
+/* A guest with RAM, a vCPU (with its EPT) and a UART but no state: what create and create_incoming share. */
 static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac, struct vm **out,
 		       const char **why)
 {
@@ -255,7 +255,8 @@ static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac
 	vdev_uart_init(&vm->uart, print_guest_line, vm);
 
 	uint64_t ram_frames = vm->ram_bytes / FRAME_SIZE;
-	vm->dirty_bitmap_frames = (bitmap_words(ram_frames) * sizeof(uint64_t) + FRAME_SIZE - 1) / FRAME_SIZE;
+	vm->dirty_bitmap_frames =
+		(bitmap_words(ram_frames) * sizeof(uint64_t) + FRAME_SIZE - 1) / FRAME_SIZE;
 	if (mem_alloc(&vm->owner, ram_frames, 1, &vm->ram_phys)) {
 		teardown(vm);
 		*why = "not enough free memory for the guest";
