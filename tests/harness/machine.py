@@ -84,9 +84,10 @@ def backend_emulator(backend):
 class FerryMachine(StartStop):
     def __init__(self, emulator="bochs", config_text=None, memory_mib=256, nic=None,
                  netns=None, name="ferry", esp=None, log_dir=None, realtime=True,
-                 cpu_model="tigerlake"):
+                 cpu_model="tigerlake", qemu_cpu=None):
         self.emulator = emulator
         self.cpu_model = cpu_model    # Bochs' `cpu: model=` (bochs -help cpu lists them)
+        self.qemu_cpu = qemu_cpu      # qemu-svm's `-cpu` (default QEMU_SVM_CPU)
         self.config_text = config_text
         self.memory_mib = memory_mib
         self.nic = nic
@@ -197,7 +198,7 @@ class FerryMachine(StartStop):
         if self.emulator == "qemu-kvm":
             argv += ["-enable-kvm", "-cpu", "host"]
         elif self.emulator == "qemu-svm":
-            argv += ["-accel", "tcg", "-cpu", QEMU_SVM_CPU]
+            argv += ["-accel", "tcg", "-cpu", self.qemu_cpu or QEMU_SVM_CPU]
         if self.nic:
             argv += ["-netdev", "tap,id=net0,ifname=%s,script=no,downscript=no" % self.nic["tap"],
                      "-device", "e1000,netdev=net0,mac=%s" % self.nic["mac"]]
