@@ -20,8 +20,12 @@
 #include "net/net_addr.h"
 #include "net/vswitch.h"
 
-/* Called once from kernel_main after the configuration is loaded. */
-void net_init(uint64_t acpi_rsdp);
+/*
+ * Called once from kernel_main after the configuration is loaded, with the NIC
+ * its driver started, or NULL when there is none (networking stays off). Takes
+ * the NIC's receive callback.
+ */
+void net_init(struct nic *started_nic);
 
 /* True when the NIC's link is up and the host has an IPv4 address. */
 bool net_up(void);
