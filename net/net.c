@@ -76,17 +76,19 @@ static void to_stack(void *ctx, const uint8_t *frame, size_t len)
 	}
 }
 
+/*
+ * The switch is on the receive path only while a port is attached. Before that
+ * the NIC is not promiscuous, so its address filter passes only Ferry's MAC,
+ * broadcast and multicast: all for the stack.
+ */
 static void nic_rx(void *ctx, const uint8_t *frame, size_t len)
 {
 	(void)ctx;
 	const uint8_t *dst = frame;
-	if (eth_mac_equal(dst, nic->mac)) {
+	bool for_host = eth_mac_equal(dst, nic->mac);
+	if (for_host || eth_is_multicast(dst))
 		to_stack(NULL, frame, len);
-		return;
-	}
-	if (eth_is_multicast(dst))
-		to_stack(NULL, frame, len);
-	if (vswitch_has_users(&vswitch) || !eth_is_multicast(dst))
+	if (!for_host && vswitch_has_users(&vswitch))
 		vswitch_from_uplink(&vswitch, frame, len, clock_ms());
 }
 
