@@ -7,7 +7,7 @@
  * from the caller's own stack.
  *
  * Frames are whole Ethernet frames without the FCS (the hardware adds and strips
- * it), at most NIC_MAX_FRAME bytes.
+ * it), at most NIC_MAX_FRAME bytes. Types only: portable.
  */
 #ifndef FERRY_DRIVERS_NIC_H
 #define FERRY_DRIVERS_NIC_H
