@@ -20,7 +20,10 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/power.h"
 #include "arch/x86/trap.h"
+#include "drivers/e1000.h"
+#include "drivers/pci.h"
 #include "drivers/uart16550.h"
+#include "kernel/lib/errors.h"
 #include "net/net.h"
 
 #include <string.h>
@@ -119,7 +122,12 @@ void kernel_main(struct boot_info *info)
 	paging_init(info);
 	memory_reclaim_boot_services(info);
 	load_config();
-	net_init(info->acpi_rsdp);
+	pci_init(info->acpi_rsdp);
+	struct nic *nic = NULL;
+	int nic_err = e1000_probe(&nic);
+	if (nic_err)
+		klog_warn("net: no usable NIC (%s); networking is off", err_name(nic_err));
+	net_init(nic);
 	vm_init();
 	migrate_service_init();
 
