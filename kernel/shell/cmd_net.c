@@ -6,7 +6,6 @@
 #include "net/tcp_stream.h"
 #include "drivers/pci.h"
 #include "kernel/clock.h"
-#include "kernel/shell/cmdline.h"
 #include "kernel/config.h"
 #include "kernel/console.h"
 #include "kernel/console_interrupt.h"
@@ -24,6 +23,8 @@
 #include <string.h>
 
 #define KIB 1024u
+#define PORT_MIN 1
+#define PORT_MAX 65535
 
 static bool require_network(void)
 {
@@ -195,10 +196,8 @@ static enum shell_status cmd_ping(int argc, char **argv)
 		shell_error("'%.32s' is not an IPv4 address A.B.C.D", argv[1]);
 		return SHELL_FAILED;
 	}
-	if (argc == 3 && !cmdline_parse_u64(argv[2], 1, PING_MAX_COUNT, &count)) {
-		shell_error("COUNT must be a number from 1 to %u", PING_MAX_COUNT);
+	if (argc == 3 && !shell_parse_number("COUNT", argv[2], 1, PING_MAX_COUNT, &count))
 		return SHELL_FAILED;
-	}
 	if (!require_network())
 		return SHELL_FAILED;
 
@@ -337,10 +336,8 @@ static enum shell_status netbench_send(int argc, char **argv)
 		shell_error("'%.40s' is not HOST[:PORT] (an IPv4 address, a port 1-65535)", argv[2]);
 		return SHELL_FAILED;
 	}
-	if (!cmdline_parse_u64(argv[3], 1, NETBENCH_MAX_MIB, &mib)) {
-		shell_error("MIB must be a number from 1 to %u", NETBENCH_MAX_MIB);
+	if (!shell_parse_number("MIB", argv[3], 1, NETBENCH_MAX_MIB, &mib))
 		return SHELL_FAILED;
-	}
 	if (!require_network())
 		return SHELL_FAILED;
 
@@ -412,10 +409,8 @@ static enum shell_status netbench_recv(int argc, char **argv)
 
 	if (argc > 3)
 		return SHELL_USAGE;
-	if (argc == 3 && !cmdline_parse_u64(argv[2], 1, 65535, &port)) {
-		shell_error("PORT must be a number from 1 to 65535");
+	if (argc == 3 && !shell_parse_number("PORT", argv[2], PORT_MIN, PORT_MAX, &port))
 		return SHELL_FAILED;
-	}
 	if (!require_network())
 		return SHELL_FAILED;
 

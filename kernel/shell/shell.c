@@ -36,6 +36,34 @@ void shell_error(const char *fmt, ...)
 	console_puts("\n");
 }
 
+enum shell_status shell_parse_options(int argc, char **argv, int positionals,
+				      const struct cmdline_option *options, size_t count)
+{
+	char err[CMDLINE_ERROR_MAX];
+
+	switch (cmdline_parse_options(argc, argv, positionals, options, count, err)) {
+	case CMDLINE_OK:
+		return SHELL_OK;
+	case CMDLINE_USAGE:
+		return SHELL_USAGE;
+	case CMDLINE_INVALID:
+		break;
+	}
+	shell_error("%s", err);
+	return SHELL_FAILED;
+}
+
+bool shell_parse_number(const char *name, const char *text, uint64_t min, uint64_t max,
+			uint64_t *out)
+{
+	char err[CMDLINE_ERROR_MAX];
+
+	if (cmdline_parse_number(name, NULL, text, min, max, out, err))
+		return true;
+	shell_error("%s", err);
+	return false;
+}
+
 void shell_execute(char *line)
 {
 	char *argv[CMDLINE_MAX_ARGS];

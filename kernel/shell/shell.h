@@ -11,7 +11,11 @@
 #ifndef FERRY_SHELL_H
 #define FERRY_SHELL_H
 
+#include "kernel/shell/cmdline.h"
+
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum shell_status { SHELL_OK, SHELL_USAGE, SHELL_FAILED };
 
@@ -29,6 +33,18 @@ void shell_execute(char *line);
 
 /* Prints "error: ..." on its own line. */
 void shell_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A command's key=value options, declared as a table (cmdline.h): SHELL_OK with the
+ * values in their targets, SHELL_USAGE when not exactly `positionals` words (the
+ * name included) precede the options, or SHELL_FAILED after the error line.
+ */
+enum shell_status shell_parse_options(int argc, char **argv, int positionals,
+				      const struct cmdline_option *options, size_t count);
+
+/* A numeric argument within [min, max]; false after "error: NAME must be a number from MIN to MAX". */
+bool shell_parse_number(const char *name, const char *text, uint64_t min, uint64_t max,
+			uint64_t *out);
 
 /* Looks a command up by name; NULL when unknown. */
 const struct shell_command *shell_find(const char *name);
