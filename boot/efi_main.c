@@ -15,6 +15,8 @@
 #include "boot/esp_files.h"
 #include "drivers/uart16550.h"
 #include "kernel/boot_info.h"
+#include "kernel/console.h"
+#include "kernel/console_input.h"
 #include "kernel/frame_alloc.h"
 #include "kernel/log.h"
 
@@ -125,6 +127,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	InitializeLib(image, systab);
 	uart_init();
+	console_attach_output(uart_putc);
+	console_attach_input(uart_try_getc);
 	char vendor[48];
 	size_t n = 0;
 	for (const CHAR16 *c = systab->FirmwareVendor; c && *c && n + 1 < sizeof(vendor); c++)

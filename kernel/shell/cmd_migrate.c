@@ -6,7 +6,7 @@
 #include "kernel/shell/cmdline.h"
 #include "kernel/config.h"
 #include "kernel/console.h"
-#include "kernel/console_interrupt.h"
+#include "kernel/console_input.h"
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/parse.h"

@@ -8,7 +8,7 @@
 #include "kernel/clock.h"
 #include "kernel/config.h"
 #include "kernel/console.h"
-#include "kernel/console_interrupt.h"
+#include "kernel/console_input.h"
 #include "kernel/lib/errors.h"
 #include "kernel/poll.h"
 #include "kernel/shell/shell.h"

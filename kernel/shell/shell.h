@@ -3,6 +3,10 @@
  * Xen's xl: short stable commands, positional arguments then key=value options,
  * aligned tables and key=value figures that scripts can read.
  *
+ * The shell owns the console's input: its poller (shell_poll, registered by
+ * kernel_main as the POLL_CONSOLE poller) reads the bytes typed, feeds the line
+ * editor and runs each complete line as a command.
+ *
  * Each module exports a table of struct shell_command (ended by an entry with a
  * NULL name) and kernel/shell/command_tables.c lists the tables. A handler returns
  * SHELL_USAGE for wrong arguments (the shell then prints the usage line), or
@@ -27,6 +31,12 @@ struct shell_command {
 };
 
 #define SHELL_PROMPT "ferry> "
+
+/* Greets the operator with the banner and the first prompt; the shell then reads the console. */
+void shell_start(void);
+
+/* The console poller: reads what was typed (a bounded number of bytes a call) and runs complete lines. */
+void shell_poll(void);
 
 /* Runs one line as a command (the line is modified). */
 void shell_execute(char *line);
