@@ -1,7 +1,8 @@
 /*
  * kernel_main: Ferry after ExitBootServices, its bring-up in order: Ferry's own
- * descriptor tables, time, power, memory and page tables, the host's configuration
- * (ferry.cfg), the network, guests and migration, then the shell on the console.
+ * descriptor tables and crash reports (the arch's half of panic), time, power,
+ * memory and page tables, the host's configuration (ferry.cfg), the network,
+ * guests and migration, then the shell on the console.
  * From then on the main loop calls every registered poller, forever. Nothing here
  * does work of its own: each step is its module's.
  */
@@ -11,6 +12,7 @@
 #include "kernel/log.h"
 #include "kernel/migration/service.h"
 #include "kernel/memory.h"
+#include "kernel/panic.h"
 #include "kernel/poll.h"
 #include "kernel/shell/shell.h"
 #include "kernel/vm/vm.h"
@@ -27,6 +29,7 @@ void kernel_main(struct boot_info *info)
 	idt_init();
 	trap_init(info->image_base, info->image_size, info->stack_base, info->stack_size,
 		  info->ist_stack_base, info->ist_stack_size);
+	panic_attach(&trap_panic_arch);
 	clock_init(info->tsc_hz);
 	power_init(info->runtime_services);
 	memory_init(info);
