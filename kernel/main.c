@@ -7,7 +7,6 @@
  * does work of its own: each step is its module's.
  */
 #include "kernel/boot_info.h"
-#include "kernel/clock.h"
 #include "kernel/host.h"
 #include "kernel/log.h"
 #include "kernel/migration/service.h"
@@ -16,6 +15,7 @@
 #include "kernel/poll.h"
 #include "kernel/shell/shell.h"
 #include "kernel/vm/vm.h"
+#include "arch/x86/clock.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/paging.h"
@@ -30,7 +30,8 @@ void kernel_main(struct boot_info *info)
 	trap_init(info->image_base, info->image_size, info->stack_base, info->stack_size,
 		  info->ist_stack_base, info->ist_stack_size);
 	panic_attach(&trap_panic_arch);
-	clock_init(info->tsc_hz);
+	struct clock_counter tsc = tsc_clock_counter(info->tsc_hz);
+	clock_init(&tsc);
 	power_init(info->runtime_services);
 	memory_init(info);
 	paging_init(info);
