@@ -1,10 +1,12 @@
 /*
- * Ferry's UEFI entry. While boot services run it reads the ESP, calibrates the
- * TSC, finds the ACPI RSDP and reserves the memory the kernel needs before it has
- * an allocator of its own (its stacks and the frame bitmap). It then takes the
- * memory map, calls ExitBootServices (retrying with a fresh map when the key is
- * stale, as the UEFI specification requires), converts the map into Ferry's
- * terms and enters kernel_main on Ferry's own stack.
+ * Ferry's UEFI entry. It attaches the console to the COM1 UART first (every line
+ * from then on, the boot log's included, goes out on it). While boot services run
+ * it reads the ESP, calibrates the TSC, finds the ACPI RSDP and reserves the
+ * memory the kernel needs before it has an allocator of its own (its stacks and
+ * the frame bitmap). It then takes the memory map, calls ExitBootServices
+ * (retrying with a fresh map when the key is stale, as the UEFI specification
+ * requires), converts the map into Ferry's terms and enters kernel_main on
+ * Ferry's own stack.
  */
 #include <efi.h>
 #include <efilib.h>

@@ -80,7 +80,7 @@ bool cmdline_parse_number(const char *name, const char *unit, const char *text, 
 	return false;
 }
 
-#define MAC_MULTICAST_BIT 0x01   /* I/G bit of the first octet (IEEE 802-2014 8.2.2) */
+#define MAC_MULTICAST_BIT 0x01   /* the I/G (group) bit of the first octet, IEEE 802 */
 
 /* Converts one option's value into its target; false with the message in err. */
 static bool convert(const struct cmdline_option *o, const char *value, char err[CMDLINE_ERROR_MAX])
