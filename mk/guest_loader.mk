@@ -7,11 +7,12 @@ FUZZ_GUEST_LOADER := $(BUILD)/host/fuzz_guest_loader
 .PHONY: fuzz-guest-loader fuzz-guest-loader-bin guest-runner
 
 fuzz-guest-loader-bin: $(FUZZ_GUEST_LOADER)
-$(FUZZ_GUEST_LOADER): tests/fuzz/fuzz_guest_loader.c kernel/vm/loader_elf.c kernel/vm/loader_elf.h
+LOADER_SRCS := kernel/vm/loader_elf.c arch/x86/cpu_state.c
+$(FUZZ_GUEST_LOADER): tests/fuzz/fuzz_guest_loader.c $(LOADER_SRCS) kernel/vm/loader_elf.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	@clang -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -DFERRY_HOST -I. -Iinclude $< kernel/vm/loader_elf.c -o $@
+	  -fno-sanitize-recover=all -DFERRY_HOST -I. -Iinclude $< $(LOADER_SRCS) -o $@
 
 fuzz-guest-loader: $(FUZZ_GUEST_LOADER) $(BUILD)/guests/counter.elf
 	@mkdir -p $(BUILD)/fuzz/guest_loader_corpus
@@ -23,9 +24,9 @@ fuzz-guest-loader: $(FUZZ_GUEST_LOADER) $(BUILD)/guests/counter.elf
 GUEST_RUNNER := $(BUILD)/host/guest_runner
 guest-runner: $(GUEST_RUNNER)
 unit: $(GUEST_RUNNER)
-$(GUEST_RUNNER): tests/tools/guest_runner.c kernel/vm/loader_elf.c kernel/vm/loader_elf.h
+$(GUEST_RUNNER): tests/tools/guest_runner.c $(LOADER_SRCS) kernel/vm/loader_elf.h
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -DFERRY_HOST -I. -Iinclude \
-	  $< kernel/vm/loader_elf.c -o $@
+	  $< $(LOADER_SRCS) -o $@
 $(BUILD)/guests/memtest.elf: tests/guests/memtest.h

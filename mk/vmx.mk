@@ -1,7 +1,8 @@
 # VT-x guests (docs/vmx.md): the portable parts (EPT builder and dirty scan, CPUID
-# masks, the UART model, the guest-state codec) also build for the host and have
-# unit tests; `make bench-ept` measures the EPT dirty-bit scan.
-PORTABLE_SRCS += arch/x86/vmx/ept.c arch/x86/cpu_features.c kernel/vdev/uart.c kernel/vm/snapshot.c
+# masks, the register file and its checks, the UART model, the snapshot codec) also
+# build for the host and have unit tests; `make bench-ept` measures the EPT dirty-bit scan.
+PORTABLE_SRCS += arch/x86/vmx/ept.c arch/x86/cpu_features.c arch/x86/cpu_state.c kernel/vdev/uart.c \
+  kernel/vm/snapshot.c
 
 BENCH_EPT := $(BUILD)/host/bench_ept
 .PHONY: bench-ept

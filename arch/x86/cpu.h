@@ -1,35 +1,12 @@
 /*
- * Thin wrappers around x86-64 instructions and architectural registers
- * (Intel SDM Vol. 2 for the instructions, Vol. 3A ch. 2 for CR0/CR4/EFER bits).
- * Everything here is a single instruction; policy lives in the callers.
+ * Thin wrappers around x86-64 instructions (Intel SDM Vol. 2). Everything here
+ * is a single instruction; policy lives in the callers, and the numbers they pass
+ * (MSRs, register bits) are named in arch/x86/x86.h. Image only.
  */
 #ifndef FERRY_ARCH_X86_CPU_H
 #define FERRY_ARCH_X86_CPU_H
 
 #include <stdint.h>
-
-/* CR0 (SDM Vol. 3A 2.5) */
-#define CR0_PE (1ull << 0)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-
-/* CR4 (SDM Vol. 3A 2.5) */
-#define CR4_PAE     (1ull << 5)
-#define CR4_PGE     (1ull << 7)
-#define CR4_OSFXSR  (1ull << 9)
-#define CR4_VMXE    (1ull << 13)
-#define CR4_OSXSAVE (1ull << 18)
-
-/* MSRs (SDM Vol. 4) */
-#define MSR_IA32_FEATURE_CONTROL 0x03a
-#define MSR_IA32_EFER            0xc0000080u
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-
-/* RFLAGS */
-#define RFLAGS_IF (1ull << 9)
 
 struct cpuid_regs {
 	uint32_t eax, ebx, ecx, edx;

@@ -11,8 +11,6 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpu_features.h"
 
-#define CPUID_HYPERVISOR_LEAF 0x40000000u
-
 /* Ferry's baseline: every feature bit it may show a guest. */
 extern const struct cpu_features cpuid_baseline;
 

@@ -1,5 +1,7 @@
 /* GDT and TSS; see gdt.h. Descriptor formats: SDM Vol. 3A 3.4.5 and 7.2.3. */
 #include "arch/x86/gdt.h"
+#include "arch/x86/cpu_state.h"
+#include "arch/x86/x86.h"
 
 #include <stddef.h>
 
@@ -18,16 +20,10 @@ struct __attribute__((packed)) descriptor_pointer {
 	uint64_t base;
 };
 
-/* Segment descriptor bits (SDM Vol. 3A 3.4.5). */
-#define SEG_ACCESSED   (1ull << 40)
-#define SEG_WRITABLE   (1ull << 41)   /* data: writable; code: readable */
-#define SEG_EXECUTABLE (1ull << 43)
-#define SEG_CODE_DATA  (1ull << 44)   /* S: code or data, not system */
-#define SEG_PRESENT    (1ull << 47)
-#define SEG_LONG_MODE  (1ull << 53)   /* L */
-#define SEG_GRANULAR   (1ull << 55)
-#define SEG_LIMIT_MAX  (0xffffull | (0xfull << 48))
-#define SYS_TYPE_TSS_AVAILABLE (9ull << 40)
+/* Access rights (arch/x86/x86.h): flat 64-bit code and flat data at DPL 0, an available TSS. */
+#define CODE_ACCESS (SEG_TYPE_CODE_XR_ACCESSED | AR_S | AR_P | AR_L | AR_G)
+#define DATA_ACCESS (SEG_TYPE_DATA_RW_ACCESSED | AR_S | AR_P | AR_G)
+#define TSS_ACCESS  (SYS_TYPE_TSS64_AVAILABLE | AR_P)
 
 #define GDT_ENTRIES 5   /* null, code, data, TSS (two slots) */
 
@@ -46,19 +42,14 @@ uint64_t tss_base(void)
 
 void gdt_init(uint64_t ist_stack_top)
 {
-	uint64_t common = SEG_ACCESSED | SEG_WRITABLE | SEG_CODE_DATA | SEG_PRESENT |
-			  SEG_GRANULAR | SEG_LIMIT_MAX;
-
 	gdt[0] = 0;
-	gdt[GDT_SELECTOR_CODE / 8] = common | SEG_EXECUTABLE | SEG_LONG_MODE;
-	gdt[GDT_SELECTOR_DATA / 8] = common;
+	gdt[GDT_SELECTOR_CODE / 8] = x86_segment_descriptor(0, DESC_LIMIT_FLAT, CODE_ACCESS);
+	gdt[GDT_SELECTOR_DATA / 8] = x86_segment_descriptor(0, DESC_LIMIT_FLAT, DATA_ACCESS);
 
 	tss.ist[IST_FAULT_STACK - 1] = ist_stack_top & ~0xfull;
 	tss.iomap_base = sizeof(tss);  /* no I/O permission bitmap */
-	uint64_t base = tss_base(), limit = sizeof(tss) - 1;
-	gdt[GDT_SELECTOR_TSS / 8] = (limit & 0xffff) | (base & 0xffffff) << 16 |
-				    SYS_TYPE_TSS_AVAILABLE | SEG_PRESENT |
-				    ((base >> 24) & 0xff) << 56;
+	uint64_t base = tss_base();
+	gdt[GDT_SELECTOR_TSS / 8] = x86_segment_descriptor((uint32_t)base, sizeof(tss) - 1, TSS_ACCESS);
 	gdt[GDT_SELECTOR_TSS / 8 + 1] = base >> 32;
 
 	struct descriptor_pointer ptr = { sizeof(gdt) - 1, gdt_base() };

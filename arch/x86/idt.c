@@ -1,20 +1,12 @@
 /* The IDT; see idt.h. Gate format: SDM Vol. 3A 6.14.1. */
 #include "arch/x86/idt.h"
 #include "arch/x86/gdt.h"
+#include "arch/x86/x86.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#define EXCEPTION_VECTORS 32
 #define IDT_ENTRIES 256
-#define GATE_INTERRUPT_64 0xe
-#define GATE_PRESENT      0x80
-
-enum exception_vector {
-	VECTOR_NMI = 2,
-	VECTOR_DOUBLE_FAULT = 8,
-	VECTOR_MACHINE_CHECK = 18,
-};
 
 struct __attribute__((packed)) idt_gate {
 	uint16_t offset_low;
@@ -31,7 +23,7 @@ struct __attribute__((packed)) idt_pointer {
 	uint64_t base;
 };
 
-extern const int64_t isr_stub_offsets[EXCEPTION_VECTORS];
+extern const int64_t isr_stub_offsets[VECTOR_EXCEPTIONS];
 
 static struct idt_gate idt[IDT_ENTRIES];
 
@@ -42,8 +34,7 @@ uint64_t idt_base(void)
 
 static uint8_t ist_for(unsigned vector)
 {
-	bool own_stack = vector == VECTOR_NMI || vector == VECTOR_DOUBLE_FAULT ||
-			 vector == VECTOR_MACHINE_CHECK;
+	bool own_stack = vector == VECTOR_NMI || vector == VECTOR_DF || vector == VECTOR_MC;
 
 	return own_stack ? IST_FAULT_STACK : 0;
 }
@@ -52,13 +43,13 @@ void idt_init(void)
 {
 	uint64_t table = (uint64_t)(uintptr_t)isr_stub_offsets;
 
-	for (unsigned v = 0; v < EXCEPTION_VECTORS; v++) {
+	for (unsigned v = 0; v < VECTOR_EXCEPTIONS; v++) {
 		uint64_t handler = table + (uint64_t)isr_stub_offsets[v];
 		idt[v] = (struct idt_gate){
 			.offset_low = handler & 0xffff,
 			.selector = GDT_SELECTOR_CODE,
 			.ist = ist_for(v),
-			.type_attr = GATE_PRESENT | GATE_INTERRUPT_64,
+			.type_attr = AR_P | SYS_TYPE_INTERRUPT_GATE,   /* the access byte; DPL 0 */
 			.offset_mid = (handler >> 16) & 0xffff,
 			.offset_high = (uint32_t)(handler >> 32),
 		};

@@ -1,29 +1,17 @@
 /* Ferry's page tables; see paging.h. Entry bits: SDM Vol. 3A 4.5, tables 4-15 to 4-20. */
 #include "arch/x86/paging.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/x86.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/units.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
 
 #include <stdbool.h>
 
-#define PTE_PRESENT   (1ull << 0)
-#define PTE_WRITABLE  (1ull << 1)
-#define PTE_PWT       (1ull << 3)
-#define PTE_PCD       (1ull << 4)
-#define PTE_LARGE     (1ull << 7)    /* PS: a 2 MiB page in a PD entry */
-#define PTE_NX        (1ull << 63)
-#define PTE_ADDR_MASK 0x000ffffffffff000ull
-
-#define PAGE_4K  (1ull << 12)
-#define PAGE_2M  (1ull << 21)
-#define ENTRIES  512
 #define IDENTITY_MIN_END (4ull << 30)   /* MMIO lives below 4 GiB: map it all */
 #define IDENTITY_MAX_END (512ull << 30) /* one PML4 entry's reach */
-
-#define CPUID_EXT_FEATURES 0x80000001u
-#define CPUID_EXT_EDX_NX   (1u << 20)
 
 #define FLAGS_DATA   (PTE_PRESENT | PTE_WRITABLE | PTE_NX)
 #define FLAGS_RODATA (PTE_PRESENT | PTE_NX)
@@ -56,10 +44,10 @@ static uint64_t *child(uint64_t *entry)
 
 static uint64_t *pd_entry(uint64_t va)
 {
-	uint64_t *pdpt = child(&pml4[(va >> 39) % ENTRIES]);
-	uint64_t *pd = child(&pdpt[(va >> 30) % ENTRIES]);
+	uint64_t *pdpt = child(&pml4[(va >> 39) % PT_ENTRIES]);
+	uint64_t *pd = child(&pdpt[(va >> 30) % PT_ENTRIES]);
 
-	return &pd[(va >> 21) % ENTRIES];
+	return &pd[(va >> 21) % PT_ENTRIES];
 }
 
 static void map_2m(uint64_t va, uint64_t flags)
@@ -76,26 +64,26 @@ static uint64_t *pt_entry(uint64_t va)
 		uint64_t base = *pde & PTE_ADDR_MASK & ~(PAGE_2M - 1);
 		uint64_t flags = *pde & ~PTE_ADDR_MASK & ~PTE_LARGE;
 		uint64_t *pt = new_table();
-		for (unsigned i = 0; i < ENTRIES; i++)
-			pt[i] = (base + i * PAGE_4K) | flags;
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			pt[i] = (base + i * PAGE_SIZE) | flags;
 		*pde = ptr_to_phys(pt) | PTE_PRESENT | PTE_WRITABLE;
 	} else if (!(*pde & PTE_PRESENT)) {
 		*pde = ptr_to_phys(new_table()) | PTE_PRESENT | PTE_WRITABLE;
 	}
 	uint64_t *pt = phys_to_ptr(*pde & PTE_ADDR_MASK);
-	return &pt[(va >> 12) % ENTRIES];
+	return &pt[(va >> 12) % PT_ENTRIES];
 }
 
 /* Sets the flags of every 4 KiB page in [start, end); flags 0 unmaps. */
 static void set_range(uint64_t start, uint64_t end, uint64_t flags)
 {
-	for (uint64_t va = start & ~(PAGE_4K - 1); va < end; va += PAGE_4K)
+	for (uint64_t va = start & ~(PAGE_SIZE - 1); va < end; va += PAGE_SIZE)
 		*pt_entry(va) = flags ? (va | flags) : 0;
 }
 
 void paging_init(const struct boot_info *info)
 {
-	if (!(cpuid(CPUID_EXT_FEATURES, 0).edx & CPUID_EXT_EDX_NX))
+	if (!(cpuid(CPUID_LEAF_EXT_FEATURES, 0).edx & CPUID_EXT1_EDX_NX))
 		panic("paging: the CPU lacks the NX bit, which Ferry's memory protection needs");
 
 	pml4 = new_table();
@@ -111,7 +99,7 @@ void paging_init(const struct boot_info *info)
 	for (unsigned i = 0; i < info->region_count; i++) {
 		const struct boot_region *r = &info->regions[i];
 		if (r->type == REGION_RUNTIME_CODE)
-			set_range(r->phys, r->phys + r->frames * PAGE_4K, FLAGS_RWX);
+			set_range(r->phys, r->phys + r->frames * PAGE_SIZE, FLAGS_RWX);
 	}
 
 	/* The whole image read-only first (headers, relocations), then each section as it needs. */
@@ -120,9 +108,9 @@ void paging_init(const struct boot_info *info)
 	set_range((uint64_t)(uintptr_t)__ferry_rodata_start, (uint64_t)(uintptr_t)__ferry_rodata_end, FLAGS_RODATA);
 	set_range((uint64_t)(uintptr_t)__ferry_data_start, (uint64_t)(uintptr_t)__ferry_data_end, FLAGS_DATA);
 
-	set_range(0, PAGE_4K, 0);
-	set_range(info->stack_base - PAGE_4K, info->stack_base, 0);
-	set_range(info->ist_stack_base - PAGE_4K, info->ist_stack_base, 0);
+	set_range(0, PAGE_SIZE, 0);
+	set_range(info->stack_base - PAGE_SIZE, info->stack_base, 0);
+	set_range(info->ist_stack_base - PAGE_SIZE, info->ist_stack_base, 0);
 
 	wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_NXE);
 	write_cr3(ptr_to_phys(pml4));
@@ -136,7 +124,7 @@ int paging_map_mmio(uint64_t phys, uint64_t size)
 	if (!size || phys + size < phys || phys + size > IDENTITY_MAX_END)
 		return FERR_RANGE;
 	set_range(phys, phys + size, FLAGS_MMIO);
-	for (uint64_t va = phys & ~(PAGE_4K - 1); va < phys + size; va += PAGE_4K)
+	for (uint64_t va = phys & ~(PAGE_SIZE - 1); va < phys + size; va += PAGE_SIZE)
 		invlpg(va);
 	return FERR_OK;
 }

@@ -1,21 +1,15 @@
 /* Exception reports and the register dump; see trap.h. */
 #include "arch/x86/trap.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/x86.h"
 #include "kernel/console.h"
 
 #include <stdbool.h>
 
 #define BACKTRACE_MAX_FRAMES 24
-#define VECTOR_DOUBLE_FAULT 8
-#define VECTOR_PAGE_FAULT 14
 #define GUARD_BYTES 4096
 
-/* Page-fault error code bits (SDM Vol. 3A 4.7). */
-#define PF_ERROR_PROTECTION (1u << 0)
-#define PF_ERROR_WRITE      (1u << 1)
-#define PF_ERROR_FETCH      (1u << 4)
-
-static const char *const exception_names[32] = {
+static const char *const exception_names[VECTOR_EXCEPTIONS] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
 	"#BR bound range", "#UD invalid opcode", "#NM device not available",
 	"#DF double fault", "coprocessor overrun", "#TS invalid TSS",
@@ -113,14 +107,14 @@ void trap_handler(struct trap_frame *f)
 	kprintf("\nFERRY FATAL: exception %u (%s), error code 0x%llx\n", v,
 		v < 32 ? exception_names[v] : "?", (unsigned long long)f->error_code);
 	uint64_t cr2 = read_cr2();
-	if (v == VECTOR_PAGE_FAULT)
+	if (v == VECTOR_PF)
 		kprintf("page fault at 0x%llx (%s, %s)\n", (unsigned long long)cr2,
 			f->error_code & PF_ERROR_PROTECTION ? "protection" : "not present",
 			f->error_code & PF_ERROR_WRITE ? "write" :
 			f->error_code & PF_ERROR_FETCH ? "fetch" : "read");
 	/* An overflow faults on the guard page, and pushing that fault's frame on the same
 	 * stack then raises #DF, which runs on its own stack; CR2 still names the guard page. */
-	if ((v == VECTOR_PAGE_FAULT || v == VECTOR_DOUBLE_FAULT) &&
+	if ((v == VECTOR_PF || v == VECTOR_DF) &&
 	    in_range(cr2, layout.stack_base - GUARD_BYTES, GUARD_BYTES, 1))
 		kprintf("stack overflow: the boot stack ran into its guard page\n");
 	trap_dump(f);

@@ -1,66 +1,174 @@
 /*
- * One virtual CPU: its VMCS and what the VMCS does not hold (GPRs, CR2, the
- * debug registers, the SYSCALL MSRs and KERNEL_GS_BASE, the FXSAVE image),
- * set-up of the VMCS by area (controls, host state, guest state), running it
- * for a slice, and moving its state in and out as struct vm_cpu_state.
- * Image only.
+ * The vendor-neutral vCPU: everything kernel/vm/ asks of a CPU virtualization
+ * backend, VT-x (arch/x86/vmx/) or AMD-V (arch/x86/svm/). One struct vcpu is one
+ * guest CPU together with its second-level page tables (EPT or NPT) over the
+ * guest's RAM and their dirty tracking.
+ *
+ * Calls run one way: kernel/vm/ calls down through this header; a backend never
+ * calls back up. vcpu_run() runs the guest until something happens that the VM
+ * layer must see (its devices, its hypercalls, a halt, the end of the slice, a
+ * reason to stop the guest) and describes it in struct vcpu_exit; everything a
+ * backend can settle alone (CPUID, control and debug registers, MSRs, EPT/NPT
+ * bookkeeping, PML-full, host interrupts, re-injecting an interrupted event) it
+ * settles inside vcpu_run().
+ *
+ * arch/x86/vcpu.c picks the backend once, at vcpu_hw_init(), from the CPU vendor
+ * (arch/x86/vcpu_backend.h); every other call goes to that backend and is valid
+ * only after vcpu_hw_init() succeeded. One CPU runs every vCPU (Ferry's boot CPU).
+ * Image only (the state and limit types are portable: arch/x86/cpu_state.h).
  */
 #ifndef FERRY_ARCH_X86_VCPU_H
 #define FERRY_ARCH_X86_VCPU_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/cpu_features.h"
+#include "arch/x86/cpu_state.h"
 #include "kernel/frame_alloc.h"
-#include "kernel/vm/loader_elf.h"
-#include "kernel/vm/snapshot.h"
 
-struct vcpu {
-	uint64_t gpr[GPR_COUNT];    /* enum vm_gpr order; RSP lives in the VMCS */
-	uint8_t fxsave[FXSAVE_BYTES] __attribute__((aligned(16)));
-	uint64_t cr2, dr[4], dr6;
-	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
-	uint64_t vmcs_phys;
-	uint64_t pml_phys;          /* 0 without PML */
-	uint64_t eptp;
-	uint64_t tsc_offset;        /* guest TSC = host TSC + tsc_offset */
-	uint32_t proc2;             /* secondary controls now in the VMCS (PML toggles) */
-	uint32_t entry;             /* VM-entry controls now in the VMCS (IA-32e mode toggles) */
-	uint16_t vpid;
-	bool launched;
+struct vcpu;   /* the backend's own; kernel/vm/ holds a pointer */
+
+/* ---- the host ------------------------------------------------------------------------ */
+
+enum vcpu_vendor { VCPU_VENDOR_NONE, VCPU_VENDOR_INTEL, VCPU_VENDOR_AMD };
+
+/* One yes/no capability for `info` ("vmx", "ept", "pml"...). */
+struct vcpu_capability {
+	const char *key;
+	bool present;
 };
 
 /*
- * Allocates the VMCS (charged to owner), fills controls and host state, and a
- * harmless guest state (to be replaced by vcpu_set_entry or vcpu_set_state).
- * ept_root is the PML4's physical address; pml_phys a zeroed page or 0.
+ * Probes the CPU and turns virtualization on (VMXON, or EFER.SVME with the host
+ * save area). FERR_NOTSUP with *why naming what is missing (the CPU feature, the
+ * firmware setting that disables it, or a backend Ferry does not have yet) when
+ * guests cannot run here.
  */
-int vcpu_init(struct vcpu *v, struct frame_owner *owner, uint16_t vpid, uint64_t ept_root,
-	      uint64_t pml_phys);
-/* VMCLEARs and frees the VMCS. */
-void vcpu_release(struct vcpu *v, struct frame_owner *owner);
+int vcpu_hw_init(const char **why);
+bool vcpu_hw_ready(void);
+enum vcpu_vendor vcpu_hw_vendor(void);
+const char *vcpu_vendor_name(enum vcpu_vendor vendor);   /* "intel", "amd", "none" */
+/* The backend's short name for log lines: "vmx" or "svm" (also before or without vcpu_hw_init). */
+const char *vcpu_hw_name(void);
+/*
+ * The capabilities `info` prints for this host's backend, in a stable order;
+ * valid whether or not vcpu_hw_init() succeeded (a CPU without the feature says
+ * "no" to all). Returns how many; *list stays valid until the next call.
+ */
+unsigned vcpu_hw_capabilities(const struct vcpu_capability **list);
+/* A line for the log describing the controls chosen (control words, dirty mode...). */
+void vcpu_hw_describe(char *buf, size_t cap);
+/* What a saved state must satisfy to be loaded on this host (x86_cpu_state_validate). */
+void vcpu_state_limits(struct x86_state_limits *out);
 
-/* Makes v's VMCS current (VMPTRLD when another one is). */
-void vcpu_load(struct vcpu *v);
+/* ---- one vCPU ------------------------------------------------------------------------ */
 
-/* The guest state a fresh guest starts with (from the loader). */
-void vcpu_set_entry(struct vcpu *v, const struct guest_entry_state *e);
+struct vcpu_config {
+	struct frame_owner *owner;            /* every frame the vCPU and its tables take */
+	uint64_t ram_phys, ram_bytes;         /* guest RAM: one host run mapped at GPA 0 */
+	const struct cpu_features *cpuid;     /* the mask the guest sees; must outlive the vcpu */
+	const char *name;                     /* the guest's, for the backend's dumps; must outlive it */
+	unsigned slot;                        /* 0..VM_MAX-1: picks the VPID or ASID */
+};
 
-void vcpu_get_state(struct vcpu *v, struct vm_cpu_state *out);
-/* Writes a validated state into the VMCS and the vcpu. */
-void vcpu_set_state(struct vcpu *v, const struct vm_cpu_state *s);
+/*
+ * Builds the second-level tables over guest RAM and the VMCS or VMCB, with a
+ * valid placeholder state (x86_cpu_state_flat64) until vcpu_set_state(). The
+ * vCPU itself takes frames of cfg->owner too. FERR_NOMEM (or another ferry_err)
+ * with *why on failure; nothing is left allocated then.
+ */
+int vcpu_create(const struct vcpu_config *cfg, struct vcpu **out, const char **why);
+/* Returns every frame the vCPU took; v may be NULL. */
+void vcpu_destroy(struct vcpu *v);
 
-uint64_t vcpu_guest_tsc(const struct vcpu *v);
+/* The whole architectural state, in the portable format of cpu_state.h. */
+void vcpu_get_state(struct vcpu *v, struct x86_cpu_state *out);
+/* Loads a state that x86_cpu_state_validate() accepted against vcpu_state_limits(). */
+void vcpu_set_state(struct vcpu *v, const struct x86_cpu_state *s);
+
+/* The guest's TSC (host TSC plus the offset); setting it moves the offset. */
+uint64_t vcpu_guest_tsc(struct vcpu *v);
 void vcpu_set_guest_tsc(struct vcpu *v, uint64_t guest_tsc);
 
-/* PML on or off (dirty logging); resets the PML index. */
-void vcpu_set_pml(struct vcpu *v, bool on);
-/* Copies the logged GPAs out and resets the index; returns how many. */
-unsigned vcpu_drain_pml(struct vcpu *v, uint64_t *gpas, unsigned max);
+/* Frames the second-level tables use (`vminfo`'s ept_tables). */
+uint64_t vcpu_table_frames(struct vcpu *v);
 
-/* Switches the FPU and the MSRs VMX does not switch to this vcpu (before entry). */
-void vcpu_switch_to(struct vcpu *v);
-/* Forgets v as the owner of the FPU/MSRs (it is being destroyed). */
-void vcpu_forget(struct vcpu *v);
+/* ---- running ------------------------------------------------------------------------- */
+
+#define VCPU_STOP_REASON_MAX 120
+
+enum vcpu_exit_kind {
+	VCPU_EXIT_SLICE_END,   /* the slice ran out, or a host event wants the CPU: run others */
+	VCPU_EXIT_HALT,        /* HLT executed (RIP is past it): nothing to do until an event */
+	VCPU_EXIT_IO,          /* port I/O for the VM layer's devices: finish with vcpu_complete_io */
+	VCPU_EXIT_HYPERCALL,   /* VMCALL/VMMCALL: finish with vcpu_complete_hypercall */
+	VCPU_EXIT_STOP,        /* the guest cannot go on; stop_reason says why (it never runs again) */
+};
+
+struct vcpu_io {
+	uint16_t port;
+	uint8_t size;          /* 1, 2 or 4 bytes */
+	bool in;
+	bool string;           /* INS/OUTS; rep: with a REP prefix */
+	bool rep;
+	uint32_t value;        /* OUT: the value written (low `size` bytes) */
+};
+
+struct vcpu_hypercall {
+	uint64_t nr, arg[3];   /* RAX; RDI, RSI, RDX */
+	unsigned cpl;          /* the guest's privilege level at the call */
+};
+
+struct vcpu_exit {
+	enum vcpu_exit_kind kind;
+	union {
+		struct vcpu_io io;
+		struct vcpu_hypercall hypercall;
+		char stop_reason[VCPU_STOP_REASON_MAX];   /* "triple fault", "EPT violation at GPA 0x... (write)" */
+	};
+};
+
+/*
+ * Runs the guest until an exit the VM layer must see, or until the host TSC
+ * reaches deadline_tsc (then VCPU_EXIT_SLICE_END). Switches the FPU and the MSRs
+ * the hardware does not switch as needed. Before a VCPU_EXIT_STOP caused by
+ * something the backend did not expect (an unhandled exit, a failed entry) the
+ * backend prints a register dump, each line starting "guest NAME: ".
+ */
+void vcpu_run(struct vcpu *v, uint64_t deadline_tsc, struct vcpu_exit *exit);
+
+/*
+ * Completes the I/O instruction of the last VCPU_EXIT_IO: for IN, value goes
+ * into AL/AX/EAX as the instruction would put it; a string instruction is
+ * skipped (with REP, RCX becomes 0). RIP moves past the instruction.
+ */
+void vcpu_complete_io(struct vcpu *v, uint32_t value);
+/* Completes the last VCPU_EXIT_HYPERCALL: RAX = result, RIP past the instruction. */
+void vcpu_complete_hypercall(struct vcpu *v, uint64_t result);
+
+/*
+ * Exits so far by the backend's reason names, for `vminfo`: fn (may be NULL) is
+ * called for each nonzero count in the backend's order. Returns the total.
+ */
+uint64_t vcpu_exit_counts(struct vcpu *v, void (*fn)(const char *reason, uint64_t count, void *ctx),
+			  void *ctx);
+
+/* ---- dirty tracking (live migration, the `dirty` command) ---------------------------- */
+
+/* "pml" or "ept-ad" on VT-x; "npt-ad" or "npt-wp" on AMD-V. */
+const char *vcpu_dirty_mode(struct vcpu *v);
+/*
+ * start: forgets every earlier write (clears the dirty records, flushes the
+ * translations), so that collect reports only later ones; FERR_NOTSUP when the
+ * CPU cannot track writes, FERR_NOMEM. collect: ORs the pages written since the
+ * previous start or collect into bitmap (bit i = guest page i; sized for
+ * ram_bytes), clears them and flushes; returns how many pages were newly set in
+ * bitmap, or FERR_BUSY when not logging. stop: ends logging.
+ */
+int vcpu_dirty_start(struct vcpu *v);
+long vcpu_dirty_collect(struct vcpu *v, uint64_t *bitmap);
+void vcpu_dirty_stop(struct vcpu *v);
 
 #endif

@@ -481,7 +481,7 @@ static void src_enter_stop_copy(struct mig_engine *e)
 static bool src_try_stop_copy(struct mig_engine *e, uint64_t dirty, bool drained)
 {
 	uint64_t target_ns = (uint64_t)e->params.downtime_ms * NS_PER_MS;
-	uint64_t final_ns = transfer_ns(e, dirty * PAGE_WIRE_BYTES + VM_STATE_MAX_BYTES);
+	uint64_t final_ns = transfer_ns(e, dirty * PAGE_WIRE_BYTES + VM_SNAPSHOT_MAX_BYTES);
 	uint64_t queue_ns = transfer_ns(e, queued_bytes(e));
 
 	if (dirty != 0 && final_ns > target_ns)

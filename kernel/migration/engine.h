@@ -176,7 +176,7 @@ struct mig_engine {
 	uint32_t announce_next;
 	uint64_t resume_ns;
 	uint8_t *ram;
-	uint8_t state_blob[VM_STATE_MAX_BYTES];
+	uint8_t state_blob[VM_SNAPSHOT_MAX_BYTES];
 	size_t state_len;
 	union {
 		struct mig_src src;

@@ -82,12 +82,12 @@ static int guest_set_throttle(void *guest, unsigned percent)
 
 static long guest_state_save(void *guest, uint8_t *buf, size_t cap)
 {
-	return vm_state_save(as_vm(guest), buf, cap);
+	return vm_snapshot_save(as_vm(guest), buf, cap);
 }
 
 static int guest_state_load(void *guest, const uint8_t *buf, size_t len, const char **why)
 {
-	return vm_state_load(as_vm(guest), buf, len, why);
+	return vm_snapshot_load(as_vm(guest), buf, len, why);
 }
 
 static void guest_set_migrating(void *guest, bool migrating)

@@ -264,7 +264,7 @@ int mig_src_round_end(struct mig_src *s, bool final, struct mig_round_end *out)
 int mig_src_state(struct mig_src *s, const uint8_t *blob, size_t len)
 {
 	if (!streaming(s) || !s->final_round_ended || s->state_sent || len == 0 ||
-	    len > VM_STATE_MAX_BYTES)
+	    len > VM_SNAPSHOT_MAX_BYTES)
 		return FERR_INVAL;
 	if (mig_writer_put(&s->writer, MIG_STATE, blob, len))
 		return FERR_BUSY;

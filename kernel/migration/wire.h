@@ -80,7 +80,7 @@ enum mig_reason {
 	MIG_REASON_INVALID = 7,     /* a malformed or out-of-range offer */
 	MIG_REASON_PROTOCOL = 8,    /* a message out of order, malformed, or with a bad tag */
 	MIG_REASON_CHECKSUM = 9,    /* the stream checksum did not match */
-	MIG_REASON_STATE = 10,      /* the vCPU/device state was refused by vm_state_load */
+	MIG_REASON_STATE = 10,      /* the vCPU/device state was refused by vm_snapshot_load */
 	MIG_REASON_CANCELLED = 11,  /* an operator cancelled */
 	MIG_REASON_TIMEOUT = 12,    /* the peer did not answer in time */
 	MIG_REASON_NOT_CONVERGED = 13, /* pre-copy gave up: the guest dirties memory too fast */

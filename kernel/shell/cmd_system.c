@@ -8,7 +8,7 @@
 #include "kernel/shell/shell.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/power.h"
-#include "arch/x86/vmx/caps.h"
+#include "arch/x86/vcpu.h"
 
 #include <string.h>
 
@@ -111,13 +111,12 @@ static enum shell_status cmd_info(int argc, char **argv)
 		return SHELL_USAGE;
 	print_cpu();
 
-	struct vmx_msrs msrs;
-	struct vmx_features f;
-	vmx_caps_read(&msrs);
-	vmx_caps_decode(&msrs, &f);
-	kprintf("features: vmx=%s ept=%s ept_ad=%s pml=%s unrestricted=%s vpid=%s preemption_timer=%s\n",
-		yes_no(f.vmx), yes_no(f.ept), yes_no(f.ept_ad), yes_no(f.pml),
-		yes_no(f.unrestricted), yes_no(f.vpid), yes_no(f.preemption_timer));
+	const struct vcpu_capability *caps;
+	unsigned count = vcpu_hw_capabilities(&caps);
+	kprintf("features:");
+	for (unsigned i = 0; i < count; i++)
+		kprintf(" %s=%s", caps[i].key, yes_no(caps[i].present));
+	kprintf("\n");
 
 	print_memory_totals();
 	kprintf("host: name=%s uptime_ms=%llu tsc_khz=%llu\n", host_config()->hostname,

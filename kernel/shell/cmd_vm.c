@@ -3,9 +3,9 @@
  * dirty, and snapshot (a save/load round trip on this host, the debug twin of
  * a migration's switchover).
  */
-#include "arch/x86/vmx/vmx.h"
 #include "kernel/shell/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/lib/bitmap.h"
 #include "kernel/lib/errors.h"
 #include "kernel/memory.h"
 #include "kernel/shell/shell.h"
@@ -16,13 +16,12 @@
 #define DEFAULT_MEMORY_MIB 32
 #define MIB (1ull << 20)
 #define DIRTY_RANGES_SHOWN 64
-#define PAGES_PER_WORD 64
 
 static const char *state_name(const struct vm *vm)
 {
-	if (vm->migrating)
+	if (vm_is_migrating(vm))
 		return "migrating";
-	switch (vm->state) {
+	switch (vm_get_state(vm)) {
 	case VM_RUNNING:  return "running";
 	case VM_PAUSED:   return "paused";
 	case VM_STOPPED:  return "stopped";
@@ -75,9 +74,12 @@ static enum shell_status cmd_list(int argc, char **argv)
 	kprintf("%-16s %4s %-10s %8s %12s\n", "NAME", "ID", "STATE", "MEM_MIB", "EXITS");
 	for (unsigned i = 0; i < VM_MAX; i++) {
 		struct vm *vm = vm_slot(i);
-		if (vm)
-			kprintf("%-16s %4u %-10s %8llu %12llu\n", vm->name, vm->id, state_name(vm),
-				(unsigned long long)(vm->ram_bytes / MIB), (unsigned long long)vm->exits_total);
+		struct vm_info info;
+		if (!vm)
+			continue;
+		vm_get_info(vm, &info);
+		kprintf("%-16s %4u %-10s %8llu %12llu\n", vm_name(vm), info.id, state_name(vm),
+			(unsigned long long)(vm_ram_bytes(vm) / MIB), (unsigned long long)info.exits);
 	}
 	return SHELL_OK;
 }
@@ -144,13 +146,13 @@ static enum shell_status cmd_console(int argc, char **argv)
 
 static void print_registers(struct vm *vm)
 {
-	static struct vm_cpu_state s;
+	static struct x86_cpu_state s;
 	static const char *const names[GPR_COUNT] = {
 		"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 		"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
 	};
 
-	vcpu_get_state(&vm->vcpu, &s);
+	vm_get_cpu_state(vm, &s);
 	kprintf("rip=0x%llx rflags=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx\n",
 		(unsigned long long)s.rip, (unsigned long long)s.rflags, (unsigned long long)s.cr0,
 		(unsigned long long)s.cr3, (unsigned long long)s.cr4, (unsigned long long)s.efer);
@@ -161,6 +163,12 @@ static void print_registers(struct vm *vm)
 		s.gdtr_limit, (unsigned long long)s.idtr_base, s.idtr_limit);
 }
 
+static void print_exit_count(const char *reason, uint64_t count, void *ctx)
+{
+	(void)ctx;
+	kprintf(" %s=%llu", reason, (unsigned long long)count);
+}
+
 static enum shell_status cmd_vminfo(int argc, char **argv)
 {
 	if (argc != 2)
@@ -168,31 +176,29 @@ static enum shell_status cmd_vminfo(int argc, char **argv)
 	struct vm *vm = find_or_complain(argv[1]);
 	if (!vm)
 		return SHELL_FAILED;
-	const uint8_t *m = vm->mac;
+	struct vm_info info;
+	vm_get_info(vm, &info);
+	const uint8_t *m = vm_mac(vm);
 	kprintf("name=%s id=%u state=%s memory_mib=%llu mac=%02x:%02x:%02x:%02x:%02x:%02x\n",
-		vm->name, vm->id, state_name(vm), (unsigned long long)(vm->ram_bytes / MIB), m[0], m[1],
-		m[2], m[3], m[4], m[5]);
+		vm_name(vm), info.id, state_name(vm), (unsigned long long)(vm_ram_bytes(vm) / MIB), m[0],
+		m[1], m[2], m[3], m[4], m[5]);
 	kprintf("memory: ram_phys=0x%llx ept_tables=%llu held_kib=%llu\n",
-		(unsigned long long)vm->ram_phys, (unsigned long long)vm->ept.used_frames,
-		(unsigned long long)(vm->owner.frames * (FRAME_SIZE / 1024)));
-	if (vm->state == VM_STOPPED)
-		kprintf("stopped: %s\n", vm->stop_reason);
+		(unsigned long long)info.ram_phys, (unsigned long long)info.table_frames,
+		(unsigned long long)(info.held_frames * (FRAME_SIZE / 1024)));
+	if (vm_get_state(vm) == VM_STOPPED)
+		kprintf("stopped: %s\n", info.stop_reason);
 	print_registers(vm);
-	kprintf("exits: total=%llu", (unsigned long long)vm->exits_total);
-	for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
-		if (vm->exit_counts[r])
-			kprintf(" %s=%llu", vmx_exit_reason_name(r), (unsigned long long)vm->exit_counts[r]);
-	if (vm->exits_other)
-		kprintf(" other=%llu", (unsigned long long)vm->exits_other);
+	kprintf("exits: total=%llu", (unsigned long long)info.exits);
+	vm_for_each_exit_count(vm, print_exit_count, NULL);
 	kprintf("\nio: uart_bytes=%llu other_reads=%llu other_writes=%llu string=%llu hypercalls=%llu\n",
-		(unsigned long long)vm->uart.bytes_out, (unsigned long long)vm->io_other_reads,
-		(unsigned long long)vm->io_other_writes, (unsigned long long)vm->io_string,
-		(unsigned long long)vm->hypercalls);
-	kprintf("sched: slices=%llu throttled=%llu throttle=%u%%\n", (unsigned long long)vm->slices,
-		(unsigned long long)vm->slices_throttled, vm->throttle_percent);
-	kprintf("dirty: mode=%s logging=%s\n", vm_dirty_mode(vm), vm->dirty_logging ? "yes" : "no");
+		(unsigned long long)info.uart_bytes, (unsigned long long)info.io_other_reads,
+		(unsigned long long)info.io_other_writes, (unsigned long long)info.io_string,
+		(unsigned long long)info.hypercalls);
+	kprintf("sched: slices=%llu throttled=%llu throttle=%u%%\n", (unsigned long long)info.slices,
+		(unsigned long long)info.slices_throttled, info.throttle_percent);
+	kprintf("dirty: mode=%s logging=%s\n", vm_dirty_mode(vm), info.dirty_logging ? "yes" : "no");
 	char features[200];
-	cpu_features_format(&vm->cpu, features, sizeof(features));
+	cpu_features_format(vm_cpu_features(vm), features, sizeof(features));
 	kprintf("cpuid: %s\n", features);
 	return SHELL_OK;
 }
@@ -201,24 +207,19 @@ static enum shell_status cmd_vminfo(int argc, char **argv)
 static void print_ranges(const uint64_t *bitmap, uint64_t pages)
 {
 	unsigned shown = 0;
-	uint64_t p = 0;
+	uint64_t start = bitmap_next_set(bitmap, 0, pages);
 
-	while (p < pages) {
-		if (!(bitmap[p / PAGES_PER_WORD] & (1ull << (p % PAGES_PER_WORD)))) {
-			p++;
-			continue;
-		}
-		uint64_t start = p;
-		while (p < pages && (bitmap[p / PAGES_PER_WORD] & (1ull << (p % PAGES_PER_WORD))))
-			p++;
+	while (start < pages) {
+		uint64_t end = bitmap_next_clear(bitmap, start, pages);   /* one past the range */
 		if (shown == DIRTY_RANGES_SHOWN) {
 			kprintf(",...");
 			return;
 		}
 		kprintf("%s%llu", shown ? "," : "", (unsigned long long)start);
-		if (p - 1 > start)
-			kprintf("-%llu", (unsigned long long)(p - 1));
+		if (end - 1 > start)
+			kprintf("-%llu", (unsigned long long)(end - 1));
 		shown++;
+		start = bitmap_next_set(bitmap, end, pages);
 	}
 }
 
@@ -229,64 +230,63 @@ static enum shell_status cmd_dirty(int argc, char **argv)
 	struct vm *vm = find_or_complain(argv[1]);
 	if (!vm)
 		return SHELL_FAILED;
-	if (vm->migrating) {
+	if (vm_is_migrating(vm)) {
 		shell_error("'%.32s' is migrating: its dirty log belongs to the migration", argv[1]);
 		return SHELL_FAILED;
 	}
-	uint64_t pages = vm->ram_bytes / FRAME_SIZE;
-	if (!vm->dirty_cmd_bitmap) {
-		int err = mem_alloc(&vm->owner, vm->dirty_bitmap_frames, 1, &vm->dirty_cmd_phys);
-		if (err) {
-			shell_error("no memory for the dirty bitmap");
-			return SHELL_FAILED;
-		}
-		vm->dirty_cmd_bitmap = phys_to_ptr(vm->dirty_cmd_phys);
+	uint64_t pages = vm_ram_bytes(vm) / FRAME_SIZE;
+	uint64_t *bitmap = vm_dirty_command_bitmap(vm);
+	if (!bitmap) {
+		shell_error("no memory for the dirty bitmap");
+		return SHELL_FAILED;
 	}
-	if (!vm->dirty_logging) {
+	struct vm_info info;
+	vm_get_info(vm, &info);
+	if (!info.dirty_logging) {
 		int err = vm_dirty_log_start(vm);
 		if (err) {
 			shell_error("dirty logging unavailable: %s", err_name(err));
 			return SHELL_FAILED;
 		}
-		kprintf("dirty %s mode=%s logging=started count=0 pages=\n", vm->name, vm_dirty_mode(vm));
+		kprintf("dirty %s mode=%s logging=started count=0 pages=\n", vm_name(vm), vm_dirty_mode(vm));
 		return SHELL_OK;
 	}
-	memset(vm->dirty_cmd_bitmap, 0, vm->dirty_bitmap_frames * FRAME_SIZE);
-	long n = vm_dirty_collect(vm, vm->dirty_cmd_bitmap);
+	long n = vm_dirty_collect(vm, bitmap);
 	if (n < 0) {
 		shell_error("dirty scan failed: %s", err_name((int)n));
 		return SHELL_FAILED;
 	}
-	kprintf("dirty %s mode=%s count=%ld pages=", vm->name, vm_dirty_mode(vm), n);
-	print_ranges(vm->dirty_cmd_bitmap, pages);
+	kprintf("dirty %s mode=%s count=%ld pages=", vm_name(vm), vm_dirty_mode(vm), n);
+	print_ranges(bitmap, pages);
 	kprintf("\n");
 	return SHELL_OK;
 }
 
 static enum shell_status cmd_snapshot(int argc, char **argv)
 {
-	static uint8_t state[VM_STATE_MAX_BYTES];
+	static uint8_t state[VM_SNAPSHOT_MAX_BYTES];
 
 	if (argc != 3)
 		return SHELL_USAGE;
 	struct vm *old = find_or_complain(argv[1]);
 	if (!old)
 		return SHELL_FAILED;
-	if (old->migrating || (old->state != VM_RUNNING && old->state != VM_PAUSED)) {
+	enum vm_state run_state = vm_get_state(old);
+	if (vm_is_migrating(old) || (run_state != VM_RUNNING && run_state != VM_PAUSED)) {
 		shell_error("'%.32s' is %s", argv[1], state_name(old));
 		return SHELL_FAILED;
 	}
-	bool was_running = old->state == VM_RUNNING;
+	bool was_running = run_state == VM_RUNNING;
 	if (was_running)
 		vm_pause(old);
-	long len = vm_state_save(old, state, sizeof(state));
+	long len = vm_snapshot_save(old, state, sizeof(state));
 	struct vm *copy = NULL;
 	const char *why = "state too big";
 	int err = len < 0 ? (int)len
-			  : vm_create_incoming(argv[2], old->ram_bytes / MIB, old->mac, &copy, &why);
+			  : vm_create_incoming(argv[2], vm_ram_bytes(old) / MIB, vm_mac(old), &copy, &why);
 	if (!err) {
-		memcpy(vm_ram(copy), vm_ram(old), old->ram_bytes);
-		err = vm_state_load(copy, state, (size_t)len, &why);
+		memcpy(vm_ram(copy), vm_ram(old), vm_ram_bytes(old));
+		err = vm_snapshot_load(copy, state, (size_t)len, &why);
 		if (err)
 			vm_destroy(copy);
 	}

@@ -1,4 +1,4 @@
-/* The guests' 16550 model; see vdev_uart.h. */
+/* The guests' 16550 model; see uart.h. */
 #include "kernel/vdev/uart.h"
 
 #include <stdbool.h>

@@ -1,20 +1,21 @@
 /*
  * The hypercalls of include/ferry/guest_abi.h: VMCALL with the number in RAX,
- * arguments in RDI, RSI, RDX; the result (or a negative ferry_err) in RAX.
+ * arguments in RDI, RSI, RDX; the result (or a negative ferry_err) in RAX. The
+ * vCPU backend decodes the call (struct vcpu_hypercall) and writes the result.
  */
 #include "ferry/guest_abi.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/units.h"
 #include "kernel/vm/vm_internal.h"
 
 #define PRINT_MAX_BYTES 4096
-#define NS_PER_SECOND 1000000000ull
 
 uint64_t vm_clock_ns(const struct vm *vm)
 {
 	/* From the guest's TSC, which travels with it: the clock goes on after a migration. */
-	uint64_t ticks = vcpu_guest_tsc(&vm->vcpu) - vm->clock_tsc_base;
+	uint64_t ticks = vcpu_guest_tsc(vm->vcpu) - vm->clock_tsc_base;
 	uint64_t hz = vm->tsc_hz;
-	return vm->clock_ns_base + ticks / hz * NS_PER_SECOND + ticks % hz * NS_PER_SECOND / hz;
+	return vm->clock_ns_base + ticks / hz * NS_PER_S + ticks % hz * NS_PER_S / hz;
 }
 
 static int64_t print(struct vm *vm, uint64_t gpa, uint64_t len)
@@ -29,26 +30,25 @@ static int64_t print(struct vm *vm, uint64_t gpa, uint64_t len)
 	return FERR_OK;
 }
 
-enum vm_exit_action hypercall_handle(struct vm *vm, uint64_t *gpr)
+uint64_t hypercall_handle(struct vm *vm, const struct vcpu_hypercall *call, bool *yield)
 {
 	int64_t result;
-	enum vm_exit_action action = EXIT_RESUME;
 
-	switch (gpr[GPR_RAX]) {
+	*yield = false;
+	switch (call->nr) {
 	case FERRY_HC_CLOCK_NS:
 		result = (int64_t)vm_clock_ns(vm);
 		break;
 	case FERRY_HC_PRINT:
-		result = print(vm, gpr[GPR_RDI], gpr[GPR_RSI]);
+		result = print(vm, call->arg[0], call->arg[1]);
 		break;
 	case FERRY_HC_YIELD:
 		result = 0;
-		action = EXIT_END_SLICE;
+		*yield = true;
 		break;
 	default:
 		result = FERR_NOTSUP;
 		break;
 	}
-	gpr[GPR_RAX] = (uint64_t)result;
-	return action;
+	return (uint64_t)result;
 }

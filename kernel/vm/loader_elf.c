@@ -1,5 +1,5 @@
 /*
- * Guest loader (contract in guest_loader.h): validates an ELF64 executable, copies
+ * Guest loader (contract in loader_elf.h): validates an ELF64 executable, copies
  * its PT_LOAD segments into guest RAM and builds the boot-time structures a 64-bit
  * guest starts with. Validation runs to completion before the first write to RAM,
  * so a rejected image leaves the (zeroed) RAM untouched.
@@ -8,8 +8,11 @@
 
 #include <string.h>
 
+#include "arch/x86/cpu_state.h"
+#include "arch/x86/x86.h"
 #include "include/ferry/guest_abi.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/units.h"
 
 /* ---- ELF64 (System V ABI, AMD64 supplement) ----------------------------------- */
 #define ELF_MAGIC0        0x7f
@@ -39,53 +42,13 @@ struct elf64_phdr {
 	uint64_t offset, vaddr, paddr, filesz, memsz, align;
 };
 
-/* ---- x86-64 bits we set (Intel SDM Vol. 3A 2.5, 4.5; Vol. 3C 24.4.1) ----------- */
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE        (1ull << 5)
-#define CR4_OSFXSR     (1ull << 9)
-#define CR4_OSXMMEXCPT (1ull << 10)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define RFLAGS_RESERVED_ONE (1ull << 1)
+/* ---- what the loader builds (x86 bits: arch/x86/x86.h) ---------------------- */
+#define GUEST_PDPT_GPA (GUEST_PML4_GPA + PAGE_SIZE)
+#define GUEST_PD_GPA   (GUEST_PDPT_GPA + PAGE_SIZE)
 
-#define PTE_PRESENT  (1ull << 0)
-#define PTE_WRITABLE (1ull << 1)
-#define PDE_PAGE_2M  (1ull << 7)    /* PS: the PD entry maps a 2 MiB page */
-#define PAGE_4K      0x1000ull
-#define PAGE_2M      (2ull << 20)
-#define PAGE_1G      (1ull << 30)
-#define TABLE_ENTRIES 512
-#define GUEST_PDPT_GPA (GUEST_PML4_GPA + PAGE_4K)
-#define GUEST_PD_GPA   (GUEST_PDPT_GPA + PAGE_4K)
-
-/* Segment access rights, shared by the GDT access byte (bits 7:0 of both) and the
- * VMCS format (SDM Vol. 3C 24.4.1 Table 24-2): type 3:0, S 4, DPL 6:5, P 7, then
- * AVL 12, L 13, D/B 14, G 15 in the VMCS (descriptor bits 52..55 are the same four). */
-#define SEG_TYPE_CODE_EXEC_READ_ACCESSED 0xBu
-#define SEG_TYPE_DATA_READ_WRITE_ACCESSED 0x3u
-#define SEG_TYPE_TSS64_BUSY 0xBu
-#define SEG_S_CODE_OR_DATA (1u << 4)
-#define SEG_DPL0           (0u << 5)
-#define SEG_PRESENT        (1u << 7)
-#define SEG_LONG_MODE      (1u << 13)
-#define SEG_DEFAULT_32     (1u << 14)
-#define SEG_GRANULARITY_4K (1u << 15)
-#define SEG_FLAGS_SHIFT    8     /* VMCS bits 15:12 are descriptor bits 55:52 */
-
-#define CODE64_ACCESS (SEG_TYPE_CODE_EXEC_READ_ACCESSED | SEG_S_CODE_OR_DATA | SEG_DPL0 | \
-		       SEG_PRESENT | SEG_LONG_MODE | SEG_GRANULARITY_4K)
-#define DATA_ACCESS   (SEG_TYPE_DATA_READ_WRITE_ACCESSED | SEG_S_CODE_OR_DATA | SEG_DPL0 | \
-		       SEG_PRESENT | SEG_DEFAULT_32 | SEG_GRANULARITY_4K)
-#define TSS_ACCESS    (SEG_TYPE_TSS64_BUSY | SEG_DPL0 | SEG_PRESENT)
-
-#define FLAT_LIMIT_4K 0xfffffu   /* with G: the whole address space */
-#define TSS64_BYTES   104u       /* SDM Vol. 3A 8.7, Figure 8-11 */
-#define TSS64_IOMAP_BASE_OFFSET 102u
+#define CODE64_ACCESS (SEG_TYPE_CODE_XR_ACCESSED | AR_S | AR_P | AR_L | AR_G)   /* DPL 0 */
+#define DATA_ACCESS   (SEG_TYPE_DATA_RW_ACCESSED | AR_S | AR_P | AR_DB | AR_G)
+#define TSS_ACCESS    (SYS_TYPE_TSS64_BUSY | AR_P)
 #define GDT_SLOTS     5          /* null, code, data, TSS (two slots) */
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -167,16 +130,6 @@ static const char *segment_text(unsigned index, const char *what)
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
-/* A code/data/system descriptor (SDM Vol. 3A 3.4.5, Figure 3-8): limit 15:0 in bits
- * 15:0, base 23:0 in 39:16, the access byte in 47:40, limit 19:16 in 51:48, the
- * AVL/L/D/G flags in 55:52, base 31:24 in 63:56. */
-static uint64_t descriptor(uint32_t base, uint32_t limit, uint32_t access)
-{
-	return (limit & 0xffffull) | (uint64_t)(base & 0xffffff) << 16 |
-	       (uint64_t)(access & 0xff) << 40 | (uint64_t)((limit >> 16) & 0xf) << 48 |
-	       (uint64_t)((access >> 12) & 0xf) << 52 | (uint64_t)(base >> 24) << 56;
-}
-
 static void build_page_tables(uint8_t *ram, uint64_t ram_bytes)
 {
 	uint64_t mapped = align_up(ram_bytes, PAGE_2M);
@@ -185,10 +138,10 @@ static void build_page_tables(uint8_t *ram, uint64_t ram_bytes)
 	put64(ram + GUEST_PML4_GPA, GUEST_PDPT_GPA | PTE_PRESENT | PTE_WRITABLE);
 	for (uint64_t d = 0; d < directories; d++)
 		put64(ram + GUEST_PDPT_GPA + 8 * d,
-		      (GUEST_PD_GPA + d * PAGE_4K) | PTE_PRESENT | PTE_WRITABLE);
+		      (GUEST_PD_GPA + d * PAGE_SIZE) | PTE_PRESENT | PTE_WRITABLE);
 	for (uint64_t gpa = 0; gpa < mapped; gpa += PAGE_2M)
 		put64(ram + GUEST_PD_GPA + 8 * (gpa / PAGE_2M),
-		      gpa | PTE_PRESENT | PTE_WRITABLE | PDE_PAGE_2M);
+		      gpa | PTE_PRESENT | PTE_WRITABLE | PTE_LARGE);
 }
 
 static void build_gdt_and_tss(uint8_t *ram)
@@ -196,9 +149,10 @@ static void build_gdt_and_tss(uint8_t *ram)
 	uint8_t *gdt = ram + GUEST_GDT_GPA;
 	uint8_t *tss = ram + GUEST_TSS_GPA;
 
-	put64(gdt + GUEST_CS_SELECTOR, descriptor(0, FLAT_LIMIT_4K, CODE64_ACCESS));
-	put64(gdt + GUEST_DS_SELECTOR, descriptor(0, FLAT_LIMIT_4K, DATA_ACCESS));
-	put64(gdt + GUEST_TR_SELECTOR, descriptor((uint32_t)GUEST_TSS_GPA, TSS64_BYTES - 1, TSS_ACCESS));
+	put64(gdt + GUEST_CS_SELECTOR, x86_segment_descriptor(0, DESC_LIMIT_FLAT, CODE64_ACCESS));
+	put64(gdt + GUEST_DS_SELECTOR, x86_segment_descriptor(0, DESC_LIMIT_FLAT, DATA_ACCESS));
+	put64(gdt + GUEST_TR_SELECTOR,
+	      x86_segment_descriptor((uint32_t)GUEST_TSS_GPA, TSS64_BYTES - 1, TSS_ACCESS));
 	put64(gdt + GUEST_TR_SELECTOR + 8, GUEST_TSS_GPA >> 32);
 	/* An I/O map base at the TSS limit means "no I/O permission bitmap". */
 	tss[TSS64_IOMAP_BASE_OFFSET] = (uint8_t)TSS64_BYTES;
@@ -218,7 +172,7 @@ int guest_load_elf(const void *image, size_t image_len, uint8_t *ram, uint64_t r
 	if (ram_bytes < GUEST_MIN_RAM_BYTES)
 		return reject(why, "guest RAM below the 2 MiB minimum", FERR_NOMEM);
 	/* The page directories sit between GUEST_PD_GPA and the image; one per GiB. */
-	if (align_up(ram_bytes, PAGE_1G) / PAGE_1G > (GUEST_IMAGE_MIN_GPA - GUEST_PD_GPA) / PAGE_4K)
+	if (align_up(ram_bytes, PAGE_1G) / PAGE_1G > (GUEST_IMAGE_MIN_GPA - GUEST_PD_GPA) / PAGE_SIZE)
 		return reject(why, "guest RAM larger than the boot page tables cover", FERR_INVAL);
 	if (!image || image_len < ELF_HEADER_BYTES)
 		return reject(why, "ELF: shorter than its header", FERR_INVAL);
@@ -279,7 +233,7 @@ int guest_load_elf(const void *image, size_t image_len, uint8_t *ram, uint64_t r
 	if (!entry_ok)
 		return reject(why, "ELF: entry point outside the executable segments", FERR_INVAL);
 
-	uint64_t stack_base = align_up(highest_end, PAGE_4K);
+	uint64_t stack_base = align_up(highest_end, PAGE_SIZE);
 	uint64_t stack_top = stack_base + GUEST_STACK_BYTES;
 
 	if (stack_top > ram_bytes)
@@ -314,7 +268,7 @@ int guest_load_elf(const void *image, size_t image_len, uint8_t *ram, uint64_t r
 		.rip = h.entry,
 		.rsp = stack_top,   /* page aligned, so 16-byte aligned */
 		.rsi = GUEST_BOOT_PARAMS_GPA,
-		.rflags = RFLAGS_RESERVED_ONE,   /* IF clear: interrupts off */
+		.rflags = RFLAGS_FIXED1,   /* IF clear: interrupts off */
 		.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
 		.cr3 = GUEST_PML4_GPA,
 		.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT,
@@ -331,4 +285,25 @@ int guest_load_elf(const void *image, size_t image_len, uint8_t *ram, uint64_t r
 	if (why)
 		*why = NULL;
 	return 0;
+}
+
+void guest_entry_cpu_state(const struct guest_entry_state *e, struct x86_cpu_state *s)
+{
+	x86_cpu_state_flat64(s);
+	s->gpr[GPR_RSP] = e->rsp;
+	s->gpr[GPR_RSI] = e->rsi;
+	s->rip = e->rip;
+	s->rflags = e->rflags | RFLAGS_FIXED1;
+	s->cr0 = e->cr0;
+	s->cr3 = e->cr3;
+	s->cr4 = e->cr4;
+	s->efer = e->efer;
+	for (unsigned i = 0; i < SEG_COUNT; i++)
+		s->seg[i] = (struct x86_segment){ GUEST_DS_SELECTOR, 0, SEG_LIMIT_4G, e->ds_access };
+	s->seg[SEG_CS].selector = GUEST_CS_SELECTOR;
+	s->seg[SEG_CS].access = e->cs_access;
+	s->seg[SEG_LDTR] = (struct x86_segment){ 0, 0, 0, AR_UNUSABLE };
+	s->seg[SEG_TR] = (struct x86_segment){ GUEST_TR_SELECTOR, e->tr_base, e->tr_limit, e->tr_access };
+	s->gdtr_base = e->gdt_base;
+	s->gdtr_limit = e->gdt_limit;
 }

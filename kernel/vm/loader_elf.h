@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/cpu_state.h"
+
 #define GUEST_BOOT_PARAMS_GPA 0x1000ull
 #define GUEST_GDT_GPA         0x2000ull
 #define GUEST_TSS_GPA         0x3000ull
@@ -56,5 +58,13 @@ struct guest_entry_state {
 int guest_load_elf(const void *image, size_t image_len, uint8_t *ram, uint64_t ram_bytes,
 		   const char *cmdline, uint64_t tsc_hz, struct guest_entry_state *entry,
 		   const char **why);
+
+/*
+ * The whole register file a guest enters with: x86_cpu_state_flat64() with the
+ * entry's registers, control registers, descriptor tables and access rights
+ * (every segment but CS, LDTR and TR takes ds_access). What the VM layer loads
+ * into the vCPU (vcpu_set_state).
+ */
+void guest_entry_cpu_state(const struct guest_entry_state *e, struct x86_cpu_state *out);
 
 #endif

@@ -1,16 +1,18 @@
 /*
  * Guests: creation and teardown, the round-robin scheduler, dirty logging and
- * state save/load; see vm.h. The VT-x side is in arch/x86/ (vcpu.c, vmexit.c).
+ * snapshot save/load; see vm.h. The slice loop is kernel/vm/run.c; the CPU side
+ * is the vCPU backend behind arch/x86/vcpu.h.
  */
 #include "kernel/vm/vm.h"
-#include "arch/x86/cpuid_guest.h"
-#include "arch/x86/vmx/vmx.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
 #include "kernel/lib/errors.h"
 #include "kernel/vm/loader_elf.h"
+#include "kernel/vm/snapshot.h"
 #include "kernel/host.h"
+#include "kernel/lib/bitmap.h"
 #include "kernel/lib/format.h"
+#include "kernel/lib/units.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 #include "kernel/poll.h"
@@ -19,16 +21,13 @@
 #include <stdarg.h>
 #include <string.h>
 
-#define MIB (1ull << 20)
-#define PAGES_PER_WORD 64
-#define PML_DRAIN_MAX 512
 #define IMAGE_DIR "guests/"
 #define IMAGE_SUFFIX ".elf"
 #define IMAGE_PATH_MAX 40
 #define THROTTLE_MAX 95
 #define PERCENT 100
 #define MAC_LOCAL_UNICAST 0x02   /* locally administered, unicast (IEEE 802) */
-#define STATE_IMAGE_MAX VM_STATE_MAX_BYTES
+#define HW_DESCRIPTION_MAX 160
 
 static struct vm vms[VM_MAX];
 static bool supported;
@@ -45,18 +44,17 @@ static void schedule(void);
 void vm_init(void)
 {
 	const char *why = "unknown";
-	int err = vmx_hw_init(&why);
+	int err = vcpu_hw_init(&why);
 
 	if (err) {
-		klog_warn("vmx: guests cannot run on this host: %s", why);
+		klog_warn("%s: guests cannot run on this host: %s", vcpu_hw_name(), why);
 		return;
 	}
-	const struct vmx_controls *c = vmx_controls();
+	char controls[HW_DESCRIPTION_MAX];
+	vcpu_hw_describe(controls, sizeof(controls));
 	supported = true;
 	poll_register("vm", schedule, POLL_BACKGROUND);
-	klog_info("vmx: on; pin=0x%x proc=0x%x proc2=0x%x exit=0x%x entry=0x%x vpid=%s dirty=%s",
-		  c->pin, c->proc, c->proc2, c->exit, c->entry, c->vpid ? "yes" : "no",
-		  c->pml ? "pml" : c->ept_ad ? "ept-ad" : "none");
+	klog_info("%s: on; %s", vcpu_hw_name(), controls);
 }
 
 bool vm_supported(void)
@@ -71,6 +69,38 @@ uint64_t vm_ram_bytes(const struct vm *vm) { return vm->ram_bytes; }
 uint8_t *vm_ram(struct vm *vm) { return phys_to_ptr(vm->ram_phys); }
 const struct cpu_features *vm_cpu_features(const struct vm *vm) { return &vm->cpu; }
 bool vm_is_migrating(const struct vm *vm) { return vm->migrating; }
+
+void vm_get_info(const struct vm *vm, struct vm_info *out)
+{
+	*out = (struct vm_info){
+		.id = vm->id,
+		.ram_phys = vm->ram_phys,
+		.table_frames = vcpu_table_frames(vm->vcpu),
+		.held_frames = vm->owner.frames,
+		.stop_reason = vm->stop_reason,
+		.exits = vcpu_exit_counts(vm->vcpu, NULL, NULL),
+		.uart_bytes = vm->uart.bytes_out,
+		.io_other_reads = vm->io_other_reads,
+		.io_other_writes = vm->io_other_writes,
+		.io_string = vm->io_string,
+		.hypercalls = vm->hypercalls,
+		.slices = vm->slices,
+		.slices_throttled = vm->slices_throttled,
+		.throttle_percent = vm->throttle_percent,
+		.dirty_logging = vm->dirty_logging,
+	};
+}
+
+void vm_get_cpu_state(const struct vm *vm, struct x86_cpu_state *out)
+{
+	vcpu_get_state(vm->vcpu, out);
+}
+
+void vm_for_each_exit_count(const struct vm *vm,
+			    void (*fn)(const char *reason, uint64_t count, void *ctx), void *ctx)
+{
+	vcpu_exit_counts(vm->vcpu, fn, ctx);
+}
 
 void vm_set_migrating(struct vm *vm, bool migrating)
 {
@@ -166,18 +196,15 @@ static void teardown(struct vm *vm)
 {
 	uint64_t ram_frames = vm->ram_bytes / FRAME_SIZE;
 
-	vcpu_release(&vm->vcpu, &vm->owner);
+	vcpu_destroy(vm->vcpu);
 	free_run(vm, &vm->ram_phys, ram_frames);
-	free_run(vm, &vm->ept_phys, vm->ept_frames);
-	free_run(vm, &vm->pml_phys, 1);
-	free_run(vm, &vm->dirty_pending_phys, vm->dirty_bitmap_frames);
 	free_run(vm, &vm->dirty_cmd_phys, vm->dirty_bitmap_frames);
 	if (mem_owner_unregister(&vm->owner))
 		klog_error("guest %s: frames still charged after teardown", vm->name);
 	memset(vm, 0, sizeof(*vm));
 }
 
-/* A guest with RAM, EPT, VMCS and UART but no state: the common part of create and create_incoming. */
+/* A guest with RAM, a vCPU (with its EPT) and a UART but no state: what create and create_incoming share. */
 static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac, struct vm **out,
 		       const char **why)
 {
@@ -228,27 +255,20 @@ static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac
 	vdev_uart_init(&vm->uart, print_guest_line, vm);
 
 	uint64_t ram_frames = vm->ram_bytes / FRAME_SIZE;
-	uint64_t pages_words = (ram_frames + PAGES_PER_WORD - 1) / PAGES_PER_WORD;
-	vm->dirty_bitmap_frames = (pages_words * sizeof(uint64_t) + FRAME_SIZE - 1) / FRAME_SIZE;
-	vm->ept_frames = ept_tables_needed(vm->ram_bytes);
-	const struct vmx_controls *c = vmx_controls();
-	int err = mem_alloc(&vm->owner, ram_frames, 1, &vm->ram_phys);
-	if (!err)
-		err = mem_alloc(&vm->owner, vm->ept_frames, 1, &vm->ept_phys);
-	if (!err && c->pml)
-		err = mem_alloc(&vm->owner, 1, 1, &vm->pml_phys);
-	if (err) {
+	vm->dirty_bitmap_frames =
+		(bitmap_words(ram_frames) * sizeof(uint64_t) + FRAME_SIZE - 1) / FRAME_SIZE;
+	if (mem_alloc(&vm->owner, ram_frames, 1, &vm->ram_phys)) {
 		teardown(vm);
 		*why = "not enough free memory for the guest";
 		return FERR_NOMEM;
 	}
-	ept_init(&vm->ept, phys_to_ptr(vm->ept_phys), vm->ept_phys, vm->ept_frames);
-	err = ept_map(&vm->ept, 0, vm->ram_phys, vm->ram_bytes, EPT_RWX, EPT_MEMTYPE_WB, false);
-	if (!err)
-		err = vcpu_init(&vm->vcpu, &vm->owner, (uint16_t)(slot + 1), ept_root(&vm->ept), vm->pml_phys);
+	struct vcpu_config cfg = {
+		.owner = &vm->owner, .ram_phys = vm->ram_phys, .ram_bytes = vm->ram_bytes,
+		.cpuid = &vm->cpu, .name = vm->name, .slot = slot,
+	};
+	int err = vcpu_create(&cfg, &vm->vcpu, why);
 	if (err) {
 		teardown(vm);
-		*why = err == FERR_NOMEM ? "not enough free memory for the guest" : "EPT set-up failed";
 		return err;
 	}
 	*out = vm;
@@ -289,8 +309,10 @@ int vm_create(const char *name, const char *image, uint64_t memory_mib, const ui
 		teardown(vm);
 		return err;
 	}
-	vcpu_set_entry(&vm->vcpu, &entry);
-	vcpu_set_guest_tsc(&vm->vcpu, 0);
+	struct x86_cpu_state regs;
+	guest_entry_cpu_state(&entry, &regs);
+	vcpu_set_state(vm->vcpu, &regs);
+	vcpu_set_guest_tsc(vm->vcpu, 0);
 	vm->state = VM_RUNNING;
 	klog_info("guest %s: created from %s, %llu MiB, id %u", vm->name, file->name,
 		  (unsigned long long)memory_mib, vm->id);
@@ -367,101 +389,52 @@ static void schedule(void)
 
 const char *vm_dirty_mode(const struct vm *vm)
 {
-	return vm->pml_phys ? "pml" : "ept-ad";
-}
-
-static void drain_pml_into_pending(struct vm *vm)
-{
-	uint64_t gpas[PML_DRAIN_MAX];
-	unsigned n = vcpu_drain_pml(&vm->vcpu, gpas, PML_DRAIN_MAX);
-	uint64_t pages = vm->ram_bytes / FRAME_SIZE;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t page = gpas[i] / FRAME_SIZE;
-		if (page < pages)
-			vm->dirty_pending[page / PAGES_PER_WORD] |= 1ull << (page % PAGES_PER_WORD);
-	}
-}
-
-void vm_pml_full(struct vm *vm)
-{
-	if (vm->dirty_logging && vm->dirty_pending)
-		drain_pml_into_pending(vm);
-	else
-		vcpu_drain_pml(&vm->vcpu, NULL, 0);
+	return vcpu_dirty_mode(vm->vcpu);
 }
 
 int vm_dirty_log_start(struct vm *vm)
 {
-	if (!vmx_controls()->ept_ad)
-		return FERR_NOTSUP;
-	if (vm->pml_phys && !vm->dirty_pending) {
-		int err = mem_alloc(&vm->owner, vm->dirty_bitmap_frames, 1, &vm->dirty_pending_phys);
-		if (err)
-			return err;
-		vm->dirty_pending = phys_to_ptr(vm->dirty_pending_phys);
-	}
-	if (vm->dirty_pending)
-		memset(vm->dirty_pending, 0, vm->dirty_bitmap_frames * FRAME_SIZE);
-	ept_clear_dirty(&vm->ept);
-	vmx_invept(vm->vcpu.eptp);
-	vcpu_set_pml(&vm->vcpu, true);
-	vm->dirty_logging = true;
-	return FERR_OK;
+	int err = vcpu_dirty_start(vm->vcpu);
+	if (!err)
+		vm->dirty_logging = true;
+	return err;
 }
 
 long vm_dirty_collect(struct vm *vm, uint64_t *bitmap)
 {
 	if (!vm->dirty_logging)
 		return FERR_BUSY;
-	uint64_t pages = vm->ram_bytes / FRAME_SIZE;
-	long newly = 0;
-
-	if (!vm->pml_phys) {
-		newly = (long)ept_collect_dirty(&vm->ept, bitmap, pages);
-	} else {
-		/* PML logs a page when its D bit goes from 0 to 1; clearing the bits of logged pages re-arms them. */
-		drain_pml_into_pending(vm);
-		uint64_t words = (pages + PAGES_PER_WORD - 1) / PAGES_PER_WORD;
-		for (uint64_t w = 0; w < words; w++) {
-			uint64_t bits = vm->dirty_pending[w];
-			if (!bits)
-				continue;
-			vm->dirty_pending[w] = 0;
-			uint64_t fresh = bits & ~bitmap[w];
-			bitmap[w] |= bits;
-			for (; fresh; fresh &= fresh - 1)
-				newly++;
-			while (bits) {
-				unsigned b = (unsigned)__builtin_ctzll(bits);
-				bits &= bits - 1;
-				uint64_t *leaf = ept_leaf(&vm->ept, (w * PAGES_PER_WORD + b) * FRAME_SIZE, NULL);
-				if (leaf)
-					*leaf &= ~EPT_DIRTY;
-			}
-		}
-	}
-	vmx_invept(vm->vcpu.eptp);
-	return newly;
+	return vcpu_dirty_collect(vm->vcpu, bitmap);
 }
 
 void vm_dirty_log_stop(struct vm *vm)
 {
-	vcpu_set_pml(&vm->vcpu, false);
+	vcpu_dirty_stop(vm->vcpu);
 	vm->dirty_logging = false;
 }
 
-/* ---- state ----------------------------------------------------------------------------- */
-
-long vm_state_save(struct vm *vm, uint8_t *buf, size_t cap)
+uint64_t *vm_dirty_command_bitmap(struct vm *vm)
 {
-	static struct vm_saved_state s;   /* large (FXSAVE image): kept off the stack */
+	if (!vm->dirty_cmd_bitmap) {
+		if (mem_alloc(&vm->owner, vm->dirty_bitmap_frames, 1, &vm->dirty_cmd_phys))
+			return NULL;
+		vm->dirty_cmd_bitmap = phys_to_ptr(vm->dirty_cmd_phys);
+	}
+	memset(vm->dirty_cmd_bitmap, 0, vm->dirty_bitmap_frames * FRAME_SIZE);
+	return vm->dirty_cmd_bitmap;
+}
+
+/* ---- snapshots ----------------------------------------------------------------------- */
+
+long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap)
+{
+	static struct vm_snapshot s;   /* large (FXSAVE image): kept off the stack */
 
 	if (vm->state != VM_PAUSED)
 		return FERR_BUSY;
 	memset(&s, 0, sizeof(s));
-	vcpu_get_state(&vm->vcpu, &s.cpu);
-	s.guest_tsc = vcpu_guest_tsc(&vm->vcpu);
+	vcpu_get_state(vm->vcpu, &s.cpu);
+	s.guest_tsc = vcpu_guest_tsc(vm->vcpu);
 	s.tsc_hz = vm->tsc_hz;
 	s.clock_ns_base = vm->clock_ns_base;
 	s.clock_tsc_base = vm->clock_tsc_base;
@@ -469,28 +442,28 @@ long vm_state_save(struct vm *vm, uint8_t *buf, size_t cap)
 	s.uart = vm->uart.regs;
 	memcpy(s.uart_line, vm->uart.line, vm->uart.line_len);
 	s.uart_line_len = vm->uart.line_len;
-	return vm_state_encode(&s, buf, cap);
+	return vm_snapshot_encode(&s, buf, cap);
 }
 
-int vm_state_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why)
+int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why)
 {
-	static struct vm_saved_state s;
-	struct vm_state_limits limits;
+	static struct vm_snapshot s;
+	struct x86_state_limits limits;
 
 	if (vm->state != VM_INCOMING) {
 		*why = "the guest is not an incoming shell";
 		return FERR_BUSY;
 	}
-	int err = vm_state_decode(buf, len, &s, why);
+	int err = vm_snapshot_decode(buf, len, &s, why);
 	if (err)
 		return err;
-	vmx_state_limits(&limits);
-	err = vm_state_validate(&s, &limits, why);
+	vcpu_state_limits(&limits);
+	err = vm_snapshot_validate(&s, &limits, why);
 	if (err)
 		return err;
 	/* Everything checked: from here on nothing can fail. */
-	vcpu_set_state(&vm->vcpu, &s.cpu);
-	vcpu_set_guest_tsc(&vm->vcpu, s.guest_tsc);
+	vcpu_set_state(vm->vcpu, &s.cpu);
+	vcpu_set_guest_tsc(vm->vcpu, s.guest_tsc);
 	vm->tsc_hz = s.tsc_hz;
 	vm->clock_ns_base = s.clock_ns_base;
 	vm->clock_tsc_base = s.clock_tsc_base;

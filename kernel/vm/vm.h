@@ -1,10 +1,11 @@
 /*
- * Guests (VMs): lifecycle, scheduling and the services live migration needs.
+ * Guests (VMs): lifecycle, scheduling, what the commands show of them, and the
+ * services live migration needs.
  *
- * A guest has one vCPU run under VT-x with EPT, RAM that is one contiguous run of
- * host frames mapped by EPT from guest-physical 0, a 16550 UART and the hypercall
- * interface (include/ferry/guest_abi.h). Guests run round-robin on the boot CPU,
- * preempted by the VMX preemption timer, from a background poller.
+ * A guest has one vCPU (arch/x86/vcpu.h: VT-x with EPT today), RAM that is one
+ * contiguous run of host frames mapped from guest-physical 0, a 16550 UART and
+ * the hypercall interface (include/ferry/guest_abi.h). Guests run round-robin on
+ * the boot CPU, preempted by the backend's timer, from a background poller.
  *
  * The migration part of this contract (marked [migration]) is what
  * kernel/migration/ builds on; keep it stable.
@@ -31,8 +32,9 @@ enum vm_state {
 };
 
 struct vm;
+struct x86_cpu_state;   /* arch/x86/cpu_state.h */
 
-/* Called once at boot: VMXON when the CPU has what Ferry needs; logs why not otherwise. */
+/* Called once at boot: turns virtualization on when the CPU has what Ferry needs; logs why not otherwise. */
 void vm_init(void);
 /* True when guests can run on this host. */
 bool vm_supported(void);
@@ -55,6 +57,28 @@ const char *vm_name(const struct vm *vm);
 const uint8_t *vm_mac(const struct vm *vm);
 uint64_t vm_ram_bytes(const struct vm *vm);
 
+/* What `vminfo` and `list` show of a guest: a copy of its counters (since creation) and placement. */
+struct vm_info {
+	unsigned id;
+	uint64_t ram_phys;
+	uint64_t table_frames;           /* the vCPU's EPT/NPT tables */
+	uint64_t held_frames;            /* every frame charged to the guest */
+	const char *stop_reason;         /* why it stopped ("" unless VM_STOPPED); valid until destroy */
+	uint64_t exits;                  /* VM exits of every reason */
+	uint64_t uart_bytes;             /* bytes the guest wrote to its UART */
+	uint64_t io_other_reads, io_other_writes, io_string;
+	uint64_t hypercalls;
+	uint64_t slices, slices_throttled;
+	unsigned throttle_percent;
+	bool dirty_logging;
+};
+void vm_get_info(const struct vm *vm, struct vm_info *out);
+/* The vCPU's registers now (for `vminfo`; consistent when the guest is not running). */
+void vm_get_cpu_state(const struct vm *vm, struct x86_cpu_state *out);
+/* Calls fn for each exit reason the guest has met, by the backend's names, in its order. */
+void vm_for_each_exit_count(const struct vm *vm,
+			    void (*fn)(const char *reason, uint64_t count, void *ctx), void *ctx);
+
 /* [migration] A shell for an incoming guest: RAM reserved and zeroed, EPT built, state VM_INCOMING. */
 int vm_create_incoming(const char *name, uint64_t memory_mib, const uint8_t *mac,
 		       struct vm **out, const char **why);
@@ -74,23 +98,28 @@ int vm_dirty_log_start(struct vm *vm);
 long vm_dirty_collect(struct vm *vm, uint64_t *bitmap);
 void vm_dirty_log_stop(struct vm *vm);
 const char *vm_dirty_mode(const struct vm *vm);   /* "pml" or "ept-ad" */
+/*
+ * A bitmap of the guest's pages for the `dirty` command's own log, zeroed,
+ * charged to the guest and kept until vm_destroy; NULL when out of memory.
+ */
+uint64_t *vm_dirty_command_bitmap(struct vm *vm);
 
 /* [migration] Auto-converge: keep the vCPU off the CPU for this share of its slices (0-95). */
 int vm_set_throttle(struct vm *vm, unsigned percent);
 
 /*
- * [migration] The guest's complete state but its RAM, as a self-describing blob of
- * tagged, length-prefixed, versioned sections (bhyve-style: each part saves and
- * loads its own): every guest-state VMCS field, the GPRs, FPU/XSAVE area, the MSRs
+ * [migration] A snapshot: the guest's complete state but its RAM, as a
+ * self-describing blob of tagged, length-prefixed, versioned sections
+ * (kernel/vm/snapshot.h; bhyve-style: each part saves and loads its own): every guest-state VMCS field, the GPRs, FPU/XSAVE area, the MSRs
  * Ferry passes through or emulates, pending events, the preemption-timer and TSC
  * bookkeeping (guest TSC carried, not host TSC), the CPUID mask, the UART and the
  * hypercall clock. save needs the guest paused; returns the length or FERR_TOOBIG.
  * load needs VM_INCOMING, validates every section and value before touching the
  * guest (FERR_INVAL or FERR_NOTSUP with *why), and leaves the guest VM_PAUSED.
  */
-#define VM_STATE_MAX_BYTES (16u * 1024)
-long vm_state_save(struct vm *vm, uint8_t *buf, size_t cap);
-int vm_state_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
+#define VM_SNAPSHOT_MAX_BYTES (16u * 1024)
+long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap);
+int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
 
 /* [migration] Called by the migration engine so `list` can show "migrating" and block destroy/pause. */
 void vm_set_migrating(struct vm *vm, bool migrating);

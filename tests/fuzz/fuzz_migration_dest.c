@@ -101,7 +101,7 @@ static void drive(const uint8_t *data, size_t len)
 				__builtin_trap();   /* touches both ends of the page data */
 			break;
 		case MIG_DST_EV_STATE:
-			if (ev.state_len == 0 || ev.state_len > VM_STATE_MAX_BYTES)
+			if (ev.state_len == 0 || ev.state_len > VM_SNAPSHOT_MAX_BYTES)
 				__builtin_trap();
 			break;
 		case MIG_DST_EV_VERIFIED:

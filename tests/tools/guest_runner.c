@@ -59,10 +59,6 @@
 #define EXIT_TRIPLE_FAULT 4
 #define REX_W 0x8
 #define REX_X 0x2
-#define VECTOR_DF 8
-#define VECTOR_UD 6
-#define VECTOR_GP 13
-#define VECTOR_PF 14
 #define IDT_GATE_BYTES 16
 #define IDT_GATE_PRESENT 0x80
 #define ERROR_CODE_IDT 0x2

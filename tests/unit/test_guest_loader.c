@@ -6,6 +6,7 @@
 #include "include/ferry/guest_abi.h"
 #include "kernel/lib/errors.h"
 #include "kernel/vm/loader_elf.h"
+#include "x86_fixtures.h"
 
 #define RAM_BYTES (8ull << 20)
 #define IMAGE_MAX 8192
@@ -306,6 +307,38 @@ TEST(huge_ram_beyond_tables_rejected)
 	/* 251 GiB needs more page directories than fit below 1 MiB; nothing is touched. */
 	CHECK_EQ_I(guest_load_elf(image, image_len, &byte, 251ull << 30, NULL, 1, &e, &why), FERR_INVAL);
 	CHECK_STR(why, "guest RAM larger than the boot page tables cover");
+}
+
+/* The register file a loaded guest enters with: the entry's values, and valid for VM entry. */
+TEST(entry_state_becomes_a_valid_register_file)
+{
+	struct guest_entry_state e;
+	struct x86_cpu_state c, flat;
+	struct x86_state_limits l = bochs_limits();
+	const char *why = "unset";
+	uint8_t *ram = new_ram(RAM_BYTES);
+
+	good_image();
+	CHECK_EQ_I(load(ram, RAM_BYTES, &e, &why), 0);
+	guest_entry_cpu_state(&e, &c);
+	CHECK_EQ_U(c.rip, e.rip);
+	CHECK_EQ_U(c.gpr[GPR_RSP], e.rsp);
+	CHECK_EQ_U(c.gpr[GPR_RSI], GUEST_BOOT_PARAMS_GPA);
+	CHECK_EQ_U(c.cr0, e.cr0);
+	CHECK_EQ_U(c.cr3, e.cr3);
+	CHECK_EQ_U(c.seg[SEG_CS].selector, GUEST_CS_SELECTOR);
+	CHECK_EQ_U(c.seg[SEG_CS].access, e.cs_access);
+	CHECK_EQ_U(c.seg[SEG_SS].access, e.ds_access);
+	CHECK_EQ_U(c.seg[SEG_TR].base, GUEST_TSS_GPA);
+	CHECK_EQ_U(c.seg[SEG_LDTR].access, AR_UNUSABLE);
+	CHECK_EQ_U(c.gdtr_limit, e.gdt_limit);
+	CHECK_EQ_U(c.dr7, DR7_INIT);
+	CHECK_EQ_U(x86_mxcsr(&c), MXCSR_INIT);
+	CHECK_EQ_I(x86_cpu_state_validate(&c, &l, &why), 0);
+	/* The flat 64-bit placeholder a backend holds before any state is loaded is valid too. */
+	x86_cpu_state_flat64(&flat);
+	CHECK_EQ_I(x86_cpu_state_validate(&flat, &l, &why), 0);
+	free(ram);
 }
 
 int main(void) { return run_tests(); }

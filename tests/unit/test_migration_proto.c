@@ -169,7 +169,7 @@ TEST(header_round_trip_and_limits)
 
 	frame(buf, MIG_PAGES, MIG_PAGES_MAX_PAYLOAD + 1, 0);
 	CHECK_EQ_I(mig_header_decode(buf, &h), FERR_TOOBIG);
-	frame(buf, MIG_STATE, VM_STATE_MAX_BYTES + 1, 0);
+	frame(buf, MIG_STATE, VM_SNAPSHOT_MAX_BYTES + 1, 0);
 	CHECK_EQ_I(mig_header_decode(buf, &h), FERR_TOOBIG);
 	frame(buf, MIG_GO, 1, 0);
 	CHECK_EQ_I(mig_header_decode(buf, &h), FERR_TOOBIG);
@@ -598,7 +598,7 @@ TEST(destination_rejects_bad_page_number_bad_tag_replay_and_summary)
 	accepted_pair(KEY, KEY);
 	uint8_t big[MIG_HEADER_BYTES + 64];
 	memset(big, 0, sizeof(big));
-	frame(big, MIG_STATE, VM_STATE_MAX_BYTES + 1, src.writer.next_sequence);
+	frame(big, MIG_STATE, VM_SNAPSHOT_MAX_BYTES + 1, src.writer.next_sequence);
 	big[1] = MIG_FLAG_TAGGED;
 	CHECK_EQ_I(mig_dst_input(&dst, big, sizeof(big), &used, &dev), FERR_TOOBIG);
 	CHECK_EQ_U(used, MIG_HEADER_BYTES);

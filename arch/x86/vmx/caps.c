@@ -1,5 +1,6 @@
-/* Decoding of the VMX capability MSRs; see vmx_caps.h. */
+/* Decoding of the VMX capability MSRs; see caps.h. */
 #include "arch/x86/vmx/caps.h"
+#include "arch/x86/x86.h"
 
 #include <string.h>
 
@@ -27,7 +28,7 @@ void vmx_caps_decode(const struct vmx_msrs *m, struct vmx_features *out)
 void vmx_caps_read(struct vmx_msrs *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->cpuid_vmx = cpuid(1, 0).ecx & CPUID_1_ECX_VMX;
+	out->cpuid_vmx = cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_VMX;
 	if (!out->cpuid_vmx)
 		return;
 	out->basic = rdmsr(MSR_IA32_VMX_BASIC);

@@ -28,7 +28,6 @@
 #define MSR_IA32_VMX_TRUE_EXIT_CTLS       0x48f
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS      0x490
 
-#define CPUID_1_ECX_VMX                   (1u << 5)
 #define VMX_BASIC_TRUE_CTLS               (1ull << 55)
 
 /* Control bits Ferry relies on (SDM Vol. 3C 25.6). */

@@ -4,11 +4,12 @@
  * vmx_exit, loads the guest GPRs and runs VMLAUNCH or VMRESUME. A VM exit
  * lands at vmx_exit with the host's RSP, stores the guest GPRs and returns 0;
  * a failed entry returns 1 (the VM-instruction error field says why).
- * gpr[] follows enum vm_gpr: rax rcx rdx rbx rsp rbp rsi rdi r8..r15.
+ * gpr[] is in GPR_* order (arch/x86/x86.h): rax rcx rdx rbx rsp rbp rsi rdi r8..r15.
  */
-#define VMCS_HOST_RSP 0x6c14
-#define VMCS_HOST_RIP 0x6c16
-#define G(n) (8 * (n))
+#include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/x86.h"
+
+#define G(reg) (8 * GPR_##reg)   /* the offset of a register in gpr[] */
 
 	.text
 	.globl vmx_enter
@@ -27,21 +28,21 @@ vmx_enter:
 	movq $VMCS_HOST_RIP, %rax
 	vmwrite %rdx, %rax
 	cmpl $0, %esi                   /* flags survive the MOVs below */
-	movq G(0)(%rdi), %rax
-	movq G(1)(%rdi), %rcx
-	movq G(2)(%rdi), %rdx
-	movq G(3)(%rdi), %rbx
-	movq G(5)(%rdi), %rbp
-	movq G(6)(%rdi), %rsi
-	movq G(8)(%rdi), %r8
-	movq G(9)(%rdi), %r9
-	movq G(10)(%rdi), %r10
-	movq G(11)(%rdi), %r11
-	movq G(12)(%rdi), %r12
-	movq G(13)(%rdi), %r13
-	movq G(14)(%rdi), %r14
-	movq G(15)(%rdi), %r15
-	movq G(7)(%rdi), %rdi
+	movq G(RAX)(%rdi), %rax
+	movq G(RCX)(%rdi), %rcx
+	movq G(RDX)(%rdi), %rdx
+	movq G(RBX)(%rdi), %rbx
+	movq G(RBP)(%rdi), %rbp
+	movq G(RSI)(%rdi), %rsi
+	movq G(R8)(%rdi), %r8
+	movq G(R9)(%rdi), %r9
+	movq G(R10)(%rdi), %r10
+	movq G(R11)(%rdi), %r11
+	movq G(R12)(%rdi), %r12
+	movq G(R13)(%rdi), %r13
+	movq G(R14)(%rdi), %r14
+	movq G(R15)(%rdi), %r15
+	movq G(RDI)(%rdi), %rdi
 	jne 1f
 	vmlaunch
 	jmp 2f
@@ -61,22 +62,22 @@ vmx_enter:
 vmx_exit:
 	pushq %rdi                      /* the guest's RDI */
 	movq 8(%rsp), %rdi
-	movq %rax, G(0)(%rdi)
-	movq %rcx, G(1)(%rdi)
-	movq %rdx, G(2)(%rdi)
-	movq %rbx, G(3)(%rdi)
-	movq %rbp, G(5)(%rdi)
-	movq %rsi, G(6)(%rdi)
-	movq %r8, G(8)(%rdi)
-	movq %r9, G(9)(%rdi)
-	movq %r10, G(10)(%rdi)
-	movq %r11, G(11)(%rdi)
-	movq %r12, G(12)(%rdi)
-	movq %r13, G(13)(%rdi)
-	movq %r14, G(14)(%rdi)
-	movq %r15, G(15)(%rdi)
+	movq %rax, G(RAX)(%rdi)
+	movq %rcx, G(RCX)(%rdi)
+	movq %rdx, G(RDX)(%rdi)
+	movq %rbx, G(RBX)(%rdi)
+	movq %rbp, G(RBP)(%rdi)
+	movq %rsi, G(RSI)(%rdi)
+	movq %r8, G(R8)(%rdi)
+	movq %r9, G(R9)(%rdi)
+	movq %r10, G(R10)(%rdi)
+	movq %r11, G(R11)(%rdi)
+	movq %r12, G(R12)(%rdi)
+	movq %r13, G(R13)(%rdi)
+	movq %r14, G(R14)(%rdi)
+	movq %r15, G(R15)(%rdi)
 	popq %rax
-	movq %rax, G(7)(%rdi)
+	movq %rax, G(RDI)(%rdi)
 	popq %rdi
 	popq %r15
 	popq %r14

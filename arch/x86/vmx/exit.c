@@ -1,60 +1,26 @@
 /*
- * The run loop of one slice and the VM-exit handlers, dispatched through a
- * table indexed by the basic exit reason (SDM Vol. 3C appendix C). A reason
- * without a handler stops that guest with a dump; it is never skipped.
+ * The run loop of one vcpu_run() call and the VM-exit dispatch: one table of
+ * {handler, name} indexed by the basic exit reason (SDM Vol. 3C appendix C),
+ * bounds-checked. A reason without a handler stops the guest with a register
+ * dump; it is never skipped. The exits the VM layer finishes are in io.c, MSRs
+ * in msr.c, control and debug registers in cr.c, PML in dirty.c.
  */
+#include "arch/x86/vmx/vcpu_vmx.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid_guest.h"
 #include "arch/x86/vmx/vmx.h"
-#include "ferry/guest_abi.h"
-#include "kernel/clock.h"
 #include "kernel/console.h"
-#include "kernel/lib/errors.h"
-#include "kernel/vm/vm_internal.h"
+#include "kernel/lib/format.h"
 
-#include <string.h>
+#include <stdarg.h>
 
-#define MSR_IA32_TSC          0x010
-#define MSR_FEATURE_CONTROL   0x03a
-#define MSR_SYSENTER_CS       0x174
-#define MSR_SYSENTER_ESP      0x175
-#define MSR_SYSENTER_EIP      0x176
-#define MSR_MISC_ENABLE       0x1a0
-#define MSR_IA32_PAT          0x277
-#define MSR_STAR              0xc0000081u
-#define MSR_LSTAR             0xc0000082u
-#define MSR_CSTAR             0xc0000083u
-#define MSR_SFMASK            0xc0000084u
-#define MSR_FS_BASE           0xc0000100u
-#define MSR_GS_BASE           0xc0000101u
-#define MSR_KERNEL_GS_BASE    0xc0000102u
+#define INTERRUPTIBILITY_STI_MOVSS (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)
+#define IDT_VECTORING_UNDEFINED    (1u << 12)   /* undefined in the vectoring field, reserved on entry */
+#define PREEMPTION_TIMER_MAX       0xffffffffull
 
-#define FEATURE_CONTROL_LOCKED_VMX_OFF 1ull   /* locked, VMX off: what a guest without VMX sees */
-#define MISC_ENABLE_FAST_STRINGS       1ull
-#define EFER_SCE                       (1ull << 0)
-#define EFER_GUEST_WRITABLE            (EFER_SCE | EFER_LME | EFER_NXE)
-#define CR0_CD                         (1ull << 30)
-#define CR0_NW                         (1ull << 29)
-#define INTERRUPTIBILITY_STI_MOVSS     3u
-#define IDT_VECTORING_TYPE(i)          (((i) >> INTR_TYPE_SHIFT) & 7u)
-#define IDT_VECTORING_UNDEFINED        (1u << 12)   /* undefined in the vectoring field, reserved on entry */
-#define INTR_TYPE_EXTERNAL             0u
-#define INTR_TYPE_NMI                  2u
-#define PREEMPTION_TIMER_MAX           0xffffffffull
-#define IO_ALL_ONES                    0xffffffffull
-#define GPR_LOW32                      0xffffffffull
+/* ---- what every handler uses --------------------------------------------------------- */
 
-struct exit_ctx {
-	struct vm *vm;
-	struct vcpu *v;
-	uint64_t qualification;
-};
-
-typedef enum vm_exit_action (*exit_handler)(struct exit_ctx *x);
-
-/* ---- helpers ------------------------------------------------------------------------- */
-
-static void skip_instruction(void)
+void vmx_skip_instruction(void)
 {
 	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
 	/* An emulated instruction ends blocking by STI or MOV SS, as executing it would. */
@@ -65,7 +31,7 @@ static void skip_instruction(void)
 
 static void inject_exception(unsigned vector, bool has_error, uint32_t error)
 {
-	uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION << INTR_TYPE_SHIFT | vector;
+	uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT | vector;
 	if (has_error) {
 		info |= INTR_INFO_DELIVER_ERROR;
 		vmwrite(VMCS_ENTRY_EXCEPTION_ERR, error);
@@ -73,399 +39,128 @@ static void inject_exception(unsigned vector, bool has_error, uint32_t error)
 	vmwrite(VMCS_ENTRY_INTR_INFO, info);
 }
 
-static enum vm_exit_action inject_ud(struct exit_ctx *x)
+enum exit_action vmx_inject_ud(struct exit_ctx *x)
 {
 	(void)x;
 	inject_exception(VECTOR_UD, false, 0);
 	return EXIT_RESUME;
 }
 
-static enum vm_exit_action inject_gp(void)
+enum exit_action vmx_inject_gp(void)
 {
 	inject_exception(VECTOR_GP, true, 0);
 	return EXIT_RESUME;
 }
 
-static uint64_t *gpr_ref(struct vcpu *v, unsigned index, uint64_t *rsp_slot)
+uint64_t vmx_gpr_read(struct vcpu *v, unsigned i)
 {
-	if (index == GPR_RSP) {
-		*rsp_slot = vmread(VMCS_GUEST_RSP);
-		return rsp_slot;
-	}
-	return &v->gpr[index];
+	return i == GPR_RSP ? vmread(VMCS_GUEST_RSP) : v->gpr[i];
 }
 
-static void gpr_store(struct vcpu *v, unsigned index, uint64_t value)
+void vmx_gpr_write(struct vcpu *v, unsigned i, uint64_t value)
 {
-	if (index == GPR_RSP)
+	if (i == GPR_RSP)
 		vmwrite(VMCS_GUEST_RSP, value);
 	else
-		v->gpr[index] = value;
+		v->gpr[i] = value;
 }
 
-static bool canonical(uint64_t a)
+/* Ends vcpu_run with VCPU_EXIT_STOP and the reason. */
+static enum exit_action stop(struct exit_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static enum exit_action stop(struct exit_ctx *x, const char *fmt, ...)
 {
-	return vm_state_canonical(a);
+	va_list ap;
+
+	x->out->kind = VCPU_EXIT_STOP;
+	va_start(ap, fmt);
+	fmt_vsnprintf(x->out->stop_reason, sizeof(x->out->stop_reason), fmt, ap);
+	va_end(ap);
+	return EXIT_REPORT;
 }
 
-static void set_long_mode(struct vcpu *v, uint64_t efer, bool paging)
+static enum exit_action report(struct exit_ctx *x, enum vcpu_exit_kind kind)
 {
-	if ((efer & EFER_LME) && paging)
-		efer |= EFER_LMA;
-	else
-		efer &= ~EFER_LMA;
-	vmwrite(VMCS_GUEST_EFER, efer);
-	if (efer & EFER_LMA)
-		v->entry |= ENTRY_IA32E_MODE_GUEST;
-	else
-		v->entry &= ~ENTRY_IA32E_MODE_GUEST;
-	vmwrite(VMCS_ENTRY_CONTROLS, v->entry);
+	x->out->kind = kind;
+	return EXIT_REPORT;
 }
 
-/* ---- handlers ------------------------------------------------------------------------ */
-
-static enum vm_exit_action on_end_slice(struct exit_ctx *x)
-{
-	(void)x;
-	return EXIT_END_SLICE;
-}
-
-static enum vm_exit_action on_triple_fault(struct exit_ctx *x)
-{
-	vm_stop(x->vm, "triple fault");
-	return EXIT_STOP;
-}
-
-static enum vm_exit_action on_init(struct exit_ctx *x)
-{
-	vm_stop(x->vm, "INIT signal");
-	return EXIT_STOP;
-}
-
-static enum vm_exit_action on_cpuid(struct exit_ctx *x)
-{
-	uint64_t *g = x->v->gpr;
-	struct cpuid_regs r = cpuid_guest(&x->vm->cpu, (uint32_t)g[GPR_RAX], (uint32_t)g[GPR_RCX]);
-
-	g[GPR_RAX] = r.eax;
-	g[GPR_RBX] = r.ebx;
-	g[GPR_RCX] = r.ecx;
-	g[GPR_RDX] = r.edx;
-	skip_instruction();
-	return EXIT_RESUME;
-}
-
-static enum vm_exit_action on_hlt(struct exit_ctx *x)
-{
-	/* No interrupts are ever delivered to a guest: HLT gives up the rest of the slice. */
-	(void)x;
-	skip_instruction();
-	return EXIT_END_SLICE;
-}
-
-static enum vm_exit_action on_nop_instruction(struct exit_ctx *x)
-{
-	(void)x;   /* INVD: caches are coherent; nothing to drop */
-	skip_instruction();
-	return EXIT_RESUME;
-}
-
-static enum vm_exit_action on_rdpmc(struct exit_ctx *x)
-{
-	(void)x;
-	return inject_gp();   /* no performance counters are offered */
-}
-
-static enum vm_exit_action on_vmcall(struct exit_ctx *x)
-{
-	x->vm->hypercalls++;
-	enum vm_exit_action a = hypercall_handle(x->vm, x->v->gpr);
-	if (a != EXIT_STOP)
-		skip_instruction();
-	return a;
-}
-
-static enum vm_exit_action mov_to_cr0(struct exit_ctx *x, uint64_t value)
-{
-	uint64_t efer = vmread(VMCS_GUEST_EFER);
-	uint64_t cr4 = vmread(VMCS_CR4_SHADOW);
-
-	if (value >> 32 || ((value & CR0_PG) && !(value & CR0_PE)) ||
-	    ((value & CR0_NW) && !(value & CR0_CD)) ||
-	    ((value & CR0_PG) && (efer & EFER_LME) && !(cr4 & CR4_PAE)))
-		return inject_gp();
-	const struct vmx_controls *c = vmx_controls();
-	uint64_t real = (value | (c->cr0_fixed0 & ~(CR0_PE | CR0_PG))) & c->cr0_fixed1;
-	bool paging_changes = (vmread(VMCS_GUEST_CR0) ^ real) & CR0_PG;
-	vmwrite(VMCS_CR0_SHADOW, value);
-	vmwrite(VMCS_GUEST_CR0, real);
-	set_long_mode(x->v, efer, value & CR0_PG);
-	if (paging_changes)
-		vmx_invvpid(x->v->vpid);
-	return EXIT_RESUME;
-}
-
-static enum vm_exit_action mov_to_cr4(struct exit_ctx *x, uint64_t value)
-{
-	if (value & ~vmx_guest_cr4_allowed())
-		return inject_gp();
-	if ((vmread(VMCS_GUEST_EFER) & EFER_LMA) && !(value & CR4_PAE))
-		return inject_gp();
-	const struct vmx_controls *c = vmx_controls();
-	vmwrite(VMCS_CR4_SHADOW, value);
-	vmwrite(VMCS_GUEST_CR4, (value | c->cr4_fixed0) & c->cr4_fixed1);
-	vmx_invvpid(x->v->vpid);   /* PGE/PAE/PSE changes flush the TLB */
-	return EXIT_RESUME;
-}
-
-static enum vm_exit_action on_cr_access(struct exit_ctx *x)
-{
-	uint64_t q = x->qualification, rsp;
-	unsigned cr = CR_QUAL_NUMBER(q), type = CR_QUAL_TYPE(q), reg = CR_QUAL_GPR(q);
-	enum vm_exit_action a;
-
-	if (type == CR_ACCESS_MOV_TO) {
-		uint64_t value = *gpr_ref(x->v, reg, &rsp);
-		if (cr == 0)
-			a = mov_to_cr0(x, value);
-		else if (cr == 4)
-			a = mov_to_cr4(x, value);
-		else if (cr == 3) {
-			vmwrite(VMCS_GUEST_CR3, value);
-			vmx_invvpid(x->v->vpid);
-			a = EXIT_RESUME;
-		} else if (cr == 8) {
-			a = EXIT_RESUME;   /* no APIC: the task priority has no effect */
-		} else {
-			return inject_ud(x);
-		}
-	} else if (type == CR_ACCESS_MOV_FROM && (cr == 3 || cr == 8)) {
-		gpr_store(x->v, reg, cr == 3 ? vmread(VMCS_GUEST_CR3) : 0);
-		a = EXIT_RESUME;
-	} else {
-		return inject_ud(x);
-	}
-	if (vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID)
-		return a;   /* a fault: the instruction did not complete */
-	skip_instruction();
-	return a;
-}
-
-static enum vm_exit_action on_dr_access(struct exit_ctx *x)
-{
-	/* DR0-3 and DR6 are kept in software only, so a guest cannot set breakpoints on Ferry. */
-	uint64_t q = x->qualification, rsp;
-	unsigned dr = DR_QUAL_NUMBER(q), reg = DR_QUAL_GPR(q);
-	uint64_t *slot = dr < 4 ? &x->v->dr[dr] : dr == 6 ? &x->v->dr6 : NULL;
-
-	if (dr == 4 || dr == 5)
-		return inject_ud(x);   /* with CR4.DE clear they alias 6 and 7; keep it simple */
-	if (q & DR_QUAL_FROM)
-		gpr_store(x->v, reg, slot ? *slot : vmread(VMCS_GUEST_DR7));
-	else {
-		uint64_t value = *gpr_ref(x->v, reg, &rsp);
-		if (value >> 32 && dr >= 6)
-			return inject_gp();
-		if (slot)
-			*slot = value;
-		else
-			vmwrite(VMCS_GUEST_DR7, value);
-	}
-	skip_instruction();
-	return EXIT_RESUME;
-}
-
-static void set_in_result(uint64_t *rax, unsigned size, uint64_t value)
-{
-	if (size == 4)
-		*rax = value & GPR_LOW32;   /* a 32-bit destination zero-extends */
-	else {
-		uint64_t mask = (1ull << (8 * size)) - 1;
-		*rax = (*rax & ~mask) | (value & mask);
-	}
-}
-
-static enum vm_exit_action on_io(struct exit_ctx *x)
-{
-	uint64_t q = x->qualification;
-	unsigned size = (unsigned)(q & IO_QUAL_SIZE_MASK) + 1;
-	unsigned port = (unsigned)(q >> IO_QUAL_PORT_SHIFT) & 0xffff;
-	bool in = q & IO_QUAL_IN;
-	uint64_t *rax = &x->v->gpr[GPR_RAX];
-
-	if (q & IO_QUAL_STRING) {
-		/* INS/OUTS are not emulated: counted and skipped (a REP prefix completes at once). */
-		x->vm->io_string++;
-		if (q & IO_QUAL_REP)
-			x->v->gpr[GPR_RCX] = 0;
-		skip_instruction();
-		return EXIT_RESUME;
-	}
-	if (port >= FERRY_UART_PORT && port < FERRY_UART_PORT + VDEV_UART_PORTS) {
-		unsigned reg = port - FERRY_UART_PORT;
-		if (in)
-			set_in_result(rax, size, 0xffffff00ull | vdev_uart_read(&x->vm->uart, reg));
-		else
-			vdev_uart_write(&x->vm->uart, reg, (uint8_t)*rax);
-	} else if (in) {
-		x->vm->io_other_reads++;
-		set_in_result(rax, size, IO_ALL_ONES);
-	} else {
-		x->vm->io_other_writes++;
-	}
-	skip_instruction();
-	return EXIT_RESUME;
-}
-
-static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *value)
-{
-	switch (msr) {
-	case MSR_IA32_TSC:       *value = vcpu_guest_tsc(v); return true;
-	case MSR_FEATURE_CONTROL: *value = FEATURE_CONTROL_LOCKED_VMX_OFF; return true;
-	case MSR_SYSENTER_CS:    *value = vmread(VMCS_GUEST_SYSENTER_CS); return true;
-	case MSR_SYSENTER_ESP:   *value = vmread(VMCS_GUEST_SYSENTER_ESP); return true;
-	case MSR_SYSENTER_EIP:   *value = vmread(VMCS_GUEST_SYSENTER_EIP); return true;
-	case MSR_MISC_ENABLE:    *value = MISC_ENABLE_FAST_STRINGS; return true;
-	case MSR_IA32_PAT:       *value = vmread(VMCS_GUEST_PAT); return vmx_controls()->load_pat;
-	case MSR_IA32_EFER:      *value = vmread(VMCS_GUEST_EFER); return true;
-	case MSR_STAR:           *value = v->star; return true;
-	case MSR_LSTAR:          *value = v->lstar; return true;
-	case MSR_CSTAR:          *value = v->cstar; return true;
-	case MSR_SFMASK:         *value = v->sfmask; return true;
-	case MSR_FS_BASE:        *value = vmread(VMCS_GUEST_ES_BASE + 2 * SEG_FS); return true;
-	case MSR_GS_BASE:        *value = vmread(VMCS_GUEST_ES_BASE + 2 * SEG_GS); return true;
-	case MSR_KERNEL_GS_BASE: *value = rdmsr(MSR_KERNEL_GS_BASE); return true;  /* this vCPU's, loaded */
-	default:                 return false;
-	}
-}
-
-static bool pat_ok(uint64_t pat)
-{
-	for (unsigned i = 0; i < 8; i++) {
-		unsigned t = (pat >> (8 * i)) & 0xff;
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
-static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t value)
-{
-	switch (msr) {
-	case MSR_IA32_TSC:
-		vcpu_set_guest_tsc(v, value);
-		return true;
-	case MSR_SYSENTER_CS:
-		vmwrite(VMCS_GUEST_SYSENTER_CS, value & GPR_LOW32);
-		return true;
-	case MSR_SYSENTER_ESP:
-	case MSR_SYSENTER_EIP:
-		if (!canonical(value))
-			return false;
-		vmwrite(msr == MSR_SYSENTER_ESP ? VMCS_GUEST_SYSENTER_ESP : VMCS_GUEST_SYSENTER_EIP, value);
-		return true;
-	case MSR_MISC_ENABLE:
-		return true;   /* ignored */
-	case MSR_IA32_PAT:
-		if (!vmx_controls()->load_pat || !pat_ok(value))
-			return false;
-		vmwrite(VMCS_GUEST_PAT, value);
-		return true;
-	case MSR_IA32_EFER: {
-		uint64_t old = vmread(VMCS_GUEST_EFER);
-		bool paging = vmread(VMCS_CR0_SHADOW) & CR0_PG;
-		if (value & ~(EFER_GUEST_WRITABLE | EFER_LMA))
-			return false;
-		if (paging && ((value ^ old) & EFER_LME))
-			return false;   /* LME cannot change while paging is on */
-		set_long_mode(v, value & EFER_GUEST_WRITABLE, paging);
-		return true;
-	}
-	case MSR_STAR:
-		v->star = value;
-		wrmsr(MSR_STAR, value);
-		return true;
-	case MSR_LSTAR:
-	case MSR_CSTAR:
-	case MSR_KERNEL_GS_BASE:
-		if (!canonical(value))
-			return false;
-		if (msr == MSR_LSTAR)
-			v->lstar = value;
-		else if (msr == MSR_CSTAR)
-			v->cstar = value;
-		else
-			v->kernel_gs_base = value;
-		wrmsr(msr, value);
-		return true;
-	case MSR_SFMASK:
-		if (value >> 32)
-			return false;
-		v->sfmask = value;
-		wrmsr(MSR_SFMASK, value);
-		return true;
-	case MSR_FS_BASE:
-	case MSR_GS_BASE:
-		if (!canonical(value))
-			return false;
-		vmwrite(VMCS_GUEST_ES_BASE + 2 * (msr == MSR_FS_BASE ? SEG_FS : SEG_GS), value);
-		return true;
-	default:
-		return false;
-	}
-}
-
-static enum vm_exit_action on_rdmsr(struct exit_ctx *x)
-{
-	uint64_t *g = x->v->gpr, value;
-
-	if (!read_msr(x->v, (uint32_t)g[GPR_RCX], &value))
-		return inject_gp();
-	g[GPR_RAX] = value & GPR_LOW32;
-	g[GPR_RDX] = value >> 32;
-	skip_instruction();
-	return EXIT_RESUME;
-}
-
-static enum vm_exit_action on_wrmsr(struct exit_ctx *x)
-{
-	uint64_t *g = x->v->gpr;
-	uint64_t value = (g[GPR_RDX] & GPR_LOW32) << 32 | (g[GPR_RAX] & GPR_LOW32);
-
-	if (!write_msr(x->v, (uint32_t)g[GPR_RCX], value))
-		return inject_gp();
-	skip_instruction();
-	return EXIT_RESUME;
-}
-
-static void dump_guest(struct vm *vm)
+static void dump_guest(const struct vcpu *v)
 {
 	kprintf("guest %s: rip=0x%llx rsp=0x%llx rflags=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx\n",
-		vm->name, (unsigned long long)vmread(VMCS_GUEST_RIP),
+		v->name, (unsigned long long)vmread(VMCS_GUEST_RIP),
 		(unsigned long long)vmread(VMCS_GUEST_RSP), (unsigned long long)vmread(VMCS_GUEST_RFLAGS),
 		(unsigned long long)vmread(VMCS_GUEST_CR0), (unsigned long long)vmread(VMCS_GUEST_CR3),
 		(unsigned long long)vmread(VMCS_GUEST_CR4), (unsigned long long)vmread(VMCS_GUEST_EFER));
 	static const char *const names[SEG_COUNT] = { "es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr" };
 	for (unsigned i = 0; i < SEG_COUNT; i++)
-		kprintf("guest %s: %-4s sel=0x%04llx base=0x%llx limit=0x%llx ar=0x%llx\n", vm->name,
+		kprintf("guest %s: %-4s sel=0x%04llx base=0x%llx limit=0x%llx ar=0x%llx\n", v->name,
 			names[i], (unsigned long long)vmread(VMCS_GUEST_ES_SEL + 2 * i),
 			(unsigned long long)vmread(VMCS_GUEST_ES_BASE + 2 * i),
 			(unsigned long long)vmread(VMCS_GUEST_ES_LIMIT + 2 * i),
 			(unsigned long long)vmread(VMCS_GUEST_ES_AR + 2 * i));
 	kprintf("guest %s: entry_controls=0x%llx proc=0x%llx proc2=0x%llx intr_info=0x%llx activity=%llu\n",
-		vm->name, (unsigned long long)vmread(VMCS_ENTRY_CONTROLS),
+		v->name, (unsigned long long)vmread(VMCS_ENTRY_CONTROLS),
 		(unsigned long long)vmread(VMCS_PROC_CONTROLS), (unsigned long long)vmread(VMCS_PROC2_CONTROLS),
 		(unsigned long long)vmread(VMCS_ENTRY_INTR_INFO), (unsigned long long)vmread(VMCS_GUEST_ACTIVITY));
 }
 
-static enum vm_exit_action on_entry_failure(struct exit_ctx *x)
+/* ---- handlers ------------------------------------------------------------------------ */
+
+static enum exit_action on_end_slice(struct exit_ctx *x)
+{
+	return report(x, VCPU_EXIT_SLICE_END);
+}
+
+static enum exit_action on_triple_fault(struct exit_ctx *x)
+{
+	return stop(x, "triple fault");
+}
+
+static enum exit_action on_init(struct exit_ctx *x)
+{
+	return stop(x, "INIT signal");
+}
+
+static enum exit_action on_cpuid(struct exit_ctx *x)
+{
+	uint64_t *g = x->v->gpr;
+	struct cpuid_regs r = cpuid_guest(x->v->cpuid, (uint32_t)g[GPR_RAX], (uint32_t)g[GPR_RCX]);
+
+	g[GPR_RAX] = r.eax;
+	g[GPR_RBX] = r.ebx;
+	g[GPR_RCX] = r.ecx;
+	g[GPR_RDX] = r.edx;
+	vmx_skip_instruction();
+	return EXIT_RESUME;
+}
+
+static enum exit_action on_hlt(struct exit_ctx *x)
+{
+	/* No interrupts are ever delivered to a guest: the VM layer gives up the rest of the slice. */
+	vmx_skip_instruction();
+	return report(x, VCPU_EXIT_HALT);
+}
+
+static enum exit_action on_nop_instruction(struct exit_ctx *x)
+{
+	(void)x;   /* INVD: caches are coherent; nothing to drop */
+	vmx_skip_instruction();
+	return EXIT_RESUME;
+}
+
+static enum exit_action on_rdpmc(struct exit_ctx *x)
+{
+	(void)x;
+	return vmx_inject_gp();   /* no performance counters are offered */
+}
+
+static enum exit_action on_entry_failure(struct exit_ctx *x)
 {
 	/* SDM Vol. 3C 26.8: the qualification names the failed check for MSR loading; 26.3 lists guest-state checks. */
-	dump_guest(x->vm);
-	vm_stop(x->vm, "VM entry failed: exit reason %llu, qualification 0x%llx",
-		(unsigned long long)(vmread(VMCS_EXIT_REASON) & EXIT_REASON_BASIC_MASK),
-		(unsigned long long)x->qualification);
-	return EXIT_STOP;
+	dump_guest(x->v);
+	return stop(x, "VM entry failed: exit reason %llu, qualification 0x%llx",
+		    (unsigned long long)(vmread(VMCS_EXIT_REASON) & EXIT_REASON_BASIC_MASK),
+		    (unsigned long long)x->qualification);
 }
 
 static const char *access_kind(uint64_t q)
@@ -477,90 +172,82 @@ static const char *access_kind(uint64_t q)
 	return "read";
 }
 
-static enum vm_exit_action on_ept_violation(struct exit_ctx *x)
+static enum exit_action on_ept_violation(struct exit_ctx *x)
 {
-	vm_stop(x->vm, "EPT violation at GPA 0x%llx (%s)",
-		(unsigned long long)vmread(VMCS_GUEST_PHYS_ADDR), access_kind(x->qualification));
-	return EXIT_STOP;
+	return stop(x, "EPT violation at GPA 0x%llx (%s)",
+		    (unsigned long long)vmread(VMCS_GUEST_PHYS_ADDR), access_kind(x->qualification));
 }
 
-static enum vm_exit_action on_ept_misconfig(struct exit_ctx *x)
+static enum exit_action on_ept_misconfig(struct exit_ctx *x)
 {
-	vm_stop(x->vm, "EPT misconfiguration at GPA 0x%llx",
-		(unsigned long long)vmread(VMCS_GUEST_PHYS_ADDR));
-	return EXIT_STOP;
+	return stop(x, "EPT misconfiguration at GPA 0x%llx",
+		    (unsigned long long)vmread(VMCS_GUEST_PHYS_ADDR));
 }
 
-static enum vm_exit_action on_pml_full(struct exit_ctx *x)
-{
-	vm_pml_full(x->vm);
-	return EXIT_RESUME;
-}
+/* ---- the table ----------------------------------------------------------------------- */
 
-static const exit_handler handlers[EXIT_REASON_COUNT] = {
-	[EXIT_EXCEPTION_NMI] = on_end_slice,        /* exception bitmap is 0: only host NMIs */
-	[EXIT_EXTERNAL_INTERRUPT] = on_end_slice,   /* the interrupt stays pending for Ferry */
-	[EXIT_TRIPLE_FAULT] = on_triple_fault,
-	[EXIT_INIT] = on_init,
-	[EXIT_SIPI] = on_end_slice,
-	[EXIT_CPUID] = on_cpuid,
-	[EXIT_GETSEC] = inject_ud,
-	[EXIT_HLT] = on_hlt,
-	[EXIT_INVD] = on_nop_instruction,
-	[EXIT_RDPMC] = on_rdpmc,
-	[EXIT_VMCALL] = on_vmcall,
-	[EXIT_VMCLEAR] = inject_ud,
-	[EXIT_VMLAUNCH] = inject_ud,
-	[EXIT_VMPTRLD] = inject_ud,
-	[EXIT_VMPTRST] = inject_ud,
-	[EXIT_VMREAD] = inject_ud,
-	[EXIT_VMRESUME] = inject_ud,
-	[EXIT_VMWRITE] = inject_ud,
-	[EXIT_VMXOFF] = inject_ud,
-	[EXIT_VMXON] = inject_ud,
-	[EXIT_CR_ACCESS] = on_cr_access,
-	[EXIT_DR_ACCESS] = on_dr_access,
-	[EXIT_IO] = on_io,
-	[EXIT_RDMSR] = on_rdmsr,
-	[EXIT_WRMSR] = on_wrmsr,
-	[EXIT_ENTRY_INVALID_GUEST] = on_entry_failure,
-	[EXIT_ENTRY_MSR_LOADING] = on_entry_failure,
-	[EXIT_MWAIT] = inject_ud,
-	[EXIT_MONITOR] = inject_ud,
-	[EXIT_ENTRY_MACHINE_CHECK] = on_entry_failure,
-	[EXIT_EPT_VIOLATION] = on_ept_violation,
-	[EXIT_EPT_MISCONFIG] = on_ept_misconfig,
-	[EXIT_INVEPT] = inject_ud,
-	[EXIT_PREEMPTION_TIMER] = on_end_slice,
-	[EXIT_INVVPID] = inject_ud,
-	[EXIT_XSETBV] = inject_ud,
-	[EXIT_VMFUNC] = inject_ud,
-	[EXIT_PML_FULL] = on_pml_full,
+static const struct {
+	exit_handler handler;   /* NULL: the guest stops with a dump */
+	const char *name;       /* for `vminfo`'s exits line */
+} exits[EXIT_REASON_COUNT] = {
+	[EXIT_EXCEPTION_NMI] = { on_end_slice, "exception-nmi" },   /* exception bitmap is 0: only host NMIs */
+	[EXIT_EXTERNAL_INTERRUPT] = { on_end_slice, "external-interrupt" },   /* stays pending for Ferry */
+	[EXIT_TRIPLE_FAULT] = { on_triple_fault, "triple-fault" },
+	[EXIT_INIT] = { on_init, "init" },
+	[EXIT_SIPI] = { on_end_slice, "sipi" },
+	[EXIT_TASK_SWITCH] = { NULL, "task-switch" },
+	[EXIT_CPUID] = { on_cpuid, "cpuid" },
+	[EXIT_GETSEC] = { vmx_inject_ud, "getsec" },
+	[EXIT_HLT] = { on_hlt, "hlt" },
+	[EXIT_INVD] = { on_nop_instruction, "invd" },
+	[EXIT_RDPMC] = { on_rdpmc, "rdpmc" },
+	[EXIT_RDTSC] = { NULL, "rdtsc" },
+	[EXIT_VMCALL] = { vmx_on_vmcall, "vmcall" },
+	[EXIT_VMCLEAR] = { vmx_inject_ud, "vmclear" },
+	[EXIT_VMLAUNCH] = { vmx_inject_ud, "vmlaunch" },
+	[EXIT_VMPTRLD] = { vmx_inject_ud, "vmptrld" },
+	[EXIT_VMPTRST] = { vmx_inject_ud, "vmptrst" },
+	[EXIT_VMREAD] = { vmx_inject_ud, "vmread" },
+	[EXIT_VMRESUME] = { vmx_inject_ud, "vmresume" },
+	[EXIT_VMWRITE] = { vmx_inject_ud, "vmwrite" },
+	[EXIT_VMXOFF] = { vmx_inject_ud, "vmxoff" },
+	[EXIT_VMXON] = { vmx_inject_ud, "vmxon" },
+	[EXIT_CR_ACCESS] = { vmx_on_cr_access, "cr-access" },
+	[EXIT_DR_ACCESS] = { vmx_on_dr_access, "dr-access" },
+	[EXIT_IO] = { vmx_on_io, "io" },
+	[EXIT_RDMSR] = { vmx_on_rdmsr, "rdmsr" },
+	[EXIT_WRMSR] = { vmx_on_wrmsr, "wrmsr" },
+	[EXIT_ENTRY_INVALID_GUEST] = { on_entry_failure, "entry-invalid-guest" },
+	[EXIT_ENTRY_MSR_LOADING] = { on_entry_failure, "entry-msr-load" },
+	[EXIT_MWAIT] = { vmx_inject_ud, "mwait" },
+	[EXIT_MONITOR] = { vmx_inject_ud, "monitor" },
+	[EXIT_PAUSE] = { NULL, "pause" },
+	[EXIT_ENTRY_MACHINE_CHECK] = { on_entry_failure, "entry-machine-check" },
+	[EXIT_EPT_VIOLATION] = { on_ept_violation, "ept-violation" },
+	[EXIT_EPT_MISCONFIG] = { on_ept_misconfig, "ept-misconfig" },
+	[EXIT_INVEPT] = { vmx_inject_ud, "invept" },
+	[EXIT_RDTSCP] = { NULL, "rdtscp" },
+	[EXIT_PREEMPTION_TIMER] = { on_end_slice, "preemption-timer" },
+	[EXIT_INVVPID] = { vmx_inject_ud, "invvpid" },
+	[EXIT_WBINVD] = { NULL, "wbinvd" },
+	[EXIT_XSETBV] = { vmx_inject_ud, "xsetbv" },
+	[EXIT_INVPCID] = { NULL, "invpcid" },
+	[EXIT_VMFUNC] = { vmx_inject_ud, "vmfunc" },
+	[EXIT_PML_FULL] = { vmx_on_pml_full, "pml-full" },
 };
 
-static const char *const reason_names[EXIT_REASON_COUNT] = {
-	[EXIT_EXCEPTION_NMI] = "exception-nmi", [EXIT_EXTERNAL_INTERRUPT] = "external-interrupt",
-	[EXIT_TRIPLE_FAULT] = "triple-fault", [EXIT_INIT] = "init", [EXIT_SIPI] = "sipi",
-	[EXIT_TASK_SWITCH] = "task-switch", [EXIT_CPUID] = "cpuid", [EXIT_GETSEC] = "getsec",
-	[EXIT_HLT] = "hlt", [EXIT_INVD] = "invd", [EXIT_RDPMC] = "rdpmc", [EXIT_RDTSC] = "rdtsc",
-	[EXIT_VMCALL] = "vmcall", [EXIT_VMCLEAR] = "vmclear", [EXIT_VMLAUNCH] = "vmlaunch",
-	[EXIT_VMPTRLD] = "vmptrld", [EXIT_VMPTRST] = "vmptrst", [EXIT_VMREAD] = "vmread",
-	[EXIT_VMRESUME] = "vmresume", [EXIT_VMWRITE] = "vmwrite", [EXIT_VMXOFF] = "vmxoff",
-	[EXIT_VMXON] = "vmxon", [EXIT_CR_ACCESS] = "cr-access", [EXIT_DR_ACCESS] = "dr-access",
-	[EXIT_IO] = "io", [EXIT_RDMSR] = "rdmsr", [EXIT_WRMSR] = "wrmsr",
-	[EXIT_ENTRY_INVALID_GUEST] = "entry-invalid-guest", [EXIT_ENTRY_MSR_LOADING] = "entry-msr-load",
-	[EXIT_MWAIT] = "mwait", [EXIT_MONITOR] = "monitor", [EXIT_PAUSE] = "pause",
-	[EXIT_ENTRY_MACHINE_CHECK] = "entry-machine-check", [EXIT_EPT_VIOLATION] = "ept-violation",
-	[EXIT_EPT_MISCONFIG] = "ept-misconfig", [EXIT_INVEPT] = "invept", [EXIT_RDTSCP] = "rdtscp",
-	[EXIT_PREEMPTION_TIMER] = "preemption-timer", [EXIT_INVVPID] = "invvpid",
-	[EXIT_WBINVD] = "wbinvd", [EXIT_XSETBV] = "xsetbv", [EXIT_INVPCID] = "invpcid",
-	[EXIT_VMFUNC] = "vmfunc", [EXIT_PML_FULL] = "pml-full",
-};
-
-const char *vmx_exit_reason_name(unsigned reason)
+uint64_t vmx_vcpu_exit_counts(struct vcpu *v, void (*fn)(const char *reason, uint64_t count, void *ctx),
+			      void *ctx)
 {
-	return reason < EXIT_REASON_COUNT && reason_names[reason] ? reason_names[reason] : "other";
+	for (unsigned r = 0; fn && r < EXIT_REASON_COUNT; r++)
+		if (v->exit_counts[r])
+			fn(exits[r].name ? exits[r].name : "other", v->exit_counts[r], ctx);
+	if (fn && v->exits_other)
+		fn("other", v->exits_other, ctx);
+	return v->exits_total;
 }
+
+/* ---- the run loop -------------------------------------------------------------------- */
 
 /* An event whose delivery the exit interrupted is delivered again on the next entry (SDM 27.2.4). */
 static void reinject_interrupted_event(void)
@@ -569,7 +256,7 @@ static void reinject_interrupted_event(void)
 
 	if (!(info & INTR_INFO_VALID))
 		return;
-	unsigned type = IDT_VECTORING_TYPE(info);
+	unsigned type = INTR_INFO_TYPE(info);
 	if (type != INTR_TYPE_EXTERNAL && type != INTR_TYPE_NMI && type != INTR_TYPE_HW_EXCEPTION)
 		return;   /* software events: the instruction runs again */
 	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~IDT_VECTORING_UNDEFINED);
@@ -577,53 +264,65 @@ static void reinject_interrupted_event(void)
 		vmwrite(VMCS_ENTRY_EXCEPTION_ERR, vmread(VMCS_IDT_VECTORING_ERR));
 }
 
-void vm_run_slice(struct vm *vm, uint64_t slice_ns)
+static void count_exit(struct vcpu *v, unsigned basic)
 {
-	struct vcpu *v = &vm->vcpu;
-	const struct vmx_controls *c = vmx_controls();
-	uint64_t slice_ticks = clock_tsc_hz() / 1000000 * (slice_ns / 1000);
-	uint64_t end = rdtsc() + slice_ticks;
+	v->exits_total++;
+	if (basic < EXIT_REASON_COUNT)
+		v->exit_counts[basic]++;
+	else
+		v->exits_other++;
+}
 
-	vcpu_load(v);
-	vcpu_switch_to(v);
-	while (vm->state == VM_RUNNING) {
+/* Enters the guest for at most `ticks` of the TSC; false (with *out filled) when the entry itself failed. */
+static bool enter(struct vcpu *v, uint64_t ticks, struct exit_ctx *x)
+{
+	uint64_t timer = ticks >> vmx_controls()->preemption_rate;
+
+	vmwrite(VMCS_PREEMPTION_TIMER, timer > PREEMPTION_TIMER_MAX ? PREEMPTION_TIMER_MAX : timer);
+	write_cr2(v->cr2);
+	int failed = vmx_enter(v->gpr, v->launched);
+	v->cr2 = read_cr2();
+	if (failed) {
+		dump_guest(v);
+		stop(x, "VM entry failed: VM-instruction error %llu",
+		     (unsigned long long)vmread(VMCS_INSTR_ERROR));
+		return false;
+	}
+	v->launched = true;
+	return true;
+}
+
+void vmx_vcpu_run(struct vcpu *v, uint64_t deadline_tsc, struct vcpu_exit *out)
+{
+	struct exit_ctx x = { v, out, 0 };
+
+	vmx_vcpu_load(v);
+	vmx_vcpu_switch_to(v);
+	for (;;) {
 		uint64_t now = rdtsc();
-		if (now >= end)
-			break;
-		uint64_t timer = (end - now) >> c->preemption_rate;
-		vmwrite(VMCS_PREEMPTION_TIMER, timer > PREEMPTION_TIMER_MAX ? PREEMPTION_TIMER_MAX : timer);
-		write_cr2(v->cr2);
-		int failed = vmx_enter(v->gpr, v->launched);
-		v->cr2 = read_cr2();
-		if (failed) {
-			dump_guest(vm);
-			vm_stop(vm, "VM entry failed: VM-instruction error %llu",
-				(unsigned long long)vmread(VMCS_INSTR_ERROR));
-			break;
+		if (now >= deadline_tsc) {
+			on_end_slice(&x);
+			return;
 		}
-		v->launched = true;
+		if (!enter(v, deadline_tsc - now, &x))
+			return;
 		uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
 		unsigned basic = reason & EXIT_REASON_BASIC_MASK;
-		struct exit_ctx x = { vm, v, vmread(VMCS_EXIT_QUALIFICATION) };
-		vm->exits_total++;
-		if (basic < EXIT_REASON_COUNT)
-			vm->exit_counts[basic]++;
-		else
-			vm->exits_other++;
+		x.qualification = vmread(VMCS_EXIT_QUALIFICATION);
+		count_exit(v, basic);
 		if (reason & EXIT_REASON_ENTRY_FAILURE) {
 			on_entry_failure(&x);
-			break;
+			return;
 		}
 		reinject_interrupted_event();
-		exit_handler h = basic < EXIT_REASON_COUNT ? handlers[basic] : NULL;
+		exit_handler h = basic < EXIT_REASON_COUNT ? exits[basic].handler : NULL;
 		if (!h) {
-			dump_guest(vm);
-			vm_stop(vm, "unhandled VM exit, reason %u, qualification 0x%llx", basic,
-				(unsigned long long)x.qualification);
-			break;
+			dump_guest(v);
+			stop(&x, "unhandled VM exit, reason %u, qualification 0x%llx", basic,
+			     (unsigned long long)x.qualification);
+			return;
 		}
-		enum vm_exit_action a = h(&x);
-		if (a != EXIT_RESUME)
-			break;
+		if (h(&x) == EXIT_REPORT)
+			return;
 	}
 }

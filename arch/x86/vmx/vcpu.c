@@ -1,13 +1,14 @@
 /*
- * VMCS set-up by area (controls, host state, guest state) and the vCPU's state
- * in and out; see vcpu.h. Field meanings: SDM Vol. 3C ch. 24.
+ * One VT-x vCPU: creation (EPT over guest RAM, the VMCS set up by area:
+ * execution controls, exit/entry controls, host state), the guest state in and
+ * out as struct x86_cpu_state, the guest TSC, and the lazy switch of what VMX
+ * does not switch (FPU, SYSCALL MSRs, KERNEL_GS_BASE); see vcpu_vmx.h. Field
+ * meanings: SDM Vol. 3C ch. 24.
  */
-#include "arch/x86/vcpu.h"
+#include "arch/x86/vmx/vcpu_vmx.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/vmx/ept.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/idt.h"
-#include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx.h"
 #include "kernel/lib/errors.h"
 #include "kernel/memory.h"
@@ -15,31 +16,10 @@
 
 #include <string.h>
 
-#define MSR_IA32_PAT          0x277
-#define MSR_FS_BASE           0xc0000100u
-#define MSR_GS_BASE           0xc0000101u
-#define MSR_KERNEL_GS_BASE    0xc0000102u
-#define MSR_STAR              0xc0000081u
-#define MSR_LSTAR             0xc0000082u
-#define MSR_CSTAR             0xc0000083u
-#define MSR_SFMASK            0xc0000084u
+#define VMCS_LINK_NONE (~0ull)
+#define PDPTE_COUNT    4
 
-#define VMCS_LINK_NONE        (~0ull)
-#define PML_ENTRIES           512
-#define PML_INDEX_START       (PML_ENTRIES - 1)
-#define DR7_INIT              0x400ull
-#define PAT_POWER_ON          0x0007040600070406ull  /* SDM Vol. 3A 11.12.4 */
-#define FXSAVE_FCW_INIT       0x037f
-#define MXCSR_INIT            0x1f80u
-#define RFLAGS_FIXED1         (1ull << 1)
-#define SEG_LIMIT_4G          0xffffffffu
-#define PML_INDEX_MASK        0xffffu
-/* Access rights of the placeholder state (table 24-2): type, S, P, L/D, G. */
-#define AR_CODE64_FLAT        0xa09bu   /* execute/read accessed code, S, P, L, G */
-#define AR_DATA_FLAT          0xc093u   /* read/write accessed data, S, P, D/B, G */
-#define AR_TSS64_BUSY         0x008bu
-#define TSS64_LIMIT           0x67u
-#define GDT_PLACEHOLDER_LIMIT 0x1fu
+_Static_assert(sizeof(struct vcpu) <= FRAME_SIZE, "struct vcpu lives in one frame");
 
 static uint64_t current_vmcs;          /* physical address of the current VMCS, 0 for none */
 static struct vcpu *state_owner;       /* whose FPU and SYSCALL MSRs the CPU holds */
@@ -61,38 +41,13 @@ static void vmclear(uint64_t phys)
 		current_vmcs = 0;
 }
 
-void vcpu_load(struct vcpu *v)
+void vmx_vcpu_load(struct vcpu *v)
 {
 	if (current_vmcs != v->vmcs_phys)
 		vmptrld(v->vmcs_phys);
 }
 
-/* Bits of CR0/CR4 that Ferry owns: reads see the shadow, writes exit (25.6.6). */
-static uint64_t cr0_host_owned(void)
-{
-	const struct vmx_controls *c = vmx_controls();
-	uint64_t must_be_one = c->cr0_fixed0 & ~(CR0_PE | CR0_PG);
-	uint64_t must_be_zero = ~c->cr0_fixed1 & 0xffffffffull;
-
-	return must_be_one | must_be_zero | CR0_PG;   /* PG too: Ferry keeps IA-32e mode in step */
-}
-
-static uint64_t cr4_host_owned(void)
-{
-	return ~vmx_guest_cr4_allowed();
-}
-
-static uint64_t cr0_real(uint64_t visible)
-{
-	const struct vmx_controls *c = vmx_controls();
-	return (visible | (c->cr0_fixed0 & ~(CR0_PE | CR0_PG))) & c->cr0_fixed1;
-}
-
-static uint64_t cr4_real(uint64_t visible)
-{
-	const struct vmx_controls *c = vmx_controls();
-	return (visible | c->cr4_fixed0) & c->cr4_fixed1;
-}
+/* ---- VMCS set-up by area ------------------------------------------------------------- */
 
 static void init_exec_controls(struct vcpu *v)
 {
@@ -104,16 +59,12 @@ static void init_exec_controls(struct vcpu *v)
 	vmwrite(VMCS_PROC2_CONTROLS, v->proc2);
 	vmwrite(VMCS_EXCEPTION_BITMAP, 0);
 	vmwrite(VMCS_CR3_TARGET_COUNT, 0);
-	vmwrite(VMCS_CR0_MASK, cr0_host_owned());
-	vmwrite(VMCS_CR4_MASK, cr4_host_owned());
+	vmwrite(VMCS_CR0_MASK, vmx_cr0_host_owned());
+	vmwrite(VMCS_CR4_MASK, vmx_cr4_host_owned());
 	if (c->vpid)
 		vmwrite(VMCS_VPID, v->vpid);
 	vmwrite(VMCS_EPT_POINTER, v->eptp);
 	vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
-	if (v->pml_phys) {
-		vmwrite(VMCS_PML_ADDRESS, v->pml_phys);
-		vmwrite(VMCS_GUEST_PML_INDEX, PML_INDEX_START);
-	}
 	vmwrite(VMCS_LINK_POINTER, VMCS_LINK_NONE);
 }
 
@@ -155,104 +106,105 @@ static void init_host_state(void)
 		vmwrite(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
 }
 
-int vcpu_init(struct vcpu *v, struct frame_owner *owner, uint16_t vpid, uint64_t ept_root,
-	      uint64_t pml_phys)
+/* ---- creation ------------------------------------------------------------------------ */
+
+/* EPT over guest RAM: one run of table frames, RAM mapped read/write/execute from GPA 0. */
+static int build_ept(struct vcpu *v, uint64_t ram_phys, const char **why)
+{
+	uint64_t frames = ept_tables_needed(v->ram_bytes);
+
+	if (mem_alloc(v->owner, frames, 1, &v->ept_phys)) {
+		*why = "not enough free memory for the guest";
+		return FERR_NOMEM;
+	}
+	ept_init(&v->ept, phys_to_ptr(v->ept_phys), v->ept_phys, frames);
+	/* 4 KiB leaves only, so that dirty tracking is per page. */
+	int err = ept_map(&v->ept, 0, ram_phys, v->ram_bytes, EPT_RWX, EPT_MEMTYPE_WB, false);
+	if (err)
+		*why = err == FERR_NOMEM ? "not enough free memory for the guest" : "EPT set-up failed";
+	return err;
+}
+
+int vmx_vcpu_create(const struct vcpu_config *cfg, struct vcpu **out, const char **why)
 {
 	const struct vmx_controls *c = vmx_controls();
+	uint64_t self_phys;
 
+	if (mem_alloc(cfg->owner, 1, 1, &self_phys)) {
+		*why = "not enough free memory for the guest";
+		return FERR_NOMEM;
+	}
+	struct vcpu *v = phys_to_ptr(self_phys);
 	memset(v, 0, sizeof(*v));
-	int err = mem_alloc(owner, 1, 1, &v->vmcs_phys);
-	if (err)
+	v->self_phys = self_phys;
+	v->owner = cfg->owner;
+	v->name = cfg->name;
+	v->cpuid = cfg->cpuid;
+	v->ram_bytes = cfg->ram_bytes;
+	v->vpid = (uint16_t)(cfg->slot + 1);   /* VPID 0 is the host's */
+	int err = build_ept(v, cfg->ram_phys, why);
+	if (!err) {
+		err = vmx_dirty_init(v);
+		if (err)
+			*why = "not enough free memory for the guest";
+	}
+	if (!err) {
+		err = mem_alloc(v->owner, 1, 1, &v->vmcs_phys);
+		if (err)
+			*why = "not enough free memory for the guest";
+	}
+	if (err) {
+		vmx_vcpu_destroy(v);
 		return err;
+	}
 	*(uint32_t *)phys_to_ptr(v->vmcs_phys) = c->revision;
-	v->vpid = vpid;
-	v->pml_phys = pml_phys;
-	v->eptp = ept_root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 | (c->ept_ad ? EPTP_ENABLE_AD : 0);
+	v->eptp = ept_root(&v->ept) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 |
+		  (c->ept_ad ? EPTP_ENABLE_AD : 0);
 	v->tsc_offset = -rdtsc();   /* the guest's TSC starts at 0 */
 	vmclear(v->vmcs_phys);
 	vmptrld(v->vmcs_phys);
 	init_exec_controls(v);
 	init_exit_entry_controls(v);
 	init_host_state();
-	vmx_invvpid(vpid);
+	vmx_dirty_attach(v);
+	vmx_invvpid(v->vpid);
 	vmx_invept(v->eptp);
 
-	/* A valid flat 64-bit state until the loader or a migration supplies the real one. */
-	struct guest_entry_state e = {
-		.cr0 = CR0_PE | CR0_PG | CR0_NE, .cr4 = CR4_PAE, .efer = EFER_LME | EFER_LMA,
-		.rflags = RFLAGS_FIXED1, .cs_access = AR_CODE64_FLAT, .ds_access = AR_DATA_FLAT,
-		.tr_access = AR_TSS64_BUSY, .tr_limit = TSS64_LIMIT, .gdt_limit = GDT_PLACEHOLDER_LIMIT,
-	};
-	vcpu_set_entry(v, &e);
+	struct x86_cpu_state placeholder;
+	x86_cpu_state_flat64(&placeholder);
+	vmx_vcpu_set_state(v, &placeholder);
+	*out = v;
 	return FERR_OK;
 }
 
-void vcpu_forget(struct vcpu *v)
+/* Forgets v as the owner of the FPU/MSRs (its state is reloaded, or it is going away). */
+static void forget_switched_state(struct vcpu *v)
 {
 	if (state_owner == v)
 		state_owner = NULL;
 }
 
-void vcpu_release(struct vcpu *v, struct frame_owner *owner)
+void vmx_vcpu_destroy(struct vcpu *v)
 {
-	if (!v->vmcs_phys)
-		return;
-	vcpu_forget(v);
-	vmclear(v->vmcs_phys);
-	vmx_invvpid(v->vpid);
-	vmx_invept(v->eptp);
-	mem_free(owner, v->vmcs_phys, 1);
-	v->vmcs_phys = 0;
-}
-
-static void set_segment(unsigned i, const struct vm_segment_state *s)
-{
-	vmwrite(VMCS_GUEST_ES_SEL + 2 * i, s->selector);
-	vmwrite(VMCS_GUEST_ES_BASE + 2 * i, s->base);
-	vmwrite(VMCS_GUEST_ES_LIMIT + 2 * i, s->limit);
-	vmwrite(VMCS_GUEST_ES_AR + 2 * i, s->access);
-}
-
-static void get_segment(unsigned i, struct vm_segment_state *s)
-{
-	s->selector = (uint16_t)vmread(VMCS_GUEST_ES_SEL + 2 * i);
-	s->base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
-	s->limit = (uint32_t)vmread(VMCS_GUEST_ES_LIMIT + 2 * i);
-	s->access = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2 * i);
-}
-
-void vcpu_set_entry(struct vcpu *v, const struct guest_entry_state *e)
-{
-	struct vm_cpu_state s;
-
-	memset(&s, 0, sizeof(s));
-	s.gpr[GPR_RSP] = e->rsp;
-	s.gpr[GPR_RSI] = e->rsi;
-	s.rip = e->rip;
-	s.rflags = e->rflags | RFLAGS_FIXED1;
-	s.cr0 = e->cr0;
-	s.cr3 = e->cr3;
-	s.cr4 = e->cr4;
-	s.dr7 = DR7_INIT;
-	s.efer = e->efer;
-	s.pat = PAT_POWER_ON;
-	for (unsigned i = 0; i < SEG_COUNT; i++) {
-		s.seg[i].selector = GUEST_DS_SELECTOR;
-		s.seg[i].limit = SEG_LIMIT_4G;
-		s.seg[i].access = e->ds_access;
+	forget_switched_state(v);
+	if (v->vmcs_phys) {
+		vmclear(v->vmcs_phys);
+		vmx_invvpid(v->vpid);
+		vmx_invept(v->eptp);
+		mem_free(v->owner, v->vmcs_phys, 1);
 	}
-	s.seg[SEG_CS].selector = GUEST_CS_SELECTOR;
-	s.seg[SEG_CS].access = e->cs_access;
-	s.seg[SEG_LDTR] = (struct vm_segment_state){ 0, 0, 0, AR_UNUSABLE };
-	s.seg[SEG_TR] = (struct vm_segment_state){ GUEST_TR_SELECTOR, e->tr_base, e->tr_limit, e->tr_access };
-	s.gdtr_base = e->gdt_base;
-	s.gdtr_limit = e->gdt_limit;
-	uint16_t fcw = FXSAVE_FCW_INIT;
-	uint32_t mxcsr = MXCSR_INIT;
-	memcpy(s.fxsave, &fcw, sizeof(fcw));
-	memcpy(s.fxsave + FXSAVE_MXCSR_OFFSET, &mxcsr, sizeof(mxcsr));
-	vcpu_set_state(v, &s);
+	vmx_dirty_release(v);
+	if (v->ept_phys)
+		mem_free(v->owner, v->ept_phys, v->ept.table_frames);
+	mem_free(v->owner, v->self_phys, 1);
 }
+
+uint64_t vmx_vcpu_table_frames(struct vcpu *v)
+{
+	return v->ept.used_frames;
+}
+
+/* ---- what VMX does not switch -------------------------------------------------------- */
 
 static void save_switched_state(struct vcpu *v)
 {
@@ -260,7 +212,7 @@ static void save_switched_state(struct vcpu *v)
 	v->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);   /* SWAPGS changes it without an exit */
 }
 
-void vcpu_switch_to(struct vcpu *v)
+void vmx_vcpu_switch_to(struct vcpu *v)
 {
 	if (state_owner == v)
 		return;
@@ -275,12 +227,30 @@ void vcpu_switch_to(struct vcpu *v)
 	state_owner = v;
 }
 
-void vcpu_get_state(struct vcpu *v, struct vm_cpu_state *s)
+/* ---- the guest state in and out ------------------------------------------------------ */
+
+static void set_segment(unsigned i, const struct x86_segment *s)
+{
+	vmwrite(VMCS_GUEST_ES_SEL + 2 * i, s->selector);
+	vmwrite(VMCS_GUEST_ES_BASE + 2 * i, s->base);
+	vmwrite(VMCS_GUEST_ES_LIMIT + 2 * i, s->limit);
+	vmwrite(VMCS_GUEST_ES_AR + 2 * i, s->access);
+}
+
+static void get_segment(unsigned i, struct x86_segment *s)
+{
+	s->selector = (uint16_t)vmread(VMCS_GUEST_ES_SEL + 2 * i);
+	s->base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
+	s->limit = (uint32_t)vmread(VMCS_GUEST_ES_LIMIT + 2 * i);
+	s->access = (uint32_t)vmread(VMCS_GUEST_ES_AR + 2 * i);
+}
+
+void vmx_vcpu_get_state(struct vcpu *v, struct x86_cpu_state *s)
 {
 	memset(s, 0, sizeof(*s));
 	if (state_owner == v)
 		save_switched_state(v);
-	vcpu_load(v);
+	vmx_vcpu_load(v);
 	memcpy(s->gpr, v->gpr, sizeof(s->gpr));
 	s->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
 	s->rip = vmread(VMCS_GUEST_RIP);
@@ -293,7 +263,7 @@ void vcpu_get_state(struct vcpu *v, struct vm_cpu_state *s)
 	s->dr7 = vmread(VMCS_GUEST_DR7);
 	memcpy(s->dr, v->dr, sizeof(s->dr));
 	s->dr6 = v->dr6;
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < PDPTE_COUNT; i++)
 		s->pdpte[i] = vmread(VMCS_GUEST_PDPTE0 + 2 * i);
 	for (unsigned i = 0; i < SEG_COUNT; i++)
 		get_segment(i, &s->seg[i]);
@@ -321,24 +291,24 @@ void vcpu_get_state(struct vcpu *v, struct vm_cpu_state *s)
 				   (uint32_t)vmread(VMCS_ENTRY_EXCEPTION_ERR) : 0;
 }
 
-void vcpu_set_state(struct vcpu *v, const struct vm_cpu_state *s)
+void vmx_vcpu_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 {
-	vcpu_forget(v);   /* the FPU image and MSRs below are reloaded on the next entry */
-	vcpu_load(v);
+	forget_switched_state(v);   /* the FPU image and MSRs below are reloaded on the next entry */
+	vmx_vcpu_load(v);
 	memcpy(v->gpr, s->gpr, sizeof(v->gpr));
 	vmwrite(VMCS_GUEST_RSP, s->gpr[GPR_RSP]);
 	vmwrite(VMCS_GUEST_RIP, s->rip);
 	vmwrite(VMCS_GUEST_RFLAGS, s->rflags);
-	vmwrite(VMCS_GUEST_CR0, cr0_real(s->cr0));
+	vmwrite(VMCS_GUEST_CR0, vmx_cr0_real(s->cr0));
 	vmwrite(VMCS_CR0_SHADOW, s->cr0);
-	vmwrite(VMCS_GUEST_CR4, cr4_real(s->cr4));
+	vmwrite(VMCS_GUEST_CR4, vmx_cr4_real(s->cr4));
 	vmwrite(VMCS_CR4_SHADOW, s->cr4);
 	vmwrite(VMCS_GUEST_CR3, s->cr3);
 	v->cr2 = s->cr2;
 	vmwrite(VMCS_GUEST_DR7, s->dr7);
 	memcpy(v->dr, s->dr, sizeof(v->dr));
 	v->dr6 = s->dr6;
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < PDPTE_COUNT; i++)
 		vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, s->pdpte[i]);
 	for (unsigned i = 0; i < SEG_COUNT; i++)
 		set_segment(i, &s->seg[i]);
@@ -346,7 +316,6 @@ void vcpu_set_state(struct vcpu *v, const struct vm_cpu_state *s)
 	vmwrite(VMCS_GUEST_GDTR_LIMIT, s->gdtr_limit);
 	vmwrite(VMCS_GUEST_IDTR_BASE, s->idtr_base);
 	vmwrite(VMCS_GUEST_IDTR_LIMIT, s->idtr_limit);
-	vmwrite(VMCS_GUEST_EFER, s->efer);
 	if (vmx_controls()->load_pat)
 		vmwrite(VMCS_GUEST_PAT, s->pat);
 	vmwrite(VMCS_GUEST_DEBUGCTL, s->debugctl);
@@ -365,50 +334,19 @@ void vcpu_set_state(struct vcpu *v, const struct vm_cpu_state *s)
 	vmwrite(VMCS_ENTRY_INTR_INFO, s->pending_event);
 	vmwrite(VMCS_ENTRY_EXCEPTION_ERR, s->pending_error);
 	vmwrite(VMCS_ENTRY_INSTR_LEN, 0);
-	if (s->efer & EFER_LMA)
-		v->entry |= ENTRY_IA32E_MODE_GUEST;
-	else
-		v->entry &= ~ENTRY_IA32E_MODE_GUEST;
-	vmwrite(VMCS_ENTRY_CONTROLS, v->entry);
+	vmx_set_efer(v, s->efer);
 }
 
-uint64_t vcpu_guest_tsc(const struct vcpu *v)
+/* ---- time ---------------------------------------------------------------------------- */
+
+uint64_t vmx_vcpu_guest_tsc(struct vcpu *v)
 {
 	return rdtsc() + v->tsc_offset;
 }
 
-void vcpu_set_guest_tsc(struct vcpu *v, uint64_t guest_tsc)
+void vmx_vcpu_set_guest_tsc(struct vcpu *v, uint64_t guest_tsc)
 {
 	v->tsc_offset = guest_tsc - rdtsc();
-	vcpu_load(v);
+	vmx_vcpu_load(v);
 	vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
-}
-
-void vcpu_set_pml(struct vcpu *v, bool on)
-{
-	if (!v->pml_phys)
-		return;
-	vcpu_load(v);
-	if (on)
-		v->proc2 |= PROC2_CTL_ENABLE_PML;
-	else
-		v->proc2 &= ~PROC2_CTL_ENABLE_PML;
-	vmwrite(VMCS_PROC2_CONTROLS, v->proc2);
-	vmwrite(VMCS_GUEST_PML_INDEX, PML_INDEX_START);
-}
-
-unsigned vcpu_drain_pml(struct vcpu *v, uint64_t *gpas, unsigned max)
-{
-	if (!v->pml_phys)
-		return 0;
-	vcpu_load(v);
-	/* The CPU logs from entry 511 downwards; the index is the next free slot, and wraps to 0xffff when full (SDM 29.3.6). */
-	unsigned index = (unsigned)(vmread(VMCS_GUEST_PML_INDEX) & PML_INDEX_MASK);
-	unsigned first = index >= PML_ENTRIES ? 0 : index + 1;
-	const uint64_t *log = phys_to_ptr(v->pml_phys);
-	unsigned n = 0;
-	for (unsigned i = first; i < PML_ENTRIES && n < max; i++)
-		gpas[n++] = log[i] & EPT_ADDR_MASK;
-	vmwrite(VMCS_GUEST_PML_INDEX, PML_INDEX_START);
-	return n;
 }

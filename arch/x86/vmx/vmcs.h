@@ -1,13 +1,16 @@
 /*
  * VMCS field encodings, exit reasons, control bits and the VMX instructions
  * (SDM Vol. 3C ch. 24-27 and appendix B; Vol. 2 for VMREAD/VMWRITE/INVEPT).
+ * The field encodings are asm-safe (entry.S includes this header); the rest is C.
  * Image only: the instructions fault outside VMX operation.
  */
 #ifndef FERRY_ARCH_X86_VMCS_H
 #define FERRY_ARCH_X86_VMCS_H
 
+#ifndef __ASSEMBLY__
 #include <stdbool.h>
 #include <stdint.h>
+#endif
 
 /* 16-bit fields (SDM Vol. 3C B.1) */
 #define VMCS_VPID                 0x0000
@@ -101,7 +104,7 @@
 /* Pin-based controls (SDM Vol. 3C 25.6.1) */
 #define PIN_EXTERNAL_INTERRUPT_EXITING (1u << 0)
 #define PIN_NMI_EXITING                (1u << 3)
-/* PIN_CTL_PREEMPTION_TIMER is in vmx_caps.h */
+/* PIN_CTL_PREEMPTION_TIMER is in caps.h */
 
 /* Primary processor-based controls (25.6.2, table 25-6) */
 #define PROC_USE_TSC_OFFSETTING   (1u << 3)
@@ -113,7 +116,7 @@
 #define PROC_MOV_DR_EXITING       (1u << 23)
 #define PROC_UNCONDITIONAL_IO     (1u << 24)
 #define PROC_MONITOR_EXITING      (1u << 29)
-/* PROC_CTL_ACTIVATE_SECONDARY, PROC2_CTL_* are in vmx_caps.h */
+/* PROC_CTL_ACTIVATE_SECONDARY, PROC2_CTL_* are in caps.h */
 
 /* VM-exit controls (25.7.1) */
 #define EXIT_SAVE_DEBUG_CONTROLS  (1u << 2)
@@ -129,6 +132,7 @@
 #define ENTRY_LOAD_PAT            (1u << 14)
 #define ENTRY_LOAD_EFER           (1u << 15)
 
+#ifndef __ASSEMBLY__
 /* Exit reasons (appendix C) */
 enum vmx_exit_reason {
 	EXIT_EXCEPTION_NMI = 0,
@@ -177,19 +181,9 @@ enum vmx_exit_reason {
 	EXIT_PML_FULL = 62,
 	EXIT_REASON_COUNT = 70,
 };
+#endif
 #define EXIT_REASON_ENTRY_FAILURE (1u << 31)
 #define EXIT_REASON_BASIC_MASK    0xffffu
-
-/* VM-entry interruption information (25.8.3) */
-#define INTR_INFO_VALID           (1u << 31)
-#define INTR_INFO_DELIVER_ERROR   (1u << 11)
-#define INTR_TYPE_SHIFT           8
-#define INTR_TYPE_HW_EXCEPTION    3u
-#define VECTOR_UD 6
-#define VECTOR_GP 13
-
-/* Segment access rights (24.4.1, table 24-2) */
-#define AR_UNUSABLE (1u << 16)
 
 /* EPT-violation exit qualification (27.2.1, table 27-7) */
 #define EPT_QUAL_READ  (1ull << 0)
@@ -221,7 +215,7 @@ enum vmx_exit_reason {
 #define INVVPID_SINGLE_CONTEXT 1
 #define INVVPID_ALL_CONTEXTS   2
 
-#ifdef FERRY_IMAGE
+#if defined(FERRY_IMAGE) && !defined(__ASSEMBLY__)
 /* VMREAD/VMWRITE on the current VMCS; failures are Ferry bugs (wrong field), never guest faults. */
 static inline uint64_t vmread(uint64_t field)
 {

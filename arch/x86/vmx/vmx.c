@@ -1,51 +1,34 @@
-/* VMX bring-up and the shared control words; see vmx.h. */
+/* VMX bring-up, the shared control words and the VT-x backend table; see vmx.h. */
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid_guest.h"
+#include "arch/x86/vcpu_backend.h"
+#include "arch/x86/vmx/vcpu_vmx.h"
 #include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/x86.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 #include "kernel/panic.h"
 
 #include <string.h>
 
-/* IA32_FEATURE_CONTROL (SDM Vol. 3C 24.7) */
-#define FEATURE_CONTROL_LOCK           (1ull << 0)
-#define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
-
 #define VMX_BASIC_REVISION_MASK 0x7fffffffull
 #define VMX_BASIC_REGION_SIZE(b) (((b) >> 32) & 0x1fff)
 #define VMX_MISC_PREEMPTION_RATE(m) ((unsigned)((m) & 0x1f))
 #define EPT_CAP_INVEPT_SINGLE  (1ull << 25)
 #define VPID_CAP_INVVPID_SINGLE (1ull << 41)
-#define IA32_PAT_MSR 0x277
-
-#define CPUID_ADDRESS_SIZES 0x80000008u
-#define CPUID_EXT_MAX       0x80000000u
-#define DEFAULT_PHYS_BITS   36
-#define MXCSR_MASK_OFFSET   28
-#define MXCSR_MASK_DEFAULT  0xffbfu   /* when FXSAVE stores 0 (SDM Vol. 1 11.6.6) */
+#define DEFAULT_PHYS_BITS   36   /* MAXPHYADDR without CPUID.80000008H (SDM Vol. 3A 4.1.4) */
 
 static struct vmx_controls ctl;
 static struct vmx_features features;
-static bool ready;
 static uint64_t vmxon_phys;
 static uint32_t mxcsr_mask = MXCSR_MASK_DEFAULT;
-
-bool vmx_hw_ready(void)
-{
-	return ready;
-}
 
 const struct vmx_controls *vmx_controls(void)
 {
 	return &ctl;
-}
-
-const struct vmx_features *vmx_hw_features(void)
-{
-	return &features;
 }
 
 void vmwrite(uint64_t field, uint64_t value)
@@ -134,15 +117,15 @@ static int enable_in_feature_control(const char **why)
 
 static void read_mxcsr_mask(void)
 {
-	static uint8_t area[512] __attribute__((aligned(16)));
+	static uint8_t area[FXSAVE_BYTES] __attribute__((aligned(16)));
 
 	__asm__ volatile("fxsave64 %0" : "=m"(area));
 	uint32_t mask;
-	memcpy(&mask, area + MXCSR_MASK_OFFSET, sizeof(mask));
+	memcpy(&mask, area + FXSAVE_MXCSR_MASK_OFFSET, sizeof(mask));
 	mxcsr_mask = mask ? mask : MXCSR_MASK_DEFAULT;
 }
 
-int vmx_hw_init(const char **why)
+static int vmx_hw_init(const char **why)
 {
 	struct vmx_msrs msrs;
 
@@ -198,7 +181,6 @@ int vmx_hw_init(const char **why)
 		*why = "VMXON failed";
 		return FERR_NOTSUP;
 	}
-	ready = true;
 	return FERR_OK;
 }
 
@@ -207,7 +189,7 @@ uint64_t vmx_guest_cr4_allowed(void)
 	return cpuid_guest_cr4_allowed() & ctl.cr4_fixed1;
 }
 
-void vmx_state_limits(struct vm_state_limits *out)
+static void vmx_state_limits(struct x86_state_limits *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->cr0_fixed0 = ctl.cr0_fixed0;
@@ -217,8 +199,8 @@ void vmx_state_limits(struct vm_state_limits *out)
 	out->cr0_guest_owned_ok = CR0_PE | CR0_PG;   /* unrestricted guest (SDM Vol. 3C 26.3.1.1) */
 	out->cr4_allowed = vmx_guest_cr4_allowed();
 	out->phys_bits = DEFAULT_PHYS_BITS;
-	if (cpuid(CPUID_EXT_MAX, 0).eax >= CPUID_ADDRESS_SIZES)
-		out->phys_bits = cpuid(CPUID_ADDRESS_SIZES, 0).eax & 0xff;
+	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDRESS_SIZES)
+		out->phys_bits = cpuid(CPUID_LEAF_ADDRESS_SIZES, 0).eax & CPUID_ADDRESS_SIZES_PHYS_MASK;
 	out->mxcsr_mask = mxcsr_mask;
 	cpu_features_host(&out->host);
 }
@@ -244,3 +226,56 @@ void vmx_invvpid(uint16_t vpid)
 
 	__asm__ volatile("invvpid %0, %1" : : "m"(d), "r"(type) : "cc", "memory");
 }
+
+/* ---- the backend's host-wide calls and its table ------------------------------------ */
+
+#define CAPABILITY_COUNT 7
+
+static unsigned vmx_hw_capabilities(const struct vcpu_capability **list)
+{
+	static struct vcpu_capability caps[CAPABILITY_COUNT];
+	struct vmx_msrs msrs;
+	struct vmx_features f;
+
+	vmx_caps_read(&msrs);
+	vmx_caps_decode(&msrs, &f);
+	caps[0] = (struct vcpu_capability){ "vmx", f.vmx };
+	caps[1] = (struct vcpu_capability){ "ept", f.ept };
+	caps[2] = (struct vcpu_capability){ "ept_ad", f.ept_ad };
+	caps[3] = (struct vcpu_capability){ "pml", f.pml };
+	caps[4] = (struct vcpu_capability){ "unrestricted", f.unrestricted };
+	caps[5] = (struct vcpu_capability){ "vpid", f.vpid };
+	caps[6] = (struct vcpu_capability){ "preemption_timer", f.preemption_timer };
+	*list = caps;
+	return CAPABILITY_COUNT;
+}
+
+static void vmx_hw_describe(char *buf, size_t cap)
+{
+	fmt_snprintf(buf, cap, "pin=0x%x proc=0x%x proc2=0x%x exit=0x%x entry=0x%x vpid=%s dirty=%s",
+		     ctl.pin, ctl.proc, ctl.proc2, ctl.exit, ctl.entry, ctl.vpid ? "yes" : "no",
+		     ctl.pml ? "pml" : ctl.ept_ad ? "ept-ad" : "none");
+}
+
+const struct vcpu_backend vmx_backend = {
+	.name = "vmx",
+	.hw_init = vmx_hw_init,
+	.hw_capabilities = vmx_hw_capabilities,
+	.hw_describe = vmx_hw_describe,
+	.state_limits = vmx_state_limits,
+	.create = vmx_vcpu_create,
+	.destroy = vmx_vcpu_destroy,
+	.get_state = vmx_vcpu_get_state,
+	.set_state = vmx_vcpu_set_state,
+	.guest_tsc = vmx_vcpu_guest_tsc,
+	.set_guest_tsc = vmx_vcpu_set_guest_tsc,
+	.table_frames = vmx_vcpu_table_frames,
+	.run = vmx_vcpu_run,
+	.complete_io = vmx_vcpu_complete_io,
+	.complete_hypercall = vmx_vcpu_complete_hypercall,
+	.exit_counts = vmx_vcpu_exit_counts,
+	.dirty_mode = vmx_vcpu_dirty_mode,
+	.dirty_start = vmx_vcpu_dirty_start,
+	.dirty_collect = vmx_vcpu_dirty_collect,
+	.dirty_stop = vmx_vcpu_dirty_stop,
+};

@@ -1,8 +1,10 @@
 /*
  * VMX operation on the boot CPU (SDM Vol. 3C ch. 24-25): bring-up (CPUID,
  * IA32_FEATURE_CONTROL, CR0/CR4 fixed bits, VMXON), the control words every
- * guest uses (each computed from its capability MSR, never hard-coded), and
- * TLB invalidation for EPT and VPIDs. Image only.
+ * guest uses (each computed from its capability MSR, never hard-coded), TLB
+ * invalidation for EPT and VPIDs, the entry stub, and the backend table
+ * (vmx_backend, arch/x86/vcpu_backend.h) that puts the VT-x vCPU behind
+ * arch/x86/vcpu.h. Image only.
  */
 #ifndef FERRY_ARCH_X86_VMX_H
 #define FERRY_ARCH_X86_VMX_H
@@ -11,7 +13,7 @@
 #include <stdint.h>
 
 #include "arch/x86/vmx/caps.h"
-#include "kernel/vm/snapshot.h"
+#include "arch/x86/cpu_state.h"
 
 struct vmx_controls {
 	uint32_t pin, proc, proc2, exit, entry;
@@ -22,24 +24,19 @@ struct vmx_controls {
 	bool load_pat;              /* PAT switched through the VMCS */
 };
 
-/* Turns VMX on. FERR_NOTSUP with *why when the CPU or firmware does not allow it. */
-int vmx_hw_init(const char **why);
-bool vmx_hw_ready(void);
+/* The control words in use (valid once VMX is on). */
 const struct vmx_controls *vmx_controls(void);
-const struct vmx_features *vmx_hw_features(void);
-
-/* What guest state this host accepts (for vm_state_validate). */
-void vmx_state_limits(struct vm_state_limits *out);
-/* CR0 bits the guest owns outright and CR4 bits a guest may set. */
+/* CR4 bits a guest may set: Ferry's policy (cpuid_guest.h) within what VMX allows. */
 uint64_t vmx_guest_cr4_allowed(void);
 
 void vmx_invept(uint64_t eptp);
 void vmx_invvpid(uint16_t vpid);
 
-/* A short name for a basic exit reason ("cpuid", "io", ...), for vminfo. */
-const char *vmx_exit_reason_name(unsigned reason);
-
-/* The entry stub (vmx_entry.S): loads gpr (enum vm_gpr order, RSP ignored), enters, saves gpr on exit. 0 after a VM exit, 1 when VMLAUNCH/VMRESUME failed. */
+/*
+ * The entry stub (entry.S): loads gpr (GPR_* order, RSP ignored), enters with
+ * VMLAUNCH or VMRESUME, saves gpr on exit. 0 after a VM exit, 1 when
+ * VMLAUNCH/VMRESUME failed.
+ */
 int vmx_enter(uint64_t *gpr, int launched);
 
 #endif
