@@ -209,8 +209,4 @@ int mig_dst_abort(struct mig_dst *d, unsigned reason, const char *text);
 size_t mig_dst_pending(const struct mig_dst *d, const uint8_t **data);
 void mig_dst_consume(struct mig_dst *d, size_t n);
 
-/* The stream checksum both sides keep (stream_sum.h): every page record, then the state. */
-void mig_checksum_page(struct mig_stream_sum *c, uint32_t page, const uint8_t *data);
-void mig_checksum_state(struct mig_stream_sum *c, const uint8_t *blob, size_t len);
-
 #endif
