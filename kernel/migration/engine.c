@@ -8,7 +8,6 @@
 
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
-#include "kernel/migration/entropy.h"
 #include "kernel/migration/rarp.h"
 
 #define NS_PER_MS 1000000ull
@@ -297,10 +296,9 @@ int mig_source_start(struct mig_engine *e, const struct mig_env *env,
 		e->report.outcome = MIG_OUTCOME_FAILED;
 		return FERR_RANGE;
 	}
-	err = env->random ? env->random(env->ctx, nonce, sizeof(nonce)) : entropy_fill(nonce, sizeof(nonce));
+	err = env->random(env->ctx, nonce, sizeof(nonce));
 	if (!err)
-		err = env->random ? env->random(env->ctx, &e->report.migration_id, 8)
-				  : entropy_fill(&e->report.migration_id, 8);
+		err = env->random(env->ctx, &e->report.migration_id, sizeof(e->report.migration_id));
 	if (err) {
 		set_reason(e, err, "no entropy source for the handshake nonce");
 		e->phase = MIG_PHASE_FINISHED;
@@ -882,7 +880,7 @@ int mig_dest_start(struct mig_engine *e, const struct mig_env *env, void *conn)
 	e->round_zero = 0;
 	fmt_snprintf(e->report.guest, sizeof(e->report.guest), "(incoming)");
 	gops(e)->host_cpu_features(env->ctx, &checks.host_features);
-	err = env->random ? env->random(env->ctx, nonce, sizeof(nonce)) : entropy_fill(nonce, sizeof(nonce));
+	err = env->random(env->ctx, nonce, sizeof(nonce));
 	mig_dst_init(&e->proto.dst, env->key, env->key ? env->key_len : 0, nonce, &checks);
 	e->phase = MIG_PHASE_HANDSHAKE;
 	e->report.outcome = MIG_OUTCOME_RUNNING;

@@ -103,7 +103,7 @@ struct mig_env {
 	void (*progress)(void *ctx, const struct mig_progress *p);   /* may be NULL */
 	/* Sends one Ethernet frame on the host's NIC (RARP); may be NULL. */
 	int (*send_raw_frame)(void *ctx, const uint8_t *frame, size_t len);
-	/* Random bytes (nonces, ids); entropy_fill() in the image. */
+	/* Random bytes (nonces, ids); required: the image's is arch/x86/entropy.h. */
 	int (*random)(void *ctx, void *buf, size_t len);
 	const uint8_t *key;          /* ferry.cfg migration_key; NULL or len 0: refused */
 	size_t key_len;

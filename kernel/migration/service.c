@@ -4,6 +4,7 @@
  */
 #include "kernel/migration/service.h"
 
+#include "arch/x86/entropy.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
 #include "kernel/lib/errors.h"
@@ -11,7 +12,6 @@
 #include "kernel/log.h"
 #include "kernel/memory.h"
 #include "kernel/migration/guest_ops.h"
-#include "kernel/migration/entropy.h"
 #include "kernel/poll.h"
 #include "kernel/vm/vm.h"
 #include "kernel/migration/transport.h"
