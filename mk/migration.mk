@@ -2,8 +2,8 @@
 # The image links it as an archive, so that its objects are built (and checked with
 # the image's flags) on every build and enter ferry.efi as soon as the console
 # commands reference the engine. Host tests, fuzzers and the benchmark use the
-# same sources, with their own random bytes. The service, the guest ops over
-# kernel/vm/ and the TCP transport are the image's side only.
+# same sources, with their own guests, transport and random bytes. The service, the
+# guest and host ops over kernel/vm/ and the TCP transport are the image's side only.
 MIGRATION_IMAGE_ONLY := kernel/migration/service.c kernel/migration/guest_ops.c \
   kernel/migration/transport.c
 MIGRATION_SRCS := $(filter-out $(MIGRATION_IMAGE_ONLY),$(wildcard kernel/migration/*.c))

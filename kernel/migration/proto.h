@@ -2,8 +2,9 @@
  * The migration protocol's two state machines, sans-IO: bytes from the peer go in
  * (mig_*_input), events come out one at a time, and the bytes to send wait in the
  * machine's writer (mig_*_pending / mig_*_consume). No I/O, no guest calls, no
- * clock: kernel/migration/engine.c drives them. Every message is checked against
- * the state (order), its limits and, after the handshake, its tag and sequence.
+ * clock: the engine (engine_src.c, engine_dst.c) drives them. Every message is
+ * checked against the state (order), its limits and, after the handshake, its tag
+ * and sequence.
  *
  * Message order (docs/migration.md):
  *   source                          destination
