@@ -385,6 +385,32 @@ TEST(source_without_key_refuses_to_start)
 	run_free(&r);
 }
 
+static int no_random(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	(void)buf;
+	(void)len;
+	return FERR_NOTSUP;
+}
+
+/* Randomness comes only from env->random: without it neither side starts. */
+TEST(no_random_source_refuses_both_sides)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	struct mig_env senv = fake_env(&r.host, KEY), denv = fake_env(&r.host, KEY);
+	senv.random = denv.random = no_random;
+	CHECK_EQ_I(mig_source_start(r.src, &senv, &r.params, r.guest, &r.se), FERR_NOTSUP);
+	CHECK(mig_engine_finished(r.src));
+	CHECK(strstr(mig_engine_report(r.src)->reason, "entropy") != NULL);
+	CHECK(guest_runs(r.guest) && !r.guest->migrating);
+	CHECK(!r.se.closed);             /* a refused start leaves conn to the caller */
+	CHECK_EQ_I(mig_dest_start(r.dst, &denv, &r.de), FERR_NOTSUP);
+	CHECK_EQ_U(mig_engine_report(r.dst)->outcome, MIG_OUTCOME_FAILED);
+	CHECK(r.de.closed);              /* an incoming connection is the engine's at once */
+	run_free(&r);
+}
+
 /* ---- failures injected at each phase ------------------------------------------------- */
 
 static void cut_in_phase(struct run *r)
