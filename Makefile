@@ -35,14 +35,24 @@ EFI_SECTIONS := -j .text -j .reloc -j .rodata -j .data -j .dynamic -j .dynsym -j
 # compiled once (with ASan and UBSan) into build/host/libportable.a.
 HOST_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
   -fno-omit-frame-pointer -DFERRY_HOST -I. -Iinclude
-PORTABLE_SRCS := kernel/lib/format.c kernel/config.c kernel/shell/cmdline.c \
+PORTABLE_SRCS := kernel/lib/format.c kernel/lib/parse.c kernel/clock.c kernel/config.c kernel/shell/cmdline.c \
   kernel/shell/line_editor.c kernel/frame_alloc.c kernel/log_ring.c arch/x86/vmx/caps.c
 
 # Files the ESP carries besides ferry.efi and ferry.cfg (guest images are added by mk/guests.mk).
 ESP_GUESTS :=
 
-.PHONY: all esp unit guests test clean
+.PHONY: all esp unit guests test clean layers
 all: $(BUILD)/ferry.efi
+
+# The layering (docs/architecture.md) is checked over every #include before the image
+# links: a back-edge fails the build.
+LAYER_SOURCES := $(shell find boot kernel arch drivers net include -name '*.[chS]' 2>/dev/null)
+layers: $(BUILD)/layers.ok
+$(BUILD)/layers.ok: scripts/check_layers.py $(LAYER_SOURCES)
+	@mkdir -p $(dir $@)
+	@echo "  LAYERS  scripts/check_layers.py"
+	@/usr/bin/python3 scripts/check_layers.py
+	@touch $@
 
 # Each module that needs build rules of its own (lwIP, mbedTLS, test guests...) keeps
 # them in mk/NAME.mk; fragments append to IMAGE_OBJS, PORTABLE_SRCS and ESP_GUESTS.
@@ -64,7 +74,7 @@ $(BUILD)/libefi.a: $(EFI_LIB)/libefi.a
 	@mkdir -p $(dir $@)
 	$(OBJCOPY) --weaken-symbol=memcpy --weaken-symbol=memset $< $@
 
-$(BUILD)/ferry.so: $(IMAGE_OBJS) $(BUILD)/libefi.a linker.ld
+$(BUILD)/ferry.so: $(BUILD)/layers.ok $(IMAGE_OBJS) $(BUILD)/libefi.a linker.ld
 	$(LD) -nostdlib -shared -Bsymbolic -znocombreloc --no-undefined -T linker.ld \
 	  $(EFI_LIB)/crt0-efi-x86_64.o $(IMAGE_OBJS) -L$(EFI_LIB) -lgnuefi $(BUILD)/libefi.a -o $@
 

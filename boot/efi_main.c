@@ -1,10 +1,12 @@
 /*
- * Ferry's UEFI entry. While boot services run it reads the ESP, calibrates the
- * TSC, finds the ACPI RSDP and reserves the memory the kernel needs before it has
- * an allocator of its own (its stacks and the frame bitmap). It then takes the
- * memory map, calls ExitBootServices (retrying with a fresh map when the key is
- * stale, as the UEFI specification requires), converts the map into Ferry's
- * terms and enters kernel_main on Ferry's own stack.
+ * Ferry's UEFI entry. It attaches the console to the COM1 UART first (every line
+ * from then on, the boot log's included, goes out on it). While boot services run
+ * it reads the ESP, calibrates the TSC, finds the ACPI RSDP and reserves the
+ * memory the kernel needs before it has an allocator of its own (its stacks and
+ * the frame bitmap). It then takes the memory map, calls ExitBootServices
+ * (retrying with a fresh map when the key is stale, as the UEFI specification
+ * requires), converts the map into Ferry's terms and enters kernel_main on
+ * Ferry's own stack.
  */
 #include <efi.h>
 #include <efilib.h>
@@ -15,6 +17,8 @@
 #include "boot/esp_files.h"
 #include "drivers/uart16550.h"
 #include "kernel/boot_info.h"
+#include "kernel/console.h"
+#include "kernel/console_input.h"
 #include "kernel/frame_alloc.h"
 #include "kernel/log.h"
 
@@ -125,6 +129,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	InitializeLib(image, systab);
 	uart_init();
+	console_attach_output(uart_putc);
+	console_attach_input(uart_try_getc);
 	char vendor[48];
 	size_t n = 0;
 	for (const CHAR16 *c = systab->FirmwareVendor; c && *c && n + 1 < sizeof(vendor); c++)

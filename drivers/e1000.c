@@ -2,13 +2,13 @@
 #include "drivers/e1000.h"
 #include "drivers/desc_ring.h"
 #include "drivers/pci.h"
-#include "arch/x86/copy.h"
 #include "arch/x86/paging.h"
 #include "kernel/clock.h"
 #include "kernel/lib/errors.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* ---- PCI identities ---------------------------------------------------------------- */
@@ -26,17 +26,11 @@
 #define REG_RCTL     0x0100   /* receive control */
 #define REG_TCTL     0x0400   /* transmit control */
 #define REG_TIPG     0x0410   /* transmit inter-packet gap */
-#define REG_RDBAL    0x2800   /* receive descriptor base, low and high */
-#define REG_RDBAH    0x2804
-#define REG_RDLEN    0x2808   /* receive ring length in bytes */
-#define REG_RDH      0x2810   /* receive head (device) and tail (driver) */
-#define REG_RDT      0x2818
+#define REG_RX_RING  0x2800   /* the receive ring's registers (RDBAL...RDT), see RING_* */
+#define REG_RDT      (REG_RX_RING + RING_TAIL)
 #define REG_RDTR     0x2820   /* receive interrupt delay timer */
-#define REG_TDBAL    0x3800
-#define REG_TDBAH    0x3804
-#define REG_TDLEN    0x3808
-#define REG_TDH      0x3810
-#define REG_TDT      0x3818
+#define REG_TX_RING  0x3800   /* the transmit ring's registers (TDBAL...TDT) */
+#define REG_TDT      (REG_TX_RING + RING_TAIL)
 #define REG_MTA      0x5200   /* multicast table array, 128 dwords */
 #define REG_RAL0     0x5400   /* receive address 0, low and high */
 #define REG_RAH0     0x5404
@@ -51,6 +45,16 @@
 #define REG_ROC      0x40ac   /* receive oversize */
 
 #define MTA_ENTRIES  128
+
+/*
+ * A ring's registers, from its base: the receive ring's (RDBAL, RDBAH, RDLEN, RDH,
+ * RDT) and the transmit ring's (TDBAL...TDT) have the same layout (8254x SDM 13.4).
+ */
+#define RING_BASE_LOW   0x00   /* descriptor area's physical address, low and high */
+#define RING_BASE_HIGH  0x04
+#define RING_LENGTH     0x08   /* in bytes, a multiple of 128 */
+#define RING_HEAD       0x10   /* the device's index */
+#define RING_TAIL       0x18   /* the driver's: one past the last slot handed over */
 
 /* CTRL bits (8254x SDM 13.4.1) */
 #define CTRL_FD       (1u << 0)    /* full duplex */
@@ -127,8 +131,17 @@ struct tx_desc {
 	uint16_t special;
 };
 
+/* One ring set-up serves both: both formats are 16 bytes and start with the buffer address. */
+union desc {
+	uint64_t buffer_addr;
+	struct rx_desc rx;
+	struct tx_desc tx;
+};
+
 _Static_assert(sizeof(struct rx_desc) == 16, "legacy RX descriptor is 16 bytes");
 _Static_assert(sizeof(struct tx_desc) == 16, "legacy TX descriptor is 16 bytes");
+_Static_assert(offsetof(struct rx_desc, addr) == 0 && offsetof(struct tx_desc, addr) == 0,
+	       "both legacy descriptors start with the buffer address");
 
 #define RXD_STAT_DD   (1u << 0)   /* descriptor done */
 #define RXD_STAT_EOP  (1u << 1)   /* end of packet */
@@ -145,10 +158,15 @@ _Static_assert(sizeof(struct tx_desc) == 16, "legacy TX descriptor is 16 bytes")
 #define TXD_STAT_DD   (1u << 0)
 
 /* ---- ring sizes ----------------------------------------------------------------------- */
-#define RX_RING_SIZE  256         /* a multiple of 8: RDLEN must be 128-byte aligned */
+#define RX_RING_SIZE  256         /* powers of two (desc_ring.h), multiples of 8 (RING_LENGTH) */
 #define TX_RING_SIZE  256
 #define BUFFER_SIZE   2048
-#define RING_BYTES(n) ((n) * 16u)
+#define RING_BYTES(n) ((n) * sizeof(union desc))
+#define IS_POWER_OF_TWO(n) ((n) != 0 && ((n) & ((n) - 1)) == 0)
+_Static_assert(IS_POWER_OF_TWO(RX_RING_SIZE) && IS_POWER_OF_TWO(TX_RING_SIZE),
+	       "desc_ring.h takes counts modulo the size");
+_Static_assert(RX_RING_SIZE % 8 == 0 && TX_RING_SIZE % 8 == 0,
+	       "RDLEN and TDLEN are multiples of 128 bytes");
 #define RESET_TIMEOUT_US 100000
 #define RESET_SETTLE_US  10
 
@@ -157,13 +175,8 @@ struct e1000 {
 	volatile uint8_t *regs;
 	const struct pci_device *pci;
 	bool eerd_82574;
-	struct rx_desc *rx_ring;
-	struct tx_desc *tx_ring;
-	uint8_t *rx_buffers;
-	uint8_t *tx_buffers;
-	unsigned rx_next;          /* next descriptor the device will complete */
-	unsigned tx_head;          /* next descriptor the driver fills */
-	unsigned tx_tail;          /* oldest descriptor not yet reclaimed */
+	struct desc_ring rx;       /* with the device: empty buffers; taken back: received frames */
+	struct desc_ring tx;       /* with the device: frames to send; taken back: sent ones */
 	bool rx_discarding;        /* inside a frame that spans buffers: drop until EOP */
 	bool promiscuous;
 	struct nic_stats stats;
@@ -262,57 +275,60 @@ static void read_mac(struct e1000 *e)
 
 static int alloc_rings(struct e1000 *e)
 {
-	/* One run of frames: the two rings (4 KiB each), then the RX and TX buffers. */
-	uint64_t ring_frames = 2;
+	/* One run of frames: the two descriptor areas (4 KiB each), then the RX and TX buffers. */
+	uint64_t desc_frames = 2;
 	uint64_t buffer_frames = (uint64_t)(RX_RING_SIZE + TX_RING_SIZE) * BUFFER_SIZE / FRAME_SIZE;
 	uint64_t phys;
 
 	_Static_assert(RING_BYTES(RX_RING_SIZE) <= FRAME_SIZE, "RX ring fits a frame");
 	_Static_assert(RING_BYTES(TX_RING_SIZE) <= FRAME_SIZE, "TX ring fits a frame");
-	int err = mem_alloc(&nic_owner, ring_frames + buffer_frames, 1, &phys);
+	int err = mem_alloc(&nic_owner, desc_frames + buffer_frames, 1, &phys);
 	if (err)
 		return err;
 	uint8_t *base = phys_to_ptr(phys);
-	e->rx_ring = (struct rx_desc *)base;
-	e->tx_ring = (struct tx_desc *)(base + FRAME_SIZE);
-	e->rx_buffers = base + 2 * FRAME_SIZE;
-	e->tx_buffers = e->rx_buffers + RX_RING_SIZE * BUFFER_SIZE;
+	uint64_t rx_buffers = phys + desc_frames * FRAME_SIZE;
+	uint64_t tx_buffers = rx_buffers + RX_RING_SIZE * BUFFER_SIZE;
+	desc_ring_init(&e->rx, RX_RING_SIZE, base, sizeof(union desc), phys_to_ptr(rx_buffers),
+		       rx_buffers, BUFFER_SIZE);
+	desc_ring_init(&e->tx, TX_RING_SIZE, base + FRAME_SIZE, sizeof(union desc),
+		       phys_to_ptr(tx_buffers), tx_buffers, BUFFER_SIZE);
 	return FERR_OK;
+}
+
+static volatile union desc *desc_at(const struct desc_ring *r, uint32_t count)
+{
+	return desc_ring_desc(r, desc_ring_slot(r, count));
+}
+
+/*
+ * Points every descriptor at its buffer and gives the device the ring (`regs`:
+ * REG_RX_RING or REG_TX_RING), with the slots already handed over (r->prod).
+ */
+static void start_ring(struct e1000 *e, const struct desc_ring *r, uint32_t regs)
+{
+	for (unsigned slot = 0; slot < r->size; slot++)
+		desc_at(r, slot)->buffer_addr = desc_ring_buffer_phys(r, slot);
+	uint64_t descs = ptr_to_phys(r->descs);
+	wr(e, regs + RING_BASE_LOW, (uint32_t)descs);
+	wr(e, regs + RING_BASE_HIGH, (uint32_t)(descs >> 32));
+	wr(e, regs + RING_LENGTH, r->size * r->desc_bytes);
+	wr(e, regs + RING_HEAD, 0);
+	wr(e, regs + RING_TAIL, desc_ring_slot(r, r->prod));
 }
 
 static void start_rx(struct e1000 *e)
 {
-	for (unsigned i = 0; i < RX_RING_SIZE; i++) {
-		e->rx_ring[i].addr = ptr_to_phys(e->rx_buffers + i * BUFFER_SIZE);
-		e->rx_ring[i].status = 0;
-	}
 	for (unsigned i = 0; i < MTA_ENTRIES; i++)
 		wr(e, REG_MTA + 4 * i, 0);
-	uint64_t ring = ptr_to_phys(e->rx_ring);
-	wr(e, REG_RDBAL, (uint32_t)ring);
-	wr(e, REG_RDBAH, (uint32_t)(ring >> 32));
-	wr(e, REG_RDLEN, RING_BYTES(RX_RING_SIZE));
+	desc_ring_fill(&e->rx);   /* every buffer the device may have */
+	start_ring(e, &e->rx, REG_RX_RING);
 	wr(e, REG_RDTR, 0);
-	wr(e, REG_RDH, 0);
-	/* Every descriptor but one belongs to the device; RDT == RDH would mean none. */
-	wr(e, REG_RDT, RX_RING_SIZE - 1);
-	e->rx_next = 0;
 	wr(e, REG_RCTL, RCTL_EN | RCTL_BAM | RCTL_BSIZE_2048 | RCTL_SECRC);
 }
 
 static void start_tx(struct e1000 *e)
 {
-	for (unsigned i = 0; i < TX_RING_SIZE; i++) {
-		e->tx_ring[i].addr = ptr_to_phys(e->tx_buffers + i * BUFFER_SIZE);
-		e->tx_ring[i].status = TXD_STAT_DD;
-	}
-	uint64_t ring = ptr_to_phys(e->tx_ring);
-	wr(e, REG_TDBAL, (uint32_t)ring);
-	wr(e, REG_TDBAH, (uint32_t)(ring >> 32));
-	wr(e, REG_TDLEN, RING_BYTES(TX_RING_SIZE));
-	wr(e, REG_TDH, 0);
-	wr(e, REG_TDT, 0);
-	e->tx_head = e->tx_tail = 0;
+	start_ring(e, &e->tx, REG_TX_RING);
 	wr(e, REG_TIPG, TIPG_IPGT | TIPG_IPGR1 << TIPG_IPGR1_SHIFT | TIPG_IPGR2 << TIPG_IPGR2_SHIFT);
 	wr(e, REG_TCTL, TCTL_EN | TCTL_PSP | TCTL_CT_DEFAULT << TCTL_CT_SHIFT |
 			TCTL_COLD_FULL_DUPLEX << TCTL_COLD_SHIFT);
@@ -327,11 +343,10 @@ static struct e1000 *to_e1000(struct nic *nic)
 /* Takes back the descriptors the device has sent. */
 static void reclaim_tx(struct e1000 *e)
 {
-	while (e->tx_tail != e->tx_head) {
-		volatile struct tx_desc *d = &e->tx_ring[e->tx_tail];
-		if (!(d->status & TXD_STAT_DD))
+	while (desc_ring_in_flight(&e->tx)) {
+		if (!(desc_at(&e->tx, e->tx.cons)->tx.status & TXD_STAT_DD))
 			break;
-		e->tx_tail = ring_next(e->tx_tail, TX_RING_SIZE);
+		e->tx.cons++;
 	}
 }
 
@@ -344,22 +359,22 @@ static int e1000_send(struct nic *nic, const void *frame, size_t len)
 		return FERR_INVAL;
 	}
 	reclaim_tx(e);
-	if (ring_full(e->tx_head, e->tx_tail, TX_RING_SIZE)) {
+	if (desc_ring_full(&e->tx)) {
 		e->stats.tx_dropped++;
 		return FERR_BUSY;
 	}
-	unsigned i = e->tx_head;
-	copy_fast(e->tx_buffers + i * BUFFER_SIZE, frame, len);
-	volatile struct tx_desc *d = &e->tx_ring[i];
+	unsigned slot = desc_ring_slot(&e->tx, e->tx.prod);
+	memcpy(desc_ring_buffer(&e->tx, slot), frame, len);
+	volatile struct tx_desc *d = &desc_at(&e->tx, slot)->tx;
 	d->length = (uint16_t)len;
 	d->cso = 0;
 	d->css = 0;
 	d->special = 0;
 	d->status = 0;
 	d->cmd = TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS;
-	e->tx_head = ring_next(i, TX_RING_SIZE);
+	e->tx.prod++;
 	write_barrier();
-	wr(e, REG_TDT, e->tx_head);
+	wr(e, REG_TDT, desc_ring_slot(&e->tx, e->tx.prod));
 	e->stats.tx_packets++;
 	e->stats.tx_bytes += len;
 	return FERR_OK;
@@ -380,17 +395,17 @@ static unsigned e1000_poll(struct nic *nic, unsigned budget)
 {
 	struct e1000 *e = to_e1000(nic);
 	unsigned taken = 0;
-	unsigned last = RX_RING_SIZE;   /* none */
 
 	while (taken < budget) {
-		volatile struct rx_desc *d = &e->rx_ring[e->rx_next];
+		unsigned slot = desc_ring_slot(&e->rx, e->rx.cons);
+		volatile struct rx_desc *d = &desc_at(&e->rx, slot)->rx;
 		uint8_t status = d->status;
 		if (!(status & RXD_STAT_DD))
 			break;
 		compiler_barrier();   /* read the descriptor's fields only after DD */
 		uint16_t len = d->length;
 		uint8_t errors = d->errors;
-		const uint8_t *buf = e->rx_buffers + e->rx_next * BUFFER_SIZE;
+		const uint8_t *buf = desc_ring_buffer(&e->rx, slot);
 		if (e->rx_discarding || !(status & RXD_STAT_EOP)) {
 			/* Part of a frame longer than one buffer: Ferry takes no jumbo frames. */
 			e->stats.rx_dropped += e->rx_discarding ? 0 : 1;
@@ -406,13 +421,13 @@ static unsigned e1000_poll(struct nic *nic, unsigned budget)
 				nic->rx(nic->rx_ctx, buf, len);
 		}
 		d->status = 0;
-		last = e->rx_next;
-		e->rx_next = ring_next(e->rx_next, RX_RING_SIZE);
+		e->rx.cons++;
 		taken++;
 	}
-	if (last != RX_RING_SIZE) {
+	if (taken) {
+		desc_ring_fill(&e->rx);   /* the buffers just emptied go back to the device */
 		write_barrier();
-		wr(e, REG_RDT, last);   /* hands the processed descriptors back */
+		wr(e, REG_RDT, desc_ring_slot(&e->rx, e->rx.prod));
 	}
 	reclaim_tx(e);
 	if (clock_ms() - e->hw_stats_at_ms >= HW_STATS_INTERVAL_MS)

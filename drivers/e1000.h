@@ -7,7 +7,8 @@
  * Polled, no interrupts: legacy receive and transmit descriptors in rings that
  * Ferry owns (frames charged to the "nic" owner), one 2 KiB buffer per
  * descriptor, frames copied in and out. The MAC comes from the EEPROM (EERD), or
- * from RAL0/RAH0 when the EEPROM does not answer.
+ * from RAL0/RAH0 when the EEPROM does not answer. The RX and TX rings are each a
+ * struct desc_ring (drivers/desc_ring.h). Image only.
  */
 #ifndef FERRY_DRIVERS_E1000_H
 #define FERRY_DRIVERS_E1000_H

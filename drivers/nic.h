@@ -1,12 +1,13 @@
 /*
  * The seam between a NIC driver and Ferry's network stack (net/net.c), in the
- * manner of BitVisor's struct nicfunc: a driver fills in a struct nic; the stack
- * sets the receive callback and drives everything by polling. Ferry takes no
- * interrupts, so nothing here runs asynchronously: poll() delivers received frames
- * to rx() from the caller's own stack.
+ * manner of BitVisor's struct nicfunc: a driver's probe fills in a struct nic and
+ * starts the device; kernel_main hands it to net_init(), and the stack sets the
+ * receive callback and drives everything by polling. Ferry takes no interrupts,
+ * so nothing here runs asynchronously: poll() delivers received frames to rx()
+ * from the caller's own stack.
  *
  * Frames are whole Ethernet frames without the FCS (the hardware adds and strips
- * it), at most NIC_MAX_FRAME bytes.
+ * it), at most NIC_MAX_FRAME bytes. Types only: portable.
  */
 #ifndef FERRY_DRIVERS_NIC_H
 #define FERRY_DRIVERS_NIC_H

@@ -7,6 +7,7 @@
  * (QEMU q35), else the legacy ports 0xCF8/0xCFC (Bochs' i440fx). It then walks the
  * buses from bus 0, following PCI-to-PCI bridges, and records every function.
  * ECAM is mapped uncached one bus (1 MiB) at a time, only for buses it reaches.
+ * Image only.
  */
 #ifndef FERRY_DRIVERS_PCI_H
 #define FERRY_DRIVERS_PCI_H

@@ -1,8 +1,13 @@
 /* ferry.cfg parser; see config.h for the format. */
 #include "kernel/config.h"
 #include "kernel/lib/format.h"
+#include "kernel/lib/parse.h"
 
 #include <string.h>
+
+#define IPV4_PREFIX_MAX 32
+#define PORT_MIN 1
+#define PORT_MAX 65535
 
 void config_defaults(struct ferry_config *cfg)
 {
@@ -22,49 +27,10 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Parses a decimal number of at most max into *out; the whole span must be digits. */
-static bool parse_decimal(const char *s, size_t len, uint32_t max, uint32_t *out)
-{
-	uint32_t v = 0;
-
-	if (len == 0 || len > 10)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!is_digit(s[i]))
-			return false;
-		uint64_t next = (uint64_t)v * 10 + (uint64_t)(s[i] - '0');
-		if (next > max)
-			return false;
-		v = (uint32_t)next;
-	}
-	*out = v;
-	return true;
-}
-
-bool config_parse_ipv4(const char *s, size_t len, uint32_t *out)
-{
-	uint32_t addr = 0;
-	size_t start = 0;
-
-	for (int octet = 0; octet < 4; octet++) {
-		size_t end = start;
-		while (end < len && s[end] != '.')
-			end++;
-		if ((octet < 3) != (end < len))
-			return false;
-		uint32_t v;
-		if (end - start > 3 || !parse_decimal(s + start, end - start, 255, &v))
-			return false;
-		addr = addr << 8 | v;
-		start = end + 1;
-	}
-	*out = addr;
-	return true;
-}
-
 uint32_t config_prefix_to_mask(uint8_t prefix_len)
 {
-	return prefix_len == 0 ? 0 : prefix_len >= 32 ? 0xffffffffu : ~((1u << (32 - prefix_len)) - 1);
+	return prefix_len == 0 ? 0 : prefix_len >= IPV4_PREFIX_MAX ? 0xffffffffu
+	       : ~((1u << (IPV4_PREFIX_MAX - prefix_len)) - 1);
 }
 
 struct parse_state {
@@ -124,10 +90,10 @@ static void set_address(struct parse_state *st, const char *v, size_t len)
 		return;
 	}
 	const char *slash = memchr(v, '/', len);
-	uint32_t addr, prefix;
-	if (!slash || !config_parse_ipv4(v, (size_t)(slash - v), &addr) ||
-	    !parse_decimal(slash + 1, len - (size_t)(slash - v) - 1, 32, &prefix) ||
-	    prefix == 0) {
+	uint32_t addr;
+	uint64_t prefix;
+	if (!slash || !parse_ipv4(v, (size_t)(slash - v), &addr) ||
+	    !parse_decimal(slash + 1, len - (size_t)(slash - v) - 1, 1, IPV4_PREFIX_MAX, &prefix)) {
 		report(st, CONFIG_ERROR, "address must be 'dhcp' or A.B.C.D/N with N from 1 to 32");
 		return;
 	}
@@ -140,7 +106,7 @@ static void set_gateway(struct parse_state *st, const char *v, size_t len)
 {
 	uint32_t addr;
 
-	if (!config_parse_ipv4(v, len, &addr)) {
+	if (!parse_ipv4(v, len, &addr)) {
 		report(st, CONFIG_ERROR, "gateway must be an address A.B.C.D");
 		return;
 	}
@@ -149,9 +115,9 @@ static void set_gateway(struct parse_state *st, const char *v, size_t len)
 
 static void set_migration_port(struct parse_state *st, const char *v, size_t len)
 {
-	uint32_t port;
+	uint64_t port;
 
-	if (!parse_decimal(v, len, 65535, &port) || port == 0) {
+	if (!parse_decimal(v, len, PORT_MIN, PORT_MAX, &port)) {
 		report(st, CONFIG_ERROR, "migration_port must be a number from 1 to 65535");
 		return;
 	}

@@ -49,9 +49,6 @@ void config_defaults(struct ferry_config *cfg);
 unsigned config_parse(struct ferry_config *cfg, const char *text, size_t len,
 		      config_report_fn report, void *ctx);
 
-/* Parses A.B.C.D; true on success. Shared by the shell's address arguments. */
-bool config_parse_ipv4(const char *s, size_t len, uint32_t *out);
-
 /* Netmask of a prefix length (0-32), host byte order. */
 uint32_t config_prefix_to_mask(uint8_t prefix_len);
 

@@ -1,25 +1,33 @@
 /* panic(); see panic.h. */
 #include "kernel/panic.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/trap.h"
 #include "kernel/console.h"
 
 #include <stdarg.h>
+#include <stddef.h>
+
+static const struct panic_arch *arch;
+
+void panic_attach(const struct panic_arch *ops)
+{
+	arch = ops;
+}
 
 void panic(const char *fmt, ...)
 {
-	struct trap_frame frame;
 	va_list ap;
 
-	cpu_disable_interrupts();
-	arch_save_registers(&frame);
-	frame.rbp = read_rbp();
+	if (arch)
+		arch->quiesce();
 	kprintf("\nFERRY PANIC: ");
 	va_start(ap, fmt);
 	kvprintf(fmt, ap);
 	va_end(ap);
 	kprintf("\n");
-	trap_dump(&frame);
+	if (arch)
+		arch->dump();
 	kprintf("Ferry stopped.\n");
-	cpu_halt_forever();
+	if (arch)
+		arch->halt();
+	for (;;)
+		;
 }

@@ -2,16 +2,15 @@
 # The image links it as an archive, so that its objects are built (and checked with
 # the image's flags) on every build and enter ferry.efi as soon as the console
 # commands reference the engine. Host tests, fuzzers and the benchmark use the
-# same sources with kernel/migration/entropy_host.c. The service, the guest ops over
-# kernel/vm/ and the TCP transport are the image's side only.
+# same sources, with their own guests, transport and random bytes. The service, the
+# guest and host ops over kernel/vm/ and the TCP transport are the image's side only.
 MIGRATION_IMAGE_ONLY := kernel/migration/service.c kernel/migration/guest_ops.c \
   kernel/migration/transport.c
-MIGRATION_SRCS := $(filter-out kernel/migration/entropy_host.c $(MIGRATION_IMAGE_ONLY),\
-  $(wildcard kernel/migration/*.c))
+MIGRATION_SRCS := $(filter-out $(MIGRATION_IMAGE_ONLY),$(wildcard kernel/migration/*.c))
 MIGRATION_IMAGE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(MIGRATION_SRCS))
 MIGRATION_IMAGE_LIB  := $(BUILD)/obj/kernel/migration/libmigration.a
 
-PORTABLE_SRCS += $(MIGRATION_SRCS) kernel/migration/entropy_host.c
+PORTABLE_SRCS += $(MIGRATION_SRCS)
 IMAGE_OBJS    += $(patsubst %.c,$(BUILD)/obj/%.o,$(MIGRATION_IMAGE_ONLY)) \
   $(MIGRATION_IMAGE_LIB) $(MBEDTLS_IMAGE_LIB)
 
@@ -24,7 +23,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
   -DFERRY_HOST -I. -Iinclude $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
-FUZZ_SRCS    := $(MIGRATION_SRCS) kernel/migration/entropy_host.c $(MBEDTLS_SRCS) \
+FUZZ_SRCS    := $(MIGRATION_SRCS) $(MBEDTLS_SRCS) \
   kernel/lib/format.c arch/x86/cpu_features.c
 FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_migration_codec $(BUILD)/fuzz/fuzz_migration_dest
 
@@ -43,7 +42,7 @@ fuzz-migration: $(FUZZ_TARGETS)
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -DFERRY_HOST -I. -Iinclude \
   $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
 $(BUILD)/bench/bench_migration: tests/bench/bench_migration.c $(MIGRATION_SRCS) \
-    kernel/migration/entropy_host.c $(MBEDTLS_SRCS) kernel/lib/format.c arch/x86/cpu_features.c
+    $(MBEDTLS_SRCS) kernel/lib/format.c arch/x86/cpu_features.c
 	@mkdir -p $(dir $@)
 	@echo "  BENCHCC $@"
 	@$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@

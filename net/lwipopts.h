@@ -43,10 +43,10 @@ void lwip_heap_free(void *p);
 #define MEM_ALIGNMENT          8
 #define MEM_SIZE               (16 * 1024 * 1024)   /* informative: the heap's size (net/lwip_port.c) */
 
-/* lwIP's copies (pbuf_take, tcp_write's copy, ...) go eight bytes at a time. */
-#include "arch/x86/copy.h"
-#define MEMCPY(dst, src, len)  copy_fast((dst), (src), (len))
-#define SMEMCPY(dst, src, len) copy_fast((dst), (src), (len))
+/*
+ * MEMCPY and SMEMCPY (pbuf_take, tcp_write's copy, ...) keep lwIP's default, memcpy:
+ * in the image that is REP MOVSQ (arch/x86/memops.c).
+ */
 #define LWIP_CHKSUM_ALGORITHM  3      /* 32 bits per step */
 
 /* ---- protocols --------------------------------------------------------------------- */

@@ -3,8 +3,6 @@
 #include "net/net.h"
 #include "net/lwip_port.h"
 #include "net/net_addr.h"
-#include "drivers/e1000.h"
-#include "drivers/pci.h"
 #include "kernel/clock.h"
 #include "kernel/lib/errors.h"
 #include "kernel/host.h"
@@ -78,17 +76,19 @@ static void to_stack(void *ctx, const uint8_t *frame, size_t len)
 	}
 }
 
+/*
+ * The switch is on the receive path only while a port is attached. Before that
+ * the NIC is not promiscuous, so its address filter passes only Ferry's MAC,
+ * broadcast and multicast: all for the stack.
+ */
 static void nic_rx(void *ctx, const uint8_t *frame, size_t len)
 {
 	(void)ctx;
 	const uint8_t *dst = frame;
-	if (eth_mac_equal(dst, nic->mac)) {
+	bool for_host = eth_mac_equal(dst, nic->mac);
+	if (for_host || eth_is_multicast(dst))
 		to_stack(NULL, frame, len);
-		return;
-	}
-	if (eth_is_multicast(dst))
-		to_stack(NULL, frame, len);
-	if (vswitch_has_users(&vswitch) || !eth_is_multicast(dst))
+	if (!for_host && vswitch_has_users(&vswitch))
 		vswitch_from_uplink(&vswitch, frame, len, clock_ms());
 }
 
@@ -139,21 +139,16 @@ static void netif_link_changed(struct netif *n)
 	klog_info("net: e0 link %s", netif_is_link_up(n) ? "up" : "down");
 }
 
-void net_init(uint64_t acpi_rsdp)
+void net_init(struct nic *started_nic)
 {
-	pci_init(acpi_rsdp);
-	int err = e1000_probe(&nic);
-	if (err) {
-		klog_warn("net: no usable NIC (%s); networking is off", err_name(err));
-		nic = NULL;
+	if (!started_nic)
 		return;
-	}
-	err = lwip_port_init();
+	int err = lwip_port_init();
 	if (err) {
 		klog_error("net: no memory for lwIP's heap; networking is off");
-		nic = NULL;
 		return;
 	}
+	nic = started_nic;
 	lwip_init();
 
 	const struct ferry_config *cfg = host_config();

@@ -1,13 +1,15 @@
 /*
- * Ferry's network: PCI, the NIC driver, lwIP on top of it and the virtual switch,
+ * Ferry's network: lwIP on top of the NIC that bring-up found and started
+ * (drivers/nic.h; this layer knows no PCI and no driver), and the virtual switch,
  * brought up once at boot and run by a background poller (so it keeps running
- * while a command waits in poll_until() and between guest exits).
+ * while a command waits in poll_until() and between guest exits). Image only.
  *
- * Frames the NIC receives go to lwIP when addressed to Ferry's MAC, to the
- * virtual switch (net/vswitch.h) when addressed to anyone else, and to both when
- * broadcast or multicast. IPv4 settings come from ferry.cfg (`address`, `gateway`)
- * or DHCP. Without a supported NIC, net_init() logs why and everything here
- * reports "down" (net_up() false, sends fail with FERR_NOTSUP).
+ * Frames the NIC receives go to lwIP when addressed to Ferry's MAC or broadcast
+ * or multicast. The virtual switch (net/vswitch.h) is on the receive path only
+ * while a guest's port is attached: then it also gets every frame not addressed
+ * to Ferry's MAC (the NIC is promiscuous meanwhile). IPv4 settings come from
+ * ferry.cfg (`address`, `gateway`) or DHCP. Without a NIC everything here reports
+ * "down" (net_up() false, sends fail with FERR_NOTSUP).
  */
 #ifndef FERRY_NET_NET_H
 #define FERRY_NET_NET_H
@@ -20,8 +22,12 @@
 #include "net/net_addr.h"
 #include "net/vswitch.h"
 
-/* Called once from kernel_main after the configuration is loaded. */
-void net_init(uint64_t acpi_rsdp);
+/*
+ * Called once from kernel_main after the configuration is loaded, with the NIC
+ * its driver started, or NULL when there is none (networking stays off). Takes
+ * the NIC's receive callback.
+ */
+void net_init(struct nic *started_nic);
 
 /* True when the NIC's link is up and the host has an IPv4 address. */
 bool net_up(void);

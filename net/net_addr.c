@@ -1,8 +1,7 @@
 /* IPv4 endpoint text; see net_addr.h. */
 #include "net/net_addr.h"
-#include "kernel/shell/cmdline.h"
-#include "kernel/config.h"
 #include "kernel/lib/format.h"
+#include "kernel/lib/parse.h"
 
 #include <string.h>
 
@@ -22,9 +21,9 @@ bool net_parse_host_port(const char *s, uint16_t default_port, uint32_t *addr, u
 	uint64_t p = default_port;
 	uint32_t a;
 
-	if (!config_parse_ipv4(s, host_len, &a))
+	if (!parse_ipv4(s, host_len, &a))
 		return false;
-	if (colon && !cmdline_parse_u64(colon + 1, PORT_MIN, PORT_MAX, &p))
+	if (colon && !parse_u64(colon + 1, PORT_MIN, PORT_MAX, &p))
 		return false;
 	*addr = a;
 	*port = (uint16_t)p;

@@ -14,7 +14,6 @@
 #include "net/tcp_stream.h"
 #include "net/lwip_heap.h"
 #include "kernel/lib/errors.h"
-#include "arch/x86/copy.h"
 
 #include "lwip/tcp.h"
 
@@ -325,7 +324,7 @@ long tcp_stream_read(struct tcp_stream *s, void *buf, size_t len)
 		struct pbuf *head = s->rx_queue;
 		size_t avail = head->len - s->rx_offset;
 		size_t step = len - copied < avail ? len - copied : avail;
-		copy_fast(out + copied, (uint8_t *)head->payload + s->rx_offset, step);
+		memcpy(out + copied, (uint8_t *)head->payload + s->rx_offset, step);
 		copied += step;
 		s->rx_offset += step;
 		if (s->rx_offset == head->len) {

@@ -7,6 +7,7 @@
  * lwIP's send buffer (tcp_write with copy). Errors are sticky: once the peer resets,
  * closes or the connection times out, read/write return FERR_IO (or FERR_TIMEOUT
  * for a connect that never completed) and tcp_stream_error() tells which.
+ * Image only.
  */
 #ifndef FERRY_NET_TCP_STREAM_H
 #define FERRY_NET_TCP_STREAM_H

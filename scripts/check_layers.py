@@ -4,7 +4,7 @@
 The layers and what each may include are the table in docs/architecture.md; this
 script holds the same table (LAYERS, MAY_INCLUDE) and fails, naming the file and
 the line, when a source includes a header of a layer it may not reach, or when
-files include each other in a circle. `make` runs it before it builds anything,
+files include each other in a circle. `make` runs it before the image links,
 so a new back-edge fails the build.
 
 Usage: scripts/check_layers.py [ROOT]   (exit status 1 on a violation)

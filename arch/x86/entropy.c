@@ -1,26 +1,24 @@
 /*
- * entropy_fill() for the image: RDSEED when the CPU has it (CPUID.(EAX=07H,ECX=0):
+ * entropy_fill() (entropy.h): RDSEED when the CPU has it (CPUID.(EAX=07H,ECX=0):
  * EBX bit 18), else RDRAND (CPUID.01H:ECX bit 30), each retried a few times as the
  * SDM advises (Vol. 1 7.3.17: a read may fail transiently, CF=0). Every word is
  * mixed with the TSC so that a stuck generator is not silently fatal on its own; with
  * neither instruction the call fails rather than hand out predictable nonces.
  */
-#include "kernel/migration/entropy.h"
+#include "arch/x86/entropy.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "arch/x86/cpu.h"
 #include "kernel/lib/errors.h"
 
 #define CPUID1_ECX_RDRAND (1u << 30)
 #define CPUID7_EBX_RDSEED (1u << 18)
 #define ENTROPY_RETRIES 32
-
-static void cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
-{
-	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
-}
+/* 2^64 divided by the golden ratio: an odd multiplier that spreads the TSC's low bits. */
+#define TSC_MIX_MULTIPLIER 0x9e3779b97f4a7c15ull
 
 static bool rdseed64(uint64_t *out)
 {
@@ -44,26 +42,13 @@ static bool rdrand64(uint64_t *out)
 	return false;
 }
 
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 int entropy_fill(void *buf, size_t len)
 {
-	uint32_t a, b, c, d, max_leaf;
-	bool have_seed = false, have_rand;
+	uint32_t max_leaf = cpuid(0, 0).eax;
+	bool have_rand = cpuid(1, 0).ecx & CPUID1_ECX_RDRAND;
+	bool have_seed = max_leaf >= 7 && (cpuid(7, 0).ebx & CPUID7_EBX_RDSEED);
 	uint8_t *p = buf;
 
-	cpuid(0, 0, &max_leaf, &b, &c, &d);
-	cpuid(1, 0, &a, &b, &c, &d);
-	have_rand = c & CPUID1_ECX_RDRAND;
-	if (max_leaf >= 7) {
-		cpuid(7, 0, &a, &b, &c, &d);
-		have_seed = b & CPUID7_EBX_RDSEED;
-	}
 	if (!have_seed && !have_rand)
 		return FERR_NOTSUP;
 	while (len) {
@@ -71,7 +56,7 @@ int entropy_fill(void *buf, size_t len)
 		bool ok = (have_seed && rdseed64(&word)) || (have_rand && rdrand64(&word));
 		if (!ok)
 			return FERR_NOTSUP;
-		word ^= rdtsc() * 0x9e3779b97f4a7c15ull;
+		word ^= rdtsc() * TSC_MIX_MULTIPLIER;
 		size_t n = len < sizeof(word) ? len : sizeof(word);
 		memcpy(p, &word, n);
 		p += n;

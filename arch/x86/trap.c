@@ -121,3 +121,38 @@ void trap_handler(struct trap_frame *f)
 	kprintf("Ferry stopped.\n");
 	cpu_halt_forever();
 }
+
+/* ---- panic()'s x86 half ----------------------------------------------------------------- */
+
+static void panic_quiesce(void)
+{
+	cpu_disable_interrupts();
+}
+
+/*
+ * Dumps the registers with rip and rbp stepped out of this function's own frame, so
+ * that the report starts inside panic() and the backtrace goes on with its caller,
+ * as an exception's report starts at the faulting instruction.
+ */
+__attribute__((noinline)) static void panic_dump(void)
+{
+	struct trap_frame frame;
+	const uint64_t *own = (const uint64_t *)(uintptr_t)read_rbp();
+
+	arch_save_registers(&frame);
+	frame.rbp = own[0];                              /* panic()'s frame */
+	frame.rip = own[1];                              /* where panic() resumes */
+	frame.rsp = (uint64_t)(uintptr_t)(own + 2);      /* panic()'s rsp after the return */
+	trap_dump(&frame);
+}
+
+__attribute__((noreturn)) static void panic_halt(void)
+{
+	cpu_halt_forever();
+}
+
+const struct panic_arch trap_panic_arch = {
+	.quiesce = panic_quiesce,
+	.dump = panic_dump,
+	.halt = panic_halt,
+};

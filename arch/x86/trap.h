@@ -8,6 +8,8 @@
 #ifndef FERRY_ARCH_X86_TRAP_H
 #define FERRY_ARCH_X86_TRAP_H
 
+#include "kernel/panic.h"
+
 #include <stdint.h>
 
 /* Layout pushed by isr.S and filled by arch_save_registers(); keep them in step. */
@@ -27,6 +29,9 @@ void arch_save_registers(struct trap_frame *frame);
 
 /* Prints every register, CR0/2/3/4 and a backtrace from frame->rbp. */
 void trap_dump(const struct trap_frame *frame);
+
+/* panic()'s x86 half (kernel/panic.h): cli, the register dump from panic() itself, hlt. */
+extern const struct panic_arch trap_panic_arch;
 
 /* Called by isr.S. */
 void trap_handler(struct trap_frame *frame);

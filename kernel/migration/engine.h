@@ -1,30 +1,32 @@
 /*
  * The live-migration engine: one migration (outgoing or incoming) driven step by
- * step from a poller, over two ops tables the caller provides, so that it is
+ * step from a poller, over the ops tables the caller provides, so that it is
  * portable and host-tested with fake guests and an in-memory transport. The image
- * implements mig_guest_ops over kernel/vm/vm.h and mig_transport_ops over
- * net/tcp_stream.h.
+ * implements mig_guest_ops and mig_host_ops over kernel/vm/vm.h (guest_ops.c) and
+ * mig_transport_ops over net/tcp_stream.h (transport.c).
  *
- * Source: connect, authenticate, offer; pre-copy rounds (round 0 all of RAM, then
- * the pages dirtied meanwhile) until the estimated final transfer fits the
- * downtime target at the measured bandwidth; auto-converge (throttle 20%, +10% a
+ * Source (engine_src.c): connect, authenticate, offer; pre-copy rounds (round 0 all
+ * of RAM, then the pages dirtied meanwhile) until the estimated final transfer fits
+ * the downtime target at the measured bandwidth; auto-converge (throttle 20%, +10% a
  * round, up to 95%) when the dirty set stops shrinking for 2 rounds; give up past
  * max_rounds or max_time (guest unthrottled, left running). Stop-and-copy: pause,
  * last dirty pages, STATE, DONE; READY; GO; RESUMED; then destroy the guest.
- * Destination: check and accept the offer, create the shell, apply pages, verify,
- * load the state, READY; on GO resume, RESUMED, then RARP announcements.
+ * Destination (engine_dst.c): check and accept the offer, create the shell, apply
+ * pages, verify, load the state, READY; on GO resume, RESUMED, then RARP
+ * announcements. engine.c holds what both share.
  *
- * Failure semantics (docs/migration.md): before GO is sent, any failure resumes
- * the guest on the source (RAM intact) and the destination discards its shell.
- * After GO the source never resumes on its own: it waits for RESUMED (then frees
- * the guest) or an ABORT (then resumes); on a timeout or a lost connection the
- * outcome is MIG_OUTCOME_IN_DOUBT, the guest stays paused and migrating, and
+ * What a caller can rely on (docs/migration.md "Failure semantics"; engine_src.c and
+ * engine_dst.c hold the logic): before GO is sent, any failure resumes the guest on
+ * the source (RAM intact) and the destination discards its shell. After GO the
+ * source never resumes on its own: it waits for RESUMED (then frees the guest) or an
+ * ABORT (then resumes); on a timeout or a lost connection the outcome is
+ * MIG_OUTCOME_IN_DOUBT, the guest stays paused and migrating, and
  * mig_engine_resolve() settles it once an operator knows where the guest runs.
  *
- * Not reentrant; one engine per migration; the engine allocates nothing: struct
- * mig_engine holds every buffer (about 485 KiB: the writer's two largest frames, the
- * reader's one, two dirty bitmaps for VM_MAX_MEMORY_MIB, the state blob), so the
- * caller gives it zeroed frames (mem_alloc) for each migration it runs at once.
+ * Not reentrant; one engine per migration; the engine allocates nothing: the caller
+ * gives it mig_engine_size() bytes (about 485 KiB: the writer's two largest frames,
+ * the reader's one, two dirty bitmaps for VM_MAX_MEMORY_MIB, the state blob) for
+ * each migration it runs at once.
  */
 #ifndef FERRY_MIGRATION_ENGINE_H
 #define FERRY_MIGRATION_ENGINE_H
@@ -34,54 +36,65 @@
 #include <stdint.h>
 
 #include "arch/x86/cpu_features.h"
-#include "kernel/migration/proto.h"
 #include "kernel/migration/report.h"
 
-/* What the engine needs of guests (mirrors kernel/vm/vm.h; `guest` is a struct vm *). */
+/*
+ * The engine only passes these along: a guest is a kernel/vm/vm.h struct vm and a
+ * connection a net/tcp_stream.h struct tcp_stream in the image; host tests bring
+ * their own (tests/unit/migration_fakes.h).
+ */
+struct vm;
+struct tcp_stream;
+struct mig_engine;
+
+/* What the engine needs of one guest (the signatures of kernel/vm/vm.h). */
 struct mig_guest_ops {
-	int (*pause)(void *guest);
-	int (*resume)(void *guest);
-	uint8_t *(*ram)(void *guest);
-	uint64_t (*ram_bytes)(void *guest);
-	const char *(*name)(void *guest);
-	const uint8_t *(*mac)(void *guest);
-	const struct cpu_features *(*cpu_features)(void *guest);
-	const char *(*dirty_mode)(void *guest);               /* "pml" or "ept-ad" */
-	int (*dirty_start)(void *guest);
-	long (*dirty_collect)(void *guest, uint64_t *bitmap); /* ORs pages in; count or ferry_err */
-	void (*dirty_stop)(void *guest);
-	int (*set_throttle)(void *guest, unsigned percent);
-	long (*state_save)(void *guest, uint8_t *buf, size_t cap);
-	int (*state_load)(void *guest, const uint8_t *buf, size_t len, const char **why);
-	void (*set_migrating)(void *guest, bool migrating);
-	int (*destroy)(void *guest);                          /* source, after the switchover */
-	/* destination host: ctx is mig_env.ctx */
-	int (*create_incoming)(void *ctx, const char *name, uint64_t memory_mib, const uint8_t *mac,
-			       void **guest, const char **why);
-	int (*discard)(void *guest);                          /* an incoming shell that never ran */
-	bool (*memory_available)(void *ctx, uint64_t memory_mib);
-	bool (*name_free)(void *ctx, const char *name);
-	void (*host_cpu_features)(void *ctx, struct cpu_features *out);
+	int (*pause)(struct vm *vm);
+	int (*resume)(struct vm *vm);
+	uint8_t *(*ram)(struct vm *vm);
+	uint64_t (*ram_bytes)(const struct vm *vm);
+	const char *(*name)(const struct vm *vm);
+	const uint8_t *(*mac)(const struct vm *vm);
+	const struct cpu_features *(*cpu_features)(const struct vm *vm);
+	const char *(*dirty_mode)(const struct vm *vm);          /* "pml" or "ept-ad" */
+	int (*dirty_start)(struct vm *vm);
+	long (*dirty_collect)(struct vm *vm, uint64_t *bitmap);  /* ORs pages in; count or ferry_err */
+	void (*dirty_stop)(struct vm *vm);
+	int (*set_throttle)(struct vm *vm, unsigned percent);
+	long (*state_save)(struct vm *vm, uint8_t *buf, size_t cap);
+	int (*state_load)(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
+	void (*set_migrating)(struct vm *vm, bool migrating);
+	int (*destroy)(struct vm *vm);                           /* source, after the switchover */
+	int (*discard)(struct vm *vm);                           /* an incoming shell that never ran */
 };
 
-/* A byte stream to the peer (mirrors net/tcp_stream.h; `conn` is a struct tcp_stream *). */
+/* What the destination asks of its host; ctx is mig_env.ctx. */
+struct mig_host_ops {
+	int (*create_incoming)(void *ctx, const char *name, uint64_t memory_mib, const uint8_t *mac,
+			       struct vm **vm, const char **why);
+	bool (*memory_available)(void *ctx, uint64_t memory_mib);
+	bool (*name_free)(void *ctx, const char *name);
+	void (*cpu_features)(void *ctx, struct cpu_features *out);
+};
+
+/* A byte stream to the peer (the signatures of net/tcp_stream.h). */
 struct mig_transport_ops {
-	bool (*connected)(void *conn);
-	long (*write)(void *conn, const void *buf, size_t len);   /* count queued (0: full) or ferry_err */
-	size_t (*writable)(void *conn);
-	int (*flush)(void *conn);
-	long (*read)(void *conn, void *buf, size_t len);          /* count (0: none yet) or ferry_err */
-	size_t (*readable)(void *conn);
-	int (*error)(void *conn);                                 /* 0 or the sticky ferry_err */
-	void (*close)(void *conn);                                /* graceful, frees */
-	void (*abort)(void *conn);                                /* reset, frees */
+	bool (*connected)(const struct tcp_stream *conn);
+	long (*write)(struct tcp_stream *conn, const void *buf, size_t len); /* count queued (0: full) or ferry_err */
+	size_t (*writable)(const struct tcp_stream *conn);
+	int (*flush)(struct tcp_stream *conn);
+	long (*read)(struct tcp_stream *conn, void *buf, size_t len);        /* count (0: none yet) or ferry_err */
+	size_t (*readable)(const struct tcp_stream *conn);
+	int (*error)(const struct tcp_stream *conn);          /* 0 or the sticky ferry_err */
+	void (*close)(struct tcp_stream *conn);               /* graceful, frees */
+	void (*abort)(struct tcp_stream *conn);               /* reset, frees */
 	/*
 	 * Bytes written and not yet taken by the peer (a TCP send buffer's unacknowledged
 	 * data); may be NULL (then 0). The engine measures the link by what the peer took
 	 * and, before it pauses the guest, lets a deep queue drain: its bytes would
 	 * otherwise count against the downtime.
 	 */
-	size_t (*unacked)(void *conn);
+	size_t (*unacked)(const struct tcp_stream *conn);
 };
 
 /* Progress, about once a second while pre-copy runs. */
@@ -97,14 +110,15 @@ struct mig_progress {
 
 struct mig_env {
 	const struct mig_guest_ops *guest_ops;
+	const struct mig_host_ops *host_ops;          /* the destination's; may be NULL on a source */
 	const struct mig_transport_ops *transport_ops;
 	uint64_t (*now_ns)(void *ctx);
+	/* Random bytes (nonces, ids); required: the image's is arch/x86/entropy.h. */
+	int (*random)(void *ctx, void *buf, size_t len);
 	void (*log)(void *ctx, const char *line);                     /* may be NULL */
 	void (*progress)(void *ctx, const struct mig_progress *p);   /* may be NULL */
 	/* Sends one Ethernet frame on the host's NIC (RARP); may be NULL. */
 	int (*send_raw_frame)(void *ctx, const uint8_t *frame, size_t len);
-	/* Random bytes (nonces, ids); entropy_fill() in the image. */
-	int (*random)(void *ctx, void *buf, size_t len);
 	const uint8_t *key;          /* ferry.cfg migration_key; NULL or len 0: refused */
 	size_t key_len;
 	void *ctx;
@@ -130,10 +144,6 @@ struct mig_params {
 #define MIG_STALL_ROUNDS 2           /* rounds without a shrinking dirty set before throttling */
 #define MIG_SHRINK_MIN_PCT 10        /* a dirty set not this far below the smallest so far is stalled */
 
-/* Guest RAM the engine can move: the bitmap is sized for VM_MAX_MEMORY_MIB. */
-#define MIG_MAX_PAGES ((uint64_t)VM_MAX_MEMORY_MIB << (20 - MIG_PAGE_SHIFT))
-#define MIG_BITMAP_WORDS (MIG_MAX_PAGES / 64)
-
 enum mig_engine_phase {
 	MIG_PHASE_IDLE,
 	MIG_PHASE_CONNECTING,
@@ -145,47 +155,8 @@ enum mig_engine_phase {
 	MIG_PHASE_FINISHED,         /* see the report's outcome */
 };
 
-struct mig_engine {
-	enum mig_role role;
-	enum mig_engine_phase phase;
-	struct mig_env env;
-	struct mig_params params;
-	void *guest;
-	void *conn;
-	uint64_t pages;                  /* guest pages */
-	uint64_t start_ns, phase_ns, last_rx_ns, last_tx_ns, pause_ns, last_progress_ns;
-	uint64_t progress_bytes;
-	bool dirty_logging, paused_by_us, go_sent, cancel_requested, destination_running;
-	char cancel_reason[MIG_TEXT_MAX + 1];
-	/* source pre-copy */
-	uint64_t cursor;                 /* next page to consider in this round */
-	uint64_t round_start_ns, round_start_bytes, round_pages, round_zero;
-	uint64_t best_dirty, paced_bytes, pace_start_ns;   /* best_dirty: smallest dirty set so far */
-	uint64_t bandwidth_bps;          /* measured, bytes per second */
-	uint32_t stall_rounds;
-	unsigned throttle;
-	bool round0, final_round, sent_state;
-	bool draining;                   /* the last dirty set fits; waiting for the queue to drain */
-	uint64_t tx_bytes;               /* every byte written to the transport */
-	uint64_t round_start_taken;      /* tx_bytes - unacked at the round's start */
-	uint64_t drain_queued;           /* unacked when last looked at while draining */
-	uint64_t send_map[MIG_BITMAP_WORDS];  /* pages to send in this round */
-	uint64_t dirty_map[MIG_BITMAP_WORDS]; /* pages found dirty by collect */
-	/* destination */
-	uint64_t last_precopy_ns;
-	uint32_t announce_next;
-	uint64_t resume_ns;
-	uint8_t *ram;
-	uint8_t state_blob[VM_SNAPSHOT_MAX_BYTES];
-	size_t state_len;
-	union {
-		struct mig_src src;
-		struct mig_dst dst;
-	} proto;
-	uint8_t rx[16384];
-	size_t rx_start, rx_end;         /* destination: input not yet fed */
-	struct mig_report report;
-};
+/* Bytes of a struct mig_engine: what the caller provides for each migration. */
+size_t mig_engine_size(void);
 
 /* Defaults for every field. */
 void mig_params_defaults(struct mig_params *p);
@@ -193,14 +164,15 @@ void mig_params_defaults(struct mig_params *p);
 /*
  * Starts migrating `guest` over `conn` (a connection being made; the engine owns
  * it from now on and closes it). Checks the key and the guest first: FERR_AUTH
- * (no key), FERR_RANGE (RAM over MIG_MAX_PAGES) or the guest op's error, with the
- * report's reason set; nothing is changed then, and conn is left to the caller.
+ * (no key), FERR_RANGE (RAM the engine cannot move) or the random source's error,
+ * with the report's reason set; nothing is changed then, and conn is left to the
+ * caller.
  */
 int mig_source_start(struct mig_engine *e, const struct mig_env *env,
-		     const struct mig_params *params, void *guest, void *conn);
+		     const struct mig_params *params, struct vm *guest, struct tcp_stream *conn);
 
-/* Serves an incoming connection (the engine owns conn from now on). */
-int mig_dest_start(struct mig_engine *e, const struct mig_env *env, void *conn);
+/* Serves an incoming connection (the engine owns conn from now on); env->host_ops required. */
+int mig_dest_start(struct mig_engine *e, const struct mig_env *env, struct tcp_stream *conn);
 
 /* Does a bounded slice of work; returns true while the migration is not finished. */
 bool mig_engine_step(struct mig_engine *e);
@@ -219,8 +191,9 @@ int mig_engine_resolve(struct mig_engine *e, bool dest_runs);
 
 const struct mig_report *mig_engine_report(const struct mig_engine *e);
 bool mig_engine_finished(const struct mig_engine *e);
+enum mig_engine_phase mig_engine_phase(const struct mig_engine *e);
 /* The guest the engine works on (the source's, or the destination's shell); NULL when none. */
-void *mig_engine_guest(const struct mig_engine *e);
+struct vm *mig_engine_guest(const struct mig_engine *e);
 const char *mig_phase_name(enum mig_engine_phase phase);
 
 #endif

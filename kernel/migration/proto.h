@@ -2,8 +2,9 @@
  * The migration protocol's two state machines, sans-IO: bytes from the peer go in
  * (mig_*_input), events come out one at a time, and the bytes to send wait in the
  * machine's writer (mig_*_pending / mig_*_consume). No I/O, no guest calls, no
- * clock: kernel/migration/engine.c drives them. Every message is checked against
- * the state (order), its limits and, after the handshake, its tag and sequence.
+ * clock: the engine (engine_src.c, engine_dst.c) drives them. Every message is
+ * checked against the state (order), its limits and, after the handshake, its tag
+ * and sequence.
  *
  * Message order (docs/migration.md):
  *   source                          destination
@@ -208,9 +209,5 @@ int mig_dst_abort(struct mig_dst *d, unsigned reason, const char *text);
 
 size_t mig_dst_pending(const struct mig_dst *d, const uint8_t **data);
 void mig_dst_consume(struct mig_dst *d, size_t n);
-
-/* The stream checksum both sides keep (stream_sum.h): every page record, then the state. */
-void mig_checksum_page(struct mig_stream_sum *c, uint32_t page, const uint8_t *data);
-void mig_checksum_state(struct mig_stream_sum *c, const uint8_t *blob, size_t len);
 
 #endif

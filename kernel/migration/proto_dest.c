@@ -7,8 +7,7 @@
 
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
-
-#define MIB_SHIFT 20
+#include "kernel/lib/units.h"
 
 static int dst_fail(struct mig_dst *d, int err, const char *why)
 {
@@ -181,7 +180,7 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 	case MIG_DST_WAIT_STATE:
 		if (type != MIG_STATE)
 			break;
-		mig_checksum_state(&d->checksum, m->payload, m->header.length);
+		mig_stream_sum_state(&d->checksum, m->payload, m->header.length);
 		d->state_bytes = m->header.length;
 		d->state = MIG_DST_WAIT_DONE;
 		ev->kind = MIG_DST_EV_STATE;
@@ -225,7 +224,7 @@ static int next_page(struct mig_dst *d, struct mig_dst_event *ev)
 		d->pages = NULL;
 		return 0;
 	}
-	mig_checksum_page(&d->checksum, rec.page, rec.data);
+	mig_stream_sum_page(&d->checksum, rec.page, rec.data);
 	d->round_pages++;
 	d->pages_total++;
 	ev->kind = MIG_DST_EV_PAGE;

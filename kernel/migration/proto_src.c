@@ -7,26 +7,7 @@
 
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
-
-void mig_checksum_page(struct mig_stream_sum *c, uint32_t page, const uint8_t *data)
-{
-	uint8_t record[MIG_PAGE_RECORD_HEADER];
-
-	mig_encode_page(record, page, NULL);
-	record[4] = data ? MIG_PAGE_FULL : MIG_PAGE_ZERO;
-	mig_stream_sum_update(c, record, sizeof(record));
-	if (data)
-		mig_stream_sum_update(c, data, MIG_PAGE_SIZE);
-}
-
-void mig_checksum_state(struct mig_stream_sum *c, const uint8_t *blob, size_t len)
-{
-	uint8_t length[8];
-
-	mig_put64(length, len);
-	mig_stream_sum_update(c, length, sizeof(length));
-	mig_stream_sum_update(c, blob, len);
-}
+#include "kernel/lib/units.h"
 
 static int src_fail(struct mig_src *s, int err, const char *why)
 {
@@ -199,7 +180,7 @@ int mig_src_offer(struct mig_src *s, const struct mig_offer *offer)
 	if (!p)
 		return FERR_BUSY;
 	mig_writer_end(&s->writer, mig_encode_offer(p, offer));
-	s->page_limit = (uint64_t)offer->memory_mib << (20 - MIG_PAGE_SHIFT);
+	s->page_limit = (uint64_t)offer->memory_mib << (MIB_SHIFT - MIG_PAGE_SHIFT);
 	s->state = MIG_SRC_WAIT_ACCEPT;
 	return 0;
 }
@@ -231,7 +212,7 @@ int mig_src_page(struct mig_src *s, uint32_t page, const uint8_t *data)
 	/* The guest may write the page while we copy it; the copy in the batch is what counts. */
 	size_t at = s->batch_len;
 	s->batch_len += mig_encode_page(s->batch + at, page, data);
-	mig_checksum_page(&s->checksum, page, data ? s->batch + at + MIG_PAGE_RECORD_HEADER : NULL);
+	mig_stream_sum_page(&s->checksum, page, data ? s->batch + at + MIG_PAGE_RECORD_HEADER : NULL);
 	s->batch_pages++;
 	s->round_pages++;
 	s->pages_total++;
@@ -268,7 +249,7 @@ int mig_src_state(struct mig_src *s, const uint8_t *blob, size_t len)
 		return FERR_INVAL;
 	if (mig_writer_put(&s->writer, MIG_STATE, blob, len))
 		return FERR_BUSY;
-	mig_checksum_state(&s->checksum, blob, len);
+	mig_stream_sum_state(&s->checksum, blob, len);
 	s->state_sent = true;
 	s->state_bytes = len;
 	return 0;

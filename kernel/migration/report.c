@@ -5,9 +5,7 @@
 
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
-
-#define NS_PER_MS 1000000ull
-#define NS_PER_US 1000ull
+#include "kernel/lib/units.h"
 
 const char *mig_outcome_name(enum mig_outcome outcome)
 {

@@ -1,17 +1,21 @@
 /*
- * The migration service (migrate_service.h): engine slots, the listener, the
- * poller that steps the engines, and the history of finished migrations.
+ * The migration service (service.h): engine slots, the listener, the poller that
+ * steps the engines, and the history of finished migrations. It wires each engine
+ * to this host: the guest and host ops over kernel/vm/ (guest_ops.h), TCP streams
+ * (transport.h), the clock, the log, the NIC for RARP and the CPU's random source
+ * (arch/x86/entropy.h).
  */
 #include "kernel/migration/service.h"
 
+#include "arch/x86/entropy.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/units.h"
 #include "kernel/host.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 #include "kernel/migration/guest_ops.h"
-#include "kernel/migration/entropy.h"
 #include "kernel/poll.h"
 #include "kernel/vm/vm.h"
 #include "kernel/migration/transport.h"
@@ -20,9 +24,6 @@
 #include "net/tcp_stream.h"
 
 #include <string.h>
-
-#define PAGE_BYTES 4096u
-#define ENGINE_FRAMES ((sizeof(struct mig_engine) + PAGE_BYTES - 1) / PAGE_BYTES)
 
 struct slot {
 	bool used;
@@ -91,6 +92,7 @@ static void env_setup(struct slot *slot)
 
 	slot->env = (struct mig_env){
 		.guest_ops = &migrate_vm_ops,
+		.host_ops = &migrate_host_ops,
 		.transport_ops = &migrate_tcp_ops,
 		.now_ns = env_now_ns,
 		.log = env_log,
@@ -105,13 +107,19 @@ static void env_setup(struct slot *slot)
 
 /* ---- slots and history ----------------------------------------------------------------- */
 
+/* Frames of one engine. */
+static uint64_t engine_frames(void)
+{
+	return (mig_engine_size() + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
 static struct slot *slot_claim(void)
 {
 	for (unsigned i = 0; i < MIGRATE_SLOTS; i++) {
 		struct slot *slot = &slots[i];
 		if (slot->used)
 			continue;
-		if (mem_alloc(&migration_owner, ENGINE_FRAMES, 1, &slot->engine_phys))
+		if (mem_alloc(&migration_owner, engine_frames(), 1, &slot->engine_phys))
 			return NULL;
 		slot->engine = phys_to_ptr(slot->engine_phys);
 		slot->used = true;
@@ -124,7 +132,7 @@ static struct slot *slot_claim(void)
 
 static void slot_release(struct slot *slot)
 {
-	mem_free(&migration_owner, slot->engine_phys, ENGINE_FRAMES);
+	mem_free(&migration_owner, slot->engine_phys, engine_frames());
 	memset(slot, 0, sizeof(*slot));
 }
 
@@ -155,7 +163,7 @@ static void info_from_slot(const struct slot *slot, struct migrate_info *out)
 	out->peer_ip = slot->peer_ip;
 	out->peer_port = slot->peer_port;
 	out->running = true;
-	out->phase = mig_phase_name(slot->engine->phase);
+	out->phase = mig_phase_name(mig_engine_phase(slot->engine));
 	out->report = r;
 }
 
@@ -184,7 +192,7 @@ static struct slot *source_slot_of(const char *name)
 {
 	for (unsigned i = 0; i < MIGRATE_SLOTS; i++) {
 		struct slot *slot = &slots[i];
-		if (slot->used && slot->engine->role == MIG_ROLE_SOURCE &&
+		if (slot->used && mig_engine_report(slot->engine)->role == MIG_ROLE_SOURCE &&
 		    strcmp(mig_engine_report(slot->engine)->guest, name) == 0)
 			return slot;
 	}

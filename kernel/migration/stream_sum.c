@@ -1,9 +1,11 @@
 /*
- * The stream checksum (stream_sum.h).
+ * The stream checksum (stream_sum.h), and what both protocol ends feed it.
  */
 #include "kernel/migration/stream_sum.h"
 
 #include <string.h>
+
+#include "kernel/migration/wire.h"
 
 /* Odd 64-bit constants with well-spread bits (from the golden ratio and sqrt(3)). */
 #define SUM_K1 0x9e3779b97f4a7c15ull
@@ -59,4 +61,24 @@ uint64_t mig_stream_sum_final(const struct mig_stream_sum *s)
 	h *= SUM_K3;
 	h ^= h >> 32;
 	return h;
+}
+
+void mig_stream_sum_page(struct mig_stream_sum *s, uint32_t page, const uint8_t *data)
+{
+	uint8_t record[MIG_PAGE_RECORD_HEADER];
+
+	mig_encode_page(record, page, NULL);
+	record[4] = data ? MIG_PAGE_FULL : MIG_PAGE_ZERO;
+	mig_stream_sum_update(s, record, sizeof(record));
+	if (data)
+		mig_stream_sum_update(s, data, MIG_PAGE_SIZE);
+}
+
+void mig_stream_sum_state(struct mig_stream_sum *s, const uint8_t *blob, size_t len)
+{
+	uint8_t length[8];
+
+	mig_put64(length, len);
+	mig_stream_sum_update(s, length, sizeof(length));
+	mig_stream_sum_update(s, blob, len);
 }

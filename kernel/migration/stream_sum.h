@@ -7,6 +7,8 @@
  *
  * Four 64-bit lanes take the input's 8-byte words in turn, each step
  * lane = rotl(lane + word * K2, 31) * K1; the result mixes the lanes and the length.
+ * What goes in, the same on both ends: each page record as the wire has it (its
+ * header, then the data of a FULL page), then the state blob after its u64 length.
  * Portable.
  */
 #ifndef FERRY_MIGRATION_STREAM_SUM_H
@@ -25,5 +27,10 @@ void mig_stream_sum_init(struct mig_stream_sum *s);
 /* Adds len bytes; a tail of fewer than 8 bytes is taken as one zero-padded word. */
 void mig_stream_sum_update(struct mig_stream_sum *s, const void *data, size_t len);
 uint64_t mig_stream_sum_final(const struct mig_stream_sum *s);
+
+/* Adds one page record (data NULL: a zero-page marker). */
+void mig_stream_sum_page(struct mig_stream_sum *s, uint32_t page, const uint8_t *data);
+/* Adds the state blob, after its length. */
+void mig_stream_sum_state(struct mig_stream_sum *s, const uint8_t *blob, size_t len);
 
 #endif

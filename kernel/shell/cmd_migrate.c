@@ -6,9 +6,10 @@
 #include "kernel/shell/cmdline.h"
 #include "kernel/config.h"
 #include "kernel/console.h"
-#include "kernel/console_interrupt.h"
+#include "kernel/console_input.h"
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
+#include "kernel/lib/parse.h"
 #include "kernel/migration/service.h"
 #include "kernel/poll.h"
 #include "kernel/shell/shell.h"
@@ -79,54 +80,25 @@ static enum shell_status print_outcome(const char *name, const char *host, uint6
 	}
 }
 
-static bool parse_yes_no(const char *s, bool *out)
-{
-	if (strcmp(s, "yes") == 0)
-		*out = true;
-	else if (strcmp(s, "no") == 0)
-		*out = false;
-	else
-		return false;
-	return true;
-}
-
 static enum shell_status cmd_migrate(int argc, char **argv)
 {
-	static const char *const known[] = { "downtime", "bandwidth", "wait", NULL };
-	bool dup = false, wait = true;
+	bool wait = true;
 	uint64_t downtime = MIG_DEFAULT_DOWNTIME_MS, bandwidth = 0, id = 0;
 	struct mig_params params;
 	uint32_t ip;
 	uint16_t port;
+	const struct cmdline_option options[] = {
+		{ "downtime", CMDLINE_U64, "ms", 1, DOWNTIME_MAX_MS, &downtime, NULL },
+		{ "bandwidth", CMDLINE_U64, "MB/s", 1, BANDWIDTH_MAX_MBPS, &bandwidth, NULL },
+		{ "wait", CMDLINE_YES_NO, NULL, 0, 0, &wait, NULL },
+	};
 
-	if (cmdline_positional_count(argc, argv) != 3)
-		return SHELL_USAGE;
-	const char *unknown = cmdline_unknown_option(argc, argv, known);
-	if (unknown) {
-		shell_error("unknown option '%.32s' (downtime=, bandwidth=, wait=)", unknown);
-		return SHELL_FAILED;
-	}
-	const char *downtime_s = cmdline_option(argc, argv, "downtime", &dup);
-	const char *bandwidth_s = cmdline_option(argc, argv, "bandwidth", &dup);
-	const char *wait_s = cmdline_option(argc, argv, "wait", &dup);
-	if (dup) {
-		shell_error("an option is given twice");
-		return SHELL_FAILED;
-	}
+	enum shell_status st = shell_parse_options(argc, argv, 3, options,
+						   sizeof(options) / sizeof(options[0]));
+	if (st != SHELL_OK)
+		return st;
 	if (!net_parse_host_port(argv[2], CONFIG_DEFAULT_MIGRATION_PORT, &ip, &port)) {
 		shell_error("HOST must be A.B.C.D or A.B.C.D:PORT (port 1-65535)");
-		return SHELL_FAILED;
-	}
-	if (downtime_s && !cmdline_parse_u64(downtime_s, 1, DOWNTIME_MAX_MS, &downtime)) {
-		shell_error("downtime must be a number of ms from 1 to %d", DOWNTIME_MAX_MS);
-		return SHELL_FAILED;
-	}
-	if (bandwidth_s && !cmdline_parse_u64(bandwidth_s, 1, BANDWIDTH_MAX_MBPS, &bandwidth)) {
-		shell_error("bandwidth must be a number of MB/s from 1 to %d", BANDWIDTH_MAX_MBPS);
-		return SHELL_FAILED;
-	}
-	if (wait_s && !parse_yes_no(wait_s, &wait)) {
-		shell_error("wait must be yes or no");
 		return SHELL_FAILED;
 	}
 
@@ -197,7 +169,7 @@ static bool matches(const struct migrate_info *m, const char *filter)
 
 	if (strcmp(m->report->guest, filter) == 0)
 		return true;
-	return cmdline_parse_hex64(filter, &id) && id == m->id;
+	return parse_hex64(filter, &id) && id == m->id;
 }
 
 static void list_one(const struct migrate_info *m, void *ctx)

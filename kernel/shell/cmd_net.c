@@ -1,29 +1,25 @@
-/* Network commands: net, lspci, ping, netbench. */
-#include "kernel/memory.h"      /* before lwIP's headers: see the mem_free note in lwipopts.h */
+/*
+ * Network commands: net, ping, netbench. The work is net/'s (the stack's state,
+ * the ICMP echo engine net/ping.c, TCP streams): these parse, wait and print.
+ */
 #include "net/net.h"
 #include "net/bench_stream.h"
 #include "net/lwip_heap.h"
+#include "net/ping.h"
 #include "net/tcp_stream.h"
-#include "drivers/pci.h"
 #include "kernel/clock.h"
-#include "kernel/shell/cmdline.h"
 #include "kernel/config.h"
 #include "kernel/console.h"
-#include "kernel/console_interrupt.h"
+#include "kernel/console_input.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/units.h"
 #include "kernel/poll.h"
 #include "kernel/shell/shell.h"
 
-#include "lwip/inet_chksum.h"
-#include "lwip/ip.h"
-#include "lwip/pbuf.h"
-#include "lwip/prot/icmp.h"
-#include "lwip/prot/ip4.h"
-#include "lwip/raw.h"
-
 #include <string.h>
 
-#define KIB 1024u
+#define PORT_MIN 1
+#define PORT_MAX 65535
 
 static bool require_network(void)
 {
@@ -48,7 +44,8 @@ static bool parse_host(const char *s, uint32_t *out)
 /* Prints microseconds as milliseconds with three decimals. */
 static void print_ms(uint64_t us)
 {
-	kprintf("%llu.%03llu", (unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+	kprintf("%llu.%03llu", (unsigned long long)(us / US_PER_MS),
+		(unsigned long long)(us % US_PER_MS));
 }
 
 /* ---- net ---------------------------------------------------------------------------------- */
@@ -89,99 +86,27 @@ static enum shell_status cmd_net(int argc, char **argv)
 	kprintf("switch_ports=%u switch_forwarded=%llu switch_flooded=%llu switch_dropped=%llu\n",
 		sw->port_count, (unsigned long long)sw->forwarded,
 		(unsigned long long)sw->flooded, (unsigned long long)sw->dropped);
-	kprintf("lwip_heap_kib=%zu lwip_used_kib=%zu lwip_peak_kib=%zu lwip_alloc_failures=%llu\n",
+	kprintf("lwip_heap_kib=%llu lwip_used_kib=%llu lwip_peak_kib=%llu lwip_alloc_failures=%llu\n",
 		heap.region_bytes / KIB, heap.used_bytes / KIB, heap.peak_bytes / KIB,
 		(unsigned long long)heap.failures);
 	return SHELL_OK;
 }
 
-/* ---- lspci ---------------------------------------------------------------------------------- */
-static enum shell_status cmd_lspci(int argc, char **argv)
-{
-	(void)argv;
-	if (argc != 1)
-		return SHELL_USAGE;
-	kprintf("%-9s %-9s %-8s %s\n", "SLOT", "ID", "CLASS", "KIND");
-	for (unsigned i = 0; i < pci_device_count(); i++) {
-		const struct pci_device *d = pci_device_at(i);
-		kprintf("%02x:%02x.%x   %04x:%04x %02x%02x%02x   %s\n", d->bus, d->dev, d->fn,
-			d->vendor, d->device, d->class_code, d->subclass, d->prog_if,
-			pci_class_name(d->class_code));
-	}
-	kprintf("devices=%u mechanism=%s\n", pci_device_count(), pci_mechanism());
-	return SHELL_OK;
-}
-
 /* ---- ping ----------------------------------------------------------------------------------- */
-#define PING_DATA_BYTES   56
 #define PING_TIMEOUT_MS   1000
 #define PING_INTERVAL_MS  200
 #define PING_DEFAULT_COUNT 4
 #define PING_MAX_COUNT    1000
-#define PING_ID           0xfe44
-
-struct ping_state {
-	uint32_t target;         /* network byte order */
-	uint16_t seq;
-	bool replied;
-	uint64_t sent_us;
-	uint64_t rtt_us;
-};
-
-static u8_t ping_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr)
-{
-	struct ping_state *st = arg;
-	struct icmp_echo_hdr echo;
-	(void)pcb;
-
-	if (ip_2_ip4(addr)->addr != st->target || p->tot_len < IP_HLEN + sizeof(echo))
-		return 0;
-	u16_t ihl = (u16_t)(IPH_HL_BYTES((struct ip_hdr *)p->payload));
-	if (p->len < IP_HLEN || pbuf_copy_partial(p, &echo, sizeof(echo), ihl) != sizeof(echo))
-		return 0;
-	if (echo.type != ICMP_ER || echo.id != lwip_htons(PING_ID) ||
-	    echo.seqno != lwip_htons(st->seq))
-		return 0;
-	st->rtt_us = clock_us() - st->sent_us;
-	st->replied = true;
-	pbuf_free(p);
-	return 1;
-}
 
 static bool ping_replied(void *ctx)
 {
-	return ((struct ping_state *)ctx)->replied || console_interrupted();
+	return ((struct ping *)ctx)->replied || console_interrupted();
 }
 
 static bool never(void *ctx)
 {
 	(void)ctx;
 	return console_interrupted();
-}
-
-static int ping_send(struct raw_pcb *pcb, struct ping_state *st)
-{
-	size_t len = sizeof(struct icmp_echo_hdr) + PING_DATA_BYTES;
-	struct pbuf *p = pbuf_alloc(PBUF_IP, (u16_t)len, PBUF_RAM);
-	if (!p)
-		return FERR_NOMEM;
-	struct icmp_echo_hdr *echo = p->payload;
-	ICMPH_TYPE_SET(echo, ICMP_ECHO);
-	ICMPH_CODE_SET(echo, 0);
-	echo->id = lwip_htons(PING_ID);
-	echo->seqno = lwip_htons(st->seq);
-	echo->chksum = 0;
-	uint8_t *data = (uint8_t *)(echo + 1);
-	for (unsigned i = 0; i < PING_DATA_BYTES; i++)
-		data[i] = (uint8_t)i;
-	echo->chksum = inet_chksum(echo, (u16_t)len);
-	ip_addr_t dest;
-	ip_addr_set_ip4_u32_val(dest, st->target);
-	st->replied = false;
-	st->sent_us = clock_us();
-	err_t err = raw_sendto(pcb, p, &dest);
-	pbuf_free(p);
-	return err == ERR_OK ? FERR_OK : FERR_IO;
 }
 
 static enum shell_status cmd_ping(int argc, char **argv)
@@ -195,21 +120,16 @@ static enum shell_status cmd_ping(int argc, char **argv)
 		shell_error("'%.32s' is not an IPv4 address A.B.C.D", argv[1]);
 		return SHELL_FAILED;
 	}
-	if (argc == 3 && !cmdline_parse_u64(argv[2], 1, PING_MAX_COUNT, &count)) {
-		shell_error("COUNT must be a number from 1 to %u", PING_MAX_COUNT);
+	if (argc == 3 && !shell_parse_number("COUNT", argv[2], 1, PING_MAX_COUNT, &count))
 		return SHELL_FAILED;
-	}
 	if (!require_network())
 		return SHELL_FAILED;
 
-	struct ping_state st = { .target = lwip_htonl(host) };
-	struct raw_pcb *pcb = raw_new(IP_PROTO_ICMP);
-	if (!pcb) {
+	struct ping st;
+	if (ping_start(&st, host)) {
 		shell_error("out of memory");
 		return SHELL_FAILED;
 	}
-	raw_recv(pcb, ping_recv, &st);
-	raw_bind(pcb, IP4_ADDR_ANY);
 
 	char name[NET_ADDR_TEXT_MAX];
 	net_format_ipv4(host, name);
@@ -219,29 +139,28 @@ static enum shell_status cmd_ping(int argc, char **argv)
 	uint64_t min_us = UINT64_MAX, max_us = 0, sum_us = 0;
 	unsigned sent = 0;
 	for (unsigned i = 0; i < count && !console_interrupted(); i++) {
-		st.seq = (uint16_t)(i + 1);
+		uint16_t seq = (uint16_t)(i + 1);
 		sent++;
-		if (ping_send(pcb, &st)) {
-			kprintf("seq=%u send failed\n", st.seq);
+		if (ping_send(&st, seq)) {
+			kprintf("seq=%u send failed\n", seq);
 		} else if (poll_until(ping_replied, &st, PING_TIMEOUT_MS) && st.replied) {
 			received++;
 			min_us = st.rtt_us < min_us ? st.rtt_us : min_us;
 			max_us = st.rtt_us > max_us ? st.rtt_us : max_us;
 			sum_us += st.rtt_us;
-			kprintf("%u bytes from %s: seq=%u time=", (unsigned)(PING_DATA_BYTES + sizeof(struct icmp_echo_hdr)), name,
-				st.seq);
+			kprintf("%u bytes from %s: seq=%u time=", (unsigned)PING_ECHO_BYTES, name, seq);
 			print_ms(st.rtt_us);
 			kprintf(" ms\n");
 		} else if (!console_interrupted()) {
-			kprintf("seq=%u timeout\n", st.seq);
+			kprintf("seq=%u timeout\n", seq);
 		}
 		if (i + 1 < count) {
-			uint64_t since = (clock_us() - st.sent_us) / 1000;
+			uint64_t since = (clock_us() - st.sent_us) / US_PER_MS;
 			if (since < PING_INTERVAL_MS)
 				poll_until(never, NULL, PING_INTERVAL_MS - since);
 		}
 	}
-	raw_remove(pcb);
+	ping_stop(&st);
 	if (console_interrupted())
 		kprintf("interrupted\n");
 	kprintf("%u transmitted, %u received, %u%% loss", sent, received,
@@ -266,7 +185,6 @@ static enum shell_status cmd_ping(int argc, char **argv)
 #define NETBENCH_CONNECT_MS     15000
 #define NETBENCH_STALL_MS       30000
 #define NETBENCH_ACCEPT_MS      120000
-#define MIB                     (1024ull * 1024)
 
 static uint8_t chunk[NETBENCH_CHUNK];
 
@@ -320,7 +238,7 @@ static void print_result(const char *what, uint64_t bytes, uint64_t us, uint32_t
 
 	net_format_ipv4(peer, name);
 	kprintf("netbench: %s bytes=%llu ms=%llu mb_per_s=%llu.%02llu crc32=0x%08x peer=%s:%u\n",
-		what, (unsigned long long)bytes, (unsigned long long)(us / 1000),
+		what, (unsigned long long)bytes, (unsigned long long)(us / US_PER_MS),
 		(unsigned long long)(centi_mb_per_s / 100), (unsigned long long)(centi_mb_per_s % 100),
 		crc, name, port);
 }
@@ -337,10 +255,8 @@ static enum shell_status netbench_send(int argc, char **argv)
 		shell_error("'%.40s' is not HOST[:PORT] (an IPv4 address, a port 1-65535)", argv[2]);
 		return SHELL_FAILED;
 	}
-	if (!cmdline_parse_u64(argv[3], 1, NETBENCH_MAX_MIB, &mib)) {
-		shell_error("MIB must be a number from 1 to %u", NETBENCH_MAX_MIB);
+	if (!shell_parse_number("MIB", argv[3], 1, NETBENCH_MAX_MIB, &mib))
 		return SHELL_FAILED;
-	}
 	if (!require_network())
 		return SHELL_FAILED;
 
@@ -412,10 +328,8 @@ static enum shell_status netbench_recv(int argc, char **argv)
 
 	if (argc > 3)
 		return SHELL_USAGE;
-	if (argc == 3 && !cmdline_parse_u64(argv[2], 1, 65535, &port)) {
-		shell_error("PORT must be a number from 1 to 65535");
+	if (argc == 3 && !shell_parse_number("PORT", argv[2], PORT_MIN, PORT_MAX, &port))
 		return SHELL_FAILED;
-	}
 	if (!require_network())
 		return SHELL_FAILED;
 
@@ -434,7 +348,7 @@ static enum shell_status netbench_recv(int argc, char **argv)
 		if (console_interrupted())
 			shell_error("interrupted");
 		else
-			shell_error("no connection within %u s", NETBENCH_ACCEPT_MS / 1000);
+			shell_error("no connection within %u s", (unsigned)(NETBENCH_ACCEPT_MS / MS_PER_S));
 		return SHELL_FAILED;
 	}
 	struct tcp_stream *s = slot.stream;
@@ -478,7 +392,6 @@ static enum shell_status cmd_netbench(int argc, char **argv)
 
 const struct shell_command net_commands[] = {
 	{ "net", "", "network settings, link state and counters", cmd_net },
-	{ "lspci", "", "PCI functions: slot, vendor:device, class", cmd_lspci },
 	{ "ping", "HOST [COUNT]", "ICMP echo to an IPv4 host, with times and a summary", cmd_ping },
 	{ "netbench", "send HOST[:PORT] MIB | recv [PORT]",
 	  "TCP bulk transfer of a checksummed stream (port 5001): MB/s and crc32", cmd_netbench },

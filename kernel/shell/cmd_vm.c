@@ -15,7 +15,6 @@
 
 #define DEFAULT_MEMORY_MIB 32
 #define MIB (1ull << 20)
-#define MAC_MULTICAST_BIT 0x01
 #define DIRTY_RANGES_SHOWN 64
 
 static const char *state_name(const struct vm *vm)
@@ -41,37 +40,22 @@ static struct vm *find_or_complain(const char *name)
 
 static enum shell_status cmd_create(int argc, char **argv)
 {
-	static const char *const known[] = { "memory", "mac", "args", NULL };
-	bool dup = false;
-
-	if (cmdline_positional_count(argc, argv) != 3)
-		return SHELL_USAGE;
-	const char *unknown = cmdline_unknown_option(argc, argv, known);
-	if (unknown) {
-		shell_error("unknown option '%.32s' (memory=, mac=, args=)", unknown);
-		return SHELL_FAILED;
-	}
-	const char *mem_s = cmdline_option(argc, argv, "memory", &dup);
-	const char *mac_s = cmdline_option(argc, argv, "mac", &dup);
-	const char *args = cmdline_option(argc, argv, "args", &dup);
-	if (dup) {
-		shell_error("an option is given twice");
-		return SHELL_FAILED;
-	}
 	uint64_t mib = DEFAULT_MEMORY_MIB;
-	if (mem_s && !cmdline_parse_u64(mem_s, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &mib)) {
-		shell_error("memory must be a number of MiB from %d to %d", VM_MIN_MEMORY_MIB,
-			    VM_MAX_MEMORY_MIB);
-		return SHELL_FAILED;
-	}
 	uint8_t mac[6];
-	if (mac_s && (!cmdline_parse_mac(mac_s, mac) || (mac[0] & MAC_MULTICAST_BIT))) {
-		shell_error("mac must be a unicast address like 52:54:00:12:34:56");
-		return SHELL_FAILED;
-	}
+	bool mac_given = false;
+	const char *args = NULL;
+	const struct cmdline_option options[] = {
+		{ "memory", CMDLINE_U64, "MiB", VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &mib, NULL },
+		{ "mac", CMDLINE_UNICAST_MAC, NULL, 0, 0, mac, &mac_given },
+		{ "args", CMDLINE_STRING, NULL, 0, 0, &args, NULL },
+	};
+	enum shell_status st = shell_parse_options(argc, argv, 3, options,
+						   sizeof(options) / sizeof(options[0]));
+	if (st != SHELL_OK)
+		return st;
 	struct vm *vm;
 	const char *why = "unknown";
-	int err = vm_create(argv[1], argv[2], mib, mac_s ? mac : NULL, args, &vm, &why);
+	int err = vm_create(argv[1], argv[2], mib, mac_given ? mac : NULL, args, &vm, &why);
 	if (err) {
 		shell_error("cannot create '%.32s': %s", argv[1], why);
 		return SHELL_FAILED;

@@ -1,6 +1,8 @@
 /* Command-line parsing; see cmdline.h for the contract. */
 #include "kernel/shell/cmdline.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/parse.h"
 
 #include <string.h>
 
@@ -39,20 +41,12 @@ int cmdline_split(char *line, int *argc, char *argv[CMDLINE_MAX_ARGS])
 	return FERR_OK;
 }
 
-bool cmdline_is_option(const char *word)
+/* A word of the form key=value with a non-empty key. */
+static bool is_option(const char *word)
 {
 	const char *eq = strchr(word, '=');
 
 	return eq && eq != word;
-}
-
-int cmdline_positional_count(int argc, char *const argv[])
-{
-	int n = 0;
-
-	while (n < argc && !cmdline_is_option(argv[n]))
-		n++;
-	return n;
 }
 
 static bool key_matches(const char *word, const char *key)
@@ -62,97 +56,113 @@ static bool key_matches(const char *word, const char *key)
 	return strncmp(word, key, len) == 0 && word[len] == '=';
 }
 
-const char *cmdline_option(int argc, char *const argv[], const char *key, bool *dup)
+/* "unknown option 'WORD' (key1=, key2=)": the message names every key the command takes. */
+static void unknown_option(const char *word, const struct cmdline_option *options, size_t count,
+			   char err[CMDLINE_ERROR_MAX])
 {
-	const char *found = NULL;
+	size_t n = fmt_snprintf(err, CMDLINE_ERROR_MAX, "unknown option '%.32s' (", word);
 
-	for (int i = 0; i < argc; i++) {
-		if (!cmdline_is_option(argv[i]) || !key_matches(argv[i], key))
+	for (size_t i = 0; i < count && n < CMDLINE_ERROR_MAX; i++)
+		n += fmt_snprintf(err + n, CMDLINE_ERROR_MAX - n, "%s%s=", i ? ", " : "",
+				  options[i].key);
+	if (n < CMDLINE_ERROR_MAX)
+		fmt_snprintf(err + n, CMDLINE_ERROR_MAX - n, ")");
+}
+
+bool cmdline_parse_number(const char *name, const char *unit, const char *text, uint64_t min,
+			  uint64_t max, uint64_t *out, char err[CMDLINE_ERROR_MAX])
+{
+	if (parse_u64(text, min, max, out))
+		return true;
+	fmt_snprintf(err, CMDLINE_ERROR_MAX, "%s must be a number%s%s from %llu to %llu", name,
+		     unit ? " of " : "", unit ? unit : "", (unsigned long long)min,
+		     (unsigned long long)max);
+	return false;
+}
+
+#define MAC_MULTICAST_BIT 0x01   /* the I/G (group) bit of the first octet, IEEE 802 */
+
+/* Converts one option's value into its target; false with the message in err. */
+static bool convert(const struct cmdline_option *o, const char *value, char err[CMDLINE_ERROR_MAX])
+{
+	uint8_t mac[PARSE_MAC_BYTES];
+
+	switch (o->kind) {
+	case CMDLINE_U64:
+		return cmdline_parse_number(o->key, o->unit, value, o->min, o->max, o->target, err);
+	case CMDLINE_UNICAST_MAC:
+		if (parse_mac(value, mac) && !(mac[0] & MAC_MULTICAST_BIT)) {
+			memcpy(o->target, mac, sizeof(mac));
+			return true;
+		}
+		fmt_snprintf(err, CMDLINE_ERROR_MAX,
+			     "%s must be a unicast address like 52:54:00:12:34:56", o->key);
+		return false;
+	case CMDLINE_STRING:
+		*(const char **)o->target = value;
+		return true;
+	case CMDLINE_YES_NO:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+			*(bool *)o->target = value[0] == 'y';
+			return true;
+		}
+		fmt_snprintf(err, CMDLINE_ERROR_MAX, "%s must be yes or no", o->key);
+		return false;
+	}
+	return false;
+}
+
+/* The value of option key among argv[first..argc), or NULL; *seen counts its occurrences. */
+static const char *option_value(int argc, char *const argv[], int first, const char *key,
+				unsigned *seen)
+{
+	const char *value = NULL;
+
+	*seen = 0;
+	for (int i = first; i < argc; i++) {
+		if (is_option(argv[i]) && key_matches(argv[i], key)) {
+			value = argv[i] + strlen(key) + 1;
+			(*seen)++;
+		}
+	}
+	return value;
+}
+
+enum cmdline_result cmdline_parse_options(int argc, char *const argv[], int positionals,
+					  const struct cmdline_option *options, size_t count,
+					  char err[CMDLINE_ERROR_MAX])
+{
+	unsigned seen;
+	int first = 0;
+
+	while (first < argc && !is_option(argv[first]))
+		first++;
+	if (first != positionals)
+		return CMDLINE_USAGE;
+	for (int i = first; i < argc; i++) {
+		size_t k = 0;
+		while (k < count && !key_matches(argv[i], options[k].key))
+			k++;
+		if (is_option(argv[i]) && k == count) {
+			unknown_option(argv[i], options, count, err);
+			return CMDLINE_INVALID;
+		}
+	}
+	for (size_t k = 0; k < count; k++) {
+		option_value(argc, argv, first, options[k].key, &seen);
+		if (seen > 1) {
+			fmt_snprintf(err, CMDLINE_ERROR_MAX, "an option is given twice");
+			return CMDLINE_INVALID;
+		}
+	}
+	for (size_t k = 0; k < count; k++) {
+		const char *value = option_value(argc, argv, first, options[k].key, &seen);
+		if (!value)
 			continue;
-		if (found && dup)
-			*dup = true;
-		found = argv[i] + strlen(key) + 1;
+		if (!convert(&options[k], value, err))
+			return CMDLINE_INVALID;
+		if (options[k].given)
+			*options[k].given = true;
 	}
-	return found;
-}
-
-const char *cmdline_unknown_option(int argc, char *const argv[], const char *const known[])
-{
-	for (int i = 0; i < argc; i++) {
-		if (!cmdline_is_option(argv[i]))
-			continue;
-		bool ok = false;
-		for (int k = 0; known && known[k]; k++)
-			ok = ok || key_matches(argv[i], known[k]);
-		if (!ok)
-			return argv[i];
-	}
-	return NULL;
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-bool cmdline_parse_hex64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t n = 0;
-
-	for (; s[n]; n++) {
-		int d = hex_value(s[n]);
-		if (d < 0 || n == CMDLINE_HEX64_DIGITS)
-			return false;
-		v = v << 4 | (uint64_t)d;
-	}
-	if (n == 0)
-		return false;
-	*out = v;
-	return true;
-}
-
-bool cmdline_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	unsigned base = 10;
-	uint64_t v = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		int d = hex_value(*s);
-		if (d < 0 || (unsigned)d >= base)
-			return false;
-		if (v > (UINT64_MAX - (uint64_t)d) / base)
-			return false;
-		v = v * base + (uint64_t)d;
-	}
-	if (v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-bool cmdline_parse_mac(const char *s, uint8_t mac[6])
-{
-	for (int i = 0; i < 6; i++) {
-		int hi = hex_value(s[0]), lo = hi < 0 ? -1 : hex_value(s[1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-		s += 2;
-		if (i < 5 && *s++ != ':')
-			return false;
-	}
-	return *s == '\0';
+	return CMDLINE_OK;
 }

@@ -8,6 +8,7 @@
 extern const struct shell_command system_commands[];
 extern const struct shell_command debug_commands[];
 extern const struct shell_command vm_commands[];
+extern const struct shell_command pci_commands[];
 extern const struct shell_command net_commands[];
 extern const struct shell_command migrate_commands[];
 
@@ -15,6 +16,7 @@ const struct shell_command *const shell_command_tables[] = {
 	system_commands,
 	debug_commands,
 	vm_commands,
+	pci_commands,
 	net_commands,
 	migrate_commands,
 	NULL,

@@ -158,3 +158,8 @@ enum line_result line_editor_feed(struct line_editor *ed, unsigned char byte)
 	echo(ed, (const char *)&byte, 1);
 	return LINE_PENDING;
 }
+
+bool line_editor_busy(const struct line_editor *ed)
+{
+	return ed->len > 0 || ed->escape;
+}

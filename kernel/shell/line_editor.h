@@ -47,4 +47,7 @@ void line_editor_init(struct line_editor *ed, line_echo_fn echo, void *ctx);
 /* Feeds one byte. After LINE_READY the line stays valid until the next call. */
 enum line_result line_editor_feed(struct line_editor *ed, unsigned char byte);
 
+/* True while a line is half typed (characters, or an escape sequence, not yet ended). */
+bool line_editor_busy(const struct line_editor *ed);
+
 #endif

@@ -1,8 +1,11 @@
 /*
- * Fakes for host tests, fuzzers and the benchmark of kernel/migration/: a clock, guests
- * with RAM in a buffer and a writer that dirties pages while they run, a destination host,
- * and an in-memory transport with a per-step byte budget (the link's bandwidth) and
- * fault injection. Header-only so that each test binary includes what it uses.
+ * Fakes for host tests of the migration engine (kernel/migration/engine.h): a clock,
+ * guests with RAM in a buffer and a writer that dirties pages while they run (this
+ * file's struct vm), a destination host, an in-memory transport with a per-step byte
+ * budget (the link's bandwidth) and fault injection (this file's struct tcp_stream,
+ * one end of a struct fake_link), and a deterministic random source. The ops tables
+ * have the engine's typed signatures, so no casts stand between the engine and the
+ * fakes. Header-only so that each test binary includes what it uses.
  */
 #ifndef FERRY_TESTS_MIGRATION_FAKES_H
 #define FERRY_TESTS_MIGRATION_FAKES_H
@@ -31,7 +34,8 @@ static FAKE_UNUSED uint64_t fake_now(void *ctx)
 
 /* ---- guests ------------------------------------------------------------------------ */
 
-struct fake_guest {
+/* A guest: the engine's struct vm, faked. */
+struct vm {
 	char name[MIG_NAME_BYTES];
 	uint8_t *ram;
 	uint64_t bytes, pages;
@@ -47,9 +51,9 @@ struct fake_guest {
 	bool fail_state_load, fail_resume;
 };
 
-static FAKE_UNUSED struct fake_guest *fake_guest_new(const char *name, uint64_t mib)
+static FAKE_UNUSED struct vm *fake_guest_new(const char *name, uint64_t mib)
 {
-	struct fake_guest *g = calloc(1, sizeof(*g));
+	struct vm *g = calloc(1, sizeof(*g));
 
 	snprintf(g->name, sizeof(g->name), "%s", name);
 	g->bytes = mib << 20;
@@ -64,7 +68,7 @@ static FAKE_UNUSED struct fake_guest *fake_guest_new(const char *name, uint64_t 
 	return g;
 }
 
-static FAKE_UNUSED void fake_guest_free(struct fake_guest *g)
+static FAKE_UNUSED void fake_guest_free(struct vm *g)
 {
 	if (!g)
 		return;
@@ -73,14 +77,14 @@ static FAKE_UNUSED void fake_guest_free(struct fake_guest *g)
 	free(g);
 }
 
-static uint32_t fake_rand(struct fake_guest *g)
+static uint32_t fake_rand(struct vm *g)
 {
 	g->rng = g->rng * 1103515245u + 12345u;
 	return g->rng >> 8;
 }
 
 /* Fills half the pages with data, leaving the rest zero (zero-page markers). */
-static FAKE_UNUSED void fake_guest_fill(struct fake_guest *g)
+static FAKE_UNUSED void fake_guest_fill(struct vm *g)
 {
 	for (uint64_t p = 0; p < g->pages; p += 2)
 		for (unsigned i = 0; i < 4096; i += 64)
@@ -89,7 +93,7 @@ static FAKE_UNUSED void fake_guest_fill(struct fake_guest *g)
 }
 
 /* The guest's vCPU runs for one step: writes `rate` pages, less the throttled share. */
-static FAKE_UNUSED void fake_guest_run(struct fake_guest *g, unsigned rate)
+static FAKE_UNUSED void fake_guest_run(struct vm *g, unsigned rate)
 {
 	if (!g || !g->running)
 		return;
@@ -105,9 +109,8 @@ static FAKE_UNUSED void fake_guest_run(struct fake_guest *g, unsigned rate)
 	g->counter++;
 }
 
-static int fg_pause(void *guest)
+static int fg_pause(struct vm *g)
 {
-	struct fake_guest *g = guest;
 	if (!g->running)
 		return FERR_BUSY;
 	g->running = false;
@@ -115,9 +118,8 @@ static int fg_pause(void *guest)
 	return 0;
 }
 
-static int fg_resume(void *guest)
+static int fg_resume(struct vm *g)
 {
-	struct fake_guest *g = guest;
 	if (g->destroyed || g->discarded || g->fail_resume)
 		return FERR_INVAL;
 	g->running = true;
@@ -126,27 +128,22 @@ static int fg_resume(void *guest)
 	return 0;
 }
 
-static uint8_t *fg_ram(void *guest) { return ((struct fake_guest *)guest)->ram; }
-static uint64_t fg_ram_bytes(void *guest) { return ((struct fake_guest *)guest)->bytes; }
-static const char *fg_name(void *guest) { return ((struct fake_guest *)guest)->name; }
-static const uint8_t *fg_mac(void *guest) { return ((struct fake_guest *)guest)->mac; }
-static const struct cpu_features *fg_features(void *guest)
-{
-	return &((struct fake_guest *)guest)->features;
-}
-static const char *fg_dirty_mode(void *guest) { (void)guest; return "pml"; }
+static uint8_t *fg_ram(struct vm *g) { return g->ram; }
+static uint64_t fg_ram_bytes(const struct vm *g) { return g->bytes; }
+static const char *fg_name(const struct vm *g) { return g->name; }
+static const uint8_t *fg_mac(const struct vm *g) { return g->mac; }
+static const struct cpu_features *fg_features(const struct vm *g) { return &g->features; }
+static const char *fg_dirty_mode(const struct vm *g) { (void)g; return "pml"; }
 
-static int fg_dirty_start(void *guest)
+static int fg_dirty_start(struct vm *g)
 {
-	struct fake_guest *g = guest;
 	memset(g->dirty, 0, (g->pages / 64 + 1) * sizeof(uint64_t));
 	g->logging = true;
 	return 0;
 }
 
-static long fg_dirty_collect(void *guest, uint64_t *bitmap)
+static long fg_dirty_collect(struct vm *g, uint64_t *bitmap)
 {
-	struct fake_guest *g = guest;
 	long found = 0;
 
 	for (uint64_t w = 0; w < g->pages / 64 + 1; w++) {
@@ -157,20 +154,18 @@ static long fg_dirty_collect(void *guest, uint64_t *bitmap)
 	return found;
 }
 
-static void fg_dirty_stop(void *guest) { ((struct fake_guest *)guest)->logging = false; }
+static void fg_dirty_stop(struct vm *g) { g->logging = false; }
 
-static int fg_set_throttle(void *guest, unsigned percent)
+static int fg_set_throttle(struct vm *g, unsigned percent)
 {
-	struct fake_guest *g = guest;
 	g->throttle = percent;
 	if (percent > g->max_throttle)
 		g->max_throttle = percent;
 	return 0;
 }
 
-static long fg_state_save(void *guest, uint8_t *buf, size_t cap)
+static long fg_state_save(struct vm *g, uint8_t *buf, size_t cap)
 {
-	struct fake_guest *g = guest;
 	size_t len = 1000;
 	if (!g->paused || cap < len)
 		return FERR_INVAL;
@@ -181,9 +176,8 @@ static long fg_state_save(void *guest, uint8_t *buf, size_t cap)
 	return (long)len;
 }
 
-static int fg_state_load(void *guest, const uint8_t *buf, size_t len, const char **why)
+static int fg_state_load(struct vm *g, const uint8_t *buf, size_t len, const char **why)
 {
-	struct fake_guest *g = guest;
 	uint32_t magic;
 	if (!g->incoming || len != 1000) {
 		*why = "bad length";
@@ -199,11 +193,10 @@ static int fg_state_load(void *guest, const uint8_t *buf, size_t len, const char
 	return 0;
 }
 
-static void fg_set_migrating(void *guest, bool m) { ((struct fake_guest *)guest)->migrating = m; }
+static void fg_set_migrating(struct vm *g, bool m) { g->migrating = m; }
 
-static int fg_destroy(void *guest)
+static int fg_destroy(struct vm *g)
 {
-	struct fake_guest *g = guest;
 	g->running = g->paused = false;
 	g->destroyed = true;
 	return 0;
@@ -215,21 +208,21 @@ struct fake_host {
 	uint64_t free_mib;
 	const char *existing_name;
 	struct cpu_features features;
-	struct fake_guest *created;
+	struct vm *created;
 	int frames_sent;
 	uint8_t last_frame[64];
 	bool refuse_create;
 };
 
 static int fh_create_incoming(void *ctx, const char *name, uint64_t mib, const uint8_t *mac,
-			      void **guest, const char **why)
+			      struct vm **guest, const char **why)
 {
 	struct fake_host *h = ctx;
 	if (h->refuse_create || mib > h->free_mib) {
 		*why = "no room";
 		return FERR_NOMEM;
 	}
-	struct fake_guest *g = fake_guest_new(name, mib);
+	struct vm *g = fake_guest_new(name, mib);
 	memcpy(g->mac, mac, 6);
 	g->incoming = true;
 	h->created = g;
@@ -237,9 +230,8 @@ static int fh_create_incoming(void *ctx, const char *name, uint64_t mib, const u
 	return 0;
 }
 
-static int fh_discard(void *guest)
+static int fg_discard(struct vm *g)
 {
-	struct fake_guest *g = guest;
 	g->discarded = true;
 	g->running = false;
 	return 0;
@@ -258,10 +250,12 @@ static FAKE_UNUSED const struct mig_guest_ops fake_guest_ops = {
 	.name = fg_name, .mac = fg_mac, .cpu_features = fg_features, .dirty_mode = fg_dirty_mode,
 	.dirty_start = fg_dirty_start, .dirty_collect = fg_dirty_collect, .dirty_stop = fg_dirty_stop,
 	.set_throttle = fg_set_throttle, .state_save = fg_state_save, .state_load = fg_state_load,
-	.set_migrating = fg_set_migrating, .destroy = fg_destroy,
-	.create_incoming = fh_create_incoming, .discard = fh_discard,
-	.memory_available = fh_memory_available, .name_free = fh_name_free,
-	.host_cpu_features = fh_host_features,
+	.set_migrating = fg_set_migrating, .destroy = fg_destroy, .discard = fg_discard,
+};
+
+static FAKE_UNUSED const struct mig_host_ops fake_host_ops = {
+	.create_incoming = fh_create_incoming, .memory_available = fh_memory_available,
+	.name_free = fh_name_free, .cpu_features = fh_host_features,
 };
 
 /* ---- transport ---------------------------------------------------------------------- */
@@ -289,7 +283,8 @@ struct fake_link {
 	int closed_ends;
 };
 
-struct fake_end {
+/* One end of a fake_link: the engine's struct tcp_stream, faked. */
+struct tcp_stream {
 	struct fake_link *link;
 	struct fake_pipe *out, *in;
 	uint64_t budget_used;
@@ -297,15 +292,15 @@ struct fake_end {
 };
 
 static FAKE_UNUSED void fake_link_init(struct fake_link *l, uint64_t bytes_per_step,
-				       struct fake_end *src, struct fake_end *dst)
+				       struct tcp_stream *src, struct tcp_stream *dst)
 {
 	memset(l, 0, sizeof(*l));
 	l->to_dst.buf = malloc(FAKE_PIPE_BYTES);
 	l->to_src.buf = malloc(FAKE_PIPE_BYTES);
 	l->bytes_per_step = bytes_per_step;
 	l->connected = true;
-	*src = (struct fake_end){ l, &l->to_dst, &l->to_src, 0, false };
-	*dst = (struct fake_end){ l, &l->to_src, &l->to_dst, 0, false };
+	*src = (struct tcp_stream){ l, &l->to_dst, &l->to_src, 0, false };
+	*dst = (struct tcp_stream){ l, &l->to_src, &l->to_dst, 0, false };
 }
 
 static FAKE_UNUSED void fake_link_free(struct fake_link *l)
@@ -314,17 +309,16 @@ static FAKE_UNUSED void fake_link_free(struct fake_link *l)
 	free(l->to_src.buf);
 }
 
-static FAKE_UNUSED void fake_link_tick(struct fake_link *l, struct fake_end *a, struct fake_end *b)
+static FAKE_UNUSED void fake_link_tick(struct fake_link *l, struct tcp_stream *a, struct tcp_stream *b)
 {
 	a->budget_used = b->budget_used = 0;
 	(void)l;
 }
 
-static bool ft_connected(void *c) { struct fake_end *e = c; return e->link->connected && !e->link->error; }
+static bool ft_connected(const struct tcp_stream *e) { return e->link->connected && !e->link->error; }
 
-static size_t ft_writable(void *c)
+static size_t ft_writable(const struct tcp_stream *e)
 {
-	struct fake_end *e = c;
 	size_t room = FAKE_PIPE_BYTES - e->out->len;
 	uint64_t left = e->link->bytes_per_step > e->budget_used ? e->link->bytes_per_step - e->budget_used : 0;
 	if (e->link->error || e->closed)
@@ -334,14 +328,13 @@ static size_t ft_writable(void *c)
 	return room < left ? room : (size_t)left;
 }
 
-static long ft_write(void *c, const void *buf, size_t len)
+static long ft_write(struct tcp_stream *e, const void *buf, size_t len)
 {
-	struct fake_end *e = c;
 	if (e->link->error)
 		return e->link->error;
 	if (e->out->writer_closed)
 		return FERR_IO;
-	size_t n = ft_writable(c);
+	size_t n = ft_writable(e);
 	if (n > len)
 		n = len;
 	if (e->link->drop_to_dst && e->out == &e->link->to_dst)
@@ -354,11 +347,10 @@ static long ft_write(void *c, const void *buf, size_t len)
 	return (long)n;
 }
 
-static int ft_flush(void *c) { (void)c; return 0; }
+static int ft_flush(struct tcp_stream *e) { (void)e; return 0; }
 
-static long ft_read(void *c, void *buf, size_t len)
+static long ft_read(struct tcp_stream *e, void *buf, size_t len)
 {
-	struct fake_end *e = c;
 	if (e->link->error)
 		return e->link->error;
 	size_t n = e->in->len < len ? e->in->len : len;
@@ -378,19 +370,17 @@ static long ft_read(void *c, void *buf, size_t len)
 	return (long)n;
 }
 
-static size_t ft_readable(void *c) { return ((struct fake_end *)c)->in->len; }
-static size_t ft_unacked(void *c) { return ((struct fake_end *)c)->out->len; }
-static int ft_error(void *c)
+static size_t ft_readable(const struct tcp_stream *e) { return e->in->len; }
+static size_t ft_unacked(const struct tcp_stream *e) { return e->out->len; }
+static int ft_error(const struct tcp_stream *e)
 {
-	struct fake_end *e = c;
 	if (e->link->error)
 		return e->link->error;
 	return (e->in->writer_closed && e->in->len == 0) ? FERR_IO : 0;
 }
-static void ft_close(void *c) { struct fake_end *e = c; e->closed = true; e->out->writer_closed = true; }
-static void ft_abort(void *c)
+static void ft_close(struct tcp_stream *e) { e->closed = true; e->out->writer_closed = true; }
+static void ft_abort(struct tcp_stream *e)
 {
-	struct fake_end *e = c;
 	e->closed = true;
 	e->out->writer_closed = true;
 	e->in->writer_closed = true;
@@ -426,7 +416,8 @@ static int fake_send_frame(void *ctx, const uint8_t *frame, size_t len)
 static FAKE_UNUSED struct mig_env fake_env(void *ctx, const char *key)
 {
 	struct mig_env env = {
-		.guest_ops = &fake_guest_ops, .transport_ops = &fake_transport_ops,
+		.guest_ops = &fake_guest_ops, .host_ops = &fake_host_ops,
+		.transport_ops = &fake_transport_ops,
 		.now_ns = fake_now, .log = NULL, .progress = NULL,
 		.send_raw_frame = fake_send_frame, .random = fake_random,
 		.key = (const uint8_t *)key, .key_len = key ? strlen(key) : 0, .ctx = ctx,

@@ -1,7 +1,9 @@
-/* Host tests of the shell's command-line parsing (kernel/shell/cmdline.c). */
+/* Host tests of the shell's command-line parsing and option specs (kernel/shell/cmdline.c). */
 #include "check.h"
 #include "kernel/shell/cmdline.h"
 #include "kernel/lib/errors.h"
+
+#include <string.h>
 
 TEST(split_words)
 {
@@ -43,67 +45,162 @@ TEST(split_errors)
 	CHECK_EQ_U(argc, 0);
 }
 
-TEST(options)
+/* Runs the spec parser over a command line (split first). */
+static enum cmdline_result parse(char *line, int positionals, const struct cmdline_option *options,
+				 size_t count, char *err)
 {
-	char *argv[] = { "create", "web", "counter", "memory=32", "mac=52:54:00:00:00:01", "memory=64" };
-	int argc = 6;
-	bool dup = false;
-	const char *known[] = { "memory", "mac", NULL };
-	const char *few[] = { "memory", NULL };
+	char *argv[CMDLINE_MAX_ARGS];
+	int argc;
 
-	CHECK_EQ_U(cmdline_positional_count(argc, argv), 3);
-	CHECK_STR(cmdline_option(argc, argv, "mac", &dup), "52:54:00:00:00:01");
-	CHECK(!dup);
-	CHECK_STR(cmdline_option(argc, argv, "memory", &dup), "64");
-	CHECK(dup);
-	CHECK(cmdline_option(argc, argv, "mem", NULL) == NULL);
-	CHECK(cmdline_unknown_option(argc, argv, known) == NULL);
-	CHECK_STR(cmdline_unknown_option(argc, argv, few), "mac=52:54:00:00:00:01");
-	CHECK(!cmdline_is_option("=value"));
-	CHECK(cmdline_is_option("k="));
+	if (cmdline_split(line, &argc, argv))
+		return (enum cmdline_result)-1;
+	err[0] = '\0';
+	return cmdline_parse_options(argc, argv, positionals, options, count, err);
 }
 
-TEST(numbers)
-{
-	uint64_t v;
-
-	CHECK(cmdline_parse_u64("32", 16, 1024, &v));
-	CHECK_EQ_U(v, 32);
-	CHECK(cmdline_parse_u64("0x20", 0, 100, &v));
-	CHECK_EQ_U(v, 32);
-	CHECK(!cmdline_parse_u64("8", 16, 1024, &v));
-	CHECK(!cmdline_parse_u64("2048", 16, 1024, &v));
-	CHECK(!cmdline_parse_u64("", 0, 10, &v));
-	CHECK(!cmdline_parse_u64("0x", 0, 10, &v));
-	CHECK(!cmdline_parse_u64("12k", 0, 100, &v));
-	CHECK(!cmdline_parse_u64("-1", 0, 100, &v));
-	CHECK(!cmdline_parse_u64("18446744073709551616", 0, UINT64_MAX, &v));
-	CHECK(cmdline_parse_u64("18446744073709551615", 0, UINT64_MAX, &v));
-	CHECK_EQ_U(v, UINT64_MAX);
-
-	/* migration ids: 1-16 hex digits, no prefix */
-	CHECK(cmdline_parse_hex64("6811de2a99c08bdd", &v) && v == 0x6811de2a99c08bddull);
-	CHECK(cmdline_parse_hex64("FFFFFFFFFFFFFFFF", &v) && v == UINT64_MAX);
-	CHECK(cmdline_parse_hex64("a", &v) && v == 10);
-	CHECK(!cmdline_parse_hex64("", &v));
-	CHECK(!cmdline_parse_hex64("0x12", &v));
-	CHECK(!cmdline_parse_hex64("memtest", &v));
-	CHECK(!cmdline_parse_hex64("10000000000000000", &v));
-}
-
-TEST(mac_addresses)
-{
+struct create_args {
+	uint64_t mib;
 	uint8_t mac[6];
+	bool mac_given;
+	const char *args;
+	bool wait;
+	bool wait_given;
+};
 
-	CHECK(cmdline_parse_mac("52:54:00:Ab:cD:ef", mac));
-	CHECK_EQ_U(mac[0], 0x52);
-	CHECK_EQ_U(mac[3], 0xab);
-	CHECK_EQ_U(mac[5], 0xef);
-	CHECK(!cmdline_parse_mac("52:54:00:ab:cd", mac));
-	CHECK(!cmdline_parse_mac("52:54:00:ab:cd:ef:00", mac));
-	CHECK(!cmdline_parse_mac("52-54-00-ab-cd-ef", mac));
-	CHECK(!cmdline_parse_mac("5:54:00:ab:cd:ef", mac));
-	CHECK(!cmdline_parse_mac("", mac));
+#define CREATE_OPTIONS(a)                                                                        \
+	{                                                                                        \
+		{ "memory", CMDLINE_U64, "MiB", 16, 1024, &(a).mib, NULL },                      \
+		{ "mac", CMDLINE_UNICAST_MAC, NULL, 0, 0, (a).mac, &(a).mac_given },             \
+		{ "args", CMDLINE_STRING, NULL, 0, 0, &(a).args, NULL },                         \
+		{ "wait", CMDLINE_YES_NO, NULL, 0, 0, &(a).wait, &(a).wait_given },              \
+	}
+#define N_OPTIONS 4
+
+TEST(options_fill_their_targets)
+{
+	struct create_args a = { .mib = 32, .wait = true };
+	const struct cmdline_option options[] = CREATE_OPTIONS(a);
+	char line[] = "create web counter memory=0x40 mac=52:54:00:Ab:cD:01 args=\"mib=8 rate=1\" wait=no";
+	char err[CMDLINE_ERROR_MAX];
+
+	CHECK_EQ_U(parse(line, 3, options, N_OPTIONS, err), CMDLINE_OK);
+	CHECK_EQ_U(a.mib, 64);
+	CHECK(a.mac_given);
+	CHECK_EQ_U(a.mac[0], 0x52);
+	CHECK_EQ_U(a.mac[3], 0xab);
+	CHECK_EQ_U(a.mac[5], 0x01);
+	CHECK_STR(a.args, "mib=8 rate=1");
+	CHECK(!a.wait);
+	CHECK(a.wait_given);
+	CHECK_STR(err, "");
+}
+
+TEST(absent_options_keep_defaults)
+{
+	struct create_args a = { .mib = 32, .wait = true };
+	const struct cmdline_option options[] = CREATE_OPTIONS(a);
+	char line[] = "create web counter";
+	char err[CMDLINE_ERROR_MAX];
+
+	CHECK_EQ_U(parse(line, 3, options, N_OPTIONS, err), CMDLINE_OK);
+	CHECK_EQ_U(a.mib, 32);
+	CHECK(!a.mac_given);
+	CHECK(a.args == NULL);
+	CHECK(a.wait);
+	CHECK(!a.wait_given);
+
+	char empty_args[] = "create web counter args= wait=yes";
+	CHECK_EQ_U(parse(empty_args, 3, options, N_OPTIONS, err), CMDLINE_OK);
+	CHECK_STR(a.args, "");
+	CHECK(a.wait);
+}
+
+TEST(positional_count_is_a_usage_error)
+{
+	struct create_args a = { 0 };
+	const struct cmdline_option options[] = CREATE_OPTIONS(a);
+	char few[] = "create web memory=32";
+	char many[] = "create web counter extra memory=32";
+	char option_first[] = "create memory=32 web counter";
+	char err[CMDLINE_ERROR_MAX];
+
+	CHECK_EQ_U(parse(few, 3, options, N_OPTIONS, err), CMDLINE_USAGE);
+	CHECK_EQ_U(parse(many, 3, options, N_OPTIONS, err), CMDLINE_USAGE);
+	CHECK_EQ_U(parse(option_first, 3, options, N_OPTIONS, err), CMDLINE_USAGE);
+}
+
+TEST(error_messages)
+{
+	static const struct {
+		const char *line;
+		const char *err;
+	} cases[] = {
+		{ "create x c colour=red",
+		  "unknown option 'colour=red' (memory=, mac=, args=, wait=)" },
+		{ "create x c memory=lots colour=red",
+		  "unknown option 'colour=red' (memory=, mac=, args=, wait=)" },
+		{ "create x c mem=32", "unknown option 'mem=32' (memory=, mac=, args=, wait=)" },
+		{ "create x c 0123456789012345678901234567890123456789=1",
+		  "unknown option '01234567890123456789012345678901' (memory=, mac=, args=, wait=)" },
+		{ "create x c memory=32 memory=64", "an option is given twice" },
+		{ "create x c memory=lots memory=64", "an option is given twice" },
+		{ "create x c memory=8", "memory must be a number of MiB from 16 to 1024" },
+		{ "create x c memory=2048", "memory must be a number of MiB from 16 to 1024" },
+		{ "create x c memory=", "memory must be a number of MiB from 16 to 1024" },
+		{ "create x c mac=01:00:5e:00:00:01",
+		  "mac must be a unicast address like 52:54:00:12:34:56" },
+		{ "create x c mac=zz", "mac must be a unicast address like 52:54:00:12:34:56" },
+		{ "create x c wait=maybe", "wait must be yes or no" },
+		/* the first bad value in table order wins */
+		{ "create x c wait=maybe mac=zz memory=1",
+		  "memory must be a number of MiB from 16 to 1024" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct create_args a = { 0 };
+		const struct cmdline_option options[] = CREATE_OPTIONS(a);
+		char line[CMDLINE_ERROR_MAX];
+		char err[CMDLINE_ERROR_MAX];
+
+		strcpy(line, cases[i].line);
+		CHECK_EQ_U(parse(line, 3, options, N_OPTIONS, err), CMDLINE_INVALID);
+		CHECK_STR(err, cases[i].err);
+	}
+}
+
+TEST(words_that_are_not_options)
+{
+	struct create_args a = { .mib = 32 };
+	const struct cmdline_option options[] = CREATE_OPTIONS(a);
+	/* As ever: a plain word after the options is not looked at; "=x" is no option. */
+	char line[] = "create web counter memory=64 trailing =x";
+	char err[CMDLINE_ERROR_MAX];
+
+	CHECK_EQ_U(parse(line, 3, options, N_OPTIONS, err), CMDLINE_OK);
+	CHECK_EQ_U(a.mib, 64);
+}
+
+TEST(no_options_declared)
+{
+	char line[] = "migrate web 1.2.3.4 k=v";
+	char err[CMDLINE_ERROR_MAX];
+
+	CHECK_EQ_U(parse(line, 3, NULL, 0, err), CMDLINE_INVALID);
+	CHECK_STR(err, "unknown option 'k=v' ()");
+}
+
+TEST(numbers_with_their_message)
+{
+	char err[CMDLINE_ERROR_MAX] = "";
+	uint64_t v = 0;
+
+	CHECK(cmdline_parse_number("COUNT", NULL, "1000", 1, 1000, &v, err));
+	CHECK_EQ_U(v, 1000);
+	CHECK(!cmdline_parse_number("COUNT", NULL, "0", 1, 1000, &v, err));
+	CHECK_STR(err, "COUNT must be a number from 1 to 1000");
+	CHECK(!cmdline_parse_number("bandwidth", "MB/s", "fast", 1, 100000, &v, err));
+	CHECK_STR(err, "bandwidth must be a number of MB/s from 1 to 100000");
+	CHECK_EQ_U(v, 1000);
 }
 
 int main(void)

@@ -143,6 +143,26 @@ TEST(unterminated_escape_does_not_wedge)
 	CHECK_STR(ed.line, "ok");
 }
 
+TEST(busy_while_a_line_is_half_typed)
+{
+	struct line_editor ed;
+
+	line_editor_init(&ed, NULL, NULL);
+	CHECK(!line_editor_busy(&ed));
+	FEED(&ed, "ver");
+	CHECK(line_editor_busy(&ed));
+	CHECK_EQ_U(FEED(&ed, "\r"), LINE_READY);
+	CHECK(!line_editor_busy(&ed));       /* the line is handed over: the command runs */
+	FEED(&ed, "\x1b");
+	CHECK(line_editor_busy(&ed));        /* an escape sequence under way */
+	FEED(&ed, "[A");
+	CHECK(line_editor_busy(&ed));        /* Up brought "ver" back */
+	CHECK_EQ_U(FEED(&ed, "\x03"), LINE_CANCELLED);
+	CHECK(!line_editor_busy(&ed));
+	FEED(&ed, "x\x7f");
+	CHECK(!line_editor_busy(&ed));       /* typed and erased */
+}
+
 int main(void)
 {
 	return run_tests();

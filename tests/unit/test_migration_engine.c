@@ -1,22 +1,24 @@
 /*
  * Whole migrations between a source and a destination engine on the host: fake guests
  * (RAM buffers, a writer dirtying pages while the guest runs), an in-memory link with a
- * byte budget per step, and failures injected at each phase.
+ * byte budget per step, and failures injected at each phase. White-box: the hooks look
+ * at the engines' phases and state (engine_internal.h).
  */
 #include "tests/unit/check.h"
 #include "tests/unit/migration_fakes.h"
 
+#include "kernel/migration/engine_internal.h"
 #include "kernel/migration/rarp.h"
 
 #define KEY "correct horse battery staple"
 #define STEP_NS 1000000ull            /* one step is a simulated millisecond */
 
 struct run {
-	struct fake_guest *guest;
+	struct vm *guest;
 	uint8_t *snapshot;              /* source RAM before the migration (writer-free runs) */
 	struct fake_host host;
 	struct fake_link link;
-	struct fake_end se, de;
+	struct tcp_stream se, de;
 	struct mig_engine *src, *dst;
 	struct mig_params params;
 	unsigned rate;                  /* pages the guest writes per step */
@@ -79,7 +81,7 @@ static int run_start(struct run *r, const char *src_key, const char *dst_key)
 	return err;
 }
 
-static bool guest_runs(const struct fake_guest *g)
+static bool guest_runs(const struct vm *g)
 {
 	return g && g->running && !g->destroyed && !g->discarded;
 }
@@ -264,7 +266,7 @@ TEST(deep_send_buffer_drains_before_the_pause)
 	CHECK(!r.both_ran);
 	CHECK(sr->downtime_src_ns <= 30 * STEP_NS);
 	/* measured by what was taken: about 16 KiB per 1 ms step, not the buffer's fill rate */
-	CHECK(r.src->bandwidth_bps <= 17ull * 1024 * 1000);
+	CHECK(r.src->src.bandwidth_bps <= 17ull * 1024 * 1000);
 	if (r.host.created)
 		CHECK(memcmp(r.guest->ram, r.host.created->ram, r.guest->bytes) == 0);
 	run_free(&r);
@@ -380,6 +382,32 @@ TEST(source_without_key_refuses_to_start)
 	CHECK(strstr(mig_engine_report(r.src)->reason, "migration_key") != NULL);
 	CHECK(guest_runs(r.guest));
 	CHECK(!r.guest->migrating);
+	run_free(&r);
+}
+
+static int no_random(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	(void)buf;
+	(void)len;
+	return FERR_NOTSUP;
+}
+
+/* Randomness comes only from env->random: without it neither side starts. */
+TEST(no_random_source_refuses_both_sides)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	struct mig_env senv = fake_env(&r.host, KEY), denv = fake_env(&r.host, KEY);
+	senv.random = denv.random = no_random;
+	CHECK_EQ_I(mig_source_start(r.src, &senv, &r.params, r.guest, &r.se), FERR_NOTSUP);
+	CHECK(mig_engine_finished(r.src));
+	CHECK(strstr(mig_engine_report(r.src)->reason, "entropy") != NULL);
+	CHECK(guest_runs(r.guest) && !r.guest->migrating);
+	CHECK(!r.se.closed);             /* a refused start leaves conn to the caller */
+	CHECK_EQ_I(mig_dest_start(r.dst, &denv, &r.de), FERR_NOTSUP);
+	CHECK_EQ_U(mig_engine_report(r.dst)->outcome, MIG_OUTCOME_FAILED);
+	CHECK(r.de.closed);              /* an incoming connection is the engine's at once */
 	run_free(&r);
 }
 
@@ -516,7 +544,7 @@ TEST(go_lost_destination_aborts_and_source_resumes)
 /* The destination host hangs mid pre-copy (no reset, it just stops reading and writing). */
 static void hang_destination(struct run *r)
 {
-	if (!r->hook_done && r->src->phase == MIG_PHASE_PRECOPY && r->src->cursor > 1000) {
+	if (!r->hook_done && r->src->phase == MIG_PHASE_PRECOPY && r->src->src.cursor > 1000) {
 		r->dst_started = false;
 		r->hook_done = true;
 	}
