@@ -4,7 +4,6 @@
  * direction), so the two paths cannot drift apart.
  */
 #include "kernel/vm/snapshot.h"
-#include "arch/x86/vcpu.h"
 #include "kernel/lib/errors.h"
 
 #include <string.h>
@@ -263,21 +262,11 @@ int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, co
 #define UART_IER_RESERVED 0xf0u   /* 16550: IER bits 7:4 */
 #define UART_MCR_RESERVED 0xe0u   /* 16550: MCR bits 7:5 */
 
-/* Why a state saved under `saved`'s backend cannot load here, naming both vendors. */
-static const char *vendor_refusal(uint32_t saved, uint32_t host)
-{
-	if (saved == VCPU_VENDOR_AMD && host == VCPU_VENDOR_INTEL)
-		return "the guest's state was saved on an AMD host (AMD-V); this host is Intel (VT-x)";
-	if (saved == VCPU_VENDOR_INTEL && host == VCPU_VENDOR_AMD)
-		return "the guest's state was saved on an Intel host (VT-x); this host is AMD (AMD-V)";
-	return "the guest's state was saved on a host of another CPU vendor";
-}
-
 int vm_snapshot_validate(const struct vm_snapshot *s, const struct x86_state_limits *lim,
 			 const char **why)
 {
 	if (s->vendor != lim->vendor) {
-		*why = vendor_refusal(s->vendor, lim->vendor);
+		*why = cpu_vendor_mismatch(s->vendor, lim->vendor);
 		return FERR_NOTSUP;
 	}
 	int err = x86_cpu_state_validate(&s->cpu, lim, why);

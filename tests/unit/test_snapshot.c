@@ -216,11 +216,11 @@ TEST(a_state_from_another_vendor_is_refused_naming_both)
 	fresh(&s);
 	s.vendor = VCPU_VENDOR_AMD;
 	CHECK_EQ_I(vm_snapshot_validate(&s, &l, &why), FERR_NOTSUP);
-	CHECK_STR(why, "the guest's state was saved on an AMD host (AMD-V); this host is Intel (VT-x)");
+	CHECK_STR(why, "the guest ran on an AMD CPU (AMD-V); this host is Intel (VT-x)");
 	l.vendor = VCPU_VENDOR_AMD;
 	s.vendor = VCPU_VENDOR_INTEL;
 	CHECK_EQ_I(vm_snapshot_validate(&s, &l, &why), FERR_NOTSUP);
-	CHECK_STR(why, "the guest's state was saved on an Intel host (VT-x); this host is AMD (AMD-V)");
+	CHECK_STR(why, "the guest ran on an Intel CPU (VT-x); this host is AMD (AMD-V)");
 	/* The vendor travels in the CPUID section (version 2), ahead of the mask. */
 	struct vm_snapshot back;
 	long n = vm_snapshot_encode(&s, blob, sizeof(blob));
