@@ -13,3 +13,10 @@ $(BENCH_NPT): tests/bench/bench_npt.c arch/x86/svm/npt.c arch/x86/svm/npt.h
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -DFERRY_HOST -I. -Iinclude $< arch/x86/svm/npt.c -o $@
+
+# Ferry's live migration of a 64 MiB guest between two AMD-V Ferry hosts under QEMU TCG
+# at three write rates, then QEMU's own with max-bandwidth at Ferry's link rate, in one
+# run (docs/benchmarks.md, "AMD-V"); needs root for the network lab.
+.PHONY: bench-svm-migration
+bench-svm-migration: $(DIRTY_GUEST_ELF) esp
+	/usr/bin/python3 bench/ferry_migration.py --backend svm --with-qemu
