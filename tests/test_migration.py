@@ -31,7 +31,7 @@ from harness import netns
 from harness.migration import (KEY, OTHER_KEY, PROGRESS, corrupt_lines, counter_values,
                                free_kib, guests, memtest_lines, migrations_table, parse_report,
                                parse_reports, pump, settled, wait_memtest, wait_output)
-from harness.migration_wire import GO, READY, RESUMED, Relay, header, messages, read_all
+from harness.migration_wire import ABORT, GO, READY, RESUMED, Relay, header, messages, read_all
 from harness.netlab import BRIDGE, NetLab, netlab_available
 
 AVAILABLE, WHY = netlab_available()
