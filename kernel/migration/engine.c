@@ -219,10 +219,7 @@ bool mig_engine_step(struct mig_engine *e)
 {
 	if (e->phase == MIG_PHASE_FINISHED || e->phase == MIG_PHASE_IDLE)
 		return false;
-	if (e->role == MIG_ROLE_SOURCE)
-		mig_source_step(e);
-	else
-		mig_dest_step(e);
+	e->role_step(e);
 	return e->phase != MIG_PHASE_FINISHED;
 }
 

@@ -23,6 +23,9 @@
 #include "kernel/lib/format.h"
 #include "kernel/migration/rarp.h"
 
+/* The role's step; mig_engine_step() runs it through e->role_step. */
+static void role_dest_step(struct mig_engine *e);
+
 static void dst_discard(struct mig_engine *e)
 {
 	if (!e->guest)
@@ -59,6 +62,7 @@ int mig_dest_start(struct mig_engine *e, const struct mig_env *env, struct tcp_s
 	int err;
 
 	mig_engine_begin(e, MIG_ROLE_DEST, env);
+	e->role_step = role_dest_step;
 	memset(&e->dst, 0, sizeof(e->dst));
 	e->conn = conn;
 	e->dst.last_precopy_ns = e->start_ns;
@@ -267,7 +271,7 @@ static void dst_announce(struct mig_engine *e)
 
 /* ---- the step ---------------------------------------------------------------------------- */
 
-void mig_dest_step(struct mig_engine *e)
+static void role_dest_step(struct mig_engine *e)
 {
 	int err;
 

@@ -55,6 +55,7 @@ struct mig_engine_dst {
 
 struct mig_engine {
 	enum mig_role role;
+	void (*role_step)(struct mig_engine *e);   /* the role's step, set by its start */
 	enum mig_engine_phase phase;
 	struct mig_env env;
 	struct mig_params params;
@@ -118,9 +119,5 @@ long mig_read(struct mig_engine *e);
 bool mig_reply_overdue(const struct mig_engine *e, uint64_t since_ns);
 void mig_close_conn(struct mig_engine *e, bool graceful);
 
-/* ---- engine_src.c and engine_dst.c: the roles, as mig_engine_step() runs them ---- */
-
-void mig_source_step(struct mig_engine *e);
-void mig_dest_step(struct mig_engine *e);
 
 #endif

@@ -25,6 +25,9 @@
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
 
+/* The role's step; mig_engine_step() runs it through e->role_step. */
+static void role_source_step(struct mig_engine *e);
+
 /*
  * Pages queued per step: one batch. A step must stay short (the console and the NIC
  * share the poller loop); under Bochs, copying and tagging 128 KiB takes milliseconds.
@@ -135,6 +138,7 @@ int mig_source_start(struct mig_engine *e, const struct mig_env *env,
 	int err;
 
 	mig_engine_begin(e, MIG_ROLE_SOURCE, env);
+	e->role_step = role_source_step;
 	memset(&e->src, 0, sizeof(e->src));
 	if (params)
 		e->params = *params;
@@ -604,7 +608,7 @@ static void src_check_silence(struct mig_engine *e)
 	}
 }
 
-void mig_source_step(struct mig_engine *e)
+static void role_source_step(struct mig_engine *e)
 {
 	int err;
 

@@ -6,6 +6,7 @@
 #include "ferry/guest_abi.h"
 #include "kernel/lib/errors.h"
 #include "kernel/lib/units.h"
+#include "kernel/memory.h"
 #include "kernel/vm/vm_internal.h"
 
 #define PRINT_MAX_BYTES 4096
@@ -24,7 +25,7 @@ static int64_t print(struct vm *vm, uint64_t gpa, uint64_t len)
 		return FERR_TOOBIG;
 	if (gpa > vm->ram_bytes || len > vm->ram_bytes - gpa)
 		return FERR_RANGE;
-	const uint8_t *text = vm_ram(vm) + gpa;
+	const uint8_t *text = (const uint8_t *)phys_to_ptr(vm->ram_phys) + gpa;
 	for (uint64_t i = 0; i < len; i++)
 		vdev_uart_put(&vm->uart, text[i]);
 	return FERR_OK;

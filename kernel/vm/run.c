@@ -4,16 +4,32 @@
  * (other ports read all ones and ignore writes; INS/OUTS are skipped, not
  * emulated; all of them counted for `vminfo`), VMCALLs to the hypercalls, a halt
  * or a yield gives up the rest of the slice, and a stop reason stops the guest
- * (vm_stop). Everything else the backend settles inside vcpu_run().
+ * (vm_stop, here: the run loop is where a guest stops). Everything else the
+ * backend settles inside vcpu_run().
  */
 #include "arch/x86/cpu.h"
 #include "ferry/guest_abi.h"
 #include "kernel/clock.h"
 #include "kernel/lib/units.h"
+#include "kernel/lib/format.h"
+#include "kernel/log.h"
 #include "kernel/vm/vm_internal.h"
+
+#include <stdarg.h>
 
 #define UART_IN_HIGH_BYTES 0xffffff00u   /* IN AX/EAX from a UART register: the bytes above read as ones */
 #define IO_ALL_ONES        0xffffffffu   /* what an unclaimed port reads */
+
+void vm_stop(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	va_end(ap);
+	vm->state = VM_STOPPED;
+	klog_error("guest %s stopped: %s", vm->name, vm->stop_reason);
+}
 
 static void handle_io(struct vm *vm, const struct vcpu_io *io)
 {

@@ -18,7 +18,6 @@
 #include "kernel/poll.h"
 #include "kernel/vm/vm_internal.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 #define IMAGE_DIR "guests/"
@@ -113,17 +112,6 @@ struct vm *vm_find(const char *name)
 		if (vms[i].used && strcmp(vms[i].name, name) == 0)
 			return &vms[i];
 	return NULL;
-}
-
-void vm_stop(struct vm *vm, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fmt_vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
-	va_end(ap);
-	vm->state = VM_STOPPED;
-	klog_error("guest %s stopped: %s", vm->name, vm->stop_reason);
 }
 
 /*

@@ -14,56 +14,8 @@
 
 #include <stdarg.h>
 
-#define INTERRUPTIBILITY_STI_MOVSS (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)
 #define IDT_VECTORING_UNDEFINED    (1u << 12)   /* undefined in the vectoring field, reserved on entry */
 #define PREEMPTION_TIMER_MAX       0xffffffffull
-
-/* ---- what every handler uses --------------------------------------------------------- */
-
-void vmx_skip_instruction(void)
-{
-	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
-	/* An emulated instruction ends blocking by STI or MOV SS, as executing it would. */
-	uint64_t intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
-	if (intr & INTERRUPTIBILITY_STI_MOVSS)
-		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)INTERRUPTIBILITY_STI_MOVSS);
-}
-
-static void inject_exception(unsigned vector, bool has_error, uint32_t error)
-{
-	uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT | vector;
-	if (has_error) {
-		info |= INTR_INFO_DELIVER_ERROR;
-		vmwrite(VMCS_ENTRY_EXCEPTION_ERR, error);
-	}
-	vmwrite(VMCS_ENTRY_INTR_INFO, info);
-}
-
-enum exit_action vmx_inject_ud(struct exit_ctx *x)
-{
-	(void)x;
-	inject_exception(VECTOR_UD, false, 0);
-	return EXIT_RESUME;
-}
-
-enum exit_action vmx_inject_gp(void)
-{
-	inject_exception(VECTOR_GP, true, 0);
-	return EXIT_RESUME;
-}
-
-uint64_t vmx_gpr_read(struct vcpu *v, unsigned i)
-{
-	return i == GPR_RSP ? vmread(VMCS_GUEST_RSP) : v->gpr[i];
-}
-
-void vmx_gpr_write(struct vcpu *v, unsigned i, uint64_t value)
-{
-	if (i == GPR_RSP)
-		vmwrite(VMCS_GUEST_RSP, value);
-	else
-		v->gpr[i] = value;
-}
 
 /* Ends vcpu_run with VCPU_EXIT_STOP and the reason. */
 static enum exit_action stop(struct exit_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,7 +12,7 @@
 #include "arch/x86/vmx/vmx.h"
 #include "kernel/lib/errors.h"
 #include "kernel/memory.h"
-#include "kernel/panic.h"
+
 
 #include <string.h>
 
@@ -21,31 +21,7 @@
 
 _Static_assert(sizeof(struct vcpu) <= FRAME_SIZE, "struct vcpu lives in one frame");
 
-static uint64_t current_vmcs;          /* physical address of the current VMCS, 0 for none */
 static struct vcpu *state_owner;       /* whose FPU and SYSCALL MSRs the CPU holds */
-
-static void vmptrld(uint64_t phys)
-{
-	bool ok;
-
-	__asm__ volatile("vmptrld %1; seta %0" : "=qm"(ok) : "m"(phys) : "cc", "memory");
-	if (!ok)
-		panic("vmptrld 0x%llx failed", (unsigned long long)phys);
-	current_vmcs = phys;
-}
-
-static void vmclear(uint64_t phys)
-{
-	__asm__ volatile("vmclear %0" : : "m"(phys) : "cc", "memory");
-	if (current_vmcs == phys)
-		current_vmcs = 0;
-}
-
-void vmx_vcpu_load(struct vcpu *v)
-{
-	if (current_vmcs != v->vmcs_phys)
-		vmptrld(v->vmcs_phys);
-}
 
 /* ---- VMCS set-up by area ------------------------------------------------------------- */
 
@@ -161,8 +137,8 @@ int vmx_vcpu_create(const struct vcpu_config *cfg, struct vcpu **out, const char
 	v->eptp = ept_root(&v->ept) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 |
 		  (c->ept_ad ? EPTP_ENABLE_AD : 0);
 	v->tsc_offset = -rdtsc();   /* the guest's TSC starts at 0 */
-	vmclear(v->vmcs_phys);
-	vmptrld(v->vmcs_phys);
+	vmx_vmclear(v->vmcs_phys);
+	vmx_vmptrld(v->vmcs_phys);
 	init_exec_controls(v);
 	init_exit_entry_controls(v);
 	init_host_state();
@@ -188,7 +164,7 @@ void vmx_vcpu_destroy(struct vcpu *v)
 {
 	forget_switched_state(v);
 	if (v->vmcs_phys) {
-		vmclear(v->vmcs_phys);
+		vmx_vmclear(v->vmcs_phys);
 		vmx_invvpid(v->vpid);
 		vmx_invept(v->eptp);
 		mem_free(v->owner, v->vmcs_phys, 1);

@@ -1,8 +1,10 @@
 /*
- * The VT-x backend's struct vcpu and what its files share: the VMCS set-up and
- * state transfer (vcpu.c), the run loop and exit table (exit.c), the exits the VM
- * layer finishes (io.c: I/O and VMCALL), MSR emulation (msr.c), control and debug
- * registers with the long-mode toggle (cr.c), and dirty tracking (dirty.c). Only
+ * The VT-x backend's struct vcpu and what its files share: the current VMCS
+ * (vmcs.c), the VMCS set-up and state transfer (vcpu.c), the run loop and exit
+ * table (exit.c), what every handler uses on the guest (guest.c: registers, RIP,
+ * exceptions), the exits the VM layer finishes (io.c: I/O and VMCALL), MSR
+ * emulation (msr.c), control and debug registers with the long-mode toggle
+ * (cr.c), and dirty tracking (dirty.c). Only
  * arch/x86/vmx/ includes it; everyone else sees struct vcpu as opaque
  * (arch/x86/vcpu.h). Image only.
  *
@@ -77,6 +79,9 @@ typedef enum exit_action (*exit_handler)(struct exit_ctx *x);
 /* ---- vcpu.c -------------------------------------------------------------------------- */
 /* Makes v's VMCS current (VMPTRLD when another one is). */
 void vmx_vcpu_load(struct vcpu *v);
+/* vmcs.c: VMPTRLD and VMCLEAR, keeping track of the current VMCS. */
+void vmx_vmptrld(uint64_t phys);
+void vmx_vmclear(uint64_t phys);
 /* Switches the FPU and the MSRs VMX does not switch to this vcpu (before entry). */
 void vmx_vcpu_switch_to(struct vcpu *v);
 int vmx_vcpu_create(const struct vcpu_config *cfg, struct vcpu **out, const char **why);
