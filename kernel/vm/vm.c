@@ -197,7 +197,7 @@ static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac
 		       const char **why)
 {
 	if (!supported) {
-		*why = "this host cannot run guests (no usable VT-x; see dmesg)";
+		*why = "this host cannot run guests (no usable VT-x or AMD-V; see dmesg)";
 		return FERR_NOTSUP;
 	}
 	if (!name_valid(name)) {
