@@ -9,7 +9,7 @@
 #                           (a separate image: every boot reads all of \guests\ into memory)
 #   make fuzz-linux-loader | fuzz-mmio-decode | fuzz-apic   [FUZZ_SECONDS=20]
 PORTABLE_SRCS += kernel/vm/loader_linux.c kernel/vdev/acpi.c kernel/vdev/aml.c \
-  kernel/vdev/lapic.c kernel/vdev/ioapic.c
+  kernel/vdev/lapic.c kernel/vdev/ioapic.c arch/x86/mmio_decode.c arch/x86/guest_walk.c
 
 LINUX_GUEST_FILES := $(BUILD)/guests/vmlinuz $(BUILD)/guests/initramfs.cpio.gz
 ESP_LINUX         := $(BUILD)/esp-linux.img
