@@ -62,3 +62,22 @@ fuzz-linux-loader fuzz-mmio-decode fuzz-apic:
 	@mkdir -p $(BUILD)/fuzz/corpus-$@
 	FERRY_FUZZ_SEEDS=$(BUILD)/fuzz/corpus-$@ $< -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$@
+
+# The platform oracle (tests/test_linux_oracle.py): Ferry's loader and ACPI tables laid out
+# by a host tool, entered by a 64 KiB firmware stub that QEMU runs as its BIOS.
+LINUX_BOOT_IMAGE_TOOL := $(BUILD)/host/linux_boot_image
+LINUX_ENTRY_STUB      := $(BUILD)/host/linux_entry_stub.bin
+STUB_ROM_BASE         := 0xffff0000
+unit: $(LINUX_BOOT_IMAGE_TOOL) $(LINUX_ENTRY_STUB)
+$(LINUX_BOOT_IMAGE_TOOL): tests/tools/linux_boot_image.c kernel/vm/loader_linux.c kernel/vdev/acpi.c \
+    kernel/vdev/aml.c kernel/vm/loader_linux.h kernel/vdev/acpi.h kernel/vdev/platform.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	@$(CC) $(HOST_CFLAGS) $(filter %.c,$^) -o $@
+
+$(LINUX_ENTRY_STUB): tests/tools/linux_entry_stub.S
+	@mkdir -p $(dir $@)
+	@echo "  STUB    $@"
+	@$(CC) -c $< -o $@.o
+	@$(LD) -m elf_x86_64 -nostdlib -static --build-id=none -Ttext=$(STUB_ROM_BASE) $@.o -o $@.elf
+	@$(OBJCOPY) -O binary -j .text $@.elf $@

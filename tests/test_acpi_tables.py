@@ -22,7 +22,7 @@ TABLES_GPA = 0xE0000
 
 @pytest.fixture(scope="module")
 def tool():
-    subprocess.run(["make", "-s", "-C", ROOT, TOOL], check=True)
+    subprocess.run(["make", "-s", "-C", ROOT, os.path.relpath(TOOL, ROOT)], check=True)
     return TOOL
 
 
