@@ -81,3 +81,11 @@ $(LINUX_ENTRY_STUB): tests/tools/linux_entry_stub.S
 	@$(CC) -c $< -o $@.o
 	@$(LD) -m elf_x86_64 -nostdlib -static --build-id=none -Ttext=$(STUB_ROM_BASE) $@.o -o $@.elf
 	@$(OBJCOPY) -O binary -j .text $@.elf $@
+
+# Host tool: the MMIO decoder over hex lines, for tests/test_mmio_decode_objdump.py.
+MMIO_DECODE_TOOL := $(BUILD)/host/mmio_decode_tool
+unit: $(MMIO_DECODE_TOOL)
+$(MMIO_DECODE_TOOL): tests/tools/mmio_decode_tool.c arch/x86/mmio_decode.c arch/x86/mmio_decode.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	@$(CC) $(HOST_CFLAGS) $(filter %.c,$^) -o $@
