@@ -61,6 +61,7 @@ CONFIG_FACTS=(
 )
 
 die() { echo "guest-linux: $*" >&2; exit 1; }
+rel() { echo "${1#"$ROOT"/}"; }   # a path as shown: relative to the repository
 
 # The versioned package the meta package depends on, as the archive offers it now.
 resolve_abi() {
@@ -69,7 +70,7 @@ resolve_abi() {
         | grep -o "linux-image-[0-9][^ ]*-$FLAVOUR" | head -n 1) || true
   [ -n "$dep" ] || die "apt knows no $META_PACKAGE (run apt-get update; is deb.debian.org bookworm in apt's sources?)"
   dep=${dep#linux-image-}
-  echo "${dep%-$FLAVOUR}"
+  echo "${dep%-"$FLAVOUR"}"
 }
 
 download_and_unpack() {   # download_and_unpack PACKAGE DESTDIR
@@ -84,7 +85,7 @@ download_and_unpack() {   # download_and_unpack PACKAGE DESTDIR
   rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
   dpkg-deb -x "$tmp"/*.deb "$dest.tmp"
   rm -rf "$tmp" "$dest" && mv "$dest.tmp" "$dest"
-  echo "guest-linux: unpacked $pkg into ${dest#$ROOT/}"
+  echo "guest-linux: unpacked $pkg into $(rel "$dest")"
 }
 
 # The value of CONFIG_NAME in the kernel's config: y, m, a string, or n when not set.
@@ -92,7 +93,7 @@ config_value() {
   local line
   line=$(grep -E "^(CONFIG_$1=|# CONFIG_$1 is not set)" "$KERNEL_ROOT/boot/config-$RELEASE" || true)
   case "$line" in
-    "CONFIG_$1="*) echo "${line#CONFIG_$1=}" ;;
+    "CONFIG_$1="*) echo "${line#"CONFIG_$1="}" ;;
     *) echo n ;;
   esac
 }
@@ -161,8 +162,8 @@ fetch() {
   local offered
   offered=$(resolve_abi)
   if [ "$offered" != "$LINUX_ABI" ]; then
-    die "the archive's $META_PACKAGE now depends on linux-image-$offered-$FLAVOUR, but Ferry's" \
-        "guest platform was checked against ABI $LINUX_ABI. Try it with FERRY_LINUX_ABI=$offered" \
+    die "the archive's $META_PACKAGE now depends on linux-image-$offered-$FLAVOUR, but Ferry is" \
+        "pinned to ABI $LINUX_ABI. Try it with FERRY_LINUX_ABI=$offered" \
         "(the facts are checked again), then update LINUX_ABI in scripts/guest-linux.sh and" \
         "the measured facts in docs/linux-guest.md."
   fi
@@ -179,8 +180,9 @@ fetch() {
 
 build() {
   local image=$KERNEL_ROOT/boot/vmlinuz-$RELEASE spec modules m
-  [ -f "$image" ] && [ -x "$BUSYBOX_ROOT/bin/busybox" ] \
-    || die "nothing fetched yet in ${DEPS#$ROOT/}: run scripts/guest-linux.sh fetch"
+  if [ ! -f "$image" ] || [ ! -x "$BUSYBOX_ROOT/bin/busybox" ]; then
+    die "nothing fetched yet in $(rel "$DEPS"): run scripts/guest-linux.sh fetch"
+  fi
   modules=$(module_load_order)
   mkdir -p "$GUESTS"
   spec=$(mktemp)
@@ -213,8 +215,8 @@ build() {
   rm -f "$spec" "$spec.modules"
   mv "$GUESTS/initramfs.cpio.gz.tmp" "$GUESTS/initramfs.cpio.gz"
   cp "$image" "$GUESTS/vmlinuz.tmp" && mv "$GUESTS/vmlinuz.tmp" "$GUESTS/vmlinuz"
-  echo "guest-linux: ${GUESTS#$ROOT/}/vmlinuz ($(stat -c %s "$GUESTS/vmlinuz") bytes)," \
-       "${GUESTS#$ROOT/}/initramfs.cpio.gz ($(stat -c %s "$GUESTS/initramfs.cpio.gz") bytes)"
+  echo "guest-linux: $(rel "$GUESTS")/vmlinuz ($(stat -c %s "$GUESTS/vmlinuz") bytes)," \
+       "$(rel "$GUESTS")/initramfs.cpio.gz ($(stat -c %s "$GUESTS/initramfs.cpio.gz") bytes)"
 }
 
 case "${1:-all}" in
