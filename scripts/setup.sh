@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs every Debian package Ferry's build, demo and tests need, and fetches the
-# source packages (lwIP, mbedTLS) that the Makefile builds freestanding. Idempotent.
+# Installs every Debian package Ferry's build, demo and tests need, fetches the
+# source packages (lwIP, mbedTLS) that the Makefile builds freestanding, and the Linux
+# guest's files (scripts/guest-linux.sh: Debian's cloud kernel, busybox, an initramfs).
+# Idempotent.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -20,6 +22,7 @@ PACKAGES=(
   iproute2 iputils-ping tcpdump netcat-openbsd util-linux procps
   python3 python3-pytest
   dpkg-dev
+  acpica-tools
 )
 
 # deb-src entries are needed for `apt-get source`; Debian 12 keeps sources in deb822 form.
@@ -67,4 +70,5 @@ fetch_source() {   # fetch_source PACKAGE DIRNAME
 }
 fetch_source lwip lwip
 fetch_source mbedtls mbedtls
+scripts/guest-linux.sh
 echo "setup: ready"
