@@ -161,15 +161,20 @@ module_load_order() {
 fetch() {
   local offered
   offered=$(resolve_abi)
+  local moved=""
   if [ "$offered" != "$LINUX_ABI" ]; then
-    die "the archive's $META_PACKAGE now depends on linux-image-$offered-$FLAVOUR, but Ferry is" \
-        "pinned to ABI $LINUX_ABI. Try it with FERRY_LINUX_ABI=$offered" \
-        "(the facts are checked again), then update LINUX_ABI in scripts/guest-linux.sh and" \
-        "the measured facts in docs/linux-guest.md."
+    # The pinned package often stays in the archive for a while after the meta-package
+    # moves on: use it while it is there, and say that the pin is getting old.
+    moved="the archive's $META_PACKAGE now depends on linux-image-$offered-$FLAVOUR, but Ferry is"
+    moved+=" pinned to ABI $LINUX_ABI. Try it with FERRY_LINUX_ABI=$offered (the facts are checked"
+    moved+=" again), then update LINUX_ABI in scripts/guest-linux.sh and docs/linux-guest.md."
+    echo "guest-linux: warning: $moved" >&2
   fi
   mkdir -p "$DEPS"
-  [ -f "$KERNEL_ROOT/boot/vmlinuz-$RELEASE" ] \
-    || download_and_unpack "linux-image-$RELEASE" "$KERNEL_ROOT"
+  if [ ! -f "$KERNEL_ROOT/boot/vmlinuz-$RELEASE" ] \
+     && ! (download_and_unpack "linux-image-$RELEASE" "$KERNEL_ROOT"); then
+    die "linux-image-$RELEASE cannot be downloaded any more. ${moved}"
+  fi
   [ -x "$BUSYBOX_ROOT/bin/busybox" ] || download_and_unpack busybox-static "$BUSYBOX_ROOT"
   check_config_facts
   check_boot_header

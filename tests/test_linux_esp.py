@@ -12,15 +12,14 @@ import subprocess
 import pytest
 
 from harness.machine import FerryMachine
-from harness.paths import BUILD, ROOT
+from harness.paths import BUILD, LINUX_INITRD, LINUX_KERNEL, ROOT, linux_guest_missing
 
-GUEST_FILES = [os.path.join(BUILD, "guests", name) for name in ("vmlinuz", "initramfs.cpio.gz")]
+GUEST_FILES = [LINUX_KERNEL, LINUX_INITRD]
 ESP_LINUX = os.path.join(BUILD, "esp-linux.img")
 
 
 @pytest.mark.qemu
-@pytest.mark.skipif(not all(os.path.exists(f) for f in GUEST_FILES),
-                    reason="no Linux guest files (scripts/guest-linux.sh builds them)")
+@pytest.mark.skipif(linux_guest_missing() is not None, reason=str(linux_guest_missing()))
 def test_ferry_loads_the_linux_guest_files_from_its_esp(built):
     subprocess.run(["make", "-s", "-C", ROOT, "esp-linux"], check=True)
     with FerryMachine(emulator="qemu", esp=ESP_LINUX, name="esp-linux") as m:

@@ -26,10 +26,9 @@ import subprocess
 import pytest
 
 from harness.linux_oracle import QemuLinux, host_tsc_khz
-from harness.paths import BUILD, ROOT
+from harness.paths import BUILD, LINUX_INITRD, LINUX_KERNEL, ROOT, linux_guest_missing
 
-KERNEL = os.path.join(BUILD, "guests", "vmlinuz")
-INITRD = os.path.join(BUILD, "guests", "initramfs.cpio.gz")
+KERNEL, INITRD = LINUX_KERNEL, LINUX_INITRD
 CMDLINE = ("console=ttyS0 earlycon=uart8250,io,0x3f8 nokaslr tsc=reliable init_on_free=1 "
            "8250.nr_uarts=1")
 # On a hardware-reduced ACPI platform Linux reboots through EFI and then the BIOS reset
@@ -55,8 +54,7 @@ def debug_exit_status(value):
 
 
 needs_guest_files = pytest.mark.skipif(
-    not (os.path.exists(KERNEL) and os.path.exists(INITRD)),
-    reason="no build/guests/vmlinuz or initramfs.cpio.gz (scripts/guest-linux.sh builds them)")
+    linux_guest_missing() is not None, reason=str(linux_guest_missing()))
 
 
 @pytest.mark.qemu
