@@ -65,3 +65,23 @@ const char *cpu_vendor_mismatch(uint32_t from, uint32_t here)
 		return "the guest ran on an Intel CPU (VT-x); this host is AMD (AMD-V)";
 	return "the guest ran on a CPU of another vendor than this host's";
 }
+
+#define CRYSTAL_TARGET_HZ 25000000ull
+#define HZ_PER_KHZ        1000ull
+#define TSC_PER_TICK_MAX  0xffffu   /* the APIC model's bound (kernel/vdev/lapic.h) */
+
+void cpuid_platform_for_tsc(uint64_t tsc_hz, struct cpuid_platform *out)
+{
+	uint64_t per_tick = (tsc_hz + CRYSTAL_TARGET_HZ / 2) / CRYSTAL_TARGET_HZ;
+
+	if (per_tick == 0)
+		per_tick = 1;
+	if (per_tick > TSC_PER_TICK_MAX)
+		per_tick = TSC_PER_TICK_MAX;
+	uint64_t crystal_khz = (tsc_hz / per_tick + HZ_PER_KHZ / 2) / HZ_PER_KHZ;
+	if (crystal_khz == 0)
+		crystal_khz = 1;
+	out->lapic = true;
+	out->tsc_per_tick = (uint32_t)per_tick;
+	out->crystal_hz = (uint32_t)(crystal_khz * HZ_PER_KHZ);
+}

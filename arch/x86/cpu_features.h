@@ -19,6 +19,28 @@ struct cpu_features {
 };
 
 /*
+ * What a guest of Ferry's Linux platform (kernel/vdev/platform.h) is shown on top of
+ * its mask (arch/x86/cpuid_guest.c): the local APIC in xAPIC mode (CPUID.1:EDX.APIC,
+ * never x2APIC), its TSC-deadline timer (CPUID.1:ECX[24]), ARAT (CPUID.6:EAX[2]:
+ * without it Linux wants a PIT), and the TSC's rate: leaf 15H says TSC = crystal x
+ * tsc_per_tick (EAX = 1, EBX = tsc_per_tick, ECX = crystal_hz; Linux takes both the TSC
+ * rate and the APIC timer's period from it, so it needs no PIT to calibrate), leaf 16H
+ * the same in MHz. The crystal is also the APIC timer's input clock in the model
+ * (kernel/vdev/lapic.h: one tick is tsc_per_tick guest TSC cycles). Not part of the
+ * mask: the platform is emulated, not the host's, and a migration recreates it.
+ */
+struct cpuid_platform {
+	bool lapic;              /* false: no platform (the ELF test guests) */
+	uint32_t tsc_per_tick;   /* TSC cycles per crystal cycle, 1..65535 */
+	uint32_t crystal_hz;     /* a whole number of kHz */
+};
+
+/* The crystal for a TSC of tsc_hz: near 25 MHz (a common crystal, as on Intel client
+ * parts), a whole number of kHz (Linux reads it in kHz), so that crystal x tsc_per_tick
+ * is within 500 Hz x tsc_per_tick (20 ppm at 25 MHz) of tsc_hz. */
+void cpuid_platform_for_tsc(uint64_t tsc_hz, struct cpuid_platform *out);
+
+/*
  * True when `have` offers every bit of `need`; otherwise fills *missing (may be
  * NULL) with the bits that `have` lacks.
  */

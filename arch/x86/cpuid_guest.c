@@ -60,10 +60,32 @@ void cpu_features_host(struct cpu_features *out)
 	out->xsave_eax = 0;
 }
 
-struct cpuid_regs cpuid_guest(const struct cpu_features *mask, uint32_t leaf, uint32_t subleaf)
+#define LEAF_MAX_PLATFORM CPUID_LEAF_FREQUENCY   /* with the Linux platform: up to the TSC leaves */
+#define HZ_PER_MHZ        1000000u
+
+/* Leaves 6, 15H and 16H of the Linux platform (cpu_features.h); leaf 1 is amended in place. */
+static struct cpuid_regs platform_leaf(const struct cpuid_platform *p, uint32_t leaf)
+{
+	uint32_t tsc_mhz = (uint32_t)((uint64_t)p->crystal_hz * p->tsc_per_tick / HZ_PER_MHZ);
+
+	switch (leaf) {
+	case CPUID_LEAF_POWER:
+		return (struct cpuid_regs){ CPUID_6_EAX_ARAT, 0, 0, 0 };
+	case CPUID_LEAF_TSC_CRYSTAL:
+		return (struct cpuid_regs){ 1, p->tsc_per_tick, p->crystal_hz, 0 };
+	case CPUID_LEAF_FREQUENCY:
+		return (struct cpuid_regs){ tsc_mhz, tsc_mhz, p->crystal_hz / HZ_PER_MHZ, 0 };
+	default:
+		return (struct cpuid_regs){ 0, 0, 0, 0 };
+	}
+}
+
+struct cpuid_regs cpuid_guest(const struct cpu_features *mask, const struct cpuid_platform *platform,
+			      uint32_t leaf, uint32_t subleaf)
 {
 	struct cpuid_regs zero = { 0, 0, 0, 0 }, r;
 	uint32_t ext_max = cpuid(CPUID_LEAF_EXT_MAX, 0).eax;
+	bool lapic = platform && platform->lapic;
 
 	if (leaf == CPUID_LEAF_HYPERVISOR)
 		return (struct cpuid_regs){ CPUID_LEAF_HYPERVISOR, HV_SIGNATURE_EBX, HV_SIGNATURE_ECX,
@@ -87,18 +109,24 @@ struct cpuid_regs cpuid_guest(const struct cpu_features *mask, uint32_t leaf, ui
 		return r;
 	}
 	uint32_t max = cpuid(CPUID_LEAF_VENDOR, 0).eax;
+	if (lapic && (leaf == CPUID_LEAF_POWER || leaf == CPUID_LEAF_TSC_CRYSTAL || leaf == CPUID_LEAF_FREQUENCY))
+		return platform_leaf(platform, leaf);   /* emulated: whatever the host has */
 	if (leaf > max)
 		return zero;
 	switch (leaf) {
 	case CPUID_LEAF_VENDOR:
 		r = cpuid(CPUID_LEAF_VENDOR, 0);
-		r.eax = max < LEAF_MAX_BASIC ? max : LEAF_MAX_BASIC;
+		r.eax = lapic ? LEAF_MAX_PLATFORM : max < LEAF_MAX_BASIC ? max : LEAF_MAX_BASIC;
 		return r;
 	case CPUID_LEAF_FEATURES:
 		r = cpuid(CPUID_LEAF_FEATURES, 0);
-		r.ebx &= LEAF1_EBX_KEEP;
+		r.ebx &= LEAF1_EBX_KEEP;   /* APIC ID 0: the platform's one local APIC */
 		r.ecx = (r.ecx & mask->leaf1_ecx) | CPUID_1_ECX_HYPERVISOR;
 		r.edx &= mask->leaf1_edx;
+		if (lapic) {
+			r.ecx |= CPUID_1_ECX_TSC_DEADLINE;   /* x2APIC stays clear: xAPIC only */
+			r.edx |= CPUID_1_EDX_APIC;
+		}
 		return r;
 	case CPUID_LEAF_EXTENDED_7:
 		if (subleaf != 0)

@@ -3,7 +3,9 @@
  * masked to the features Ferry can virtualise and carry through a migration,
  * with the hypervisor bit set and VMX and SVM hidden; the vendor string and the
  * extended leaves (80000000h-80000008h) are the host's, so the same policy serves
- * Intel and AMD hosts. Image only.
+ * Intel and AMD hosts. A guest with Ferry's Linux platform also sees its local APIC,
+ * TSC-deadline timer, ARAT and the TSC's rate (struct cpuid_platform, cpu_features.h).
+ * Image only.
  */
 #ifndef FERRY_ARCH_X86_CPUID_GUEST_H
 #define FERRY_ARCH_X86_CPUID_GUEST_H
@@ -16,8 +18,11 @@
 /* Ferry's baseline: every feature bit it may show a guest. */
 extern const struct cpu_features cpuid_baseline;
 
-/* The answer to CPUID(leaf, subleaf) for a guest whose mask is `mask`. */
-struct cpuid_regs cpuid_guest(const struct cpu_features *mask, uint32_t leaf, uint32_t subleaf);
+/* The answer to CPUID(leaf, subleaf) for a guest whose mask is `mask`, with the Linux
+ * platform's APIC, timer and TSC leaves on top when platform->lapic (platform may be
+ * NULL: none). */
+struct cpuid_regs cpuid_guest(const struct cpu_features *mask, const struct cpuid_platform *platform,
+			      uint32_t leaf, uint32_t subleaf);
 
 /* CR4 bits a guest may set, given the baseline (the host's support is applied by vmx.c). */
 uint64_t cpuid_guest_cr4_allowed(void);

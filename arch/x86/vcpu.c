@@ -146,6 +146,11 @@ uint64_t vcpu_table_frames(struct vcpu *v)
 	return backend()->table_frames(v);
 }
 
+void vcpu_set_platform(struct vcpu *v, const struct cpuid_platform *p)
+{
+	backend()->set_platform(v, p);
+}
+
 void vcpu_run(struct vcpu *v, uint64_t deadline_tsc, struct vcpu_exit *exit)
 {
 	backend()->run(v, deadline_tsc, exit);
@@ -159,6 +164,36 @@ void vcpu_complete_io(struct vcpu *v, uint32_t value)
 void vcpu_complete_hypercall(struct vcpu *v, uint64_t result)
 {
 	backend()->complete_hypercall(v, result);
+}
+
+void vcpu_complete_mmio(struct vcpu *v, uint64_t value)
+{
+	backend()->complete_mmio(v, value);
+}
+
+void vcpu_complete_msr(struct vcpu *v, bool ok, uint64_t value)
+{
+	backend()->complete_msr(v, ok, value);
+}
+
+bool vcpu_interruptible(struct vcpu *v)
+{
+	return backend()->interruptible(v);
+}
+
+void vcpu_inject_interrupt(struct vcpu *v, uint8_t vector)
+{
+	backend()->inject_interrupt(v, vector);
+}
+
+bool vcpu_inject_nmi(struct vcpu *v)
+{
+	return backend()->inject_nmi(v);
+}
+
+void vcpu_request_interrupt_window(struct vcpu *v, bool on)
+{
+	backend()->request_interrupt_window(v, on);
 }
 
 uint64_t vcpu_exit_counts(struct vcpu *v, void (*fn)(const char *reason, uint64_t count, void *ctx),

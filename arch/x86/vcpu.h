@@ -12,6 +12,13 @@
  * bookkeeping, PML-full, host interrupts, re-injecting an interrupted event) it
  * settles inside vcpu_run().
  *
+ * A guest with Ferry's Linux platform (vcpu_set_platform) has interrupt controllers
+ * and devices in the VM layer (kernel/vdev/): the backend then also reports loads and
+ * stores outside guest RAM (decoded here, performed there), the MSRs of the local APIC,
+ * and the moment the guest can take an interrupt, and it injects the interrupts the VM
+ * layer chooses. The VM layer decides when a halted vCPU runs again and how long a slice
+ * lasts (the earlier of its end and the guest's next timer deadline: deadline_tsc).
+ *
  * arch/x86/vcpu.c picks the backend once, at vcpu_hw_init(), from the CPU vendor
  * (arch/x86/vcpu_backend.h); every other call goes to that backend and is valid
  * only after vcpu_hw_init() succeeded. One CPU runs every vCPU (Ferry's boot CPU).
@@ -95,6 +102,17 @@ void vcpu_set_guest_tsc(struct vcpu *v, uint64_t guest_tsc);
 /* Frames the second-level tables use (`vminfo`'s ept_tables). */
 uint64_t vcpu_table_frames(struct vcpu *v);
 
+/*
+ * Gives v the Linux platform (p->lapic) or takes it away (NULL, or !p->lapic: what a
+ * vCPU starts with). With it: CPUID shows the local APIC, TSC-deadline, ARAT and the
+ * TSC leaves (cpu_features.h); an access to guest-physical memory outside RAM is
+ * decoded (arch/x86/mmio_access.h) and reported as VCPU_EXIT_MMIO, or stops the guest
+ * with the reason the decoder gives; RDMSR/WRMSR of IA32_APIC_BASE and
+ * IA32_TSC_DEADLINE are reported as VCPU_EXIT_MSR (the x2APIC MSRs stay #GP, as on a
+ * CPU without x2APIC). Without it such an access stops the guest as before. *p is copied.
+ */
+void vcpu_set_platform(struct vcpu *v, const struct cpuid_platform *p);
+
 /* ---- running ------------------------------------------------------------------------- */
 
 #define VCPU_STOP_REASON_MAX 120
@@ -105,6 +123,9 @@ enum vcpu_exit_kind {
 	VCPU_EXIT_IO,          /* port I/O for the VM layer's devices: finish with vcpu_complete_io */
 	VCPU_EXIT_HYPERCALL,   /* VMCALL/VMMCALL: finish with vcpu_complete_hypercall */
 	VCPU_EXIT_STOP,        /* the guest cannot go on; stop_reason says why (it never runs again) */
+	VCPU_EXIT_MMIO,        /* platform: a load or store outside RAM: finish with vcpu_complete_mmio */
+	VCPU_EXIT_MSR,         /* platform: RDMSR/WRMSR of a local APIC MSR: finish with vcpu_complete_msr */
+	VCPU_EXIT_INTERRUPT_WINDOW,   /* the guest can take an interrupt now (vcpu_request_interrupt_window) */
 };
 
 struct vcpu_io {
@@ -121,11 +142,27 @@ struct vcpu_hypercall {
 	unsigned cpl;          /* the guest's privilege level at the call */
 };
 
+/* A decoded load or store (arch/x86/mmio_decode.h's whitelist) at a guest-physical address. */
+struct vcpu_mmio {
+	uint64_t gpa;
+	uint8_t size;          /* 1, 2, 4 or 8 bytes */
+	bool write;
+	uint64_t value;        /* a store: the value written (low `size` bytes) */
+};
+
+struct vcpu_msr {
+	uint32_t msr;
+	bool write;
+	uint64_t value;        /* WRMSR: EDX:EAX */
+};
+
 struct vcpu_exit {
 	enum vcpu_exit_kind kind;
 	union {
 		struct vcpu_io io;
 		struct vcpu_hypercall hypercall;
+		struct vcpu_mmio mmio;
+		struct vcpu_msr msr;
 		char stop_reason[VCPU_STOP_REASON_MAX];   /* "triple fault", "EPT violation at GPA 0x... (write)" */
 	};
 };
@@ -147,6 +184,29 @@ void vcpu_run(struct vcpu *v, uint64_t deadline_tsc, struct vcpu_exit *exit);
 void vcpu_complete_io(struct vcpu *v, uint32_t value);
 /* Completes the last VCPU_EXIT_HYPERCALL: RAX = result, RIP past the instruction. */
 void vcpu_complete_hypercall(struct vcpu *v, uint64_t result);
+/* Completes the last VCPU_EXIT_MMIO: a load puts value (its low `size` bytes) into its
+ * register as the instruction would; RIP moves past the instruction. */
+void vcpu_complete_mmio(struct vcpu *v, uint64_t value);
+/* Completes the last VCPU_EXIT_MSR: RDMSR returns value in EDX:EAX; ok false raises
+ * #GP(0) instead (the instruction does not complete). */
+void vcpu_complete_msr(struct vcpu *v, bool ok, uint64_t value);
+
+/* ---- interrupts (the Linux platform) --------------------------------------------------- */
+
+/*
+ * True when an external interrupt can be injected before the next instruction: RFLAGS.IF
+ * set, no STI or MOV-SS shadow, and no event already waiting to be delivered.
+ */
+bool vcpu_interruptible(struct vcpu *v);
+/* Delivers vector (32-255) as an external interrupt at the next entry; only when
+ * vcpu_interruptible(). */
+void vcpu_inject_interrupt(struct vcpu *v, uint8_t vector);
+/* Delivers an NMI at the next entry when nothing blocks one (no event waiting, no NMI
+ * being handled where the CPU tracks that); returns false when it must wait. */
+bool vcpu_inject_nmi(struct vcpu *v);
+/* One VCPU_EXIT_INTERRUPT_WINDOW as soon as the guest can take an interrupt (VT-x
+ * interrupt-window exiting, AMD-V V_IRQ with the VINTR intercept), or no longer. */
+void vcpu_request_interrupt_window(struct vcpu *v, bool on);
 
 /*
  * Exits so far by the backend's reason names, for `vminfo`: fn (may be NULL) is

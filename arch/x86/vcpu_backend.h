@@ -31,11 +31,18 @@ struct vcpu_backend {
 	uint64_t (*guest_tsc)(struct vcpu *v);
 	void (*set_guest_tsc)(struct vcpu *v, uint64_t guest_tsc);
 	uint64_t (*table_frames)(struct vcpu *v);
+	void (*set_platform)(struct vcpu *v, const struct cpuid_platform *p);
 
 	/* Running. */
 	void (*run)(struct vcpu *v, uint64_t deadline_tsc, struct vcpu_exit *exit);
 	void (*complete_io)(struct vcpu *v, uint32_t value);
 	void (*complete_hypercall)(struct vcpu *v, uint64_t result);
+	void (*complete_mmio)(struct vcpu *v, uint64_t value);
+	void (*complete_msr)(struct vcpu *v, bool ok, uint64_t value);
+	bool (*interruptible)(struct vcpu *v);
+	void (*inject_interrupt)(struct vcpu *v, uint8_t vector);
+	bool (*inject_nmi)(struct vcpu *v);
+	void (*request_interrupt_window)(struct vcpu *v, bool on);
 	uint64_t (*exit_counts)(struct vcpu *v, void (*fn)(const char *reason, uint64_t count, void *ctx),
 				void *ctx);
 

@@ -97,8 +97,11 @@
 /* ---- CPUID (SDM Vol. 2A, CPUID) ------------------------------------------------------ */
 #define CPUID_LEAF_VENDOR         0x0           /* EAX: highest basic leaf; EBX EDX ECX: vendor */
 #define CPUID_LEAF_FEATURES       0x1
+#define CPUID_LEAF_POWER          0x6           /* thermal and power management: EAX[2] ARAT */
 #define CPUID_LEAF_EXTENDED_7     0x7
 #define CPUID_LEAF_XSAVE          0xd
+#define CPUID_LEAF_TSC_CRYSTAL    0x15          /* EAX/EBX: TSC/crystal ratio; ECX: crystal Hz */
+#define CPUID_LEAF_FREQUENCY      0x16          /* EAX base, EBX maximum, ECX bus MHz */
 #define CPUID_LEAF_HYPERVISOR     0x40000000    /* the hypervisor's own range */
 #define CPUID_LEAF_EXT_MAX        0x80000000    /* EAX: highest extended leaf */
 #define CPUID_LEAF_EXT_FEATURES   0x80000001
@@ -115,8 +118,10 @@
 #define CPUID_1_ECX_CX16       X86_BIT32(13)
 #define CPUID_1_ECX_SSE41      X86_BIT32(19)
 #define CPUID_1_ECX_SSE42      X86_BIT32(20)
+#define CPUID_1_ECX_X2APIC     X86_BIT32(21)
 #define CPUID_1_ECX_MOVBE      X86_BIT32(22)
 #define CPUID_1_ECX_POPCNT     X86_BIT32(23)
+#define CPUID_1_ECX_TSC_DEADLINE X86_BIT32(24)
 #define CPUID_1_ECX_AES        X86_BIT32(25)
 #define CPUID_1_ECX_RDRAND     X86_BIT32(30)
 #define CPUID_1_ECX_HYPERVISOR X86_BIT32(31)
@@ -128,6 +133,7 @@
 #define CPUID_1_EDX_MSR   X86_BIT32(5)
 #define CPUID_1_EDX_PAE   X86_BIT32(6)
 #define CPUID_1_EDX_CX8   X86_BIT32(8)
+#define CPUID_1_EDX_APIC  X86_BIT32(9)
 #define CPUID_1_EDX_SEP   X86_BIT32(11)
 #define CPUID_1_EDX_PGE   X86_BIT32(13)
 #define CPUID_1_EDX_CMOV  X86_BIT32(15)
@@ -138,6 +144,8 @@
 #define CPUID_1_EDX_FXSR  X86_BIT32(24)
 #define CPUID_1_EDX_SSE   X86_BIT32(25)
 #define CPUID_1_EDX_SSE2  X86_BIT32(26)
+/* CPUID.06H:EAX */
+#define CPUID_6_EAX_ARAT  X86_BIT32(2)     /* the APIC timer runs in every C-state */
 /* CPUID.(07H,0):EBX */
 #define CPUID_7_EBX_FSGSBASE   X86_BIT32(0)
 #define CPUID_7_EBX_BMI1       X86_BIT32(3)

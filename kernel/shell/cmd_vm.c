@@ -4,6 +4,7 @@
  * a migration's switchover).
  */
 #include "kernel/shell/cmdline.h"
+#include "kernel/shell/console_attach.h"
 #include "kernel/console.h"
 #include "kernel/lib/bitmap.h"
 #include "kernel/lib/errors.h"
@@ -13,7 +14,6 @@
 
 #include <string.h>
 
-#define DEFAULT_MEMORY_MIB 32
 #define MIB (1ull << 20)
 #define DIRTY_RANGES_SHOWN 64
 
@@ -40,7 +40,7 @@ static struct vm *find_or_complain(const char *name)
 
 static enum shell_status cmd_create(int argc, char **argv)
 {
-	uint64_t mib = DEFAULT_MEMORY_MIB;
+	uint64_t mib = 0;   /* none given: the image's default (vm_create) */
 	uint8_t mac[6];
 	bool mac_given = false;
 	const char *args = NULL;
@@ -62,7 +62,7 @@ static enum shell_status cmd_create(int argc, char **argv)
 	}
 	const uint8_t *m = vm_mac(vm);
 	kprintf("created %s id=%u memory_mib=%llu mac=%02x:%02x:%02x:%02x:%02x:%02x\n", vm->name,
-		vm->id, (unsigned long long)mib, m[0], m[1], m[2], m[3], m[4], m[5]);
+		vm->id, (unsigned long long)(vm_ram_bytes(vm) / MIB), m[0], m[1], m[2], m[3], m[4], m[5]);
 	return SHELL_OK;
 }
 
@@ -128,9 +128,11 @@ static enum shell_status cmd_unpause(int argc, char **argv)
 	return pause_or_unpause(argc, argv, false);
 }
 
+/* The guest's recent output (its UART's ring), rendered, then an interactive attach. */
 static enum shell_status cmd_console(int argc, char **argv)
 {
-	static char text[VDEV_UART_RING_BYTES];
+	static char text[VDEV_UART_RING_BYTES], shown[VDEV_UART_RING_BYTES * 5];
+	char prev = '\n';
 
 	if (argc != 2)
 		return SHELL_USAGE;
@@ -138,9 +140,10 @@ static enum shell_status cmd_console(int argc, char **argv)
 	if (!vm)
 		return SHELL_FAILED;
 	size_t n = vdev_uart_recent(&vm->uart, text, sizeof(text));
-	console_write(text, n);
+	console_write_raw(shown, console_render_guest_bytes(text, n, shown, sizeof(shown), &prev));
 	if (n && text[n - 1] != '\n')
 		console_puts("\n");
+	console_attach(vm);
 	return SHELL_OK;
 }
 
@@ -309,7 +312,7 @@ const struct shell_command vm_commands[] = {
 	{ "destroy", "NAME", "stop a guest and free its memory", cmd_destroy },
 	{ "pause", "NAME", "stop scheduling a guest", cmd_pause },
 	{ "unpause", "NAME", "schedule a paused guest again", cmd_unpause },
-	{ "console", "NAME", "show a guest's recent console output", cmd_console },
+	{ "console", "NAME", "show a guest's recent console output and attach to it (Ctrl-] detaches)", cmd_console },
 	{ "vminfo", "NAME", "show a guest's registers, exits, I/O and memory", cmd_vminfo },
 	{ "dirty", "NAME", "show the pages a guest wrote since the last call", cmd_dirty },
 	{ "snapshot", "NAME NEW", "save a guest's state and load it into a new guest NEW (debug)", cmd_snapshot },

@@ -1,6 +1,7 @@
 /* The command shell; see shell.h. */
 #include "kernel/shell/shell.h"
 #include "kernel/shell/cmdline.h"
+#include "kernel/shell/console_attach.h"
 #include "kernel/shell/line_editor.h"
 #include "kernel/console.h"
 #include "kernel/console_input.h"
@@ -113,14 +114,19 @@ void shell_poll(void)
 {
 	uint8_t byte;
 
-	for (int i = 0; i < BYTES_PER_POLL && console_read_byte(&byte); i++) {
+	if (console_attach_active()) {
+		console_attach_poll();   /* `console NAME`: the typing is the guest's */
+		return;
+	}
+	for (int i = 0; i < BYTES_PER_POLL && !console_attach_active() && console_read_byte(&byte); i++) {
 		enum line_result result = line_editor_feed(&editor, byte);
 
 		console_set_input_pending(line_editor_busy(&editor));
 		switch (result) {
 		case LINE_READY:
 			shell_execute(editor.line);
-			console_puts(SHELL_PROMPT);
+			if (!console_attach_active())   /* else the prompt returns on detach */
+				console_puts(SHELL_PROMPT);
 			break;
 		case LINE_TOO_LONG:
 			shell_error("line too long (at most %d characters); ignored", LINE_EDITOR_MAX);

@@ -52,4 +52,18 @@
 #define PLATFORM_RESET_VALUE        0x01u
 #define PLATFORM_S5_SLEEP_TYPE      5u    /* the value of \_S5_ in the DSDT */
 
+/* The 8254 PIT's ports, where there is no PIT: they read 0, not the floating bus's 0xFF.
+ * Linux on AMD calibrates the CPU clock against the PIT whatever ACPI says
+ * (quick_pit_calibrate); reading 0xFF it polls port 0x42 50,000 times, one exit each
+ * (8 s under QEMU's TCG), while 0 ends the attempt at the first read. */
+#define PLATFORM_PIT_FIRST_PORT 0x40u
+#define PLATFORM_PIT_LAST_PORT  0x43u
+
+/* The MC146818 CMOS clock's index and data ports. The FADT says there is no CMOS RTC, but
+ * Linux 6.1 reads the wall clock there at boot (mach_get_cmos_time) and, finding the
+ * update-in-progress bit of 0xFF set, polls it 20,000 times. Ferry has no wall clock to
+ * give: a clock stopped at 2000-01-01 00:00:00 answers (kernel/vm/platform.c). */
+#define PLATFORM_RTC_INDEX_PORT 0x70u
+#define PLATFORM_RTC_DATA_PORT  0x71u
+
 #endif

@@ -134,6 +134,9 @@ static void print_guest_line(void *ctx, const char *line, size_t len)
 {
 	struct vm *vm = ctx;
 	char text[GUEST_LINE_BYTES];
+
+	if (vm->console_attached)
+		return;   /* the operator sees its bytes as they come */
 	size_t n = fmt_snprintf(text, sizeof(text), "[%s] %.*s\n", vm->name, (int)len, line);
 
 	if (n >= sizeof(text))
@@ -145,6 +148,34 @@ static void print_guest_line(void *ctx, const char *line, size_t len)
 	}
 	flush_deferred();
 	console_write(text, n);
+}
+
+uint64_t vm_console_position(const struct vm *vm)
+{
+	return vm->uart.ring_total;
+}
+
+size_t vm_console_read(const struct vm *vm, uint64_t *pos, char *out, size_t max)
+{
+	const struct vdev_uart *u = &vm->uart;
+	uint64_t oldest = u->ring_total > VDEV_UART_RING_BYTES ? u->ring_total - VDEV_UART_RING_BYTES : 0;
+	size_t n = 0;
+
+	if (*pos < oldest || *pos > u->ring_total)
+		*pos = oldest;
+	for (; *pos < u->ring_total && n < max; (*pos)++)
+		out[n++] = u->ring[*pos % VDEV_UART_RING_BYTES];
+	return n;
+}
+
+bool vm_console_write(struct vm *vm, uint8_t byte)
+{
+	return vdev_uart_receive(&vm->uart, byte);
+}
+
+void vm_console_set_attached(struct vm *vm, bool attached)
+{
+	vm->console_attached = attached;
 }
 
 static bool name_valid(const char *name)
@@ -180,7 +211,7 @@ static void free_run(struct vm *vm, uint64_t *phys, uint64_t frames)
 }
 
 /* Returns every frame and the slot; safe on a half-built guest. */
-static void teardown(struct vm *vm)
+void vm_teardown(struct vm *vm)
 {
 	uint64_t ram_frames = vm->ram_bytes / FRAME_SIZE;
 
@@ -193,8 +224,8 @@ static void teardown(struct vm *vm)
 }
 
 /* A guest with RAM, a vCPU (with its EPT) and a UART but no state: what create and create_incoming share. */
-static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac, struct vm **out,
-		       const char **why)
+int vm_build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac, struct vm **out,
+		   const char **why)
 {
 	if (!supported) {
 		*why = "this host cannot run guests (no usable VT-x or AMD-V; see dmesg)";
@@ -246,7 +277,7 @@ static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac
 	vm->dirty_bitmap_frames =
 		(bitmap_words(ram_frames) * sizeof(uint64_t) + FRAME_SIZE - 1) / FRAME_SIZE;
 	if (mem_alloc(&vm->owner, ram_frames, 1, &vm->ram_phys)) {
-		teardown(vm);
+		vm_teardown(vm);
 		*why = "not enough free memory for the guest";
 		return FERR_NOMEM;
 	}
@@ -256,7 +287,7 @@ static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac
 	};
 	int err = vcpu_create(&cfg, &vm->vcpu, why);
 	if (err) {
-		teardown(vm);
+		vm_teardown(vm);
 		return err;
 	}
 	*out = vm;
@@ -280,6 +311,10 @@ static const struct boot_file *find_image(const char *image)
 int vm_create(const char *name, const char *image, uint64_t memory_mib, const uint8_t *mac,
 	      const char *args, struct vm **out, const char **why)
 {
+	if (strcmp(image, VM_IMAGE_LINUX) == 0)
+		return vm_create_linux(name, memory_mib ? memory_mib : VM_LINUX_DEFAULT_MIB, mac, args, out, why);
+	if (!memory_mib)
+		memory_mib = VM_DEFAULT_MEMORY_MIB;
 	const struct boot_file *file = supported ? find_image(image) : NULL;
 
 	if (supported && !file) {
@@ -287,14 +322,14 @@ int vm_create(const char *name, const char *image, uint64_t memory_mib, const ui
 		return FERR_NOENT;
 	}
 	struct vm *vm;
-	int err = build_shell(name, memory_mib, mac, &vm, why);
+	int err = vm_build_shell(name, memory_mib, mac, &vm, why);
 	if (err)
 		return err;
 	struct guest_entry_state entry;
 	err = guest_load_elf(file->data, file->size, vm_ram(vm), vm->ram_bytes, args, vm->tsc_hz,
 			     &entry, why);
 	if (err) {
-		teardown(vm);
+		vm_teardown(vm);
 		return err;
 	}
 	struct x86_cpu_state regs;
@@ -311,7 +346,7 @@ int vm_create(const char *name, const char *image, uint64_t memory_mib, const ui
 int vm_create_incoming(const char *name, uint64_t memory_mib, const uint8_t *mac,
 		       struct vm **out, const char **why)
 {
-	int err = build_shell(name, memory_mib, mac, out, why);
+	int err = vm_build_shell(name, memory_mib, mac, out, why);
 	if (!err)
 		klog_info("guest %s: incoming shell, %llu MiB", name, (unsigned long long)memory_mib);
 	return err;
@@ -322,7 +357,7 @@ int vm_destroy(struct vm *vm)
 	if (vm->migrating)
 		return FERR_BUSY;
 	klog_info("guest %s: destroyed", vm->name);
-	teardown(vm);
+	vm_teardown(vm);
 	return FERR_OK;
 }
 
@@ -358,8 +393,8 @@ static void schedule(void)
 	for (unsigned n = 0; n < VM_MAX; n++) {
 		struct vm *vm = &vms[next_slot];
 		next_slot = (next_slot + 1) % VM_MAX;
-		if (!vm->used || vm->state != VM_RUNNING)
-			continue;
+		if (!vm->used || vm->state != VM_RUNNING || !vm_platform_runnable(vm))
+			continue;   /* a halted Linux guest waits for an interrupt without a turn */
 		/* Throttling: the share of slices given up accumulates as credit; a full 100 skips one. */
 		vm->throttle_credit += vm->throttle_percent;
 		if (vm->throttle_credit >= PERCENT) {
@@ -392,7 +427,19 @@ long vm_dirty_collect(struct vm *vm, uint64_t *bitmap)
 {
 	if (!vm->dirty_logging)
 		return FERR_BUSY;
-	return vcpu_dirty_collect(vm->vcpu, bitmap);
+	long newly = vcpu_dirty_collect(vm->vcpu, bitmap);
+	if (newly >= 0 && vm->dirty_all) {
+		/* Ferry itself rewrote guest RAM (a Linux guest's reset), which no D bit saw. */
+		uint64_t pages = vm->ram_bytes / FRAME_SIZE;
+		newly = 0;
+		for (uint64_t i = 0; i < pages; i++)
+			if (!bitmap_test(bitmap, i)) {
+				bitmap_set(bitmap, i);
+				newly++;
+			}
+		vm->dirty_all = false;
+	}
+	return newly;
 }
 
 void vm_dirty_log_stop(struct vm *vm)

@@ -41,7 +41,11 @@ bool vm_supported(void);
 
 /*
  * Creates and starts a guest from an ELF image on the ESP ("guests/NAME.elf" or a
- * bare name). mac may be NULL (one is derived from the name). On failure returns
+ * bare name), or, for the image name "linux", the Linux guest: the ESP's
+ * guests/vmlinuz and guests/initramfs.cpio.gz on Ferry's Linux platform (ACPI tables,
+ * local APIC, I/O APIC, a 16550 with interrupts; docs/linux-guest.md), with args
+ * appended to its kernel command line. memory_mib 0 takes the image's default (32 MiB,
+ * 128 for linux). mac may be NULL (one is derived from the name). On failure returns
  * a ferry_err and *why (static text) says what went wrong; nothing is left behind.
  */
 int vm_create(const char *name, const char *image, uint64_t memory_mib, const uint8_t *mac,
@@ -78,6 +82,19 @@ void vm_get_cpu_state(const struct vm *vm, struct x86_cpu_state *out);
 /* Calls fn for each exit reason the guest has met, by the backend's names, in its order. */
 void vm_for_each_exit_count(const struct vm *vm,
 			    void (*fn)(const char *reason, uint64_t count, void *ctx), void *ctx);
+
+/*
+ * The guest's serial console (its UART), for an interactive `console NAME`:
+ * console_read copies the bytes the guest sent since *pos (a count of bytes ever sent;
+ * start from vm_console_position) into out and moves *pos on; when more than the
+ * UART's ring holds was sent meanwhile, the oldest are skipped. console_write puts a
+ * typed byte into the guest's receive FIFO: false when it is full (try again later).
+ * While attached, the guest's lines are not also printed as `[NAME] line`.
+ */
+uint64_t vm_console_position(const struct vm *vm);
+size_t vm_console_read(const struct vm *vm, uint64_t *pos, char *out, size_t max);
+bool vm_console_write(struct vm *vm, uint8_t byte);
+void vm_console_set_attached(struct vm *vm, bool attached);
 
 /* [migration] A shell for an incoming guest: RAM reserved and zeroed, EPT built, state VM_INCOMING. */
 int vm_create_incoming(const char *name, uint64_t memory_mib, const uint8_t *mac,

@@ -11,11 +11,16 @@
 #include "arch/x86/vcpu.h"
 #include "kernel/frame_alloc.h"
 #include "kernel/vdev/uart.h"
+#include "kernel/vm/platform.h"
 #include "kernel/vm/vm.h"
 
 #define VM_SLICE_NS        10000000ull   /* 10 ms */
 #define VM_STOP_REASON_MAX VCPU_STOP_REASON_MAX
 #define VM_OWNER_NAME_MAX  (VM_NAME_MAX + 8)
+#define VM_IMAGE_LINUX     "linux"        /* create's image name for the Linux guest */
+#define VM_DEFAULT_MEMORY_MIB 32          /* an ELF test guest's RAM when create names none */
+#define VM_LINUX_DEFAULT_MIB  128         /* a Linux guest's (the kernel needs 80 MiB at least) */
+#define VM_LINUX_ARGS_MAX  256            /* create's args= for a Linux guest, with the NUL */
 
 struct vm {
 	bool used;
@@ -36,6 +41,10 @@ struct vm {
 	uint64_t tsc_hz;                 /* the TSC rate the guest was told */
 	uint64_t clock_ns_base, clock_tsc_base;
 	struct vdev_uart uart;
+	struct vm_platform platform;     /* the Linux platform (platform.on), else unused */
+	char linux_args[VM_LINUX_ARGS_MAX];   /* a Linux guest: create's args=, for its resets */
+	bool dirty_all;                  /* the next dirty collect reports every page (Ferry wrote RAM) */
+	bool console_attached;           /* `console NAME` shows its bytes: no [NAME] lines */
 
 	bool dirty_logging;
 	uint64_t dirty_bitmap_frames;    /* a bitmap of the guest's pages, in frames */
@@ -51,6 +60,20 @@ struct vm {
 
 /* Stops the guest for good (kept for vminfo until destroyed) and prints `guest NAME stopped: why`. */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A Linux guest (kernel/vm/linux.c): creation from the ESP's guests/vmlinuz and
+ * guests/initramfs.cpio.gz with its ACPI tables and platform, and its power requests:
+ * poweroff stops it cleanly (state stopped, reason "powered off"), reset boots it again
+ * from the same files (RAM cleared, devices and vCPU at their reset state).
+ */
+int vm_create_linux(const char *name, uint64_t memory_mib, const uint8_t *mac, const char *args,
+		    struct vm **out, const char **why);
+void vm_linux_power(struct vm *vm, enum vm_power_request request);
+/* What vm_create_linux and vm_create_incoming share (kernel/vm/vm.c). */
+int vm_build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac, struct vm **out,
+		   const char **why);
+void vm_teardown(struct vm *vm);
 
 /* Runs the guest for one slice of slice_ns (kernel/vm/run.c). */
 void vm_run_slice(struct vm *vm, uint64_t slice_ns);

@@ -72,6 +72,7 @@ TEST(registers_look_like_a_16550)
 	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_LCR), 3);
 	vdev_uart_write(&uart, UART_REG_IER, 0xff);
 	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_IER), 0x0f);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_IIR), UART_IIR_THRE);   /* ETBEI on, THR empty */
 	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_IIR) & UART_IIR_NO_INT, UART_IIR_NO_INT);
 	vdev_uart_write(&uart, UART_REG_IIR, UART_FCR_ENABLE);
 	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_IIR), UART_IIR_NO_INT | UART_IIR_FIFO_ON);
@@ -97,6 +98,137 @@ TEST(ring_keeps_recent_output)
 	CHECK(memcmp(out, "789\n", 4) == 0);
 	vdev_uart_put(&uart, 'x');
 	CHECK_EQ_U(uart.line_len, 1);
+}
+
+/* ---- interrupts, input, loopback, validation -------------------------------------- */
+
+static int irq_changes;
+static bool irq_level;
+
+static void irq(void *ctx, bool asserted)
+{
+	(void)ctx;
+	irq_changes++;
+	irq_level = asserted;
+}
+
+static void fresh_with_irq(void)
+{
+	vdev_uart_init(&uart, NULL, NULL);
+	irq_changes = 0;
+	vdev_uart_set_irq(&uart, irq, NULL);
+	CHECK(!irq_level);
+}
+
+TEST(thre_interrupt_follows_the_chip_as_linux_tests_it)
+{
+	fresh_with_irq();
+	vdev_uart_write(&uart, UART_REG_MCR, UART_MCR_OUT2 | UART_MCR_DTR | UART_MCR_RTS);
+	/* serial8250_do_startup: THRI on, IIR shows THRE; off and on again, it shows again. */
+	vdev_uart_write(&uart, UART_REG_IER, UART_IER_ETBEI);
+	CHECK(irq_level);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_IIR) & 0x0f, UART_IIR_THRE);
+	CHECK(!irq_level);   /* reading IIR acknowledged it */
+	vdev_uart_write(&uart, UART_REG_IER, 0);
+	vdev_uart_write(&uart, UART_REG_IER, UART_IER_ETBEI);
+	CHECK(irq_level);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_IIR) & 0x0f, UART_IIR_THRE);
+	/* A THR write: sent at once, THRE again. */
+	vdev_uart_write(&uart, UART_REG_DATA, 'a');
+	CHECK(irq_level);
+	vdev_uart_write(&uart, UART_REG_IER, 0);
+	CHECK(!irq_level);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_IIR) & 0x0f, UART_IIR_NO_INT);
+}
+
+TEST(out2_gates_the_line)
+{
+	fresh_with_irq();
+	vdev_uart_write(&uart, UART_REG_IER, UART_IER_ETBEI);
+	CHECK(!irq_level);   /* pending, but OUT2 is off */
+	vdev_uart_write(&uart, UART_REG_MCR, UART_MCR_OUT2);
+	CHECK(irq_level);
+	vdev_uart_write(&uart, UART_REG_MCR, 0);
+	CHECK(!irq_level);
+}
+
+TEST(received_bytes_raise_data_ready_and_the_interrupt)
+{
+	fresh_with_irq();
+	vdev_uart_write(&uart, UART_REG_MCR, UART_MCR_OUT2);
+	vdev_uart_write(&uart, UART_REG_IER, UART_IER_ERBFI);
+	CHECK(!(vdev_uart_read(&uart, UART_REG_LSR) & UART_LSR_DR));
+	CHECK(vdev_uart_receive(&uart, 'x'));
+	CHECK(vdev_uart_receive(&uart, 'y'));
+	CHECK(irq_level);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_IIR) & 0x0f, UART_IIR_RX_DATA);
+	CHECK(vdev_uart_read(&uart, UART_REG_LSR) & UART_LSR_DR);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_DATA), 'x');
+	CHECK(irq_level);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_DATA), 'y');
+	CHECK(!irq_level);
+	CHECK(!(vdev_uart_read(&uart, UART_REG_LSR) & UART_LSR_DR));
+	CHECK_EQ_U(uart.bytes_in, 2);
+}
+
+TEST(a_full_fifo_refuses_without_losing)
+{
+	fresh_with_irq();
+	for (unsigned i = 0; i < VDEV_UART_FIFO_BYTES; i++)
+		CHECK(vdev_uart_receive(&uart, (uint8_t)('a' + i)));
+	CHECK_EQ_U(vdev_uart_rx_room(&uart), 0);
+	CHECK(!vdev_uart_receive(&uart, '!'));
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_DATA), 'a');
+	CHECK(vdev_uart_receive(&uart, '!'));
+	for (unsigned i = 1; i < VDEV_UART_FIFO_BYTES; i++)
+		CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_DATA), 'a' + i);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_DATA), '!');
+	CHECK(!(vdev_uart_read(&uart, UART_REG_LSR) & UART_LSR_OE));
+	/* FCR's clear-receive empties it, and the bit clears itself. */
+	CHECK(vdev_uart_receive(&uart, 'z'));
+	vdev_uart_write(&uart, UART_REG_IIR, UART_FCR_ENABLE | UART_FCR_CLEAR_RX);
+	CHECK(!(vdev_uart_read(&uart, UART_REG_LSR) & UART_LSR_DR));
+	CHECK_EQ_U(uart.regs.fcr, UART_FCR_ENABLE);
+}
+
+TEST(loopback_shows_mcr_in_msr_as_linux_probes_it)
+{
+	fresh_with_irq();
+	/* autoconfig(): MCR = LOOP | OUT2 | RTS reads MSR & 0xF0 as DCD | CTS. */
+	vdev_uart_write(&uart, UART_REG_MCR, UART_MCR_LOOP | 0x0a);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_MSR) & 0xf0, UART_MSR_DCD | UART_MSR_CTS);
+	vdev_uart_write(&uart, UART_REG_DATA, 'q');   /* received, not transmitted */
+	CHECK_EQ_U(uart.bytes_out, 0);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_DATA), 'q');
+	vdev_uart_write(&uart, UART_REG_MCR, 0);
+	CHECK_EQ_U(vdev_uart_read(&uart, UART_REG_MSR), UART_MSR_CTS_DSR_DCD);
+}
+
+TEST(state_validation)
+{
+	const char *why = NULL;
+	struct vdev_uart_regs r;
+
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_I(vdev_uart_check_state(&r, 0, &why), 0);
+	CHECK(vdev_uart_check_state(&r, VDEV_UART_LINE_MAX, &why) != 0);
+	r.ier = 0x10;
+	CHECK(vdev_uart_check_state(&r, 0, &why) != 0);
+	r.ier = 0;
+	r.mcr = 0x20;
+	CHECK(vdev_uart_check_state(&r, 0, &why) != 0);
+	r.mcr = 0;
+	r.rx_count = VDEV_UART_FIFO_BYTES + 1;
+	CHECK(vdev_uart_check_state(&r, 0, &why) != 0);
+	r.rx_count = 0;
+	r.rx_head = VDEV_UART_FIFO_BYTES;
+	CHECK(vdev_uart_check_state(&r, 0, &why) != 0);
+	r.rx_head = 0;
+	r.thre_pending = 2;
+	CHECK(vdev_uart_check_state(&r, 0, &why) != 0);
+	r.thre_pending = 0;
+	r.lsr_errors = UART_LSR_DR;
+	CHECK(vdev_uart_check_state(&r, 0, &why) != 0);
 }
 
 int main(void)

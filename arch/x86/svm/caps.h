@@ -30,6 +30,9 @@
 
 /* VM_CR (APM Vol. 2, 15.30.1). */
 #define MSR_VM_CR          0xc0010114u
+/* Interrupt pending message (BKDG for family 0Fh/10h, MSRC001_0055): the C1E control of
+ * the CPUs with erratum 400, which Linux reads unchecked on them (TCG's model is one). */
+#define MSR_K8_INT_PENDING_MSG 0xc0010055u
 #define VM_CR_LOCK         (1ull << 3)
 #define VM_CR_SVMDIS       (1ull << 4)
 

@@ -19,51 +19,22 @@
 #include "arch/x86/svm/svm_vcpu.h"
 #include "arch/x86/svm/vmcb_format.h"
 #include "arch/x86/x86.h"
-#include "kernel/lib/errors.h"
-#include "kernel/memory.h"
 
-#include <string.h>
 
 #define CR_WRITE_CR4        4
 #define DECODE_INFO_MOV     (1ull << 63)   /* EXITINFO1 of a CR intercept: a MOV, not LMSW/CLTS */
 #define DECODE_INFO_GPR     0xfull
 #define LOW32               0xffffffffull
-#define CPL_USER            3
-
-/* 64-bit mode: long mode active and CS a 64-bit code segment. */
-static bool mode64(const struct vcpu *v)
-{
-	const struct vmcb_save *s = &v->vmcb->save;
-
-	return (s->efer & EFER_LMA) && (svm_access_from_attrib(s->cs.attrib) & AR_L);
-}
-
-/* Guest RAM for the page walker: GPA [0, ram_bytes), anything else refused. */
-static int read_guest_ram(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-	const struct vcpu *v = ctx;
-
-	if (gpa > v->ram_bytes || v->ram_bytes - gpa < len)
-		return FERR_RANGE;
-	memcpy(buf, phys_to_ptr(v->ram_phys + gpa), len);
-	return FERR_OK;
-}
 
 /* The instruction bytes at the guest's CS:RIP, through its own page tables; 0 when none. */
 static unsigned fetch_at_rip(const struct vcpu *v, uint8_t *bytes, unsigned max)
 {
-	const struct vmcb_save *s = &v->vmcb->save;
-	struct guest_paging p = {
-		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
-		.maxphyaddr = svm_host()->phys_bits,
-		.gb_pages = v->cpuid->ext1_edx & CPUID_EXT1_EDX_PAGE1GB,
-		.user = s->cpl == CPL_USER,
-	};
-	uint64_t linear = mode64(v) ? s->rip : (s->cs.base + s->rip) & LOW32;
+	struct guest_paging p;
 	struct guest_walk_fault fault;
 	const char *why;
-	int got = guest_fetch(&p, linear, bytes, max, read_guest_ram, (void *)v, &fault, &why);
 
+	svm_guest_paging(v, &p);
+	int got = guest_fetch(&p, svm_rip_linear(v), bytes, max, svm_read_guest_ram, (void *)v, &fault, &why);
 	return got > 0 ? (unsigned)got : 0;
 }
 
@@ -81,7 +52,7 @@ static bool decode_mov(const struct vcpu *v, uint8_t opcode, bool is_cr, unsigne
 	uint8_t bytes[INSN_MAX_BYTES];
 	unsigned n = fetch_at_rip(v, bytes, sizeof(bytes));
 	struct insn_mov_crdr mov;
-	if (insn_decode_mov_crdr(bytes, n, mode64(v), opcode, &mov))
+	if (insn_decode_mov_crdr(bytes, n, svm_mode64(v), opcode, &mov))
 		return false;
 	*gpr = mov.gpr;
 	*next = v->vmcb->save.rip + mov.length;
@@ -93,7 +64,7 @@ static uint64_t operand(const struct vcpu *v, unsigned gpr)
 {
 	uint64_t value = svm_gpr_read(v, gpr);
 
-	return mode64(v) ? value : value & LOW32;
+	return svm_mode64(v) ? value : value & LOW32;
 }
 
 static enum svm_exit_action fault(struct vcpu *v, unsigned vector)

@@ -161,7 +161,7 @@ static enum svm_exit_action on_invd(struct vcpu *v, unsigned code, struct vcpu_e
 static enum svm_exit_action on_cpuid(struct vcpu *v, unsigned code, struct vcpu_exit *exit)
 {
 	(void)code, (void)exit;
-	struct cpuid_regs r = cpuid_guest(v->cpuid, (uint32_t)svm_gpr_read(v, GPR_RAX),
+	struct cpuid_regs r = cpuid_guest(v->cpuid, &v->platform, (uint32_t)svm_gpr_read(v, GPR_RAX),
 					  (uint32_t)svm_gpr_read(v, GPR_RCX));
 	svm_gpr_write(v, GPR_RAX, r.eax);
 	svm_gpr_write(v, GPR_RBX, r.ebx);
@@ -217,13 +217,17 @@ static enum svm_exit_action on_msr(struct vcpu *v, unsigned code, struct vcpu_ex
 	uint32_t msr = (uint32_t)svm_gpr_read(v, GPR_RCX);
 	bool ok;
 
-	(void)code, (void)exit;
+	(void)code;
 	if (v->vmcb->control.exit_info1 & SVM_MSR_EXIT_WRITE) {
 		uint64_t value = (svm_gpr_read(v, GPR_RDX) & LOW32) << 32 | (svm_gpr_read(v, GPR_RAX) & LOW32);
 		ok = svm_msr_write(v, msr, value);
+		if (!ok && svm_platform_msr(v, msr, true, value, exit))
+			return SVM_REPORT;
 	} else {
 		uint64_t value = 0;
 		ok = svm_msr_read(v, msr, &value);
+		if (!ok && svm_platform_msr(v, msr, false, 0, exit))
+			return SVM_REPORT;
 		if (ok) {
 			svm_gpr_write(v, GPR_RAX, value & LOW32);
 			svm_gpr_write(v, GPR_RDX, value >> 32);
@@ -262,8 +266,23 @@ static enum svm_exit_action on_npf(struct vcpu *v, unsigned code, struct vcpu_ex
 			break;
 		}
 	}
+	if (v->platform.lapic && gpa >= v->ram_bytes && !(info & SVM_NPF_FETCH))
+		return svm_on_mmio(v, gpa, info & SVM_NPF_WRITE, exit);
 	return svm_stop(v, exit, "nested page fault at GPA 0x%llx (%s)", (unsigned long long)gpa,
 			access_kind(info));
+}
+
+static enum svm_exit_action on_vintr(struct vcpu *v, unsigned code, struct vcpu_exit *exit)
+{
+	(void)code;
+	return svm_on_vintr(v, exit);
+}
+
+static enum svm_exit_action on_iret(struct vcpu *v, unsigned code, struct vcpu_exit *exit)
+{
+	(void)code, (void)exit;   /* the NMI handler returns: NMIs may be injected again (platform.c) */
+	v->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
+	return SVM_RESUME;
 }
 
 static enum svm_exit_action on_cr_write(struct vcpu *v, unsigned code, struct vcpu_exit *exit)
@@ -291,6 +310,8 @@ static const exit_handler handlers[SVM_EXIT_CODE_TABLE] = {
 	[SVM_EXIT_NMI] = resume,
 	[SVM_EXIT_SMI] = resume,
 	[SVM_EXIT_INIT] = on_init,
+	[SVM_EXIT_VINTR] = on_vintr,
+	[SVM_EXIT_IRET] = on_iret,
 	[SVM_EXIT_RDPMC] = on_rdpmc,
 	[SVM_EXIT_CPUID] = on_cpuid,
 	[SVM_EXIT_INVD] = on_invd,
@@ -322,7 +343,7 @@ static const char *const exit_names[SVM_COUNT_SLOTS] = {
 	RANGE(SVM_EXIT_EXCEPTION0, VECTOR_EXCEPTIONS) = "exception",
 	[SVM_EXIT_INTR] = "intr", [SVM_EXIT_NMI] = "nmi", [SVM_EXIT_SMI] = "smi",
 	[SVM_EXIT_INIT] = "init", [SVM_EXIT_VINTR] = "vintr", [SVM_EXIT_RDTSC] = "rdtsc",
-	[SVM_EXIT_RDPMC] = "rdpmc", [SVM_EXIT_CPUID] = "cpuid", [SVM_EXIT_INVD] = "invd",
+	[SVM_EXIT_RDPMC] = "rdpmc", [SVM_EXIT_CPUID] = "cpuid", [SVM_EXIT_IRET] = "iret", [SVM_EXIT_INVD] = "invd",
 	[SVM_EXIT_PAUSE] = "pause", [SVM_EXIT_HLT] = "hlt", [SVM_EXIT_INVLPGA] = "invlpga",
 	[SVM_EXIT_IOIO] = "io", [SVM_EXIT_MSR] = "msr", [SVM_EXIT_TASK_SWITCH] = "task-switch",
 	[SVM_EXIT_SHUTDOWN] = "shutdown", [SVM_EXIT_VMRUN] = "vmrun", [SVM_EXIT_VMMCALL] = "vmmcall",

@@ -3,7 +3,8 @@
  * exit; the architectural MSRs a guest of Ferry's uses are emulated against the
  * VMCB (which VMRUN and VMLOAD load: EFER, PAT, the SYSENTER and SYSCALL MSRs,
  * FS/GS bases, KERNEL_GS_BASE) and the TSC offset; everything else is #GP, as
- * on VT-x. VM_CR reads as SVM disabled and locked, which is what a CPU without
+ * on VT-x, but for the C1E control (MSRC001_0055), which reads 0 because Linux reads it
+ * unchecked on the family-0Fh CPU QEMU's TCG models. VM_CR reads as SVM disabled and locked, which is what a CPU without
  * SVM shows (AMD64 APM Vol. 2, 15.30.1); EFER.SVME is neither shown nor settable.
  */
 #include "arch/x86/svm/caps.h"
@@ -33,6 +34,7 @@ bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 	case MSR_GS_BASE:           *value = s->gs.base; return true;
 	case MSR_KERNEL_GS_BASE:    *value = s->kernel_gs_base; return true;
 	case MSR_VM_CR:             *value = VM_CR_AS_SEEN; return true;
+	case MSR_K8_INT_PENDING_MSG: *value = 0; return true;   /* no C1E: nothing for the idle loop to clear */
 	default:                    return false;
 	}
 }
@@ -92,6 +94,8 @@ bool svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 			return false;
 		s->sfmask = value;
 		return true;
+	case MSR_K8_INT_PENDING_MSG:
+		return value == 0;   /* C1E stays off */
 	default:
 		return false;
 	}

@@ -4,7 +4,9 @@
  * FXSAVE image, the emulated DR0-3 and DR6), its nested page tables and their
  * dirty tracking, and the exit being completed. Shared by the files of
  * arch/x86/svm/ that run a guest: vcpu.c (creation and state), exit.c (the run
- * loop and the exit table), ctlreg.c (CR and DR intercepts), msr.c (MSRs).
+ * loop and the exit table), ctlreg.c (CR and DR intercepts), msr.c (MSRs),
+ * guest_code.c (the guest's code and paging for the page walker), platform.c (the
+ * Linux platform: MMIO and APIC MSR exits, event injection, the interrupt window).
  *
  * Image only; internal to arch/x86/svm/.
  */
@@ -12,9 +14,12 @@
 #define FERRY_ARCH_X86_SVM_SVM_VCPU_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arch/x86/cpu_state.h"
+#include "arch/x86/guest_walk.h"
+#include "arch/x86/mmio_decode.h"
 #include "arch/x86/svm/npt.h"
 #include "arch/x86/svm/vmcb.h"
 #include "arch/x86/vcpu.h"
@@ -49,6 +54,9 @@ struct vcpu {
 	uint8_t tlb_control;         /* for the next VMRUN: SVM_TLB_* */
 	uint64_t completion_rip;     /* the end of the instruction the VM layer is completing */
 	struct vcpu_io io;           /* the last VCPU_EXIT_IO */
+	struct cpuid_platform platform;   /* the Linux platform (platform.lapic), else all zero */
+	struct mmio_insn mmio;       /* the instruction of the last VCPU_EXIT_MMIO */
+	bool msr_write;              /* the last VCPU_EXIT_MSR was a WRMSR */
 	uint64_t exit_counts[SVM_COUNT_SLOTS];
 };
 
@@ -103,6 +111,30 @@ bool svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t value);
 /* CR and DR intercepts (ctlreg.c), by exit code. */
 enum svm_exit_action svm_on_cr_write(struct vcpu *v, unsigned cr, struct vcpu_exit *exit);
 enum svm_exit_action svm_on_dr_access(struct vcpu *v, unsigned dr, bool write, struct vcpu_exit *exit);
+
+/* The guest's code (guest_code.c): 64-bit mode, CS:RIP as a linear address, the paging
+ * state for arch/x86/guest_walk.h, and guest RAM reads for it (ctx: the struct vcpu). */
+bool svm_mode64(const struct vcpu *v);
+uint64_t svm_rip_linear(const struct vcpu *v);
+void svm_guest_paging(const struct vcpu *v, struct guest_paging *p);
+int svm_read_guest_ram(void *ctx, uint64_t gpa, void *buf, size_t len);
+
+/* The Linux platform (platform.c): the seam's calls for it, and the exits it adds. */
+void svm_vcpu_set_platform(struct vcpu *v, const struct cpuid_platform *p);
+void svm_vcpu_complete_mmio(struct vcpu *v, uint64_t value);
+void svm_vcpu_complete_msr(struct vcpu *v, bool ok, uint64_t value);
+bool svm_vcpu_interruptible(struct vcpu *v);
+void svm_vcpu_inject_interrupt(struct vcpu *v, uint8_t vector);
+bool svm_vcpu_inject_nmi(struct vcpu *v);
+void svm_vcpu_request_interrupt_window(struct vcpu *v, bool on);
+/* A nested page fault outside guest RAM: decoded and reported as VCPU_EXIT_MMIO, a #PF
+ * for the guest, or a stop; SVM_RESUME... as the handlers. Only with the platform. */
+enum svm_exit_action svm_on_mmio(struct vcpu *v, uint64_t gpa, bool write, struct vcpu_exit *exit);
+/* An MSR the backend does not emulate: true when the platform models it (then *exit is a
+ * VCPU_EXIT_MSR to report). */
+bool svm_platform_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t value, struct vcpu_exit *exit);
+/* The VINTR intercept: the window requested is open. */
+enum svm_exit_action svm_on_vintr(struct vcpu *v, struct vcpu_exit *exit);
 
 /* The guest's EFER as it sees it (without SVME, which VMRUN requires of every guest). */
 uint64_t svm_guest_efer(const struct vcpu *v);

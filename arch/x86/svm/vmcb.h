@@ -175,8 +175,10 @@ _Static_assert(sizeof(struct vmcb) == VMCB_BYTES, "the VMCB is one page");
 #define SVM_INTERCEPT1_NMI         (1u << 1)
 #define SVM_INTERCEPT1_SMI         (1u << 2)
 #define SVM_INTERCEPT1_INIT        (1u << 3)
+#define SVM_INTERCEPT1_VINTR       (1u << 4)
 #define SVM_INTERCEPT1_RDPMC       (1u << 15)
 #define SVM_INTERCEPT1_CPUID       (1u << 18)
+#define SVM_INTERCEPT1_IRET        (1u << 20)
 #define SVM_INTERCEPT1_INVD        (1u << 22)
 #define SVM_INTERCEPT1_HLT         (1u << 24)
 #define SVM_INTERCEPT1_INVLPGA     (1u << 26)
@@ -205,6 +207,9 @@ _Static_assert(sizeof(struct vmcb) == VMCB_BYTES, "the VMCB is one page");
 
 /* VINTR control (VMCB 060h, 15.21): the guest's RFLAGS.IF masks only virtual
  * interrupts; physical ones follow the host's IF as it was at VMRUN. */
+#define SVM_INT_CTL_V_IRQ          (1u << 8)    /* a virtual interrupt is pending */
+#define SVM_INT_CTL_V_INTR_PRIO_SHIFT 16        /* bits 19:16: its priority against V_TPR */
+#define SVM_INT_CTL_V_IGN_TPR      (1u << 20)   /* ... or ignore V_TPR */
 #define SVM_INT_CTL_V_INTR_MASKING (1u << 24)
 #define SVM_INT_STATE_SHADOW       (1u << 0)   /* VMCB 068h: STI or MOV SS shadow */
 #define SVM_NESTED_CTL_NP_ENABLE   (1ull << 0)
@@ -259,6 +264,7 @@ enum svm_exit_code {
 	SVM_EXIT_RDTSC = 0x06e,
 	SVM_EXIT_RDPMC = 0x06f,
 	SVM_EXIT_CPUID = 0x072,
+	SVM_EXIT_IRET = 0x074,
 	SVM_EXIT_INVD = 0x076,
 	SVM_EXIT_PAUSE = 0x077,
 	SVM_EXIT_HLT = 0x078,

@@ -8,6 +8,7 @@
 #include "arch/x86/vmx/vcpu_vmx.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid_guest.h"
+#include "arch/x86/host_apic.h"
 #include "arch/x86/vmx/vmx.h"
 #include "kernel/console.h"
 #include "kernel/lib/format.h"
@@ -17,9 +18,7 @@
 #define IDT_VECTORING_UNDEFINED    (1u << 12)   /* undefined in the vectoring field, reserved on entry */
 #define PREEMPTION_TIMER_MAX       0xffffffffull
 
-/* Ends vcpu_run with VCPU_EXIT_STOP and the reason. */
-static enum exit_action stop(struct exit_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static enum exit_action stop(struct exit_ctx *x, const char *fmt, ...)
+enum exit_action vmx_stop(struct exit_ctx *x, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -65,18 +64,18 @@ static enum exit_action on_end_slice(struct exit_ctx *x)
 
 static enum exit_action on_triple_fault(struct exit_ctx *x)
 {
-	return stop(x, "triple fault");
+	return vmx_stop(x, "triple fault");
 }
 
 static enum exit_action on_init(struct exit_ctx *x)
 {
-	return stop(x, "INIT signal");
+	return vmx_stop(x, "INIT signal");
 }
 
 static enum exit_action on_cpuid(struct exit_ctx *x)
 {
 	uint64_t *g = x->v->gpr;
-	struct cpuid_regs r = cpuid_guest(x->v->cpuid, (uint32_t)g[GPR_RAX], (uint32_t)g[GPR_RCX]);
+	struct cpuid_regs r = cpuid_guest(x->v->cpuid, &x->v->platform, (uint32_t)g[GPR_RAX], (uint32_t)g[GPR_RCX]);
 
 	g[GPR_RAX] = r.eax;
 	g[GPR_RBX] = r.ebx;
@@ -88,7 +87,7 @@ static enum exit_action on_cpuid(struct exit_ctx *x)
 
 static enum exit_action on_hlt(struct exit_ctx *x)
 {
-	/* No interrupts are ever delivered to a guest: the VM layer gives up the rest of the slice. */
+	/* The VM layer decides: the rest of the slice given up, or halted until an interrupt. */
 	vmx_skip_instruction();
 	return report(x, VCPU_EXIT_HALT);
 }
@@ -110,7 +109,7 @@ static enum exit_action on_entry_failure(struct exit_ctx *x)
 {
 	/* SDM Vol. 3C 26.8: the qualification names the failed check for MSR loading; 26.3 lists guest-state checks. */
 	dump_guest(x->v);
-	return stop(x, "VM entry failed: exit reason %llu, qualification 0x%llx",
+	return vmx_stop(x, "VM entry failed: exit reason %llu, qualification 0x%llx",
 		    (unsigned long long)(vmread(VMCS_EXIT_REASON) & EXIT_REASON_BASIC_MASK),
 		    (unsigned long long)x->qualification);
 }
@@ -126,13 +125,23 @@ static const char *access_kind(uint64_t q)
 
 static enum exit_action on_ept_violation(struct exit_ctx *x)
 {
-	return stop(x, "EPT violation at GPA 0x%llx (%s)",
-		    (unsigned long long)vmread(VMCS_GUEST_PHYS_ADDR), access_kind(x->qualification));
+	uint64_t gpa = vmread(VMCS_GUEST_PHYS_ADDR), q = x->qualification;
+
+	if (x->v->platform.lapic && gpa >= x->v->ram_bytes && !(q & EPT_QUAL_FETCH))
+		return vmx_on_mmio(x, gpa, q & EPT_QUAL_WRITE);
+	return vmx_stop(x, "EPT violation at GPA 0x%llx (%s)", (unsigned long long)gpa, access_kind(q));
+}
+
+/* A host interrupt, acknowledged on exit (its vector is taken off the APIC): EOI, and the slice ends. */
+static enum exit_action on_external_interrupt(struct exit_ctx *x)
+{
+	host_apic_eoi();
+	return on_end_slice(x);
 }
 
 static enum exit_action on_ept_misconfig(struct exit_ctx *x)
 {
-	return stop(x, "EPT misconfiguration at GPA 0x%llx",
+	return vmx_stop(x, "EPT misconfiguration at GPA 0x%llx",
 		    (unsigned long long)vmread(VMCS_GUEST_PHYS_ADDR));
 }
 
@@ -143,10 +152,11 @@ static const struct {
 	const char *name;       /* for `vminfo`'s exits line */
 } exits[EXIT_REASON_COUNT] = {
 	[EXIT_EXCEPTION_NMI] = { on_end_slice, "exception-nmi" },   /* exception bitmap is 0: only host NMIs */
-	[EXIT_EXTERNAL_INTERRUPT] = { on_end_slice, "external-interrupt" },   /* stays pending for Ferry */
+	[EXIT_EXTERNAL_INTERRUPT] = { on_external_interrupt, "external-interrupt" },
 	[EXIT_TRIPLE_FAULT] = { on_triple_fault, "triple-fault" },
 	[EXIT_INIT] = { on_init, "init" },
 	[EXIT_SIPI] = { on_end_slice, "sipi" },
+	[EXIT_INTERRUPT_WINDOW] = { vmx_on_interrupt_window, "interrupt-window" },
 	[EXIT_TASK_SWITCH] = { NULL, "task-switch" },
 	[EXIT_CPUID] = { on_cpuid, "cpuid" },
 	[EXIT_GETSEC] = { vmx_inject_ud, "getsec" },
@@ -236,7 +246,7 @@ static bool enter(struct vcpu *v, uint64_t ticks, struct exit_ctx *x)
 	v->cr2 = read_cr2();
 	if (failed) {
 		dump_guest(v);
-		stop(x, "VM entry failed: VM-instruction error %llu",
+		vmx_stop(x, "VM entry failed: VM-instruction error %llu",
 		     (unsigned long long)vmread(VMCS_INSTR_ERROR));
 		return false;
 	}
@@ -270,7 +280,7 @@ void vmx_vcpu_run(struct vcpu *v, uint64_t deadline_tsc, struct vcpu_exit *out)
 		exit_handler h = basic < EXIT_REASON_COUNT ? exits[basic].handler : NULL;
 		if (!h) {
 			dump_guest(v);
-			stop(&x, "unhandled VM exit, reason %u, qualification 0x%llx", basic,
+			vmx_stop(&x, "unhandled VM exit, reason %u, qualification 0x%llx", basic,
 			     (unsigned long long)x.qualification);
 			return;
 		}

@@ -10,16 +10,21 @@
 
 #define INTERRUPTIBILITY_STI_MOVSS (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)
 
-void vmx_skip_instruction(void)
+void vmx_set_rip(uint64_t rip)
 {
-	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
+	vmwrite(VMCS_GUEST_RIP, rip);
 	/* An emulated instruction ends blocking by STI or MOV SS, as executing it would. */
 	uint64_t intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
 	if (intr & INTERRUPTIBILITY_STI_MOVSS)
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)INTERRUPTIBILITY_STI_MOVSS);
 }
 
-static void inject_exception(unsigned vector, bool has_error, uint32_t error)
+void vmx_skip_instruction(void)
+{
+	vmx_set_rip(vmread(VMCS_GUEST_RIP) + vmread(VMCS_EXIT_INSTR_LEN));
+}
+
+void vmx_inject_exception(unsigned vector, bool has_error, uint32_t error)
 {
 	uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT | vector;
 	if (has_error) {
@@ -32,13 +37,13 @@ static void inject_exception(unsigned vector, bool has_error, uint32_t error)
 enum exit_action vmx_inject_ud(struct exit_ctx *x)
 {
 	(void)x;
-	inject_exception(VECTOR_UD, false, 0);
+	vmx_inject_exception(VECTOR_UD, false, 0);
 	return EXIT_RESUME;
 }
 
 enum exit_action vmx_inject_gp(void)
 {
-	inject_exception(VECTOR_GP, true, 0);
+	vmx_inject_exception(VECTOR_GP, true, 0);
 	return EXIT_RESUME;
 }
 

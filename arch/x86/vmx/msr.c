@@ -116,9 +116,13 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t value)
 enum exit_action vmx_on_rdmsr(struct exit_ctx *x)
 {
 	uint64_t *g = x->v->gpr, value;
+	uint32_t msr = (uint32_t)g[GPR_RCX];
 
-	if (!read_msr(x->v, (uint32_t)g[GPR_RCX], &value))
+	if (!read_msr(x->v, msr, &value)) {
+		if (vmx_platform_msr(x, msr, false, 0))
+			return EXIT_REPORT;
 		return vmx_inject_gp();
+	}
 	g[GPR_RAX] = value & MSR_LOW32;
 	g[GPR_RDX] = value >> 32;
 	vmx_skip_instruction();
@@ -130,8 +134,13 @@ enum exit_action vmx_on_wrmsr(struct exit_ctx *x)
 	uint64_t *g = x->v->gpr;
 	uint64_t value = (g[GPR_RDX] & MSR_LOW32) << 32 | (g[GPR_RAX] & MSR_LOW32);
 
-	if (!write_msr(x->v, (uint32_t)g[GPR_RCX], value))
+	uint32_t msr = (uint32_t)g[GPR_RCX];
+
+	if (!write_msr(x->v, msr, value)) {
+		if (vmx_platform_msr(x, msr, true, value))
+			return EXIT_REPORT;
 		return vmx_inject_gp();
+	}
 	vmx_skip_instruction();
 	return EXIT_RESUME;
 }

@@ -30,7 +30,8 @@ static void init_exec_controls(struct vcpu *v)
 	const struct vmx_controls *c = vmx_controls();
 
 	vmwrite(VMCS_PIN_CONTROLS, c->pin);
-	vmwrite(VMCS_PROC_CONTROLS, c->proc);
+	v->proc = c->proc;
+	vmwrite(VMCS_PROC_CONTROLS, v->proc);
 	v->proc2 = c->proc2;
 	vmwrite(VMCS_PROC2_CONTROLS, v->proc2);
 	vmwrite(VMCS_EXCEPTION_BITMAP, 0);
@@ -116,6 +117,7 @@ int vmx_vcpu_create(const struct vcpu_config *cfg, struct vcpu **out, const char
 	v->owner = cfg->owner;
 	v->name = cfg->name;
 	v->cpuid = cfg->cpuid;
+	v->ram_phys = cfg->ram_phys;
 	v->ram_bytes = cfg->ram_bytes;
 	v->vpid = (uint16_t)(cfg->slot + 1);   /* VPID 0 is the host's */
 	int err = build_ept(v, cfg->ram_phys, why);

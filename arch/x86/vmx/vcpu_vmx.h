@@ -4,7 +4,8 @@
  * table (exit.c), what every handler uses on the guest (guest.c: registers, RIP,
  * exceptions), the exits the VM layer finishes (io.c: I/O and VMCALL), MSR
  * emulation (msr.c), control and debug registers with the long-mode toggle
- * (cr.c), and dirty tracking (dirty.c). Only
+ * (cr.c), dirty tracking (dirty.c), and the Linux platform (platform.c: MMIO and APIC
+ * MSR exits, event injection, the interrupt window). Only
  * arch/x86/vmx/ includes it; everyone else sees struct vcpu as opaque
  * (arch/x86/vcpu.h). Image only.
  *
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch/x86/mmio_decode.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/vmx/ept.h"
 #include "arch/x86/vmx/vmcs.h"
@@ -46,6 +48,7 @@ struct vcpu {
 	uint64_t vmcs_phys;
 	uint64_t eptp;
 	uint64_t tsc_offset;        /* guest TSC = host TSC + tsc_offset */
+	uint32_t proc;              /* primary controls now in the VMCS (the interrupt window toggles) */
 	uint32_t proc2;             /* secondary controls now in the VMCS (PML toggles) */
 	uint32_t entry;             /* VM-entry controls now in the VMCS (IA-32e mode toggles) */
 	uint16_t vpid;
@@ -54,11 +57,14 @@ struct vcpu {
 	const char *name;                  /* the guest's, for dumps */
 	const struct cpu_features *cpuid;  /* the mask CPUID answers with */
 	struct frame_owner *owner;
-	uint64_t ram_bytes;
+	uint64_t ram_phys, ram_bytes;
 	struct ept ept;
 	uint64_t ept_phys;
 	struct vmx_dirty dirty;
 	struct vmx_pending_io io;
+	struct cpuid_platform platform;   /* the Linux platform (platform.lapic), else all zero */
+	struct mmio_insn mmio;            /* the instruction of the last VCPU_EXIT_MMIO */
+	bool msr_write;                   /* the last VCPU_EXIT_MSR was a WRMSR */
 
 	uint64_t exits_total;
 	uint64_t exit_counts[EXIT_REASON_COUNT];
@@ -128,6 +134,28 @@ void vmx_set_efer(struct vcpu *v, uint64_t efer);
 void vmx_update_long_mode(struct vcpu *v, uint64_t efer, bool paging);
 enum exit_action vmx_on_cr_access(struct exit_ctx *x);
 enum exit_action vmx_on_dr_access(struct exit_ctx *x);
+
+/* ---- platform.c: the Linux platform ------------------------------------------------- */
+void vmx_vcpu_set_platform(struct vcpu *v, const struct cpuid_platform *p);
+void vmx_vcpu_complete_mmio(struct vcpu *v, uint64_t value);
+void vmx_vcpu_complete_msr(struct vcpu *v, bool ok, uint64_t value);
+bool vmx_vcpu_interruptible(struct vcpu *v);
+void vmx_vcpu_inject_interrupt(struct vcpu *v, uint8_t vector);
+bool vmx_vcpu_inject_nmi(struct vcpu *v);
+void vmx_vcpu_request_interrupt_window(struct vcpu *v, bool on);
+/* An EPT violation outside guest RAM with the platform: decoded and reported as
+ * VCPU_EXIT_MMIO, a #PF for the guest, or a stop. */
+enum exit_action vmx_on_mmio(struct exit_ctx *x, uint64_t gpa, bool write);
+/* An MSR the backend does not emulate: true when the platform models it (x->out is then
+ * a VCPU_EXIT_MSR to report). */
+bool vmx_platform_msr(struct exit_ctx *x, uint32_t msr, bool write, uint64_t value);
+enum exit_action vmx_on_interrupt_window(struct exit_ctx *x);
+/* Injects a hardware exception on the next entry (guest.c). */
+void vmx_inject_exception(unsigned vector, bool has_error, uint32_t error);
+/* Sets RIP (an emulated instruction ended) and ends blocking by STI or MOV SS (guest.c). */
+void vmx_set_rip(uint64_t rip);
+/* Ends vcpu_run with VCPU_EXIT_STOP and the reason (exit.c). */
+enum exit_action vmx_stop(struct exit_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- dirty.c ------------------------------------------------------------------------- */
 /* Takes the PML page when the CPU has PML; FERR_NOMEM. */

@@ -107,6 +107,7 @@
 /* PIN_CTL_PREEMPTION_TIMER is in caps.h */
 
 /* Primary processor-based controls (25.6.2, table 25-6) */
+#define PROC_INTERRUPT_WINDOW     (1u << 2)
 #define PROC_USE_TSC_OFFSETTING   (1u << 3)
 #define PROC_HLT_EXITING          (1u << 7)
 #define PROC_MWAIT_EXITING        (1u << 10)
@@ -121,6 +122,7 @@
 /* VM-exit controls (25.7.1) */
 #define EXIT_SAVE_DEBUG_CONTROLS  (1u << 2)
 #define EXIT_HOST_ADDR_SPACE_SIZE (1u << 9)
+#define EXIT_ACK_INTERRUPT        (1u << 15)
 #define EXIT_SAVE_PAT             (1u << 18)
 #define EXIT_LOAD_PAT             (1u << 19)
 #define EXIT_SAVE_EFER            (1u << 20)
@@ -140,6 +142,7 @@ enum vmx_exit_reason {
 	EXIT_TRIPLE_FAULT = 2,
 	EXIT_INIT = 3,
 	EXIT_SIPI = 4,
+	EXIT_INTERRUPT_WINDOW = 7,
 	EXIT_TASK_SWITCH = 9,
 	EXIT_CPUID = 10,
 	EXIT_GETSEC = 11,
@@ -189,6 +192,7 @@ enum vmx_exit_reason {
 #define EPT_QUAL_READ  (1ull << 0)
 #define EPT_QUAL_WRITE (1ull << 1)
 #define EPT_QUAL_FETCH (1ull << 2)
+#define EPT_QUAL_NMI_UNBLOCKING (1ull << 12)   /* an IRET's NMI unblocking was undone */
 
 /* I/O exit qualification (table 27-5) */
 #define IO_QUAL_SIZE_MASK 0x7ull

@@ -2,6 +2,7 @@
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid_guest.h"
+#include "arch/x86/host_apic.h"
 #include "arch/x86/vcpu_backend.h"
 #include "arch/x86/vmx/vcpu_vmx.h"
 #include "arch/x86/vmx/vmcs.h"
@@ -70,7 +71,9 @@ static int compute_controls(const struct vmx_msrs *m, const char **why)
 			     PROC_CTL_ACTIVATE_SECONDARY;
 	uint32_t proc2_need = PROC2_CTL_ENABLE_EPT | PROC2_CTL_UNRESTRICTED_GUEST;
 	uint32_t proc2_want = proc2_need | PROC2_CTL_ENABLE_VPID;
-	uint32_t exit_need = EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER;
+	/* Acknowledge interrupt on exit: a host interrupt that ends a slice is taken off the APIC
+	 * (and given EOI), so none stays pending to exit a guest running with IF set at once. */
+	uint32_t exit_need = EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_ACK_INTERRUPT;
 	uint32_t exit_want = exit_need | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG_CONTROLS;
 	uint32_t entry_need = ENTRY_LOAD_EFER;
 	uint32_t entry_want = entry_need | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CONTROLS;
@@ -87,6 +90,7 @@ static int compute_controls(const struct vmx_msrs *m, const char **why)
 	ctl.proc2 &= ~PROC2_CTL_ENABLE_PML;
 	ctl.load_pat = (ctl.exit & EXIT_SAVE_PAT) && (ctl.exit & EXIT_LOAD_PAT) && (ctl.entry & ENTRY_LOAD_PAT);
 	ctl.vpid = ctl.proc2 & PROC2_CTL_ENABLE_VPID;
+	ctl.interrupt_window = vmx_ctl_allows(m->procbased, PROC_INTERRUPT_WINDOW);
 	ctl.ept_ad = features.ept_ad;
 	ctl.pml = features.pml;
 	ctl.invept_single = m->ept_vpid_cap & EPT_CAP_INVEPT_SINGLE;
@@ -142,6 +146,9 @@ static int vmx_hw_init(const char **why)
 	int err = enable_in_feature_control(why);
 	if (err)
 		return err;
+	const char *apic_why;
+	if (host_apic_init(&apic_why))   /* masks the host's interrupt sources; EOI after acknowledged exits */
+		klog_warn("vmx: host interrupts stay unmasked: %s", apic_why);
 	err = compute_controls(&msrs, why);
 	if (err)
 		return err;
@@ -189,6 +196,13 @@ uint64_t vmx_guest_cr4_allowed(void)
 	return cpuid_guest_cr4_allowed() & ctl.cr4_fixed1;
 }
 
+unsigned vmx_phys_bits(void)
+{
+	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDRESS_SIZES)
+		return cpuid(CPUID_LEAF_ADDRESS_SIZES, 0).eax & CPUID_ADDRESS_SIZES_PHYS_MASK;
+	return DEFAULT_PHYS_BITS;
+}
+
 static void vmx_state_limits(struct x86_state_limits *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -198,9 +212,7 @@ static void vmx_state_limits(struct x86_state_limits *out)
 	out->cr4_fixed1 = ctl.cr4_fixed1;
 	out->cr0_guest_owned_ok = CR0_PE | CR0_PG;   /* unrestricted guest (SDM Vol. 3C 26.3.1.1) */
 	out->cr4_allowed = vmx_guest_cr4_allowed();
-	out->phys_bits = DEFAULT_PHYS_BITS;
-	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDRESS_SIZES)
-		out->phys_bits = cpuid(CPUID_LEAF_ADDRESS_SIZES, 0).eax & CPUID_ADDRESS_SIZES_PHYS_MASK;
+	out->phys_bits = vmx_phys_bits();
 	out->mxcsr_mask = mxcsr_mask;
 	cpu_features_host(&out->host);
 }
@@ -270,9 +282,16 @@ const struct vcpu_backend vmx_backend = {
 	.guest_tsc = vmx_vcpu_guest_tsc,
 	.set_guest_tsc = vmx_vcpu_set_guest_tsc,
 	.table_frames = vmx_vcpu_table_frames,
+	.set_platform = vmx_vcpu_set_platform,
 	.run = vmx_vcpu_run,
 	.complete_io = vmx_vcpu_complete_io,
 	.complete_hypercall = vmx_vcpu_complete_hypercall,
+	.complete_mmio = vmx_vcpu_complete_mmio,
+	.complete_msr = vmx_vcpu_complete_msr,
+	.interruptible = vmx_vcpu_interruptible,
+	.inject_interrupt = vmx_vcpu_inject_interrupt,
+	.inject_nmi = vmx_vcpu_inject_nmi,
+	.request_interrupt_window = vmx_vcpu_request_interrupt_window,
 	.exit_counts = vmx_vcpu_exit_counts,
 	.dirty_mode = vmx_vcpu_dirty_mode,
 	.dirty_start = vmx_vcpu_dirty_start,

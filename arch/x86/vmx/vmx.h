@@ -22,12 +22,16 @@ struct vmx_controls {
 	unsigned preemption_rate;   /* the timer counts down once per 2^rate TSC ticks */
 	bool ept_ad, pml, vpid, invept_single, invvpid_single;
 	bool load_pat;              /* PAT switched through the VMCS */
+	bool interrupt_window;      /* interrupt-window exiting may be set (the Linux platform needs it) */
 };
 
 /* The control words in use (valid once VMX is on). */
 const struct vmx_controls *vmx_controls(void);
 /* CR4 bits a guest may set: Ferry's policy (cpuid_guest.h) within what VMX allows. */
 uint64_t vmx_guest_cr4_allowed(void);
+
+/* This CPU's MAXPHYADDR (CPUID.80000008H:EAX[7:0]), which guests see too. */
+unsigned vmx_phys_bits(void);
 
 void vmx_invept(uint64_t eptp);
 void vmx_invvpid(uint16_t vpid);
