@@ -7,6 +7,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/vcpu_backend.h"
 #include "arch/x86/x86.h"
+#include "kernel/clock.h"
 #include "kernel/lib/errors.h"
 #include "kernel/panic.h"
 
@@ -108,6 +109,7 @@ void vcpu_state_limits(struct x86_state_limits *out)
 {
 	backend()->state_limits(out);
 	out->vendor = vcpu_hw_vendor();
+	out->tsc_hz = clock_tsc_hz();
 }
 
 int vcpu_create(const struct vcpu_config *cfg, struct vcpu **out, const char **why)

@@ -74,6 +74,7 @@
 /* ---- MSRs (SDM Vol. 4, table 2-2) ---------------------------------------------------- */
 #define MSR_IA32_TSC             0x010
 #define MSR_IA32_FEATURE_CONTROL 0x03a
+#define MSR_IA32_BIOS_SIGN_ID    0x08b   /* the microcode revision, in bits 63:32 */
 #define MSR_IA32_SYSENTER_CS     0x174
 #define MSR_IA32_SYSENTER_ESP    0x175
 #define MSR_IA32_SYSENTER_EIP    0x176

@@ -5,6 +5,7 @@
  */
 #include "kernel/vm/snapshot.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/format.h"
 
 #include <string.h>
 
@@ -145,8 +146,70 @@ static void section_uart(struct codec *c, struct vm_snapshot *s)
 	F8(c, r->dll);
 	F8(c, r->dlm);
 	F8(c, r->fcr);
+	F8(c, r->lsr_errors);      /* version 2: the interrupt state and the receive FIFO */
+	F8(c, r->thre_pending);
+	F8(c, r->irq_asserted);
+	F8(c, r->rx_head);
+	F8(c, r->rx_count);
+	field_bytes(c, r->rx, VDEV_UART_FIFO_BYTES);
 	F32(c, s->uart_line_len);
 	field_bytes(c, s->uart_line, VDEV_UART_LINE_MAX);
+}
+
+/* The local APIC's state as the model keeps it (kernel/vdev/lapic.h), field by field. */
+static void section_lapic(struct codec *c, struct vm_snapshot *s)
+{
+	struct vdev_lapic_state *l = &s->lapic;
+
+	F64(c, l->apic_base);
+	F64(c, l->timer_deadline);
+	F64(c, l->timer_period);
+	F32(c, l->id);
+	F32(c, l->tpr);
+	F32(c, l->ldr);
+	F32(c, l->dfr);
+	F32(c, l->svr);
+	F32(c, l->esr);
+	F32(c, l->esr_pending);
+	F32(c, l->icr_low);
+	F32(c, l->icr_high);
+	for (unsigned i = 0; i < LAPIC_LVT_COUNT; i++)
+		F32(c, l->lvt[i]);
+	for (unsigned i = 0; i < APIC_VECTOR_REGS; i++)
+		F32(c, l->isr[i]);
+	for (unsigned i = 0; i < APIC_VECTOR_REGS; i++)
+		F32(c, l->tmr[i]);
+	for (unsigned i = 0; i < APIC_VECTOR_REGS; i++)
+		F32(c, l->irr[i]);
+	F32(c, l->timer_initial);
+	F32(c, l->timer_divide);
+	F32(c, l->tsc_per_tick);
+	F8(c, l->timer_armed);
+	F8(c, l->nmi_pending);
+}
+
+static void section_ioapic(struct codec *c, struct vm_snapshot *s)
+{
+	struct vdev_ioapic_state *io = &s->ioapic;
+
+	for (unsigned i = 0; i < VDEV_IOAPIC_PINS; i++)
+		F64(c, io->redir[i]);
+	F32(c, io->id);
+	F32(c, io->regsel);
+	F32(c, io->asserted);
+}
+
+static void section_platform(struct codec *c, struct vm_snapshot *s)
+{
+	struct vm_snapshot_platform *p = &s->platform;
+
+	F8(c, p->halted);
+	F8(c, p->rtc_index);
+	F32(c, p->tsc_per_tick);
+	F32(c, p->crystal_hz);
+	field_bytes(c, p->args, VM_SNAPSHOT_ARGS_BYTES);
+	if (c->decode)
+		s->has_platform = true;
 }
 
 static const struct {
@@ -161,7 +224,10 @@ static const struct {
 	{ SNAP_TAG_EVENTS, 1, section_events },
 	{ SNAP_TAG_TIME, 1, section_time },
 	{ SNAP_TAG_CPUID, 2, section_cpuid },   /* 2: the vendor first */
-	{ SNAP_TAG_UART, 1, section_uart },
+	{ SNAP_TAG_UART, 2, section_uart },     /* 2: interrupt state and receive FIFO */
+	{ SNAP_TAG_LAPIC, 1, section_lapic },   /* the Linux platform's three, all or none */
+	{ SNAP_TAG_IOAPIC, 1, section_ioapic },
+	{ SNAP_TAG_PLATFORM, 1, section_platform },
 };
 
 long vm_snapshot_encode(const struct vm_snapshot *s, uint8_t *buf, size_t cap)
@@ -169,12 +235,12 @@ long vm_snapshot_encode(const struct vm_snapshot *s, uint8_t *buf, size_t cap)
 	struct codec c = { buf, cap, 0, false, false };
 	struct vm_snapshot copy = *s;   /* the codec functions take non-const pointers */
 	uint32_t magic = VM_SNAPSHOT_MAGIC;
-	uint16_t format = VM_SNAPSHOT_FORMAT, count = SNAP_TAG_COUNT;
+	uint16_t format = VM_SNAPSHOT_FORMAT, count = s->has_platform ? SNAP_TAG_COUNT : SNAP_TAG_COUNT_BASE;
 
 	F32(&c, magic);
 	F16(&c, format);
 	F16(&c, count);
-	for (unsigned i = 0; i < SNAP_TAG_COUNT; i++) {
+	for (unsigned i = 0; i < count; i++) {
 		uint32_t tag = sections[i].tag, length = 0;
 		uint16_t version = sections[i].version, reserved = 0;
 		F32(&c, tag);
@@ -211,7 +277,7 @@ int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, co
 		*why = "guest state format version not supported";
 		return FERR_NOTSUP;
 	}
-	if (count != SNAP_TAG_COUNT) {
+	if (count != SNAP_TAG_COUNT && count != SNAP_TAG_COUNT_BASE) {
 		*why = "guest state has the wrong number of sections";
 		return FERR_INVAL;
 	}
@@ -254,13 +320,58 @@ int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, co
 		*why = "guest state has trailing bytes";
 		return FERR_INVAL;
 	}
+	for (unsigned i = 0; i < count; i++)
+		if (!seen[i]) {   /* count sections, none twice: exactly the first `count` kinds */
+			*why = "guest state lacks a section";
+			return FERR_INVAL;
+		}
 	return FERR_OK;
 }
 
 /* ---- validation ------------------------------------------------------------------ */
 
-#define UART_IER_RESERVED 0xf0u   /* 16550: IER bits 7:4 */
-#define UART_MCR_RESERVED 0xe0u   /* 16550: MCR bits 7:5 */
+#define PPM 1000000u
+#define HZ_PER_KHZ 1000u
+
+/* The TSC rate the guest was told against this host's: within the tolerance, or why not. */
+static int check_tsc_rate(uint64_t guest_hz, uint64_t host_hz, const char **why)
+{
+	static char text[96];
+	uint64_t diff = guest_hz > host_hz ? guest_hz - host_hz : host_hz - guest_hz;
+
+	if (!guest_hz) {
+		*why = "guest TSC rate is 0";
+		return FERR_INVAL;
+	}
+	if (diff <= host_hz / PPM * VM_SNAPSHOT_TSC_TOLERANCE_PPM)
+		return FERR_OK;
+	fmt_snprintf(text, sizeof(text), "the guest's TSC runs at %llu kHz; this host's at %llu kHz",
+		     (unsigned long long)(guest_hz / HZ_PER_KHZ), (unsigned long long)(host_hz / HZ_PER_KHZ));
+	*why = text;
+	return FERR_NOTSUP;
+}
+
+/* The Linux platform's sections: each model's own validator, then what ties them together. */
+static int validate_platform(const struct vm_snapshot *s, const char **why)
+{
+	const struct vm_snapshot_platform *p = &s->platform;
+	int err = vdev_lapic_check_state(&s->lapic, why);
+
+	if (!err)
+		err = vdev_ioapic_check_state(&s->ioapic, why);
+	if (err)
+		return err;
+	if (p->halted > 1 || p->tsc_per_tick != s->lapic.tsc_per_tick || !p->crystal_hz ||
+	    p->crystal_hz % HZ_PER_KHZ) {
+		*why = "platform state out of range";
+		return FERR_INVAL;
+	}
+	if (memchr(p->args, 0, VM_SNAPSHOT_ARGS_BYTES) == NULL) {
+		*why = "platform args not terminated";
+		return FERR_INVAL;
+	}
+	return FERR_OK;
+}
 
 int vm_snapshot_validate(const struct vm_snapshot *s, const struct x86_state_limits *lim,
 			 const char **why)
@@ -270,20 +381,14 @@ int vm_snapshot_validate(const struct vm_snapshot *s, const struct x86_state_lim
 		return FERR_NOTSUP;
 	}
 	int err = x86_cpu_state_validate(&s->cpu, lim, why);
+	if (!err)
+		err = check_tsc_rate(s->tsc_hz, lim->tsc_hz, why);
+	if (!err)
+		err = vdev_uart_check_state(&s->uart, s->uart_line_len, why);
+	if (!err && s->has_platform)
+		err = validate_platform(s, why);
 	if (err)
 		return err;
-	if (!s->tsc_hz) {
-		*why = "guest TSC rate is 0";
-		return FERR_INVAL;
-	}
-	if (s->uart_line_len >= VDEV_UART_LINE_MAX) {
-		*why = "UART line length out of range";
-		return FERR_INVAL;
-	}
-	if (s->uart.ier & UART_IER_RESERVED || s->uart.mcr & UART_MCR_RESERVED) {
-		*why = "UART registers set reserved bits";
-		return FERR_INVAL;
-	}
 	if (!cpu_features_subset(&s->cpuid, &lim->host, NULL)) {
 		*why = "the guest was given CPU features this host lacks";
 		return FERR_NOTSUP;

@@ -8,7 +8,9 @@
  * payload length u32, payload}. Each part of the guest (registers, segments,
  * MSRs, FPU, events, time, CPUID mask, UART) encodes and decodes its own
  * section; a decoder accepts its own version only, rejects unknown tags, a
- * section given twice or missing, and lengths that do not match.
+ * section given twice or missing, and lengths that do not match. A guest with the
+ * Linux platform adds three sections (its local APIC, its I/O APIC, and the platform:
+ * the halted state, the CPUID TSC leaves, create's args): all three or none.
  *
  * vm_snapshot_validate() then checks every value against what VM entry will
  * accept (x86_cpu_state_validate, arch/x86/cpu_state.h) and against Ferry's own
@@ -25,6 +27,8 @@
 
 #include "arch/x86/cpu_features.h"
 #include "arch/x86/cpu_state.h"
+#include "kernel/vdev/ioapic.h"
+#include "kernel/vdev/lapic.h"
 #include "kernel/vdev/uart.h"
 
 #define VM_SNAPSHOT_MAGIC   0x53595246u   /* "FRYS" */
@@ -38,8 +42,23 @@ enum vm_snapshot_tag {
 	SNAP_TAG_EVENTS = 5,    /* interruptibility, activity, pending debug and injected event */
 	SNAP_TAG_TIME = 6,      /* guest TSC and its rate, hypercall clock base */
 	SNAP_TAG_CPUID = 7,     /* the CPU vendor the guest saw, and its CPUID feature mask */
-	SNAP_TAG_UART = 8,      /* UART registers and the unfinished line */
-	SNAP_TAG_COUNT = 8,
+	SNAP_TAG_UART = 8,      /* UART registers, receive FIFO, interrupt state, the unfinished line */
+	SNAP_TAG_LAPIC = 9,     /* the Linux platform: struct vdev_lapic_state (timer deadline in guest TSC) */
+	SNAP_TAG_IOAPIC = 10,   /* the Linux platform: struct vdev_ioapic_state */
+	SNAP_TAG_PLATFORM = 11, /* the Linux platform: halted, CMOS index, CPUID TSC leaves, create's args */
+	SNAP_TAG_COUNT = 11,
+	SNAP_TAG_COUNT_BASE = 8,   /* every guest's; the rest a Linux guest's only */
+};
+
+#define VM_SNAPSHOT_ARGS_BYTES 256   /* a Linux guest's create args=, NUL-padded */
+
+/* The Linux platform's own state beyond the two APICs (kernel/vm/platform.h). */
+struct vm_snapshot_platform {
+	uint8_t halted;             /* HLT executed, no interrupt taken since */
+	uint8_t rtc_index;          /* the CMOS clock's selected register */
+	uint32_t tsc_per_tick;      /* CPUID 15H EBX: also the APIC timer's tick */
+	uint32_t crystal_hz;        /* CPUID 15H ECX */
+	char args[VM_SNAPSHOT_ARGS_BYTES];
 };
 
 struct vm_snapshot {
@@ -53,6 +72,10 @@ struct vm_snapshot {
 	struct vdev_uart_regs uart;
 	char uart_line[VDEV_UART_LINE_MAX];
 	uint32_t uart_line_len;
+	bool has_platform;          /* the three Linux platform sections below are present */
+	struct vdev_lapic_state lapic;
+	struct vdev_ioapic_state ioapic;
+	struct vm_snapshot_platform platform;
 };
 
 /* Encodes s into buf; returns the length, or FERR_TOOBIG when cap is too small. */
@@ -64,10 +87,14 @@ int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, co
 /*
  * Checks every value: the CPU vendor against lim->vendor (a state saved under
  * one vendor's backend cannot run under the other's), the CPU state
- * (x86_cpu_state_validate), then the TSC rate, the UART and that the CPUID mask
- * is a subset of lim->host. FERR_INVAL, or FERR_NOTSUP for another vendor or
- * features this host lacks, with *why on failure (naming both vendors).
+ * (x86_cpu_state_validate), then the TSC rate (against lim->tsc_hz, within
+ * VM_SNAPSHOT_TSC_TOLERANCE_PPM: a guest keeps time by the rate it was told, and no TSC
+ * scaling is used), the UART, the platform's models (vdev_lapic_check_state,
+ * vdev_ioapic_check_state) and that the CPUID mask is a subset of lim->host.
+ * FERR_INVAL, or FERR_NOTSUP for another vendor, another TSC rate or features this host
+ * lacks, with *why on failure (naming both vendors or both rates).
  */
+#define VM_SNAPSHOT_TSC_TOLERANCE_PPM 5000
 int vm_snapshot_validate(const struct vm_snapshot *s, const struct x86_state_limits *lim,
 			 const char **why);
 

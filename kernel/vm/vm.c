@@ -15,6 +15,7 @@
 #include "kernel/lib/units.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
+#include "kernel/panic.h"
 #include "kernel/poll.h"
 #include "kernel/vm/vm_internal.h"
 
@@ -478,7 +479,37 @@ long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap)
 	s.uart = vm->uart.regs;
 	memcpy(s.uart_line, vm->uart.line, vm->uart.line_len);
 	s.uart_line_len = vm->uart.line_len;
+	if (vm->platform.on) {
+		const struct vm_platform *p = &vm->platform;
+		s.has_platform = true;
+		s.lapic = p->lapic.s;
+		s.ioapic = p->ioapic.s;
+		s.platform.halted = p->halted;
+		s.platform.rtc_index = p->rtc_index;
+		s.platform.tsc_per_tick = p->cpuid.tsc_per_tick;
+		s.platform.crystal_hz = p->cpuid.crystal_hz;
+		memcpy(s.platform.args, vm->linux_args, sizeof(s.platform.args));
+	}
 	return vm_snapshot_encode(&s, buf, cap);
+}
+
+_Static_assert(VM_SNAPSHOT_ARGS_BYTES == VM_LINUX_ARGS_MAX, "a Linux guest's args travel whole");
+
+/* A Linux guest's platform on the incoming shell: wired as at creation (which cannot fail
+ * for a validated state), with its halted state, CMOS index and args; the models' state
+ * follows in vm_snapshot_load. */
+static void restore_platform(struct vm *vm, const struct vm_snapshot *s)
+{
+	struct cpuid_platform cpuid = {
+		.lapic = true, .tsc_per_tick = s->platform.tsc_per_tick, .crystal_hz = s->platform.crystal_hz,
+	};
+	const char *why;
+
+	if (vm_platform_init(vm, &cpuid, &why))
+		panic("vm: a validated platform state does not load: %s", why);
+	vm->platform.halted = s->platform.halted;
+	vm->platform.rtc_index = s->platform.rtc_index;
+	memcpy(vm->linux_args, s->platform.args, sizeof(vm->linux_args));
 }
 
 int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why)
@@ -504,9 +535,16 @@ int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char *
 	vm->clock_ns_base = s.clock_ns_base;
 	vm->clock_tsc_base = s.clock_tsc_base;
 	vm->cpu = s.cpuid;
+	if (s.has_platform)
+		restore_platform(vm, &s);
 	vm->uart.regs = s.uart;
 	memcpy(vm->uart.line, s.uart_line, s.uart_line_len);
 	vm->uart.line_len = s.uart_line_len;
+	if (s.has_platform) {
+		/* The models as saved: after the guest's TSC, so the APIC timer's deadline is its time. */
+		vm->platform.lapic.s = s.lapic;
+		vm->platform.ioapic.s = s.ioapic;
+	}
 	vm->state = VM_PAUSED;
 	return FERR_OK;
 }

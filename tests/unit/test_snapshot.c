@@ -26,9 +26,41 @@ static void fresh(struct vm_snapshot *s)
 
 static uint8_t blob[16384];
 
-/* Header, 8 section headers, and the payloads of format 1 (docs/vmx.md, "Saved state"); CPUID v2. */
+/* Header, 8 section headers, and the payloads of format 1 (docs/vmx.md, "Saved state"); CPUID v2,
+ * UART v2 (interrupt state and receive FIFO). */
 #define WIRE_BYTES_V1 (8 + 8 * 12 + 32 * 8 + (8 * 18 + 2 * 12) + 11 * 8 + 512 + 24 + 4 * 8 + \
-		       (4 + 8 * 4) + (7 + 4 + VDEV_UART_LINE_MAX))
+		       (4 + 8 * 4) + (7 + 5 + VDEV_UART_FIFO_BYTES + 4 + VDEV_UART_LINE_MAX))
+/* The Linux platform's three sections: LAPIC, I/O APIC, platform. */
+#define WIRE_BYTES_PLATFORM (3 * 12 + (3 * 8 + 9 * 4 + LAPIC_LVT_COUNT * 4 + 3 * APIC_VECTOR_REGS * 4 + \
+			      3 * 4 + 2) + (VDEV_IOAPIC_PINS * 8 + 3 * 4) + (2 + 2 * 4 + VM_SNAPSHOT_ARGS_BYTES))
+
+/* A Linux guest's: the platform's models mid-flight (a timer armed, a vector in service). */
+static void fresh_linux(struct vm_snapshot *s)
+{
+	struct vdev_lapic lapic;
+	struct vdev_ioapic ioapic;
+
+	fresh(s);
+	vdev_lapic_init(&lapic, 0, 4, NULL, NULL);
+	lapic.s.svr = APIC_SVR_ENABLE | 0xff;
+	lapic.s.lvt[LAPIC_LVT_TIMER] = APIC_TIMER_TSC_DEADLINE << APIC_LVT_TIMER_MODE_SHIFT | 0xec;
+	vdev_lapic_write_tsc_deadline(&lapic, s->guest_tsc + 1000000);
+	vdev_lapic_accept(&lapic, 0x24, false);
+	vdev_lapic_take(&lapic);
+	vdev_ioapic_init(&ioapic, 0, NULL, NULL);
+	ioapic.s.redir[4] = 0x24;
+	s->has_platform = true;
+	s->lapic = lapic.s;
+	s->ioapic = ioapic.s;
+	s->platform = (struct vm_snapshot_platform){ .halted = 1, .rtc_index = 0x0a, .tsc_per_tick = 4,
+						     .crystal_hz = 22500000 };
+	strcpy(s->platform.args, "quiet");
+	s->uart.ier = UART_IER_ERBFI;
+	s->uart.rx_count = 2;
+	s->uart.rx_head = 15;
+	s->uart.rx[15] = 'l';
+	s->uart.rx[0] = 's';
+}
 
 static long encode_fresh(void)
 {
@@ -59,6 +91,76 @@ TEST(wire_format_is_stable)
 	CHECK_EQ_I(n, WIRE_BYTES_V1);
 	CHECK_EQ_U(blob[8], SNAP_TAG_REGS);   /* the first section: registers, version 1 */
 	CHECK_EQ_U(blob[12], 1);
+}
+
+TEST(a_linux_guest_adds_its_platform_sections)
+{
+	struct vm_snapshot s, back;
+	const char *why = NULL;
+
+	fresh_linux(&s);
+	long n = vm_snapshot_encode(&s, blob, sizeof(blob));
+	CHECK_EQ_I(n, WIRE_BYTES_V1 + WIRE_BYTES_PLATFORM);
+	CHECK_EQ_U(blob[6], SNAP_TAG_COUNT);
+	CHECK_EQ_I(vm_snapshot_decode(blob, (size_t)n, &back, &why), 0);
+	CHECK(memcmp(&s, &back, sizeof(s)) == 0);
+	struct x86_state_limits l = bochs_limits();
+	CHECK_EQ_I(vm_snapshot_validate(&back, &l, &why), 0);
+	/* Every truncation of it is refused too. */
+	for (long len = 0; len < n; len++)
+		CHECK(vm_snapshot_decode(blob, (size_t)len, &back, &why) != 0);
+}
+
+TEST(platform_sections_are_all_or_none)
+{
+	struct vm_snapshot s, back;
+	const char *why = NULL;
+
+	fresh_linux(&s);
+	long n = vm_snapshot_encode(&s, blob, sizeof(blob));
+	CHECK(n > 0);
+	/* Claim 9 sections: a count that is neither 8 nor 11. */
+	blob[6] = 9;
+	CHECK_EQ_I(vm_snapshot_decode(blob, (size_t)n, &back, &why), FERR_INVAL);
+	CHECK_STR(why, "guest state has the wrong number of sections");
+	/* 8 sections whose last is the platform's instead of the UART: one lacks. */
+	long base = encode_fresh();
+	fresh_linux(&s);
+	static uint8_t other[16384];
+	long m = vm_snapshot_encode(&s, other, sizeof(other));
+	CHECK(m > base);
+	/* Keep the first 7 sections of the plain one, then the LAPIC section of the other. */
+	size_t at = 8;
+	for (int i = 0; i < 7; i++) {
+		uint32_t len;
+		memcpy(&len, blob + at + 8, 4);
+		at += 12 + len;
+	}
+	size_t lapic_at = 8;
+	for (int i = 0; i < 8; i++) {
+		uint32_t len;
+		memcpy(&len, other + lapic_at + 8, 4);
+		lapic_at += 12 + len;
+	}
+	uint32_t lapic_len;
+	memcpy(&lapic_len, other + lapic_at + 8, 4);
+	memcpy(blob + at, other + lapic_at, 12 + lapic_len);
+	CHECK_EQ_I(vm_snapshot_decode(blob, at + 12 + lapic_len, &back, &why), FERR_INVAL);
+	CHECK_STR(why, "guest state lacks a section");
+}
+
+TEST(a_destination_with_another_tsc_rate_refuses_naming_both)
+{
+	struct x86_state_limits l = bochs_limits();
+	const char *why = NULL;
+	struct vm_snapshot s;
+
+	fresh(&s);
+	s.tsc_hz = l.tsc_hz + l.tsc_hz / 1000000 * VM_SNAPSHOT_TSC_TOLERANCE_PPM;   /* at the edge: taken */
+	CHECK_EQ_I(vm_snapshot_validate(&s, &l, &why), 0);
+	s.tsc_hz = l.tsc_hz / 100 * 99;
+	CHECK_EQ_I(vm_snapshot_validate(&s, &l, &why), FERR_NOTSUP);
+	CHECK_STR(why, "the guest's TSC runs at 89100 kHz; this host's at 90000 kHz");
 }
 
 TEST(encode_reports_too_small_buffers)
@@ -169,13 +271,23 @@ MUTATION(cpu_state, s->cpu.cr0 |= 1ull << 40)   /* the CPU checks: test_cpu_stat
 MUTATION(tsc_rate_zero, s->tsc_hz = 0)
 MUTATION(uart_line_too_long, s->uart_line_len = VDEV_UART_LINE_MAX)
 MUTATION(uart_ier_reserved, s->uart.ier = 0x10)
+MUTATION(uart_fifo_overfull, s->uart.rx_count = VDEV_UART_FIFO_BYTES + 1)
+MUTATION(lapic_bad, fresh_linux(s); s->lapic.tsc_per_tick = 0)
+MUTATION(lapic_reserved, fresh_linux(s); s->lapic.reserved[0] = 1)
+MUTATION(ioapic_bad, fresh_linux(s); s->ioapic.regsel = 0x100)
+MUTATION(platform_tick_mismatch, fresh_linux(s); s->platform.tsc_per_tick = 5)
+MUTATION(platform_halted_range, fresh_linux(s); s->platform.halted = 2)
+MUTATION(platform_crystal_not_khz, fresh_linux(s); s->platform.crystal_hz = 22500001)
+MUTATION(platform_args_unterminated, fresh_linux(s); memset(s->platform.args, 'a', VM_SNAPSHOT_ARGS_BYTES))
 
 static const struct {
 	const char *name;
 	mutation fn;
 } invalid[] = {
 #define M(n) { #n, n }
-	M(cpu_state), M(tsc_rate_zero), M(uart_line_too_long), M(uart_ier_reserved),
+	M(cpu_state), M(tsc_rate_zero), M(uart_line_too_long), M(uart_ier_reserved), M(uart_fifo_overfull),
+	M(lapic_bad), M(lapic_reserved), M(ioapic_bad), M(platform_tick_mismatch), M(platform_halted_range),
+	M(platform_crystal_not_khz), M(platform_args_unterminated),
 #undef M
 };
 

@@ -27,6 +27,7 @@ static inline struct x86_state_limits bochs_limits(void)
 	l.host = (struct cpu_features){ .leaf1_ecx = 0x02982203, .leaf1_edx = 0x078bfbff,
 					.ext1_edx = 0x24100800 };
 	l.vendor = VCPU_VENDOR_INTEL;   /* Bochs' tigerlake */
+	l.tsc_hz = 90000000;            /* its TSC at ips=90000000 */
 	return l;
 }
 

@@ -1,7 +1,9 @@
 /*
  * RDMSR and WRMSR exits (every MSR access exits: no MSR bitmaps). The MSRs a
  * guest of Ferry's may use are emulated here, from the VMCS guest-state fields
- * or struct vcpu; any other MSR, and any value the CPU would refuse, gets #GP
+ * or struct vcpu (IA32_BIOS_SIGN_ID, which Linux reads unchecked, says microcode
+ * revision 0); the local APIC's MSRs go to the VM layer when the guest has the Linux
+ * platform (platform.c); any other MSR, and any value the CPU would refuse, gets #GP
  * (docs/vmx.md, "Exits"). MSR numbers: SDM Vol. 4, table 2-2 (arch/x86/x86.h).
  */
 #include "arch/x86/vmx/vcpu_vmx.h"
@@ -21,6 +23,7 @@ static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *value)
 	case MSR_IA32_SYSENTER_ESP:    *value = vmread(VMCS_GUEST_SYSENTER_ESP); return true;
 	case MSR_IA32_SYSENTER_EIP:    *value = vmread(VMCS_GUEST_SYSENTER_EIP); return true;
 	case MSR_IA32_MISC_ENABLE:     *value = MISC_ENABLE_FAST_STRINGS; return true;
+	case MSR_IA32_BIOS_SIGN_ID:    *value = 0; return true;   /* no microcode update loaded */
 	case MSR_IA32_PAT:             *value = vmread(VMCS_GUEST_PAT); return vmx_controls()->load_pat;
 	case MSR_IA32_EFER:            *value = vmread(VMCS_GUEST_EFER); return true;
 	case MSR_STAR:                 *value = v->star; return true;
@@ -95,6 +98,8 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t value)
 		return true;
 	case MSR_IA32_MISC_ENABLE:
 		return true;   /* ignored */
+	case MSR_IA32_BIOS_SIGN_ID:
+		return true;   /* Linux writes 0 before CPUID to read the revision back (early_init_intel) */
 	case MSR_IA32_PAT:
 		if (!vmx_controls()->load_pat || !x86_pat_valid(value))
 			return false;
