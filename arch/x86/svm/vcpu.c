@@ -188,6 +188,10 @@ void svm_vcpu_get_state(struct vcpu *v, struct x86_cpu_state *s)
 	s->dr6 = v->dr6;
 	for (unsigned i = 0; i < SEG_COUNT; i++)
 		segment_from_vmcb(&s->seg[i], vmcb_segment(&v->vmcb->save, i));
+	/* A loaded TR is busy (LTR marks it, APM Vol. 2, 12.2.5), but QEMU's TCG keeps the type
+	 * the descriptor had before LTR (9, available) in the VMCB: the portable state says busy. */
+	if (AR_TYPE(s->seg[SEG_TR].access) == SYS_TYPE_TSS64_AVAILABLE)
+		s->seg[SEG_TR].access = (s->seg[SEG_TR].access & ~(uint32_t)AR_TYPE_MASK) | SYS_TYPE_TSS64_BUSY;
 	s->gdtr_base = save->gdtr.base;
 	s->gdtr_limit = save->gdtr.limit;
 	s->idtr_base = save->idtr.base;
