@@ -1,0 +1,140 @@
+"""Debian's cloud kernel on Ferry (issue 14), on each backend: one boot, many checks.
+
+A Linux guest (`create NAME linux`: build/esp-linux.img carries guests/vmlinuz and the
+initramfs) boots to its busybox shell, which the test types into through `console NAME`
+(harness/linux_guest.py). The checks: the Debian release, the LAPIC timer and IRQ 4 in
+/proc/interrupts, no unchecked MSR access, clocksource watchdog or RCU stall in dmesg,
+`sleep 5` lasting at least 5 s of the host's time (an early end would mean a fast guest
+clock; the upper bound is loose: a loaded host answers late), the guest's uptime against
+the host's clock, and a guest MMIO access outside the whitelist stopping that guest with
+a clear reason while Ferry goes on. Under QEMU (AMD-V, seconds a boot) also: a snapshot
+round trip, `reboot` booting again, `poweroff` stopping the guest cleanly. Under Bochs
+(VT-x, about two minutes a boot) one boot carries the essential checks
+(docs/testing.md says what runs where).
+"""
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from harness.linux_guest import GuestShell
+from harness.machine import FerryMachine, backend_emulator
+from harness.paths import BUILD, ROOT, linux_guest_missing
+
+ESP_LINUX = os.path.join(BUILD, "esp-linux.img")
+BOOT_TIMEOUT = {"svm": 300, "vmx": 900}
+pytestmark = pytest.mark.skipif(linux_guest_missing() is not None, reason=str(linux_guest_missing()))
+
+BACKENDS = [
+    pytest.param("vmx", id="vmx", marks=pytest.mark.bochs),
+    pytest.param("svm", id="svm", marks=pytest.mark.qemu),
+]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def lab(request, built):
+    """One Ferry with one Linux guest, `lx`, booted and attached; detached at the end."""
+    backend = request.param
+    subprocess.run(["make", "-s", "-C", ROOT, "esp-linux"], check=True)
+    with FerryMachine(emulator=backend_emulator(backend), esp=ESP_LINUX, name=f"linux-{backend}",
+                      memory_mib=512) as m:
+        m.wait_prompt(timeout=300)
+        shell = GuestShell(m, "lx")
+        t0 = time.monotonic()
+        created = shell.create(timeout=BOOT_TIMEOUT[backend])
+        print(f"[{backend}] boot to ferry-guest: ready in {time.monotonic() - t0:.1f} s")
+        shell.attach()
+        m.backend, m.shell, m.created = backend, shell, created
+        yield m
+
+
+def test_create_reports_the_linux_guest(lab):
+    assert re.search(r"created lx id=\d+ memory_mib=128 mac=", lab.created), lab.created
+
+
+def test_the_kernel_is_debians(lab):
+    release = lab.shell.run("uname -r")
+    assert re.fullmatch(r"6\.1\.0-\d+-cloud-amd64", release), release
+    assert f"[lx] ferry-guest: kernel {release}" in lab.text()
+
+
+def test_the_shell_answers(lab):
+    assert lab.shell.run("echo $((6 * 7))") == "42"
+
+
+def test_interrupts_come_from_the_lapic_timer_and_the_uart(lab):
+    text = lab.shell.run("cat /proc/interrupts")
+    timer = re.search(r"LOC:\s+(\d+)", text)
+    assert timer and int(timer.group(1)) > 0, text
+    uart = re.search(r"^\s*\d+:\s+(\d+)\s+IO-APIC\s+4-edge\s+ttyS0", text, re.M)
+    assert uart and int(uart.group(1)) > 0, text
+
+
+def test_dmesg_has_no_msr_clock_or_rcu_complaints(lab):
+    dmesg = lab.shell.run("dmesg")
+    assert "Linux version 6.1.0" in dmesg
+    for bad in ("unchecked MSR access", "clocksource watchdog", "watchdog: BUG", "rcu_sched detected stall",
+                "RCU stall", "detected stalls on CPUs", "Call Trace"):
+        assert bad not in dmesg, f"{bad!r} in dmesg:\n{dmesg[-4000:]}"
+
+
+def test_sleep_5_lasts_5_seconds_of_host_time(lab):
+    _, elapsed = lab.shell.timed("sleep 5")
+    print(f"[{lab.backend}] sleep 5 took {elapsed:.2f} s of host time")
+    assert elapsed >= 4.9, elapsed            # the guest's clock does not run fast
+    assert elapsed < 5 + 25, elapsed          # ... nor stall (generous: a loaded host answers late)
+
+
+def test_uptime_follows_the_host_clock(lab):
+    first, t0 = float(lab.shell.run("cut -d' ' -f1 /proc/uptime")), time.monotonic()
+    time.sleep(8)
+    second, t1 = float(lab.shell.run("cut -d' ' -f1 /proc/uptime")), time.monotonic()
+    ratio = (second - first) / (t1 - t0)
+    print(f"[{lab.backend}] guest uptime advanced {second - first:.2f} s in {t1 - t0:.2f} s of host time")
+    assert 0.9 < ratio < 1.1, ratio
+
+
+@pytest.mark.qemu
+def test_snapshot_reboot_and_poweroff(lab):
+    if lab.backend != "svm":
+        pytest.skip("one Linux boot under Bochs: the reboot is checked under QEMU")
+    shell = lab.shell
+    shell.run("echo kept > /tmp/witness")
+    shell.detach()
+    out = lab.cmd("snapshot lx ly", timeout=120)
+    assert re.search(r"snapshot lx -> ly state_bytes=\d+", out), out
+    shell = GuestShell(lab, "ly")
+    shell.attach()
+    assert shell.run("cat /tmp/witness") == "kept"
+    start = len(lab.output)
+    shell.send("reboot -f")
+    lab.search(r"guest ly: reset; booting again", start, timeout=120)
+    lab.search(r"\[ly\] ferry-guest: ready|ferry-guest: ready", start, timeout=BOOT_TIMEOUT["svm"])
+    assert shell.run("cat /tmp/witness 2>&1") != "kept"   # a fresh boot: the tmpfs is new
+    start = len(lab.output)
+    shell.send("poweroff -f")
+    lab.search(r"guest ly: powered off", start, timeout=120)
+    shell.detach()
+    info = lab.cmd("vminfo ly")
+    assert "state=stopped" in info and "stopped: powered off" in info, info
+    assert "ly " in lab.cmd("list")
+    lab.cmd("destroy ly")
+    # The attach fixture's guest is gone (it became ly): boot lx again for what follows.
+    lab.shell = GuestShell(lab, "lx")
+    lab.shell.create(timeout=BOOT_TIMEOUT["svm"])
+    lab.shell.attach()
+
+
+def test_mmio_outside_the_whitelist_stops_only_that_guest(lab):
+    # busybox devmem reads one byte of the I/O APIC: the model takes 32-bit accesses only.
+    start = len(lab.output)
+    lab.shell.send("devmem 0xfec00000 8")
+    stop = lab.search(r"guest lx stopped: (MMIO at GPA 0xfec00000: [^\n]+)", start, timeout=120)
+    reason = stop.group(1).decode()
+    assert "1-byte read" in reason, reason
+    lab.shell.detach()
+    assert "state=stopped" in lab.cmd("vminfo lx")
+    assert "ferry" in lab.cmd("info")
+    lab.cmd("destroy lx")
