@@ -45,7 +45,8 @@ class GuestShell:
         """Types `command` into the guest's shell; returns what it printed."""
         self.n += 1
         marker = f"__FERRY_DONE_{self.n + 1000}__"
-        typed = f"{command}; echo __FERRY_DONE_$(({self.n} + 1000))__"
+        joiner = " " if command.rstrip().endswith("&") else "; "   # `cmd &; echo` is not sh
+        typed = f"{command}{joiner}echo __FERRY_DONE_$(({self.n} + 1000))__"
         begin = len(self.m.output)
         self.m.send_raw(typed.encode() + b"\r")
         end = self.m.search(re.escape(marker), begin, timeout)
