@@ -5,17 +5,12 @@
 RAM, migrations between two devices and hostile state sections. Besides crashes and
 sanitizer reports, the target aborts on a device write into guest RAM that was not reported
 to the dirty hook, a descriptor in flight at rest, or a saved state the device's own
-validator refuses. libFuzzer exits non-zero and writes a crash-* artifact; that fails the
+validator refuses; libFuzzer then exits non-zero with a crash-* artifact, which fails the
 test.
 """
-import glob
-import os
-import subprocess
-
 import pytest
 
-from harness.fuzz import libfuzzer_available
-from harness.paths import BUILD, ROOT
+from harness.fuzz import libfuzzer_available, run_fuzz_make_target
 
 FUZZ_SECONDS = 10
 
@@ -23,13 +18,5 @@ FUZZ_SECONDS = 10
 @pytest.mark.fuzz
 @pytest.mark.skipif(not libfuzzer_available(), reason="clang with libFuzzer not installed")
 def test_fuzz_virtio_net():
-    for old in glob.glob(os.path.join(BUILD, "fuzz", "crash-*")):
-        os.unlink(old)
-    result = subprocess.run(["make", "-s", "-C", ROOT, "fuzz-virtio-net", f"FUZZ_SECONDS={FUZZ_SECONDS}"],
-                            capture_output=True, text=True, timeout=FUZZ_SECONDS + 300,
-                            start_new_session=True)
-    output = result.stdout + result.stderr
-    crashes = glob.glob(os.path.join(BUILD, "fuzz", "crash-*"))
-    assert result.returncode == 0 and not crashes, f"fuzz-virtio-net found a problem {crashes}:\n{output[-6000:]}"
-    runs = [line for line in output.splitlines() if line.startswith("Done ") and " runs in " in line]
-    assert runs, output[-3000:]
+    problem = run_fuzz_make_target("fuzz-virtio-net", FUZZ_SECONDS)
+    assert problem is None, problem
