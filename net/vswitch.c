@@ -310,3 +310,21 @@ void vswitch_from_port(struct vswitch *sw, int port, const uint8_t *frame, size_
 	else if (sw->uplink)
 		sw->uplink(sw->uplink_ctx, frame, len);
 }
+
+bool vswitch_from_host(struct vswitch *sw, const uint8_t *frame, size_t len)
+{
+	if (len < ETH_HEADER || !sw->port_count)
+		return false;
+	const uint8_t *dst = frame + ETH_DST;
+	if (eth_is_multicast(dst)) {
+		sw->flooded++;
+		flood_ports(sw, -1, frame, len);
+		return false;
+	}
+	int port = port_owning(sw, dst);
+	if (port < 0)
+		return false;
+	sw->forwarded++;
+	to_port(sw, port, frame, len);
+	return true;
+}

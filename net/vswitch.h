@@ -17,6 +17,10 @@
  *   - From a port: to the host when addressed to the host's MAC; to the port that
  *     owns a known unicast destination; otherwise out of the uplink; broadcast and
  *     multicast to every other port, the host and the uplink.
+ *   - From the host (Ferry's own stack sending): to the port that owns the unicast
+ *     destination instead of the uplink; broadcast and multicast to every port as well
+ *     as the uplink. A reply may reach a port while that port's own frame is still
+ *     being sent: a port's deliver function must allow that.
  *   - users_changed(true) when the first port attaches, (false) when the last
  *     detaches: the NIC receives in promiscuous mode only while guests are attached.
  * Nothing here allocates: ports and the table are fixed arrays.
@@ -110,6 +114,9 @@ void vswitch_from_uplink(struct vswitch *sw, const uint8_t *frame, size_t len, u
 /* A frame a guest's virtual NIC sends. */
 void vswitch_from_port(struct vswitch *sw, int port, const uint8_t *frame, size_t len,
 		       uint64_t now_ms);
+/* A frame Ferry's own stack sends: true when a port took it and the uplink must not
+ * (unicast to a port's MAC); false when the caller sends it out of the NIC. */
+bool vswitch_from_host(struct vswitch *sw, const uint8_t *frame, size_t len);
 
 /* Where frames to `mac` go now: a port index, VSWITCH_UPLINK or VSWITCH_UNKNOWN. */
 int vswitch_lookup(struct vswitch *sw, const uint8_t mac[6], uint64_t now_ms);

@@ -83,11 +83,11 @@ static void used_buffers(struct virtio_net *n, const struct virtq *q)
 		virtio_mmio_interrupt(&n->mmio, VIRTIO_MMIO_INT_USED_BUFFER);
 }
 
-/* Pops the next chain of q: 1, 0 when none, or -1 after stopping the device. */
-static int pop(struct virtio_net *n, struct virtq *q)
+/* Pops the next chain of q into c: 1, 0 when none, or -1 after stopping the device. */
+static int pop(struct virtio_net *n, struct virtq *q, struct virtq_chain *c)
 {
 	const char *why;
-	int got = virtq_pop(q, &n->ram, &n->chain, &why);
+	int got = virtq_pop(q, &n->ram, c, &why);
 
 	if (got < 0) {
 		virtio_mmio_fail(&n->mmio, why);
@@ -96,11 +96,12 @@ static int pop(struct virtio_net *n, struct virtq *q)
 	return got;
 }
 
-static bool push(struct virtio_net *n, struct virtq *q, uint32_t written)
+static bool push(struct virtio_net *n, struct virtq *q, const struct virtq_chain *c,
+		 uint32_t written)
 {
 	const char *why;
 
-	if (virtq_push(q, &n->ram, n->chain.head, written, &why)) {
+	if (virtq_push(q, &n->ram, c->head, written, &why)) {
 		virtio_mmio_fail(&n->mmio, why);
 		return false;
 	}
@@ -129,13 +130,14 @@ void virtio_net_receive(struct virtio_net *n, const uint8_t *frame, size_t len)
 		rx_drop(n, VIRTIO_NET_RX_DROP_STOPPED);
 		return;
 	}
-	int got = pop(n, q);
+	struct virtq_chain *c = &n->rx_chain;
+	int got = pop(n, q, c);
 	if (got <= 0) {
 		rx_drop(n, got < 0 ? VIRTIO_NET_RX_DROP_STOPPED : VIRTIO_NET_RX_DROP_NO_BUFFER);
 		return;
 	}
 	uint32_t total = VIRTIO_NET_HDR_BYTES + (uint32_t)len;
-	if (n->chain.writable < total) {
+	if (c->writable < total) {
 		virtq_unpop(q);
 		rx_drop(n, VIRTIO_NET_RX_DROP_SMALL_BUFFER);
 		return;
@@ -145,9 +147,9 @@ void virtio_net_receive(struct virtio_net *n, const uint8_t *frame, size_t len)
 	uint8_t hdr[VIRTIO_NET_HDR_BYTES] = { 0 };
 	uint16_t one = 1;
 	memcpy(hdr + VIRTIO_NET_HDR_NUM_BUFFERS, &one, sizeof(one));
-	virtq_chain_write(&n->chain, &n->ram, 0, hdr, sizeof(hdr));
-	virtq_chain_write(&n->chain, &n->ram, VIRTIO_NET_HDR_BYTES, frame, len);
-	if (!push(n, q, total)) {
+	virtq_chain_write(c, &n->ram, 0, hdr, sizeof(hdr));
+	virtq_chain_write(c, &n->ram, VIRTIO_NET_HDR_BYTES, frame, len);
+	if (!push(n, q, c, total)) {
 		rx_drop(n, VIRTIO_NET_RX_DROP_STOPPED);
 		return;
 	}
@@ -166,20 +168,22 @@ void virtio_net_receive(struct virtio_net *n, const uint8_t *frame, size_t len)
 static void process_tx(struct virtio_net *n, bool draining)
 {
 	struct virtq *q = live_queue(n, VIRTIO_NET_TXQ);
+	struct virtq_chain *c = &n->tx_chain;
 	bool used = false;
 
 	if (!q || (n->paused && !draining))
 		return;
 	n->tx_stalled = false;
-	while (pop(n, q) > 0) {
-		uint32_t readable = n->chain.readable;
+	/* `send` may deliver into this device and find its receive ring broken: stop then. */
+	while (virtio_mmio_running(&n->mmio) && pop(n, q, c) > 0) {
+		uint32_t readable = c->readable;
 		if (readable < VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MIN_FRAME) {
 			n->counters.tx_drops[VIRTIO_NET_TX_DROP_RUNT]++;
 		} else if (readable - VIRTIO_NET_HDR_BYTES > VIRTIO_NET_MAX_FRAME) {
 			n->counters.tx_drops[VIRTIO_NET_TX_DROP_OVERSIZE]++;
 		} else {
 			size_t len = readable - VIRTIO_NET_HDR_BYTES;
-			virtq_chain_read(&n->chain, &n->ram, VIRTIO_NET_HDR_BYTES, n->frame, len);
+			virtq_chain_read(c, &n->ram, VIRTIO_NET_HDR_BYTES, n->frame, len);
 			int err = n->send ? n->send(n->send_ctx, n->frame, len) : FERR_OK;
 			if (err == FERR_BUSY && !draining) {
 				virtq_unpop(q);
@@ -195,7 +199,7 @@ static void process_tx(struct virtio_net *n, bool draining)
 			}
 		}
 		/* A transmit buffer is only read: nothing written (5.1.6.2). */
-		if (!push(n, q, 0))
+		if (!push(n, q, c, 0))
 			return;
 		used = true;
 	}
@@ -216,14 +220,15 @@ bool virtio_net_poll(struct virtio_net *n)
 static void process_ctrl(struct virtio_net *n)
 {
 	struct virtq *q = live_queue(n, VIRTIO_NET_CTRLQ);
+	struct virtq_chain *c = &n->tx_chain;
 	bool used = false;
 
 	if (!q)
 		return;
-	while (pop(n, q) > 0) {
+	while (pop(n, q, c) > 0) {
 		uint8_t cmd[2];
 		uint8_t ack = VIRTIO_NET_ERR;
-		if (virtq_chain_read(&n->chain, &n->ram, 0, cmd, sizeof(cmd)) == sizeof(cmd) &&
+		if (virtq_chain_read(c, &n->ram, 0, cmd, sizeof(cmd)) == sizeof(cmd) &&
 		    cmd[0] == VIRTIO_NET_CTRL_ANNOUNCE && cmd[1] == VIRTIO_NET_CTRL_ANNOUNCE_ACK) {
 			ack = VIRTIO_NET_OK;
 			n->counters.announce_acks++;
@@ -235,8 +240,8 @@ static void process_ctrl(struct virtio_net *n)
 		} else {
 			n->counters.ctrl_refused++;
 		}
-		uint32_t written = (uint32_t)virtq_chain_write(&n->chain, &n->ram, 0, &ack, sizeof(ack));
-		if (!push(n, q, written))
+		uint32_t written = (uint32_t)virtq_chain_write(c, &n->ram, 0, &ack, sizeof(ack));
+		if (!push(n, q, c, written))
 			return;
 		used = true;
 	}

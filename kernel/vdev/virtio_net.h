@@ -18,7 +18,8 @@
  *     stalls the queue until virtio_net_poll() or the next notify retries it;
  *   - receive: virtio_net_receive() writes a frame into the next posted buffer, or drops
  *     it with a counted cause (device stopped or paused, no buffer, buffer too small,
- *     bad length); a buffer too small for the frame stays posted;
+ *     bad length); a buffer too small for the frame stays posted. It may be called from
+ *     inside `send` (a reply from Ferry's own stack comes back at once);
  *   - the interrupt line goes to `line` (see virtio_mmio.h); counters per cause.
  * A guest that breaks a ring or transport rule stops its own device (DEVICE_NEEDS_RESET,
  * virtio_net_failure() says why) until it resets it; nothing outside the guest's RAM is
@@ -127,8 +128,11 @@ struct virtio_net {
 	virtio_net_send_fn send;
 	void *send_ctx;
 	struct virtio_net_counters counters;
-	struct virtq_chain chain;             /* scratch: the chain being handled */
-	uint8_t frame[VIRTIO_NET_MAX_FRAME];  /* scratch: a transmitted frame */
+	/* Scratch. Receive has its own chain: a frame sent may come straight back to this
+	 * guest (Ferry's own stack answering it) while its transmit chain is still open. */
+	struct virtq_chain rx_chain;
+	struct virtq_chain tx_chain;          /* transmit and control chains */
+	uint8_t frame[VIRTIO_NET_MAX_FRAME];  /* a transmitted frame */
 };
 
 /* A device in its power-on state, link up, with `mac` (the switch port validated it). */

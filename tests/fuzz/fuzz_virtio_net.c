@@ -2,7 +2,8 @@
  * libFuzzer target for virtio-net over virtio-mmio (kernel/vdev/virtio_net.c,
  * virtio_mmio.c, virtqueue.c, virtio_net_state.c) with hostile rings over a fake guest
  * RAM: arbitrary bytes are a program of register accesses, guest writes anywhere in RAM
- * (descriptors, ring indices, flags), frames from the switch, a busy or free port,
+ * (descriptors, ring indices, flags), frames from the switch, a busy or free port or one
+ * that answers each frame from inside the send (as Ferry's own stack does),
  * quiesce / resume / announce, a save and load into a second device, and loads of raw
  * hostile state sections.
  *
@@ -47,6 +48,7 @@ struct world {
 	struct virtio_net n[2];
 	unsigned cur;          /* which of n[] is the guest's device */
 	bool busy;
+	bool echo;             /* the port answers each frame at once, from inside send */
 	bool line;
 	bool loaded;           /* loaded and not resumed: the line waits */
 	uint8_t frame[2048];
@@ -59,7 +61,11 @@ static int port_send(void *ctx, const uint8_t *frame, size_t len)
 	(void)ctx;
 	if (!frame || len < VIRTIO_NET_MIN_FRAME || len > VIRTIO_NET_MAX_FRAME)
 		abort();
-	return w.busy ? FERR_BUSY : FERR_OK;
+	if (w.busy)
+		return FERR_BUSY;
+	if (w.echo)
+		virtio_net_receive(&w.n[w.cur], frame, len);
+	return FERR_OK;
 }
 
 static void port_line(void *ctx, bool high)
@@ -245,6 +251,7 @@ static void run_op(const uint8_t *p, const uint8_t *rest, size_t rest_len)
 		break;
 	case OP_PORT_BUSY:
 		w.busy = p[1] & 1u;
+		w.echo = p[1] & 2u;
 		break;
 	case OP_QUIESCE:
 		virtio_net_quiesce(n);

@@ -39,6 +39,7 @@ struct drv {
 	uint8_t last[VIRTIO_NET_MAX_FRAME + 64];
 	size_t last_len;
 	bool busy;
+	bool echo;       /* answer each frame at once, as Ferry's own stack does */
 	/* The interrupt line. */
 	bool line;
 	unsigned rises;
@@ -52,6 +53,8 @@ static int port_send(void *ctx, const uint8_t *frame, size_t len)
 	d->sent++;
 	memcpy(d->last, frame, len);
 	d->last_len = len;
+	if (d->echo)
+		virtio_net_receive(&d->n, d->last, len);
 	return FERR_OK;
 }
 
@@ -323,6 +326,46 @@ TEST(a_busy_port_stalls_transmit_in_order)
 	CHECK_EQ_U(d->last_len, sizeof(b));
 	CHECK(drv_take_used(&d->f, &d->tx, &id, &len));
 	CHECK_EQ_U(id, 0);
+	free(d);
+}
+
+TEST(a_reply_delivered_from_inside_send_lands_in_the_receive_ring)
+{
+	struct drv *d = drv_new();
+	uint8_t a[60], b[90];
+	uint32_t id, len;
+	make_frame(a, sizeof(a), 12);
+	make_frame(b, sizeof(b), 13);
+	drv_up(d, BASIC_FEATURES);
+	post_rx(d, 0, RX_BUF_BYTES);
+	post_rx(d, 1, RX_BUF_BYTES);
+	d->echo = true;
+	queue_tx(d, 0, a, sizeof(a), true);
+	queue_tx(d, 1, b, sizeof(b), false);
+	fake_ram_mark(&d->f);
+	notify(d, VIRTIO_NET_TXQ);
+	CHECK(fake_ram_changes_reported(&d->f));
+	CHECK_EQ_U(d->sent, 2);
+	CHECK(drv_take_used(&d->f, &d->tx, &id, &len));
+	CHECK_EQ_U(id, 0);
+	CHECK(drv_take_used(&d->f, &d->tx, &id, &len));
+	CHECK_EQ_U(id, 2);
+	CHECK(drv_take_used(&d->f, &d->rx, &id, &len));
+	CHECK_EQ_U(len, VIRTIO_NET_HDR_BYTES + sizeof(a));
+	CHECK(drv_take_used(&d->f, &d->rx, &id, &len));
+	CHECK_EQ_U(id, 1);
+	CHECK_EQ_U(len, VIRTIO_NET_HDR_BYTES + sizeof(b));
+	CHECK(memcmp(d->f.mem + RX_BUFS + RX_BUF_BYTES + VIRTIO_NET_HDR_BYTES, b, sizeof(b)) == 0);
+	/* A broken receive ring found from inside send stops the transmit loop too, with
+	 * the open chain completed: nothing stays in flight. */
+	queue_tx(d, 2, a, sizeof(a), false);
+	queue_tx(d, 3, a, sizeof(a), false);
+	put16(&d->f, RX_AVAIL + 2, 200);
+	notify(d, VIRTIO_NET_TXQ);
+	CHECK_EQ_U(d->sent, 3);
+	CHECK_STR(virtio_net_failure(&d->n), "the available index ran more than the queue size ahead");
+	const struct virtq *tx = &d->n.mmio.s.queues[VIRTIO_NET_TXQ];
+	CHECK_EQ_U(tx->last_avail, tx->used_idx);
 	free(d);
 }
 

@@ -280,6 +280,30 @@ TEST(the_table_lists_pinned_ports_then_live_learned_macs)
 	CHECK_EQ_U(vswitch_table(&sw, 1000, rows, 1), 1);
 }
 
+TEST(host_frames_reach_ports)
+{
+	struct vswitch sw;
+	uint8_t f[60];
+	setup(&sw);
+	frame(f, GUEST_A, HOST);
+	CHECK(!vswitch_from_host(&sw, f, sizeof(f)));   /* no ports: the NIC sends it */
+	attach(&sw, GUEST_A, 0);
+	attach(&sw, GUEST_B, 1);
+	CHECK(vswitch_from_host(&sw, f, sizeof(f)));    /* for guest A only */
+	CHECK_EQ_U(log_count, 1);
+	CHECK_EQ_I(log_dest[0], 0);
+	frame(f, REMOTE, HOST);
+	CHECK(!vswitch_from_host(&sw, f, sizeof(f)));   /* for the wire */
+	CHECK_EQ_U(log_count, 1);
+	frame(f, BCAST, HOST);
+	CHECK(!vswitch_from_host(&sw, f, sizeof(f)));   /* every port, and the wire too */
+	CHECK_EQ_U(log_count, 3);
+	CHECK_EQ_I(log_dest[1], 0);
+	CHECK_EQ_I(log_dest[2], 1);
+	CHECK(!vswitch_from_host(&sw, f, 13));
+	CHECK_EQ_U(vswitch_port(&sw, 0)->frames_out, 2);
+}
+
 TEST(mac_moving_from_uplink_to_a_port)
 {
 	struct vswitch sw;
