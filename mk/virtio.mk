@@ -12,11 +12,12 @@ VIRTIO_HDRS := kernel/vdev/virtqueue.h kernel/vdev/virtio_mmio.h kernel/vdev/vir
 VIRTIO_FUZZER := $(BUILD)/fuzz/fuzz_virtio_net
 .PHONY: fuzz-virtio-net
 
-$(VIRTIO_FUZZER): tests/fuzz/fuzz_virtio_net.c tests/fuzz/fuzz_seeds.h $(VIRTIO_SRCS) $(VIRTIO_HDRS)
+$(VIRTIO_FUZZER): tests/fuzz/fuzz_virtio_net.c tests/fuzz/fuzz_seeds.h tests/unit/virtio_fixtures.h \
+    $(VIRTIO_SRCS) $(VIRTIO_HDRS) net/vswitch.c net/vswitch.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	@clang -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -DFERRY_HOST -I. -Iinclude $< $(VIRTIO_SRCS) -o $@
+	  -fno-sanitize-recover=all -DFERRY_HOST -I. -Iinclude $< $(VIRTIO_SRCS) net/vswitch.c -o $@
 
 fuzz-virtio-net: $(VIRTIO_FUZZER)
 	@mkdir -p $(BUILD)/fuzz/corpus-$@

@@ -1,18 +1,20 @@
 /*
  * libFuzzer target for virtio-net over virtio-mmio (kernel/vdev/virtio_net.c,
  * virtio_mmio.c, virtqueue.c, virtio_net_state.c) with hostile rings over a fake guest
- * RAM: arbitrary bytes are a program of register accesses, guest writes anywhere in RAM
- * (descriptors, ring indices, flags), frames from the switch, a busy or free port or one
- * that answers each frame from inside the send (as Ferry's own stack does),
- * quiesce / resume / announce, a save and load into a second device, and loads of raw
- * hostile state sections.
+ * RAM, on a port of the virtual switch (net/vswitch.c) as the image wires it: arbitrary
+ * bytes are a program of register accesses, guest writes anywhere in RAM (descriptors,
+ * ring indices, flags), frames from the wire, a busy port, a host that answers each
+ * frame from inside the send (as Ferry's own stack does, through vswitch_from_host),
+ * another guest's port coming and going, reserved MACs, quiesce / resume / announce, a
+ * save and load into a second device, and loads of raw hostile state sections.
  *
  * A bug is: a crash or sanitizer report (any access outside the fake RAM is one); a byte
  * of RAM the device changed without reporting it to the dirty hook; a ready queue with a
  * descriptor in flight at rest; DEVICE_NEEDS_RESET without a reason or the reverse; the
  * interrupt line not following the interrupt status; a state the device saved that its
  * own validator refuses for any reason but the guest's available index; a loaded state
- * that does not save back the same.
+ * that does not save back the same; a frame reaching the wire or Ferry's stack from the
+ * guest with another source MAC than its port's; a switch whose ports break its rules.
  *
  * Each operation is one opcode byte and eight argument bytes (missing ones read as 0).
  */
@@ -23,12 +25,13 @@
 #include "fuzz_seeds.h"
 #include "kernel/lib/errors.h"
 #include "kernel/vdev/virtio_net.h"
+#include "net/vswitch.h"
 #include "tests/unit/virtio_fixtures.h"
 
 enum op {
 	OP_MMIO_WRITE, OP_MMIO_READ, OP_RAM_WRITE, OP_DESC, OP_PUBLISH, OP_RECEIVE, OP_BRING_UP,
 	OP_NOTIFY, OP_PORT_BUSY, OP_QUIESCE, OP_RESUME, OP_ANNOUNCE, OP_POLL, OP_MIGRATE,
-	OP_LOAD_RAW, OP_COUNT
+	OP_LOAD_RAW, OP_SWITCH, OP_COUNT
 };
 
 #define OP_BYTES 9
@@ -42,6 +45,9 @@ enum op {
 #define RING_SIZE   16u
 
 static const char *AVAIL_AHEAD = "the available index ran more than the queue size ahead";
+static const uint8_t GUEST_MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const uint8_t HOST_MAC[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x01 };
+static const uint8_t BROADCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 struct world {
 	struct fake_ram f;
@@ -52,10 +58,17 @@ struct world {
 	bool line;
 	bool loaded;           /* loaded and not resumed: the line waits */
 	uint8_t frame[2048];
+	uint8_t reply[2048];
+	struct vswitch sw;
+	int port;              /* the guest's port */
+	int peer;              /* another guest's, or -1 */
+	uint8_t peer_mac[6];
+	uint64_t now_ms;
 };
 
 static struct world w;
 
+/* The guest's device sends into its switch port. */
 static int port_send(void *ctx, const uint8_t *frame, size_t len)
 {
 	(void)ctx;
@@ -63,9 +76,66 @@ static int port_send(void *ctx, const uint8_t *frame, size_t len)
 		abort();
 	if (w.busy)
 		return FERR_BUSY;
-	if (w.echo)
-		virtio_net_receive(&w.n[w.cur], frame, len);
+	vswitch_from_port(&w.sw, w.port, frame, len, w.now_ms);
 	return FERR_OK;
+}
+
+/* The switch delivers to the guest's port. */
+static void to_guest(void *ctx, const uint8_t *frame, size_t len)
+{
+	(void)ctx;
+	virtio_net_receive(&w.n[w.cur], frame, len);
+}
+
+static void to_peer(void *ctx, const uint8_t *frame, size_t len)
+{
+	(void)ctx;
+	(void)frame;
+	(void)len;
+}
+
+/* Only the guest's ports send to the wire here: always with its pinned MAC. */
+static void to_wire(void *ctx, const uint8_t *frame, size_t len)
+{
+	(void)ctx;
+	if (len < 12 || memcmp(frame + 6, GUEST_MAC, 6) != 0)
+		abort();
+}
+
+/* Ferry's stack: sees only the guest's pinned MAC, and may answer at once. */
+static void to_host(void *ctx, const uint8_t *frame, size_t len)
+{
+	(void)ctx;
+	if (len < 12 || memcmp(frame + 6, GUEST_MAC, 6) != 0)
+		abort();
+	if (!w.echo || len > sizeof(w.reply))
+		return;
+	memcpy(w.reply, frame + 6, 6);
+	memcpy(w.reply + 6, HOST_MAC, 6);
+	memcpy(w.reply + 12, frame + 12, len - 12);
+	vswitch_from_host(&w.sw, w.reply, len);
+}
+
+/* The switch's own rules hold whatever happened. */
+static void check_switch(void)
+{
+	unsigned used = 0;
+	for (int i = 0; i < VSWITCH_MAX_PORTS; i++) {
+		const struct vswitch_port *p = &w.sw.ports[i];
+		if (!p->used)
+			continue;
+		used++;
+		if (eth_is_multicast(p->mac) || eth_mac_equal(p->mac, HOST_MAC))
+			abort();
+		for (unsigned r = 0; r < w.sw.reserved_count; r++)
+			if (eth_mac_equal(p->mac, w.sw.reserved[r]))
+				abort();
+		for (int j = i + 1; j < VSWITCH_MAX_PORTS; j++)
+			if (w.sw.ports[j].used && eth_mac_equal(p->mac, w.sw.ports[j].mac))
+				abort();
+	}
+	if (used != w.sw.port_count)
+		abort();
 }
 
 static void port_line(void *ctx, bool high)
@@ -141,6 +211,34 @@ static void check_invariants(void)
 	for (unsigned q = 0; q < VIRTIO_NET_QUEUES; q++)
 		if (t->s.queues[q].ready && t->s.queues[q].last_avail != t->s.queues[q].used_idx)
 			abort();
+	check_switch();
+}
+
+/* Another guest's port comes or goes, or a MAC is reserved (arguments pick the MAC). */
+static void switch_op(const uint8_t *p)
+{
+	uint8_t mac[6];
+	memcpy(mac, p + 2, 6);
+	if (p[1] & 1u)
+		memcpy(mac, (p[1] & 2u) ? GUEST_MAC : HOST_MAC, 6);
+	switch (p[1] >> 2 & 3u) {
+	case 0:
+		if (w.peer >= 0 && vswitch_detach(&w.sw, w.peer) == FERR_OK)
+			w.peer = -1;
+		break;
+	case 1:
+		if (w.peer < 0) {
+			int port = vswitch_attach(&w.sw, mac, to_peer, NULL);
+			if (port >= 0) {
+				w.peer = port;
+				memcpy(w.peer_mac, mac, 6);
+			}
+		}
+		break;
+	default:
+		vswitch_reserve(&w.sw, mac);
+		break;
+	}
 }
 
 /* The device's own saved state must pass its validator but for the guest's index. */
@@ -238,9 +336,16 @@ static void run_op(const uint8_t *p, const uint8_t *rest, size_t rest_len)
 		break;
 	}
 	case OP_RECEIVE: {
+		/* A frame from the wire: for the guest, everyone, the other guest or anyone. */
 		size_t len = (size_t)arg(p, 1, 2) % sizeof(w.frame);
-		memset(w.frame, p[3], len);
-		virtio_net_receive(n, w.frame, len);
+		const uint8_t *dst[4] = { GUEST_MAC, BROADCAST, w.peer_mac, p + 3 };
+		memset(w.frame, p[8], len);
+		if (len >= 12)
+			memcpy(w.frame, dst[p[4] & 3u], 6);
+		if (p[4] & 4u)
+			virtio_net_receive(n, w.frame, len);   /* straight in, any length */
+		else
+			vswitch_from_uplink(&w.sw, w.frame, len, w.now_ms);
 		break;
 	}
 	case OP_BRING_UP:
@@ -271,6 +376,9 @@ static void run_op(const uint8_t *p, const uint8_t *rest, size_t rest_len)
 		break;
 	case OP_LOAD_RAW:
 		load_raw(rest, rest_len < VIRTIO_NET_STATE_BYTES ? rest_len : VIRTIO_NET_STATE_BYTES);
+		break;
+	case OP_SWITCH:
+		switch_op(p);
 		break;
 	}
 }
@@ -308,8 +416,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	memset(&w, 0, sizeof(w));
 	fake_ram_init(&w.f);
-	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-	virtio_net_init(&w.n[0], mac, &w.f.ram, port_send, NULL, port_line, NULL);
+	virtio_net_init(&w.n[0], GUEST_MAC, &w.f.ram, port_send, NULL, port_line, NULL);
+	vswitch_init(&w.sw, HOST_MAC, to_wire, NULL, to_host, NULL, NULL, NULL);
+	w.port = vswitch_attach(&w.sw, GUEST_MAC, to_guest, NULL);
+	w.peer = -1;
 	fake_ram_mark(&w.f);
 
 	unsigned ops = 0;
@@ -320,6 +430,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const uint8_t *rest = data + at + n;
 		size_t rest_len = size - at - n;
 		enum op op = (enum op)(p[0] % OP_COUNT);
+		w.now_ms += p[8];
 		run_op(p, rest, rest_len);
 		check_invariants();
 		fake_ram_remark(&w.f);
