@@ -9,7 +9,6 @@
 #define LOW_HALF  0xffffffffull
 #define HALF_BITS 32u
 #define FEATURE_WORDS 2u     /* 64 feature bits in two 32-bit selections */
-#define STATUS_BITS   0xffu  /* the status register is 8 bits wide (4.2.2) */
 
 static int refuse(const char **why, const char *reason)
 {
@@ -133,7 +132,7 @@ static void write_status(struct virtio_mmio *t, uint32_t value, struct virtio_mm
 	uint32_t old = t->s.status;
 	uint32_t want = value & VIRTIO_STATUS_DRIVER_BITS;
 
-	if ((value & STATUS_BITS) == 0) {
+	if (value == 0) {   /* 4.2.2: writing zero resets the device */
 		reset_registers(t);
 		t->failure = NULL;
 		t->counters.resets++;
