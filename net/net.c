@@ -43,6 +43,9 @@ static err_t linkoutput(struct netif *n, struct pbuf *p)
 		pbuf_copy_partial(p, tx_frame, p->tot_len, 0);
 		frame = tx_frame;
 	}
+	/* To a guest on this host (unicast to its port), not the wire; broadcasts to both. */
+	if (vswitch_has_users(&vswitch) && vswitch_from_host(&vswitch, frame, p->tot_len))
+		return ERR_OK;
 	int err = nic->send(nic, frame, p->tot_len);
 	return err == FERR_OK ? ERR_OK : err == FERR_BUSY ? ERR_MEM : ERR_IF;
 }
@@ -115,10 +118,33 @@ static void check_link(void)
 		netif_set_link_down(&netif);
 }
 
+/*
+ * The gateway's MAC is no guest's: once lwIP has resolved it, the switch reserves it, so
+ * no port can take it and capture the traffic meant for the gateway.
+ */
+static void reserve_gateway_mac(void)
+{
+	static bool reserved;
+	struct eth_addr *mac;
+	const ip4_addr_t *ip;
+
+	if (reserved || ip4_addr_isany_val(*netif_ip4_gw(&netif)))
+		return;
+	if (etharp_find_addr(&netif, netif_ip4_gw(&netif), &mac, &ip) < 0)
+		return;
+	reserved = true;
+	int err = vswitch_reserve(&vswitch, mac->addr);
+	if (err == FERR_EXIST)
+		klog_warn("net: a guest's port has the gateway's MAC; it stays, but no other guest may take it");
+	else if (err)
+		klog_warn("net: the gateway's MAC cannot be reserved on the virtual switch");
+}
+
 static void net_poll(void)
 {
 	nic->poll(nic, RX_BUDGET);
 	sys_check_timeouts();
+	reserve_gateway_mac();
 	uint64_t now = clock_ms();
 	if (now - link_checked_ms >= LINK_CHECK_MS) {
 		link_checked_ms = now;

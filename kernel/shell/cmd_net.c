@@ -14,6 +14,7 @@
 #include "kernel/lib/errors.h"
 #include "kernel/lib/units.h"
 #include "kernel/poll.h"
+#include "kernel/shell/nic_report.h"
 #include "kernel/shell/shell.h"
 
 #include <string.h>
@@ -89,6 +90,7 @@ static enum shell_status cmd_net(int argc, char **argv)
 	kprintf("lwip_heap_kib=%llu lwip_used_kib=%llu lwip_peak_kib=%llu lwip_alloc_failures=%llu\n",
 		heap.region_bytes / KIB, heap.used_bytes / KIB, heap.peak_bytes / KIB,
 		(unsigned long long)heap.failures);
+	print_switch_table();
 	return SHELL_OK;
 }
 

@@ -5,6 +5,7 @@
  */
 #include "kernel/shell/cmdline.h"
 #include "kernel/shell/console_attach.h"
+#include "kernel/shell/nic_report.h"
 #include "kernel/console.h"
 #include "kernel/lib/bitmap.h"
 #include "kernel/lib/errors.h"
@@ -200,6 +201,7 @@ static enum shell_status cmd_vminfo(int argc, char **argv)
 	kprintf("sched: slices=%llu throttled=%llu throttle=%u%%\n", (unsigned long long)info.slices,
 		(unsigned long long)info.slices_throttled, info.throttle_percent);
 	kprintf("dirty: mode=%s logging=%s\n", vm_dirty_mode(vm), info.dirty_logging ? "yes" : "no");
+	print_vm_nic(vm);
 	char features[200];
 	cpu_features_format(vm_cpu_features(vm), features, sizeof(features));
 	kprintf("cpuid: %s\n", features);

@@ -15,6 +15,7 @@
 #include "kernel/vdev/acpi.h"
 #include "kernel/vdev/platform.h"
 #include "kernel/vm/loader_linux.h"
+#include "kernel/vm/nic.h"
 #include "kernel/vm/vm_internal.h"
 
 #include <string.h>
@@ -81,13 +82,19 @@ static int boot(struct vm *vm, const struct boot_file *kernel, const struct boot
 	struct acpi_layout layout;
 	uint8_t *ram = vm_ram(vm);
 
-	acpi_default_config(&acpi, NULL, 0);
+	/* The network card is virtio-mmio device 0: LNRO0005 in the DSDT, its window reserved. */
+	const struct acpi_virtio_device nic = {
+		PLATFORM_VIRTIO_MMIO_BASE, PLATFORM_VIRTIO_MMIO_SIZE, PLATFORM_VIRTIO_FIRST_GSI,
+	};
+	unsigned nics = vm->nic ? 1 : 0;
+	acpi_default_config(&acpi, &nic, nics);
 	int err = acpi_build(&acpi, ram + PLATFORM_ACPI_GPA, PLATFORM_ACPI_BYTES, &layout, why);
 	if (err)
 		return err;
 	const struct linux_e820_range reserved[] = {
 		{ PLATFORM_IOAPIC_GPA, IOAPIC_PAGE_BYTES },
 		{ PLATFORM_LAPIC_GPA, APIC_PAGE_BYTES },
+		{ PLATFORM_VIRTIO_MMIO_BASE, PLATFORM_VIRTIO_MMIO_SIZE },   /* the last: only with a NIC */
 	};
 	cmdline_for(vm, cmdline, sizeof(cmdline));
 	struct linux_boot_config cfg = {
@@ -99,7 +106,7 @@ static int boot(struct vm *vm, const struct boot_file *kernel, const struct boot
 		.acpi_bytes = PLATFORM_ACPI_BYTES,
 		.rsdp_gpa = layout.rsdp,
 		.reserved = reserved,
-		.reserved_count = sizeof(reserved) / sizeof(reserved[0]),
+		.reserved_count = sizeof(reserved) / sizeof(reserved[0]) - 1 + nics,
 	};
 	struct linux_entry_state entry;
 	err = linux_load(kernel->data, kernel->size, &cfg, ram, &entry, why);
@@ -148,9 +155,14 @@ int vm_create_linux(const char *name, uint64_t memory_mib, const uint8_t *mac, c
 	if (args)
 		memcpy(vm->linux_args, args, strlen(args) + 1);
 	cpuid_platform_for_tsc(vm->tsc_hz, &cpuid);
-	err = boot(vm, kernel, initrd, why);
+	if (mac)   /* mac= gives the guest its network card on the virtual switch */
+		err = vm_nic_create(vm, true, why);
+	if (!err)
+		err = boot(vm, kernel, initrd, why);
 	if (!err)
 		err = vm_platform_init(vm, &cpuid, why);
+	if (!err)
+		err = vm_nic_add_window(vm);
 	if (err) {
 		vm_teardown(vm);
 		return err;
@@ -177,6 +189,10 @@ static void reset(struct vm *vm)
 		err = boot(vm, kernel, initrd, &why);
 	if (!err)
 		err = vm_platform_init(vm, &cpuid, &why);
+	if (!err) {
+		vm_nic_reset(vm);
+		err = vm_nic_add_window(vm);
+	}
 	if (err) {
 		vm_stop(vm, "reset failed: %s", why);
 		return;

@@ -17,6 +17,7 @@ struct codec {
 	size_t len, pos;
 	bool decode;
 	bool short_input;   /* decode ran past the payload, or encode past the buffer */
+	const char *why;    /* decode: a section's content is invalid (it says why) */
 };
 
 static void field_bytes(struct codec *c, void *v, size_t n)
@@ -212,11 +213,28 @@ static void section_platform(struct codec *c, struct vm_snapshot *s)
 		s->has_platform = true;
 }
 
+/* The network card's section: the device's own codec (virtio_net_state_encode/decode). */
+static void section_nic(struct codec *c, struct vm_snapshot *s)
+{
+	uint8_t raw[VIRTIO_NET_STATE_BYTES];
+
+	if (!c->decode && virtio_net_state_encode(&s->nic, raw, sizeof(raw)) != (long)sizeof(raw)) {
+		c->short_input = true;
+		return;
+	}
+	field_bytes(c, raw, sizeof(raw));
+	if (!c->decode || c->short_input)
+		return;
+	if (virtio_net_state_decode(VIRTIO_NET_STATE_VERSION, raw, sizeof(raw), &s->nic, &c->why))
+		return;
+	s->has_nic = true;
+}
+
 static const struct {
 	uint32_t tag;
 	uint16_t version;
 	void (*codec)(struct codec *c, struct vm_snapshot *s);
-} sections[SNAP_TAG_COUNT] = {
+} sections[SNAP_TAG_COUNT_NIC] = {
 	{ SNAP_TAG_REGS, 1, section_regs },
 	{ SNAP_TAG_SEGMENTS, 1, section_segments },
 	{ SNAP_TAG_MSRS, 1, section_msrs },
@@ -228,14 +246,16 @@ static const struct {
 	{ SNAP_TAG_LAPIC, 1, section_lapic },   /* the Linux platform's three, all or none */
 	{ SNAP_TAG_IOAPIC, 1, section_ioapic },
 	{ SNAP_TAG_PLATFORM, 1, section_platform },
+	{ SNAP_TAG_NIC, VIRTIO_NET_STATE_VERSION, section_nic },   /* with the platform's only */
 };
 
 long vm_snapshot_encode(const struct vm_snapshot *s, uint8_t *buf, size_t cap)
 {
-	struct codec c = { buf, cap, 0, false, false };
+	struct codec c = { buf, cap, 0, false, false, NULL };
 	struct vm_snapshot copy = *s;   /* the codec functions take non-const pointers */
 	uint32_t magic = VM_SNAPSHOT_MAGIC;
-	uint16_t format = VM_SNAPSHOT_FORMAT, count = s->has_platform ? SNAP_TAG_COUNT : SNAP_TAG_COUNT_BASE;
+	uint16_t format = VM_SNAPSHOT_FORMAT, count = !s->has_platform ? SNAP_TAG_COUNT_BASE
+			       : s->has_nic ? SNAP_TAG_COUNT_NIC : SNAP_TAG_COUNT;
 
 	F32(&c, magic);
 	F16(&c, format);
@@ -260,10 +280,10 @@ long vm_snapshot_encode(const struct vm_snapshot *s, uint8_t *buf, size_t cap)
 
 int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, const char **why)
 {
-	struct codec c = { (uint8_t *)buf, len, 0, true, false };
+	struct codec c = { (uint8_t *)buf, len, 0, true, false, NULL };
 	uint32_t magic = 0;
 	uint16_t format = 0, count = 0;
-	bool seen[SNAP_TAG_COUNT] = { false };
+	bool seen[SNAP_TAG_COUNT_NIC] = { false };
 
 	memset(s, 0, sizeof(*s));
 	F32(&c, magic);
@@ -277,7 +297,7 @@ int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, co
 		*why = "guest state format version not supported";
 		return FERR_NOTSUP;
 	}
-	if (count != SNAP_TAG_COUNT && count != SNAP_TAG_COUNT_BASE) {
+	if (count != SNAP_TAG_COUNT_NIC && count != SNAP_TAG_COUNT && count != SNAP_TAG_COUNT_BASE) {
 		*why = "guest state has the wrong number of sections";
 		return FERR_INVAL;
 	}
@@ -293,9 +313,9 @@ int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, co
 			return FERR_INVAL;
 		}
 		unsigned i = 0;
-		while (i < SNAP_TAG_COUNT && sections[i].tag != tag)
+		while (i < SNAP_TAG_COUNT_NIC && sections[i].tag != tag)
 			i++;
-		if (i == SNAP_TAG_COUNT) {
+		if (i == SNAP_TAG_COUNT_NIC) {
 			*why = "guest state has an unknown section";
 			return FERR_NOTSUP;
 		}
@@ -308,8 +328,12 @@ int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, co
 			*why = "guest state section version not supported";
 			return FERR_NOTSUP;
 		}
-		struct codec sub = { (uint8_t *)buf + c.pos, length, 0, true, false };
+		struct codec sub = { (uint8_t *)buf + c.pos, length, 0, true, false, NULL };
 		sections[i].codec(&sub, s);
+		if (sub.why) {
+			*why = sub.why;
+			return FERR_INVAL;
+		}
 		if (sub.short_input || sub.pos != length) {
 			*why = "guest state section length does not match its content";
 			return FERR_INVAL;

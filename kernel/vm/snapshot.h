@@ -10,7 +10,10 @@
  * section; a decoder accepts its own version only, rejects unknown tags, a
  * section given twice or missing, and lengths that do not match. A guest with the
  * Linux platform adds three sections (its local APIC, its I/O APIC, and the platform:
- * the halted state, the CPUID TSC leaves, create's args): all three or none.
+ * the halted state, the CPUID TSC leaves, create's args): all three or none; one with
+ * a network card adds a fourth, the device's own section (kernel/vdev/virtio_net.h: its
+ * payload and version are the device's, VIRTIO_NET_STATE_VERSION; it is checked against
+ * guest RAM when loaded, virtio_net_check_state).
  *
  * vm_snapshot_validate() then checks every value against what VM entry will
  * accept (x86_cpu_state_validate, arch/x86/cpu_state.h) and against Ferry's own
@@ -30,6 +33,7 @@
 #include "kernel/vdev/ioapic.h"
 #include "kernel/vdev/lapic.h"
 #include "kernel/vdev/uart.h"
+#include "kernel/vdev/virtio_net.h"
 
 #define VM_SNAPSHOT_MAGIC   0x53595246u   /* "FRYS" */
 #define VM_SNAPSHOT_FORMAT  1
@@ -46,8 +50,10 @@ enum vm_snapshot_tag {
 	SNAP_TAG_LAPIC = 9,     /* the Linux platform: struct vdev_lapic_state (timer deadline in guest TSC) */
 	SNAP_TAG_IOAPIC = 10,   /* the Linux platform: struct vdev_ioapic_state */
 	SNAP_TAG_PLATFORM = 11, /* the Linux platform: halted, CMOS index, CPUID TSC leaves, create's args */
-	SNAP_TAG_COUNT = 11,
+	SNAP_TAG_NIC = 12,      /* a Linux guest's network card: struct virtio_net_state */
+	SNAP_TAG_COUNT = 11,       /* a Linux guest's sections without a network card */
 	SNAP_TAG_COUNT_BASE = 8,   /* every guest's; the rest a Linux guest's only */
+	SNAP_TAG_COUNT_NIC = 12,   /* a Linux guest's with its network card: every kind */
 };
 
 #define VM_SNAPSHOT_ARGS_BYTES 256   /* a Linux guest's create args=, NUL-padded */
@@ -76,6 +82,8 @@ struct vm_snapshot {
 	struct vdev_lapic_state lapic;
 	struct vdev_ioapic_state ioapic;
 	struct vm_snapshot_platform platform;
+	bool has_nic;               /* the network card's section is present (with the platform's) */
+	struct virtio_net_state nic;
 };
 
 /* Encodes s into buf; returns the length, or FERR_TOOBIG when cap is too small. */

@@ -8,6 +8,7 @@
 #include "kernel/console.h"
 #include "kernel/lib/errors.h"
 #include "kernel/vm/loader_elf.h"
+#include "kernel/vm/nic.h"
 #include "kernel/vm/snapshot.h"
 #include "kernel/host.h"
 #include "kernel/lib/bitmap.h"
@@ -216,6 +217,7 @@ void vm_teardown(struct vm *vm)
 {
 	uint64_t ram_frames = vm->ram_bytes / FRAME_SIZE;
 
+	vm_nic_destroy(vm);   /* its port first: the switch must not deliver into freed frames */
 	vcpu_destroy(vm->vcpu);
 	free_run(vm, &vm->ram_phys, ram_frames);
 	free_run(vm, &vm->dirty_cmd_phys, vm->dirty_bitmap_frames);
@@ -367,13 +369,21 @@ int vm_pause(struct vm *vm)
 	if (vm->state != VM_RUNNING)
 		return FERR_BUSY;
 	vm->state = VM_PAUSED;
+	vm_nic_pause(vm);   /* before a migration's last dirty collection: nothing in flight */
 	return FERR_OK;
 }
 
 int vm_unpause(struct vm *vm)
 {
+	const char *why = "";
+
 	if (vm->state != VM_PAUSED)
 		return FERR_BUSY;
+	int err = vm_nic_resume(vm, &why);   /* an arriving guest's port attaches here (GO) */
+	if (err) {
+		klog_warn("guest %s: its network card cannot attach: %s", vm->name, why);
+		return err;
+	}
 	vm->state = VM_RUNNING;
 	return FERR_OK;
 }
@@ -419,8 +429,10 @@ const char *vm_dirty_mode(const struct vm *vm)
 int vm_dirty_log_start(struct vm *vm)
 {
 	int err = vcpu_dirty_start(vm->vcpu);
-	if (!err)
+	if (!err) {
+		vm_nic_dirty_clear(vm);
 		vm->dirty_logging = true;
+	}
 	return err;
 }
 
@@ -429,6 +441,8 @@ long vm_dirty_collect(struct vm *vm, uint64_t *bitmap)
 	if (!vm->dirty_logging)
 		return FERR_BUSY;
 	long newly = vcpu_dirty_collect(vm->vcpu, bitmap);
+	if (newly >= 0)   /* Ferry's own writes for the network card: no D bit or PML saw them */
+		newly += (long)vm_nic_dirty_take(vm, bitmap);
 	if (newly >= 0 && vm->dirty_all) {
 		/* Ferry itself rewrote guest RAM (a Linux guest's reset), which no D bit saw. */
 		uint64_t pages = vm->ram_bytes / FRAME_SIZE;
@@ -490,6 +504,12 @@ long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap)
 		s.platform.crystal_hz = p->cpuid.crystal_hz;
 		memcpy(s.platform.args, vm->linux_args, sizeof(s.platform.args));
 	}
+	if (vm->nic) {
+		int err = vm_nic_save(vm, &s.nic);   /* quiesced by vm_pause */
+		if (err)
+			return err;
+		s.has_nic = true;
+	}
 	return vm_snapshot_encode(&s, buf, cap);
 }
 
@@ -505,7 +525,7 @@ static void restore_platform(struct vm *vm, const struct vm_snapshot *s)
 	};
 	const char *why;
 
-	if (vm_platform_init(vm, &cpuid, &why))
+	if (vm_platform_init(vm, &cpuid, &why) || vm_nic_add_window(vm))
 		panic("vm: a validated platform state does not load: %s", why);
 	vm->platform.halted = s->platform.halted;
 	vm->platform.rtc_index = s->platform.rtc_index;
@@ -528,6 +548,16 @@ int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char *
 	err = vm_snapshot_validate(&s, &limits, why);
 	if (err)
 		return err;
+	if (s.has_nic) {
+		/* Its port attaches when the guest first runs here (vm_unpause: at GO). */
+		err = vm_nic_create(vm, false, why);
+		if (!err)
+			err = vm_nic_load(vm, &s.nic, why);
+		if (err) {
+			vm_nic_destroy(vm);
+			return err;
+		}
+	}
 	/* Everything checked: from here on nothing can fail. */
 	vcpu_set_state(vm->vcpu, &s.cpu);
 	vcpu_set_guest_tsc(vm->vcpu, s.guest_tsc);

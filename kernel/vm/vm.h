@@ -142,4 +142,10 @@ int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char *
 void vm_set_migrating(struct vm *vm, bool migrating);
 bool vm_is_migrating(const struct vm *vm);
 
+/* A Linux guest's network card (create's mac=; kernel/vm/nic.h): the device, NULL when the
+ * guest has none, and its virtual switch port (net_vswitch()), < 0 while not attached. */
+struct virtio_net;
+const struct virtio_net *vm_nic_device(const struct vm *vm);
+int vm_nic_port(const struct vm *vm);
+
 #endif

@@ -43,6 +43,7 @@ struct vm {
 	struct vdev_uart uart;
 	struct vm_platform platform;     /* the Linux platform (platform.on), else unused */
 	char linux_args[VM_LINUX_ARGS_MAX];   /* a Linux guest: create's args=, for its resets */
+	struct vm_nic *nic;              /* a Linux guest's network card (kernel/vm/nic.h), or NULL */
 	bool dirty_all;                  /* the next dirty collect reports every page (Ferry wrote RAM) */
 	bool console_attached;           /* `console NAME` shows its bytes: no [NAME] lines */
 
