@@ -7,13 +7,13 @@
 #                           scripts/guest-linux.sh fetched into build/deps/linux
 #   make esp-linux          build/esp-linux.img: build/esp.img plus both under \guests\
 #                           (a separate image: every boot reads all of \guests\ into memory)
-#   make fuzz-linux-loader | fuzz-mmio-decode | fuzz-apic   [FUZZ_SECONDS=20]
+#   make fuzz-linux-loader | fuzz-mmio-decode | fuzz-apic | fuzz-snapshot   [FUZZ_SECONDS=20]
 PORTABLE_SRCS += kernel/vm/loader_linux.c kernel/vdev/acpi.c kernel/vdev/aml.c \
   kernel/vdev/lapic.c kernel/vdev/ioapic.c arch/x86/mmio_decode.c arch/x86/guest_walk.c
 
 LINUX_GUEST_FILES := $(BUILD)/guests/vmlinuz $(BUILD)/guests/initramfs.cpio.gz
 ESP_LINUX         := $(BUILD)/esp-linux.img
-.PHONY: linux-guest esp-linux fuzz-linux-loader fuzz-mmio-decode fuzz-apic
+.PHONY: linux-guest esp-linux fuzz-linux-loader fuzz-mmio-decode fuzz-apic fuzz-snapshot
 
 linux-guest: $(LINUX_GUEST_FILES)
 $(LINUX_GUEST_FILES) &: scripts/guest-linux.sh scripts/mkcpio.py tests/guests/linux/init
@@ -38,19 +38,23 @@ $(ACPI_TABLES_TOOL): tests/tools/acpi_tables.c kernel/vdev/acpi.c kernel/vdev/am
 
 # libFuzzer targets: the loader over hostile bzImages, the decoder and walker over
 # hostile instruction bytes and page tables, the APIC models over hostile register
-# traffic. Each target writes its own seeds into its corpus (FERRY_FUZZ_SEEDS) and runs
+# traffic, the snapshot codec over hostile STATE bytes (the platform's sections). Each target writes its own seeds into its corpus (FERRY_FUZZ_SEEDS) and runs
 # FUZZ_SECONDS.
 LINUX_FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=all -DFERRY_HOST -I. -Iinclude
 LINUX_FUZZ_SRCS_fuzz_linux_loader := kernel/vm/loader_linux.c
 LINUX_FUZZ_SRCS_fuzz_mmio_decode  := arch/x86/mmio_decode.c arch/x86/guest_walk.c
 LINUX_FUZZ_SRCS_fuzz_apic         := kernel/vdev/lapic.c kernel/vdev/ioapic.c
-LINUX_FUZZERS := $(BUILD)/fuzz/fuzz_linux_loader $(BUILD)/fuzz/fuzz_mmio_decode $(BUILD)/fuzz/fuzz_apic
+LINUX_FUZZ_SRCS_fuzz_snapshot     := kernel/vm/snapshot.c arch/x86/cpu_state.c arch/x86/cpu_features.c \
+  kernel/vdev/uart.c kernel/vdev/lapic.c kernel/vdev/ioapic.c kernel/lib/format.c \
+  kernel/vdev/virtio_net_state.c
+LINUX_FUZZERS := $(BUILD)/fuzz/fuzz_linux_loader $(BUILD)/fuzz/fuzz_mmio_decode $(BUILD)/fuzz/fuzz_apic \
+  $(BUILD)/fuzz/fuzz_snapshot
 
 $(LINUX_FUZZERS): $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_seeds.h \
     $(LINUX_FUZZ_SRCS_fuzz_linux_loader) $(LINUX_FUZZ_SRCS_fuzz_mmio_decode) \
-    $(LINUX_FUZZ_SRCS_fuzz_apic) $(wildcard kernel/vm/loader_linux.h arch/x86/mmio_decode.h \
-    arch/x86/guest_walk.h arch/x86/apic.h kernel/vdev/lapic.h kernel/vdev/ioapic.h)
+    $(LINUX_FUZZ_SRCS_fuzz_apic) $(LINUX_FUZZ_SRCS_fuzz_snapshot) tests/unit/x86_fixtures.h $(wildcard kernel/vm/loader_linux.h arch/x86/mmio_decode.h \
+    arch/x86/guest_walk.h arch/x86/apic.h kernel/vdev/lapic.h kernel/vdev/ioapic.h kernel/vm/snapshot.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	@clang $(LINUX_FUZZ_CFLAGS) $< $(LINUX_FUZZ_SRCS_$*) -o $@
@@ -58,7 +62,8 @@ $(LINUX_FUZZERS): $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_seeds.h \
 fuzz-linux-loader: $(BUILD)/fuzz/fuzz_linux_loader
 fuzz-mmio-decode: $(BUILD)/fuzz/fuzz_mmio_decode
 fuzz-apic: $(BUILD)/fuzz/fuzz_apic
-fuzz-linux-loader fuzz-mmio-decode fuzz-apic:
+fuzz-snapshot: $(BUILD)/fuzz/fuzz_snapshot
+fuzz-linux-loader fuzz-mmio-decode fuzz-apic fuzz-snapshot:
 	@mkdir -p $(BUILD)/fuzz/corpus-$@
 	FERRY_FUZZ_SEEDS=$(BUILD)/fuzz/corpus-$@ $< -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$@

@@ -2,7 +2,8 @@
 
 `make fuzz-linux-loader` (the bzImage loader), `make fuzz-mmio-decode` (the MMIO
 instruction decoder and the guest page-table walker) and `make fuzz-apic` (the local APIC
-and I/O APIC models under hostile register traffic) build tests/fuzz/*.c with clang
+and I/O APIC models under hostile register traffic), `make fuzz-snapshot` (the snapshot codec
+and validation over hostile STATE bytes, the Linux platform's sections included) build tests/fuzz/*.c with clang
 (-fsanitize=fuzzer,address,undefined); each target writes its own seeds. libFuzzer exits
 non-zero and writes a crash-* artifact on any crash or sanitizer report; that fails the
 test.
@@ -21,7 +22,7 @@ FUZZ_SECONDS = 10
 
 @pytest.mark.fuzz
 @pytest.mark.skipif(not libfuzzer_available(), reason="clang with libFuzzer not installed")
-@pytest.mark.parametrize("target", ["fuzz-linux-loader", "fuzz-mmio-decode", "fuzz-apic"])
+@pytest.mark.parametrize("target", ["fuzz-linux-loader", "fuzz-mmio-decode", "fuzz-apic", "fuzz-snapshot"])
 def test_fuzz_linux(target):
     for old in glob.glob(os.path.join(BUILD, "fuzz", "crash-*")):
         os.unlink(old)

@@ -364,11 +364,19 @@ int vm_destroy(struct vm *vm)
 	return FERR_OK;
 }
 
+/*
+ * A Linux guest's clock stands still while it is paused: it resumes at the TSC it was
+ * paused at, as a migrated guest resumes on its destination at the TSC it was saved at.
+ * Else a pause as long as a failed stop-and-copy (the engine's stall timeout, 30 s) is a
+ * jump its soft-lockup watchdog reports as a CPU stuck that long.
+ */
 int vm_pause(struct vm *vm)
 {
 	if (vm->state != VM_RUNNING)
 		return FERR_BUSY;
 	vm->state = VM_PAUSED;
+	if (vm->platform.on)
+		vm->paused_guest_tsc = vcpu_guest_tsc(vm->vcpu);
 	vm_nic_pause(vm);   /* before a migration's last dirty collection: nothing in flight */
 	return FERR_OK;
 }
@@ -384,6 +392,8 @@ int vm_unpause(struct vm *vm)
 		klog_warn("guest %s: its network card cannot attach: %s", vm->name, why);
 		return err;
 	}
+	if (vm->platform.on)
+		vcpu_set_guest_tsc(vm->vcpu, vm->paused_guest_tsc);
 	vm->state = VM_RUNNING;
 	return FERR_OK;
 }
@@ -484,7 +494,7 @@ long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap)
 		return FERR_BUSY;
 	memset(&s, 0, sizeof(s));
 	vcpu_get_state(vm->vcpu, &s.cpu);
-	s.guest_tsc = vcpu_guest_tsc(vm->vcpu);
+	s.guest_tsc = vm->platform.on ? vm->paused_guest_tsc : vcpu_guest_tsc(vm->vcpu);   /* paused (vm_pause) */
 	s.tsc_hz = vm->tsc_hz;
 	s.clock_ns_base = vm->clock_ns_base;
 	s.clock_tsc_base = vm->clock_tsc_base;
@@ -575,6 +585,7 @@ int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char *
 		vm->platform.lapic.s = s.lapic;
 		vm->platform.ioapic.s = s.ioapic;
 	}
+	vm->paused_guest_tsc = s.guest_tsc;   /* it resumes at the TSC it was saved at (vm_pause) */
 	vm->state = VM_PAUSED;
 	return FERR_OK;
 }

@@ -46,6 +46,7 @@ struct vm {
 	struct vm_nic *nic;              /* a Linux guest's network card (kernel/vm/nic.h), or NULL */
 	bool dirty_all;                  /* the next dirty collect reports every page (Ferry wrote RAM) */
 	bool console_attached;           /* `console NAME` shows its bytes: no [NAME] lines */
+	uint64_t paused_guest_tsc;       /* a Linux guest: its TSC when paused (vm_pause) */
 
 	bool dirty_logging;
 	uint64_t dirty_bitmap_frames;    /* a bitmap of the guest's pages, in frames */
