@@ -5,7 +5,9 @@ bridge (tests/harness/netlab.py: 198.18.0.1 is the Linux client, the hosts .10 a
 a Linux guest `lx` on host A created with `mac=`, so it gets virtio-net on a port of A's
 virtual switch, configured by hand in its busybox shell with 198.18.0.50. The checks:
 
-- the client pings the guest, the guest pings the client and Ferry's own address;
+- the client pings the guest, the guest pings the client and Ferry's own address; a
+  second guest `ly` on host B (198.18.0.51) is reached from `lx` across the wire, and
+  from the same host once `lx` has moved to B;
 - a TCP stream each way between the client and busybox `nc` in the guest, checksummed;
 - `vminfo` shows the card and its port's counters, `net` the switch's table;
 - live migration A to B and back while the client pings the guest every 10 ms and an
@@ -32,21 +34,20 @@ import pytest
 
 from harness import netns
 from harness.linux_guest import GuestShell
-from harness.machine import FerryMachine
-from harness.migration import KEY, parse_report
+from harness.linux_nic import BOOT_S, guest_with_nic, linux_host
+from harness.migration import parse_report
 from harness.netlab import BRIDGE_IP, PREFIX, NetLab, netlab_available
-from harness.paths import BUILD, ROOT, linux_guest_missing
+from harness.paths import ROOT, linux_guest_missing
 
 AVAILABLE, WHY = netlab_available()
 pytestmark = [pytest.mark.netlab, pytest.mark.qemu,
               pytest.mark.skipif(not AVAILABLE, reason=WHY),
               pytest.mark.skipif(linux_guest_missing() is not None, reason=str(linux_guest_missing()))]
 
-ESP_LINUX = os.path.join(BUILD, "esp-linux.img")
 GUEST_MAC = "52:54:00:18:01:50"
 GUEST_IP = "198.18.0.50"
-HOST_MIB = 512
-BOOT_S = 300
+PEER_MAC = "52:54:00:18:01:51"   # a second guest, `ly`, on host B
+PEER_IP = "198.18.0.51"
 TSC_KHZ = r"boot: TSC runs at (\d+) kHz"
 TSC_AGREE_PPM = 4000          # below the snapshot's 5000 ppm tolerance
 TSC_TRIES = 8
@@ -56,31 +57,8 @@ RECV_PORT = 5002
 MIB = 1024 * 1024
 
 
-def host_on_tap(lab, index):
-    """A FerryMachine of the lab on tap`index` (made once), not started; the Linux ESP."""
-    tap = "tap%d" % index
-    if tap not in lab.taps:
-        lab.add_tap(tap)
-    config = "hostname = ferry-%d\naddress = %s/%d\nmigration_key = %s\n" % (
-        index, lab.host_ip(index), PREFIX, KEY)
-    return FerryMachine(emulator="qemu-svm", config_text=config, netns=lab.ns,
-                        nic={"mac": lab.host_mac(index), "tap": tap}, name="ferry-%d" % index,
-                        esp=ESP_LINUX, memory_mib=HOST_MIB)
-
-
 def tsc_khz(machine):
     return int(machine.search(TSC_KHZ, 0, BOOT_S).group(1))
-
-
-def boot(lab, index):
-    m = host_on_tap(lab, index)
-    try:
-        m.start()
-        m.wait_prompt(timeout=BOOT_S)
-    except BaseException:
-        m.close()
-        raise
-    return m
 
 
 def agree(a, b):
@@ -98,8 +76,8 @@ def lab(built):
         a = b = None
         try:
             for attempt in range(TSC_TRIES):
-                a = a or boot(lab, 0)
-                b = b or boot(lab, 1)
+                a = a or linux_host(lab, 0)
+                b = b or linux_host(lab, 1)
                 if agree(a, b):
                     break
                 # Either may be the outlier: boot each again in turn.
@@ -111,12 +89,9 @@ def lab(built):
                     a = None
             else:
                 pytest.skip("QEMU TCG's TSC calibration would not agree between two hosts")
-            shell = GuestShell(a, "lx")
-            lab.created = shell.create("mac=%s" % GUEST_MAC, timeout=BOOT_S)
-            shell.attach()
-            shell.run("ip link set eth0 up && ip addr add %s/%d dev eth0" % (GUEST_IP, PREFIX))
-            shell.detach()
-            lab.a, lab.b, lab.shell = a, b, shell
+            shell, lab.created = guest_with_nic(a, "lx", GUEST_MAC, GUEST_IP)
+            peer, _ = guest_with_nic(b, "ly", PEER_MAC, PEER_IP)
+            lab.a, lab.b, lab.shell, lab.peer = a, b, shell, peer
             assert lab.wait_ping(GUEST_IP, 120), "the guest never answered the client"
             yield lab
         finally:
@@ -169,6 +144,15 @@ def test_client_and_guest_ping_each_other(lab):
         shell.detach()
     assert ping_summary(to_client)[1] >= 4, to_client
     assert ping_summary(to_ferry)[1] >= 2, to_ferry
+
+
+def test_a_guest_on_a_reaches_a_guest_on_b(lab):
+    host, shell = guest(lab)
+    try:
+        out = shell.run("ping -c 5 -W 2 %s" % PEER_IP, timeout=60)
+    finally:
+        shell.detach()
+    assert ping_summary(out)[1] >= 4, out
 
 
 def connect(lab, port, timeout=60):
@@ -346,7 +330,13 @@ def test_live_migration_there_and_back_keeps_the_tcp_stream(lab):
     there = migrate(a, b, 1, lab)
     lab.shell = GuestShell(b, "lx")
     moved_to_b = wait_fdb(lab, "tap1")
-    time.sleep(5)
+    # Two guests on one host now: B's switch forwards between their ports.
+    lab.peer.attach()
+    try:
+        same_host = lab.peer.run("ping -c 5 -W 2 %s" % GUEST_IP, timeout=60)
+    finally:
+        lab.peer.detach()
+    time.sleep(2)
     back = migrate(b, a, 0, lab)
     lab.shell = GuestShell(a, "lx")
     moved_to_a = wait_fdb(lab, "tap0")
@@ -363,6 +353,7 @@ def test_live_migration_there_and_back_keeps_the_tcp_stream(lab):
         print("[lab] %s: downtime source %s ms, destination %s ms, rounds %s"
               % (name, r.get("downtime_source_ms"), r.get("downtime_dest_ms"), r.get("rounds")))
     assert moved_to_b and moved_to_a, lab.fdb()
+    assert ping_summary(same_host)[1] >= 4, same_host
     assert stream.error is None, stream.error
     assert stream.mismatch_at is None, "echoed bytes differ from byte %d" % stream.mismatch_at
     assert len(stream.received) == len(stream.sent) > 0
