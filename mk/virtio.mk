@@ -23,3 +23,9 @@ fuzz-virtio-net: $(VIRTIO_FUZZER)
 	@mkdir -p $(BUILD)/fuzz/corpus-$@
 	FERRY_FUZZ_SEEDS=$(BUILD)/fuzz/corpus-$@ $< -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$@
+
+# The card's throughput beside Ferry's netbench on the same link (bench/virtio_net.py;
+# root, QEMU TCG with AMD-V, the Debian guest's files).
+.PHONY: bench-virtio-net
+bench-virtio-net: esp-linux
+	/usr/bin/python3 bench/virtio_net.py

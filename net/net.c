@@ -95,10 +95,13 @@ static void nic_rx(void *ctx, const uint8_t *frame, size_t len)
 		vswitch_from_uplink(&vswitch, frame, len, clock_ms());
 }
 
+static bool uplink_busy;   /* the NIC's send ring was full for the frame just switched */
+
 static void to_uplink(void *ctx, const uint8_t *frame, size_t len)
 {
 	(void)ctx;
-	nic->send(nic, frame, len);
+	if (nic->send(nic, frame, len) == FERR_BUSY)
+		uplink_busy = true;
 }
 
 static void switch_users_changed(void *ctx, bool has_users)
@@ -278,10 +281,15 @@ int net_port_detach(int port)
 	return vswitch_detach(&vswitch, port);
 }
 
-void net_port_send(int port, const void *frame, size_t len)
+int net_port_send(int port, const void *frame, size_t len)
 {
-	if (started)
-		vswitch_from_port(&vswitch, port, frame, len, clock_ms());
+	if (!started)
+		return FERR_OK;
+	uplink_busy = false;
+	vswitch_from_port(&vswitch, port, frame, len, clock_ms());
+	/* A unicast frame went to the uplink alone: it may be offered again. A broadcast also
+	 * reached the other ports and the host, so it is not (the uplink loses that one). */
+	return uplink_busy && len >= NIC_MAC_LEN && !eth_is_multicast(frame) ? FERR_BUSY : FERR_OK;
 }
 
 const struct vswitch *net_vswitch(void)

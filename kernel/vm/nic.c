@@ -26,14 +26,15 @@ struct vm_nic {
 
 /* ---- the device's callbacks ------------------------------------------------------------ */
 
-/* A transmitted frame goes to the switch, which forwards or drops it (never busy). */
+/* A transmitted frame goes to the switch; FERR_BUSY (the NIC's ring is full) leaves its
+ * chain in the ring until vm_nic_poll() offers it again. */
 static int nic_send(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct vm *vm = ctx;
 
-	if (vm->nic->port != NIC_DETACHED)
-		net_port_send(vm->nic->port, frame, len);
-	return FERR_OK;
+	if (vm->nic->port == NIC_DETACHED)
+		return FERR_OK;
+	return net_port_send(vm->nic->port, frame, len);
 }
 
 /* The interrupt line: the device's I/O APIC pin (edge, as the DSDT declares it). */
@@ -186,6 +187,12 @@ void vm_nic_reset(struct vm *vm)
 	vm->nic->dev.counters = counters;
 	if (paused)
 		virtio_net_quiesce(&vm->nic->dev);
+}
+
+void vm_nic_poll(struct vm *vm)
+{
+	if (vm->nic && vm->nic->dev.tx_stalled)
+		virtio_net_poll(&vm->nic->dev);
 }
 
 /* ---- migration -------------------------------------------------------------------------- */

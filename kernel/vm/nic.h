@@ -40,6 +40,9 @@ int vm_nic_add_window(struct vm *vm);
 /* The guest was reset: the device at its power-on state (counters and port kept). */
 void vm_nic_reset(struct vm *vm);
 
+/* Offers a transmit the NIC's full ring stalled again (each scheduling round). */
+void vm_nic_poll(struct vm *vm);
+
 void vm_nic_pause(struct vm *vm);
 int vm_nic_resume(struct vm *vm, const char **why);
 

@@ -411,6 +411,9 @@ static void schedule(void)
 {
 	if (deferred_len && !console_input_pending())
 		flush_deferred();
+	for (unsigned i = 0; i < VM_MAX; i++)
+		if (vms[i].used && vms[i].state == VM_RUNNING)
+			vm_nic_poll(&vms[i]);   /* a transmit the NIC's full ring stalled */
 	for (unsigned n = 0; n < VM_MAX; n++) {
 		struct vm *vm = &vms[next_slot];
 		next_slot = (next_slot + 1) % VM_MAX;
