@@ -26,7 +26,7 @@
 #define IST_STACK_PAGES     4
 #define GUARD_PAGES         1
 #define TSC_CALIBRATION_US  50000
-#define TSC_CALIBRATION_TRIES 5
+#define TSC_CALIBRATION_TRIES 10   /* a loaded emulator host: one stall in ten ends on time */
 #define EXIT_BOOT_ATTEMPTS  4
 #define MAP_SLACK_DESCRIPTORS 16
 
@@ -43,7 +43,7 @@ static uint64_t allocate_pages(uint64_t pages)
 }
 
 /*
- * TSC ticks over a firmware Stall, the fewest of a few tries: anything that delays this
+ * TSC ticks over a firmware Stall, the fewest of ten tries: anything that delays this
  * CPU (an emulator's thread descheduled on a busy host) only lengthens a measurement,
  * and a guest's clock is this rate (a Linux guest keeps time by it).
  */
