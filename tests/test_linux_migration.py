@@ -91,12 +91,17 @@ def lab(built):
             yield lab
 
 
-# What `console lx` shows of the guest's recent output before it attaches: seen before.
+# What `console lx` shows of the guest's recent output before it attaches was seen before;
+# only a line logged there as it came (`[lx] ...`) is new.
 REPLAY = re.compile(r"console lx\r?\n.*?\[attached to lx: Ctrl-\] detaches\]", re.S)
 
 
+def _live_lines_only(replay):
+    return "\n".join(line for line in replay.group(0).split("\n") if line.startswith("[lx] ")) + "\n"
+
+
 def counters(m, start=0, end=None):
-    text = REPLAY.sub("", m.text(start) if end is None else m.text(start)[:end - start])
+    text = REPLAY.sub(_live_lines_only, m.text(start) if end is None else m.text(start)[:end - start])
     return [(int(n), float(u)) for n, u in COUNTER.findall(text)]
 
 
