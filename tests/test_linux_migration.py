@@ -91,12 +91,17 @@ def lab(built):
             yield lab
 
 
-# What `console lx` shows of the guest's recent output before it attaches: seen before.
+# What `console lx` shows of the guest's recent output before it attaches was seen before;
+# only a line logged there as it came (`[lx] ...`) is new.
 REPLAY = re.compile(r"console lx\r?\n.*?\[attached to lx: Ctrl-\] detaches\]", re.S)
 
 
+def _live_lines_only(replay):
+    return "\n".join(line for line in replay.group(0).split("\n") if line.startswith("[lx] ")) + "\n"
+
+
 def counters(m, start=0, end=None):
-    text = REPLAY.sub("", m.text(start) if end is None else m.text(start)[:end - start])
+    text = REPLAY.sub(_live_lines_only, m.text(start) if end is None else m.text(start)[:end - start])
     return [(int(n), float(u)) for n, u in COUNTER.findall(text)]
 
 
@@ -126,6 +131,12 @@ def move(src, dest, dest_ip):
     out = src.cmd("migrate lx %s" % dest_ip, timeout=SLOW)
     settled(dest, "lx", dest_start, timeout=SLOW)
     report = parse_report(out)
+    if report["outcome"] == "failed" and "TSC runs at" in report["reason"]:
+        # The refusal the platform requires (docs/linux-guest.md, "Migration"): the lab's
+        # two hosts calibrated their TSCs more than 0.5% apart, which a loaded machine
+        # does to QEMU hosts. The guest must run on where it was.
+        assert guests(src).get("lx") == "running" and "lx" not in guests(dest), out
+        pytest.skip("the hosts' calibrated TSC rates differ beyond the tolerance: " + report["reason"])
     assert report["outcome"] == "completed", out
     print(f"{src.name} -> {dest.name}: rounds={report['rounds']} "
           f"downtime_source_ms={report.get('downtime_source_ms')} total_bytes={report.get('total_bytes')}")
@@ -137,7 +148,7 @@ def move(src, dest, dest_ip):
 def assert_counter_continues(lines):
     """Counter lines across hosts: 1, 2, 3, ... with no jump or repeat; uptime rising."""
     numbers = [n for n, _ in lines]
-    assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), numbers
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), lines
     uptimes = [u for _, u in lines]
     gaps = [b - a for a, b in zip(uptimes, uptimes[1:])]
     assert all(0 < g < 30 for g in gaps), gaps
