@@ -104,6 +104,7 @@ void trap_handler(struct trap_frame *f)
 {
 	unsigned v = (unsigned)f->vector;
 
+	console_panic();
 	kprintf("\nFERRY FATAL: exception %u (%s), error code 0x%llx\n", v,
 		v < 32 ? exception_names[v] : "?", (unsigned long long)f->error_code);
 	uint64_t cr2 = read_cr2();

@@ -162,6 +162,7 @@ static enum shell_status cmd_shutdown(int argc, char **argv)
 	if (argc != 1)
 		return SHELL_USAGE;
 	kprintf("powering off\n");
+	console_flush();
 	int err = power_off();
 	shell_error("power-off failed: %s", err_name(err));
 	return SHELL_FAILED;
@@ -173,6 +174,7 @@ static enum shell_status cmd_reboot(int argc, char **argv)
 	if (argc != 1)
 		return SHELL_USAGE;
 	kprintf("rebooting\n");
+	console_flush();
 	int err = power_reboot();
 	shell_error("reboot failed: %s", err_name(err));
 	return SHELL_FAILED;

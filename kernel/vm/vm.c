@@ -7,6 +7,7 @@
 #include "kernel/clock.h"
 #include "kernel/console.h"
 #include "kernel/lib/errors.h"
+#include "kernel/vm/guest_console.h"
 #include "kernel/vm/loader_elf.h"
 #include "kernel/vm/snapshot.h"
 #include "kernel/host.h"
@@ -79,6 +80,8 @@ void vm_get_info(const struct vm *vm, struct vm_info *out)
 		.stop_reason = vm->stop_reason,
 		.exits = vcpu_exit_counts(vm->vcpu, NULL, NULL),
 		.uart_bytes = vm->uart.bytes_out,
+		.console_dropped_lines = vm->console.dropped_lines,
+		.console_dropped_bytes = vm->console.dropped_bytes,
 		.io_other_reads = vm->io_other_reads,
 		.io_other_writes = vm->io_other_writes,
 		.io_string = vm->io_string,
@@ -112,39 +115,6 @@ struct vm *vm_find(const char *name)
 		if (vms[i].used && strcmp(vms[i].name, name) == 0)
 			return &vms[i];
 	return NULL;
-}
-
-/*
- * Guest lines wait while a command is being typed, so that they do not cut
- * through its echo; they are shown once the line is done. When the queue is
- * full they are shown at once (every line is in its guest's ring anyway).
- */
-#define DEFERRED_BYTES 4096
-#define GUEST_LINE_BYTES (VM_NAME_MAX + VDEV_UART_LINE_MAX + 8)
-static char deferred[DEFERRED_BYTES];
-static size_t deferred_len;
-
-static void flush_deferred(void)
-{
-	console_write(deferred, deferred_len);
-	deferred_len = 0;
-}
-
-static void print_guest_line(void *ctx, const char *line, size_t len)
-{
-	struct vm *vm = ctx;
-	char text[GUEST_LINE_BYTES];
-	size_t n = fmt_snprintf(text, sizeof(text), "[%s] %.*s\n", vm->name, (int)len, line);
-
-	if (n >= sizeof(text))
-		n = sizeof(text) - 1;
-	if (console_input_pending() && deferred_len + n <= sizeof(deferred)) {
-		memcpy(deferred + deferred_len, text, n);
-		deferred_len += n;
-		return;
-	}
-	flush_deferred();
-	console_write(text, n);
 }
 
 static bool name_valid(const char *name)
@@ -240,7 +210,7 @@ static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac
 	vm->ram_bytes = memory_mib * MIB;
 	vm->tsc_hz = clock_tsc_hz();
 	cpu_features_host(&vm->cpu);
-	vdev_uart_init(&vm->uart, print_guest_line, vm);
+	guest_console_init(vm);
 
 	uint64_t ram_frames = vm->ram_bytes / FRAME_SIZE;
 	vm->dirty_bitmap_frames =
@@ -353,8 +323,6 @@ int vm_set_throttle(struct vm *vm, unsigned percent)
 /* One slice of the next running guest per call, so the console and the network keep running. */
 static void schedule(void)
 {
-	if (deferred_len && !console_input_pending())
-		flush_deferred();
 	for (unsigned n = 0; n < VM_MAX; n++) {
 		struct vm *vm = &vms[next_slot];
 		next_slot = (next_slot + 1) % VM_MAX;
@@ -368,7 +336,7 @@ static void schedule(void)
 			return;
 		}
 		vm->slices++;
-		vm_run_slice(vm, VM_SLICE_NS);
+		vm_run_slice(vm, console_backlog() ? VM_SLICE_CONSOLE_NS : VM_SLICE_NS);
 		return;
 	}
 }

@@ -66,6 +66,8 @@ struct vm_info {
 	const char *stop_reason;         /* why it stopped ("" unless VM_STOPPED); valid until destroy */
 	uint64_t exits;                  /* VM exits of every reason */
 	uint64_t uart_bytes;             /* bytes the guest wrote to its UART */
+	uint64_t console_dropped_lines;  /* its lines left off Ferry's console by the rate limit */
+	uint64_t console_dropped_bytes;
 	uint64_t io_other_reads, io_other_writes, io_string;
 	uint64_t hypercalls;
 	uint64_t slices, slices_throttled;
