@@ -2,3 +2,4 @@
 # (tests/unit/test_guest_text.c, test_console_out.c, test_rate_limit.c).
 PORTABLE_SRCS += kernel/lib/guest_text.c
 PORTABLE_SRCS += kernel/lib/rate_limit.c kernel/console.c kernel/console_input.c
+PORTABLE_SRCS += kernel/vm/guest_mac.c

@@ -54,6 +54,10 @@ static int host_create_incoming(void *ctx, const char *name, uint64_t memory_mib
 				const uint8_t *mac, struct vm **vm, const char **why)
 {
 	(void)ctx;
+	/* The offer's MAC follows the rule `create` does: it will be announced on this segment. */
+	int err = vm_mac_check(mac, why);
+	if (err)
+		return err;
 	return vm_create_incoming(name, memory_mib, mac, vm, why);
 }
 

@@ -200,10 +200,11 @@ static enum shell_status cmd_vminfo(int argc, char **argv)
 	print_registers(vm);
 	kprintf("exits: total=%llu", (unsigned long long)info.exits);
 	vm_for_each_exit_count(vm, print_exit_count, NULL);
-	kprintf("\nio: uart_bytes=%llu other_reads=%llu other_writes=%llu string=%llu hypercalls=%llu\n",
+	kprintf("\nio: uart_bytes=%llu other_reads=%llu other_writes=%llu string=%llu hypercalls=%llu"
+		" hypercalls_refused=%llu\n",
 		(unsigned long long)info.uart_bytes, (unsigned long long)info.io_other_reads,
 		(unsigned long long)info.io_other_writes, (unsigned long long)info.io_string,
-		(unsigned long long)info.hypercalls);
+		(unsigned long long)info.hypercalls, (unsigned long long)info.hypercalls_refused);
 	kprintf("console: dropped_lines=%llu dropped_bytes=%llu\n",
 		(unsigned long long)info.console_dropped_lines,
 		(unsigned long long)info.console_dropped_bytes);

@@ -8,6 +8,7 @@
 #include "kernel/console.h"
 #include "kernel/lib/errors.h"
 #include "kernel/vm/guest_console.h"
+#include "kernel/vm/guest_mac.h"
 #include "kernel/vm/loader_elf.h"
 #include "kernel/vm/snapshot.h"
 #include "kernel/host.h"
@@ -18,6 +19,7 @@
 #include "kernel/memory.h"
 #include "kernel/poll.h"
 #include "kernel/vm/vm_internal.h"
+#include "net/net.h"
 
 #include <string.h>
 
@@ -86,6 +88,7 @@ void vm_get_info(const struct vm *vm, struct vm_info *out)
 		.io_other_writes = vm->io_other_writes,
 		.io_string = vm->io_string,
 		.hypercalls = vm->hypercalls,
+		.hypercalls_refused = vm->hypercalls_refused,
 		.slices = vm->slices,
 		.slices_throttled = vm->slices_throttled,
 		.throttle_percent = vm->throttle_percent,
@@ -247,17 +250,40 @@ static const struct boot_file *find_image(const char *image)
 	return host_file(path);
 }
 
+int vm_mac_check(const uint8_t mac[6], const char **why)
+{
+	static char text[GUEST_MAC_WHY_MAX];
+	uint8_t in_use[VM_MAX][GUEST_MAC_BYTES], host_mac[GUEST_MAC_BYTES];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < VM_MAX; i++)
+		if (vms[i].used)
+			memcpy(in_use[n++], vms[i].mac, GUEST_MAC_BYTES);
+	net_mac(host_mac);
+	int err = guest_mac_check(mac, host_mac, (const uint8_t (*)[GUEST_MAC_BYTES])in_use, n, text);
+	if (err)
+		*why = text;
+	return err;
+}
+
 int vm_create(const char *name, const char *image, uint64_t memory_mib, const uint8_t *mac,
 	      const char *args, struct vm **out, const char **why)
 {
 	const struct boot_file *file = supported ? find_image(image) : NULL;
+	uint8_t chosen_mac[GUEST_MAC_BYTES];
 
 	if (supported && !file) {
 		*why = "unknown image (not on the ESP under guests/)";
 		return FERR_NOENT;
 	}
+	if (mac)
+		memcpy(chosen_mac, mac, GUEST_MAC_BYTES);
+	else
+		mac_from_name(name, chosen_mac);
+	if (supported && vm_mac_check(chosen_mac, why))
+		return FERR_INVAL;
 	struct vm *vm;
-	int err = build_shell(name, memory_mib, mac, &vm, why);
+	int err = build_shell(name, memory_mib, chosen_mac, &vm, why);
 	if (err)
 		return err;
 	struct guest_entry_state entry;

@@ -49,6 +49,7 @@ struct vm {
 
 	uint64_t io_other_reads, io_other_writes, io_string;
 	uint64_t hypercalls;
+	uint64_t hypercalls_refused;     /* from guest user mode (FERR_PERM) */
 	uint64_t slices, slices_throttled;
 	char stop_reason[VM_STOP_REASON_MAX];
 };
