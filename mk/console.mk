@@ -3,3 +3,4 @@
 PORTABLE_SRCS += kernel/lib/guest_text.c
 PORTABLE_SRCS += kernel/lib/rate_limit.c kernel/console.c kernel/console_input.c
 PORTABLE_SRCS += kernel/vm/guest_mac.c
+PORTABLE_SRCS += arch/x86/spec_ctrl.c arch/x86/mce.c

@@ -4,6 +4,7 @@
  * is the vCPU backend behind arch/x86/vcpu.h.
  */
 #include "kernel/vm/vm.h"
+#include "arch/x86/spec_hw.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
 #include "kernel/lib/errors.h"
@@ -29,7 +30,7 @@
 #define THROTTLE_MAX 95
 #define PERCENT 100
 #define MAC_LOCAL_UNICAST 0x02   /* locally administered, unicast (IEEE 802) */
-#define HW_DESCRIPTION_MAX 160
+#define HW_DESCRIPTION_MAX 256
 
 static struct vm vms[VM_MAX];
 static bool supported;
@@ -57,6 +58,9 @@ void vm_init(void)
 	supported = true;
 	poll_register("vm", schedule, POLL_BACKGROUND);
 	klog_info("%s: on; %s", vcpu_hw_name(), controls);
+	char mitigations[HW_DESCRIPTION_MAX];
+	spec_hw_describe(mitigations, sizeof(mitigations));
+	klog_info("%s: speculation: %s", vcpu_hw_name(), mitigations);
 }
 
 bool vm_supported(void)
@@ -280,7 +284,8 @@ int vm_create(const char *name, const char *image, uint64_t memory_mib, const ui
 		memcpy(chosen_mac, mac, GUEST_MAC_BYTES);
 	else
 		mac_from_name(name, chosen_mac);
-	if (supported && vm_mac_check(chosen_mac, why))
+	/* After the name's own checks (build_shell's): a taken name says so, not its MAC. */
+	if (supported && name_valid(name) && !vm_find(name) && vm_mac_check(chosen_mac, why))
 		return FERR_INVAL;
 	struct vm *vm;
 	int err = build_shell(name, memory_mib, chosen_mac, &vm, why);
