@@ -18,6 +18,21 @@ static char held[CONSOLE_HELD_BYTES];
 static size_t held_len;
 static uint64_t written_total, operator_waits;
 
+/*
+ * Who owns the background bytes not yet on the line, piece by piece in order
+ * (consecutive pieces of one source are one record): in the ring up to `end`,
+ * or held (end unknown until released). What the per-source and background
+ * shares are counted in.
+ */
+struct piece {
+	struct console_source *src;   /* NULL once the source was released */
+	uint64_t end;                 /* ring position just past the piece */
+	size_t bytes;
+};
+static struct piece ring_pieces[CONSOLE_PIECES], held_pieces[CONSOLE_PIECES];
+static unsigned ring_first, ring_count, held_count;
+static size_t background_queued;   /* background bytes in the ring and held */
+
 struct console_source console_log_source;
 
 static size_t ring_used(void)
@@ -26,6 +41,19 @@ static size_t ring_used(void)
 }
 
 /* ---- the device ------------------------------------------------------------------------ */
+
+/* Background pieces the device has taken are no longer charged to their source. */
+static void retire_pieces(void)
+{
+	while (ring_count && ring_pieces[ring_first].end <= tail) {
+		struct piece *p = &ring_pieces[ring_first];
+		if (p->src)
+			p->src->queued -= p->bytes;
+		background_queued -= p->bytes;
+		ring_first = (ring_first + 1) % CONSOLE_PIECES;
+		ring_count--;
+	}
+}
 
 /* Moves one queued byte to the device if it takes it now. */
 static bool drain_one(void)
@@ -40,12 +68,11 @@ static bool drain_one(void)
 /* Until the ring holds at most `keep` bytes: the operator's wait, a flush, a panic. */
 static void drain_until(size_t keep)
 {
-	if (!try_put) {
+	if (!try_put)
 		tail = head;   /* nowhere to go: nobody can be waiting to read it */
-		return;
-	}
 	while (ring_used() > keep)
 		drain_one();
+	retire_pieces();
 }
 
 static void put_byte(char c)
@@ -85,6 +112,8 @@ void console_attach_output(console_try_put_fn put)
 	head = tail = 0;
 	held_len = 0;
 	written_total = operator_waits = 0;
+	ring_first = ring_count = held_count = 0;
+	background_queued = 0;
 	console_source_init(&console_log_source, "log", "dmesg", CONSOLE_LOG_BYTES_PER_S,
 			    CONSOLE_LOG_BURST_BYTES);
 }
@@ -107,15 +136,39 @@ static bool may_wait(void)
 	return !queued_mode || context == CONSOLE_OPERATOR;
 }
 
+/* Records a background piece of src: ring positions up to `end`, or held. False when no record is free. */
+static bool add_piece(struct piece *pieces, unsigned first, unsigned *count, struct console_source *src,
+		      uint64_t end, size_t bytes)
+{
+	if (*count) {
+		struct piece *last = &pieces[(first + *count - 1) % CONSOLE_PIECES];
+		if (last->src == src) {
+			last->end = end;
+			last->bytes += bytes;
+			return true;
+		}
+	}
+	if (*count == CONSOLE_PIECES)
+		return false;
+	pieces[(first + *count) % CONSOLE_PIECES] = (struct piece){ src, end, bytes };
+	(*count)++;
+	return true;
+}
+
 /* Held background output joins the ring once nobody is typing (whole, or not yet). */
 static void release_held(void)
 {
-	if (!held_len || console_input_pending() || CONSOLE_RING_BYTES - ring_used() < held_len)
+	if (!held_len || console_input_pending() || CONSOLE_RING_BYTES - ring_used() < held_len ||
+	    CONSOLE_PIECES - ring_count < held_count)
 		return;
 	for (size_t i = 0; i < held_len; i++)
 		ring[(head + i) % CONSOLE_RING_BYTES] = held[i];
-	head += held_len;
+	for (unsigned i = 0; i < held_count; i++) {
+		head += held_pieces[i].bytes;
+		add_piece(ring_pieces, ring_first, &ring_count, held_pieces[i].src, head, held_pieces[i].bytes);
+	}
 	held_len = 0;
+	held_count = 0;
 }
 
 void console_drain(void)
@@ -126,6 +179,7 @@ void console_drain(void)
 	while (tail != head && clock_us() - start < CONSOLE_DRAIN_BUDGET_US)
 		if (!drain_one())
 			break;
+	retire_pieces();
 }
 
 size_t console_backlog(void)
@@ -139,6 +193,12 @@ void console_flush(void)
 		/* Whoever flushes is about to stop the machine: held lines go now, typed line or not. */
 		size_t n = held_len;
 		held_len = 0;
+		for (unsigned i = 0; i < held_count; i++) {
+			if (held_pieces[i].src)
+				held_pieces[i].src->queued -= held_pieces[i].bytes;
+			background_queued -= held_pieces[i].bytes;
+		}
+		held_count = 0;
 		operator_write(held, n, false);
 	}
 	drain_until(0);
@@ -188,11 +248,17 @@ static size_t device_bytes(const char *text, size_t len, uint64_t *lines)
 	return n;
 }
 
-/* Appends device bytes to the held buffer or the ring; the caller checked the room. */
-static void background_append(const char *text, size_t len)
+/* Appends device bytes to the held buffer or the ring; the caller checked the room and the record. */
+static void background_append(struct console_source *src, const char *text, size_t len, size_t bytes)
 {
 	bool hold = held_len || console_input_pending();
 
+	src->queued += bytes;
+	background_queued += bytes;
+	if (hold)
+		add_piece(held_pieces, 0, &held_count, src, 0, bytes);
+	else
+		add_piece(ring_pieces, ring_first, &ring_count, src, head + bytes, bytes);
 	for (size_t i = 0; i < len; i++) {
 		if (text[i] == '\n') {
 			if (hold)
@@ -207,11 +273,33 @@ static void background_append(const char *text, size_t len)
 	}
 }
 
-static bool background_room(size_t bytes)
+/* Room for bytes of src: its own share, the background's, the buffer, and a record for the piece. */
+static bool background_room(const struct console_source *src, size_t bytes)
 {
-	if (held_len || console_input_pending())
-		return bytes <= CONSOLE_HELD_BYTES - held_len;
-	return ring_used() + bytes <= CONSOLE_BACKGROUND_BYTES;
+	bool hold = held_len || console_input_pending();
+	const struct piece *last;
+
+	if (src->queued + bytes > CONSOLE_SOURCE_BYTES || background_queued + bytes > CONSOLE_BACKGROUND_BYTES)
+		return false;
+	if (hold) {
+		last = held_count ? &held_pieces[held_count - 1] : NULL;
+		return bytes <= CONSOLE_HELD_BYTES - held_len &&
+		       (held_count < CONSOLE_PIECES || last->src == src);
+	}
+	last = ring_count ? &ring_pieces[(ring_first + ring_count - 1) % CONSOLE_PIECES] : NULL;
+	return bytes <= CONSOLE_RING_BYTES - ring_used() &&
+	       (ring_count < CONSOLE_PIECES || last->src == src);
+}
+
+void console_source_release(struct console_source *src)
+{
+	for (unsigned i = 0; i < ring_count; i++)
+		if (ring_pieces[(ring_first + i) % CONSOLE_PIECES].src == src)
+			ring_pieces[(ring_first + i) % CONSOLE_PIECES].src = NULL;
+	for (unsigned i = 0; i < held_count; i++)
+		if (held_pieces[i].src == src)
+			held_pieces[i].src = NULL;
+	src->queued = 0;
 }
 
 static size_t format_notice(const struct console_source *src, char *buf, size_t cap)
@@ -234,9 +322,10 @@ bool console_emit(struct console_source *src, const char *text, size_t len)
 	if (may_wait()) {
 		operator_write(notice, notice_len, true);
 		operator_write(text, len, true);
-	} else if (background_room(bytes) && rate_limit_take(&src->limit, clock_us(), bytes)) {
-		background_append(notice, notice_len);
-		background_append(text, len);
+	} else if (background_room(src, bytes) && rate_limit_take(&src->limit, clock_us(), bytes)) {
+		size_t notice_bytes = bytes - device_bytes(text, len, &lines);
+		background_append(src, notice, notice_len, notice_bytes);
+		background_append(src, text, len, bytes - notice_bytes);
 	} else {
 		src->dropped_lines += lines;
 		src->dropped_bytes += len;

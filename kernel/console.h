@@ -20,9 +20,11 @@
  *    device, as a command's output always did.
  *  - background (every other poller: guests' exits, the network, migrations):
  *    never waits. Each write is charged to a source (struct console_source: the
- *    kernel log, each guest) with a rate limit in bytes, and may fill at most
- *    CONSOLE_BACKGROUND_BYTES of the ring, so that the operator's answers always
- *    have room. A write over either is dropped whole and counted; the source's
+ *    kernel log, each guest) with a rate limit in bytes; a source may have at
+ *    most CONSOLE_SOURCE_BYTES queued (so that one flooding source leaves room
+ *    for the others) and all of them CONSOLE_BACKGROUND_BYTES (so that the
+ *    operator's answers wait behind little). A write over any of these is
+ *    dropped whole and counted; the source's
  *    next write that passes is preceded by a notice line saying how much was
  *    dropped and where to read it (`dmesg`, `console NAME`). While the operator
  *    is typing a line, background output is held (CONSOLE_HELD_BYTES) and shown
@@ -46,7 +48,9 @@
 #include "kernel/lib/rate_limit.h"
 
 #define CONSOLE_RING_BYTES       16384
-#define CONSOLE_BACKGROUND_BYTES 8192    /* the most of the ring background output may fill */
+#define CONSOLE_BACKGROUND_BYTES 8192    /* the most background output queued, all sources */
+#define CONSOLE_SOURCE_BYTES     2048    /* the most one source may have queued */
+#define CONSOLE_PIECES           256     /* background pieces tracked (a source's consecutive ones are one) */
 #define CONSOLE_HELD_BYTES       4096    /* background output held while a line is typed */
 #define CONSOLE_DRAIN_BUDGET_US  200     /* the longest one console_drain() call writes */
 #define CONSOLE_LINE_MAX         512     /* a background kprintf longer than this is cut */
@@ -99,11 +103,14 @@ struct console_source {
 	struct rate_limit limit;     /* bytes */
 	uint64_t dropped_lines, dropped_bytes;        /* since the source was set up */
 	uint64_t unreported_lines, unreported_bytes;  /* since the last notice */
+	size_t queued;                                /* its bytes not yet on the line */
 };
 
 /* name and where must outlive the source (the notice points at them). */
 void console_source_init(struct console_source *src, const char *name, const char *where,
 			 uint64_t bytes_per_s, uint64_t burst_bytes);
+/* Before src's memory is reused: its queued output is sent, charged to nobody. */
+void console_source_release(struct console_source *src);
 
 /*
  * Writes text (with '\n' as CR LF) charged to src: whole or not at all. In the

@@ -30,3 +30,8 @@ void guest_console_init(struct vm *vm)
 			    GUEST_CONSOLE_BYTES_PER_S, GUEST_CONSOLE_BURST_BYTES);
 	vdev_uart_init(&vm->uart, print_guest_line, vm);
 }
+
+void guest_console_fini(struct vm *vm)
+{
+	console_source_release(&vm->console);
+}

@@ -23,9 +23,11 @@
 struct vm;
 
 #define GUEST_CONSOLE_BYTES_PER_S 4096
-#define GUEST_CONSOLE_BURST_BYTES 32768
+#define GUEST_CONSOLE_BURST_BYTES 16384
 
 /* Sets up vm's console source (after its name is set) and attaches its UART model's lines. */
 void guest_console_init(struct vm *vm);
+/* Before vm's slot is reused: its lines still queued are charged to nobody. */
+void guest_console_fini(struct vm *vm);
 
 #endif

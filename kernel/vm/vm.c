@@ -166,6 +166,7 @@ static void teardown(struct vm *vm)
 	free_run(vm, &vm->dirty_cmd_phys, vm->dirty_bitmap_frames);
 	if (mem_owner_unregister(&vm->owner))
 		klog_error("guest %s: frames still charged after teardown", vm->name);
+	guest_console_fini(vm);
 	memset(vm, 0, sizeof(*vm));
 }
 

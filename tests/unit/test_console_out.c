@@ -148,7 +148,7 @@ TEST(operator_output_is_never_lost)
 	console_set_context(CONSOLE_BACKGROUND);
 	while (console_emit(&guest, "[g] flooding\n", 13))
 		;
-	CHECK(console_backlog() <= CONSOLE_BACKGROUND_BYTES);
+	CHECK(console_backlog() <= CONSOLE_SOURCE_BYTES);
 	console_set_context(CONSOLE_OPERATOR);
 	size_t before = console_backlog();
 	for (size_t i = 0; i < sizeof(big); i++)
@@ -160,6 +160,45 @@ TEST(operator_output_is_never_lost)
 	console_flush();
 	CHECK_EQ_U(line_len, before + sizeof(big));
 	CHECK(memcmp(line_out + before, big, sizeof(big)) == 0);
+}
+
+TEST(a_flooding_source_leaves_room_for_the_others)
+{
+	struct console_source flood, quiet;
+	char line[32];
+
+	reset(true);
+	console_source_init(&flood, "guest f", "`console f`", 1000000, 1000000);
+	console_source_init(&quiet, "guest c", "`console c`", 4096, 16384);
+	unsigned quiet_sent = 0;
+	for (unsigned ms = 0; ms < 2000; ms++) {
+		console_set_context(CONSOLE_BACKGROUND);
+		while (console_emit(&flood, "[f] \n", 5))
+			;
+		if (ms % 100 == 0) {   /* ten lines a second, among the flood */
+			int n = snprintf(line, sizeof(line), "[c] counter %u\n", ms / 100 + 1);
+			quiet_sent += console_emit(&quiet, line, (size_t)n);
+		}
+		console_set_context(CONSOLE_OPERATOR);
+		CHECK(flood.queued <= CONSOLE_SOURCE_BYTES);
+		run_main_loop_ms(1);
+	}
+	CHECK_EQ_U(quiet_sent, 20);
+	CHECK_EQ_U(quiet.dropped_lines, 0);
+	CHECK(flood.dropped_lines > 0);
+	console_flush();
+	CHECK_EQ_U(count(line_out, line_len, "[c] counter "), 20);
+	CHECK_EQ_U(count(line_out, line_len, "[c] counter 20\r\n"), 1);
+	/* A source set free is charged nothing more, and the next one in its place starts empty. */
+	console_set_context(CONSOLE_BACKGROUND);
+	while (console_emit(&flood, "[f] \n", 5))
+		;
+	console_source_release(&flood);
+	CHECK_EQ_U(flood.queued, 0);
+	console_set_context(CONSOLE_OPERATOR);
+	console_flush();
+	CHECK_EQ_U(flood.queued, 0);
+	CHECK_EQ_U(console_backlog(), 0);
 }
 
 TEST(rate_limit_drops_counts_and_reports)
