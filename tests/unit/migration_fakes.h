@@ -215,12 +215,17 @@ struct fake_host {
 	int frames_sent;
 	uint8_t last_frame[64];
 	bool refuse_create;
+	const char *refuse_mac;   /* why the offer's MAC is refused here (guest_ops: vm_mac_check), or NULL */
 };
 
 static int fh_create_incoming(void *ctx, const char *name, uint64_t mib, const uint8_t *mac,
 			      struct vm **guest, const char **why)
 {
 	struct fake_host *h = ctx;
+	if (h->refuse_mac) {
+		*why = h->refuse_mac;
+		return FERR_INVAL;
+	}
 	if (h->refuse_create || mib > h->free_mib) {
 		*why = "no room";
 		return FERR_NOMEM;
