@@ -312,25 +312,46 @@ static size_t format_notice(const struct console_source *src, char *buf, size_t 
 	return n < cap ? n : cap - 1;
 }
 
+static void count_dropped(struct console_source *src, uint64_t lines, uint64_t bytes)
+{
+	src->dropped_lines += lines;
+	src->dropped_bytes += bytes;
+	src->unreported_lines += lines;
+	src->unreported_bytes += bytes;
+}
+
+bool console_drop_if_full(struct console_source *src, size_t len, uint64_t lines)
+{
+	/* len alone over a share: the device bytes (CR LF, a notice) can only be more. */
+	if (may_wait() || (src->queued + len <= CONSOLE_SOURCE_BYTES &&
+			   background_queued + len <= CONSOLE_BACKGROUND_BYTES))
+		return false;
+	count_dropped(src, lines, len);
+	return true;
+}
+
 bool console_emit(struct console_source *src, const char *text, size_t len)
 {
+	uint64_t lines;
+	size_t text_bytes = device_bytes(text, len, &lines);
+
+	if (console_drop_if_full(src, len, lines))
+		return false;
+
 	char notice[NOTICE_MAX];
 	size_t notice_len = format_notice(src, notice, sizeof(notice));
-	uint64_t lines, notice_lines;
-	size_t bytes = device_bytes(text, len, &lines) + device_bytes(notice, notice_len, &notice_lines);
+	uint64_t notice_lines;
+	size_t bytes = text_bytes + device_bytes(notice, notice_len, &notice_lines);
 
 	if (may_wait()) {
 		operator_write(notice, notice_len, true);
 		operator_write(text, len, true);
 	} else if (background_room(src, bytes) && rate_limit_take(&src->limit, clock_us(), bytes)) {
-		size_t notice_bytes = bytes - device_bytes(text, len, &lines);
+		size_t notice_bytes = bytes - text_bytes;
 		background_append(src, notice, notice_len, notice_bytes);
 		background_append(src, text, len, bytes - notice_bytes);
 	} else {
-		src->dropped_lines += lines;
-		src->dropped_bytes += len;
-		src->unreported_lines += lines;
-		src->unreported_bytes += len;
+		count_dropped(src, lines, len);
 		return false;
 	}
 	src->unreported_lines = 0;

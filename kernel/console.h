@@ -113,6 +113,15 @@ void console_source_init(struct console_source *src, const char *name, const cha
 void console_source_release(struct console_source *src);
 
 /*
+ * For a background writer about to prepare len bytes (lines lines) for src: when
+ * src's share or the background's is already too full to take them, counts them
+ * as dropped and returns true, so that a flood costs a comparison per line, not
+ * its rendering (console_emit() checks the same first). False otherwise, and in
+ * the operator's context.
+ */
+bool console_drop_if_full(struct console_source *src, size_t len, uint64_t lines);
+
+/*
  * Writes text (with '\n' as CR LF) charged to src: whole or not at all. In the
  * operator's context the text always goes (uncharged, waiting if it must);
  * otherwise it goes only within src's rate limit and the background share of

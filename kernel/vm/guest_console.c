@@ -15,6 +15,10 @@ static void print_guest_line(void *ctx, const char *line, size_t len)
 {
 	static char text[LINE_PREFIX_MAX + RENDERED_MAX + 2];
 	struct vm *vm = ctx;
+
+	/* A flooding guest's lines are counted, not rendered: the exit stays short. */
+	if (console_drop_if_full(&vm->console, len + 1, 1))
+		return;
 	size_t n = fmt_snprintf(text, sizeof(text), "[%s] ", vm->name);
 
 	n += guest_text_render_line((const uint8_t *)line, len, text + n, sizeof(text) - n - 1);

@@ -228,6 +228,35 @@ TEST(rate_limit_drops_counts_and_reports)
 	CHECK(count(line_out, line_len, "bytes) dropped; `console g` has them\r\n") > 0);
 }
 
+TEST(a_full_share_drops_before_anything_is_prepared)
+{
+	struct console_source guest;
+
+	reset(true);
+	console_source_init(&guest, "guest g", "`console g`", 1000000, 1000000);
+	console_set_context(CONSOLE_BACKGROUND);
+	while (console_emit(&guest, "[g] flooding\n", 13))
+		;
+	uint64_t dropped = guest.dropped_lines;
+	/* Its share is full: the next lines are counted without being rendered or formatted. */
+	CHECK(console_drop_if_full(&guest, 40, 1));
+	CHECK_EQ_U(guest.dropped_lines, dropped + 1);
+	CHECK_EQ_U(guest.unreported_lines, dropped + 1);
+	/* The operator's context never drops, and a source with room is not refused. */
+	struct console_source quiet;
+	console_source_init(&quiet, "guest q", "`console q`", 1000, 1000);
+	CHECK(!console_drop_if_full(&quiet, 40, 1));
+	console_set_context(CONSOLE_OPERATOR);
+	CHECK(!console_drop_if_full(&guest, 40, 1));
+	console_flush();
+	/* Drained, the source's next line passes after a notice that counts every drop. */
+	console_set_context(CONSOLE_BACKGROUND);
+	CHECK(console_emit(&guest, "[g] again\n", 10));
+	console_set_context(CONSOLE_OPERATOR);
+	console_flush();
+	CHECK_EQ_U(count(line_out, line_len, "bytes) dropped; `console g` has them\r\n[g] again\r\n"), 1);
+}
+
 TEST(background_is_held_while_a_line_is_typed)
 {
 	struct console_source guest;
