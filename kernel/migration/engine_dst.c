@@ -390,17 +390,22 @@ static void dst_announce(struct mig_engine *e)
 	}
 }
 
-/* The guest runs here now: keep sending RESUMED, drop input, announce; nothing undoes it. */
+/*
+ * The guest runs here now: keep sending RESUMED, drop input, announce; nothing
+ * undoes it. The source closes the connection once it has RESUMED: only a
+ * connection lost before RESUMED was written out is worth a word in the report.
+ */
 static void dst_after_resume_step(struct mig_engine *e)
 {
 	if (e->conn) {
+		dst_drop_input(e);
 		int err = e->env.transport_ops->error(e->conn);
-		if (!err) {
-			dst_drop_input(e);
+		if (!err)
 			err = mig_pump_out(e);
-		}
-		if (err)
-			dst_fail_after_resume(e, "connection to the source lost");
+		if (err && !mig_output_drained(e))
+			dst_fail_after_resume(e, "connection to the source lost before RESUMED was sent");
+		else if (err)
+			mig_close_conn(e, false);
 	}
 	dst_announce(e);
 }

@@ -221,6 +221,7 @@ struct fake_host {
 	int guests_lost;                /* of which discarded a guest that had run: a lost guest */
 	void *buffers[FAKE_MAX_BUFFERS];   /* working memory given to engines */
 	unsigned buffers_given, buffers_limit;   /* limit 0: no limit */
+	void *test;                     /* the test's own state, for env callbacks it adds */
 };
 
 static int fh_create_incoming(void *ctx, const char *name, uint64_t mib, const uint8_t *mac,
