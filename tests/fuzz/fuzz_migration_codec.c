@@ -135,16 +135,13 @@ static void write_seeds(void)
 		}
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static void fuzz_initialize(void)
 {
-	(void)argc;
-	(void)argv;
 	mig_session_derive(&dst_session, MIG_ROLE_DEST, (const uint8_t *)FUZZ_KEY, strlen(FUZZ_KEY),
 			   fuzz_nonce_dst, fuzz_nonce_src);
 	mig_session_derive(&src_session, MIG_ROLE_SOURCE, (const uint8_t *)FUZZ_KEY, strlen(FUZZ_KEY),
 			   fuzz_nonce_src, fuzz_nonce_dst);
 	write_seeds();
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

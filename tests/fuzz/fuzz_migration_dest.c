@@ -181,12 +181,9 @@ static void write_seeds(void)
 	mig_dst_fini(&dst);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static void fuzz_initialize(void)
 {
-	(void)argc;
-	(void)argv;
 	write_seeds();
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -29,4 +29,15 @@ static const uint8_t fuzz_nonce_dst[MIG_NONCE_BYTES] = { 2 };
 /* A feed of len > 0 bytes that took none, gave no event and did not fail. */
 #define FUZZ_CHECK_PROGRESS(rc, used, len) FUZZ_CHECK(!((rc) == 0 && (used) == 0 && (len) > 0))
 
+/* Each target's seeds (fuzz_write_seed), and its own set-up; run once before fuzzing. */
+static void fuzz_initialize(void);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_initialize();
+	return 0;
+}
+
 #endif

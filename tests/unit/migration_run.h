@@ -203,6 +203,27 @@ static FAKE_UNUSED void check_left_on_source(struct run *r)
 	CHECK(mig_engine_finished(r->dst));
 }
 
+/* Hook: the link fails once the source is in phase hook_arg. */
+static FAKE_UNUSED void run_cut_in_phase(struct run *r)
+{
+	if (!r->hook_done && r->src->phase == (enum mig_engine_phase)r->hook_arg) {
+		r->link.error = FERR_IO;
+		r->hook_done = true;
+	}
+}
+
+/*
+ * Hook: the link fails once GO is sent. As r->hook (before the source's step) GO has
+ * reached the destination; as r->after_src_hook, GO dies with the link.
+ */
+static FAKE_UNUSED void run_cut_after_go(struct run *r)
+{
+	if (!r->hook_done && r->src->go_sent) {
+		r->link.error = FERR_IO;
+		r->hook_done = true;
+	}
+}
+
 /* The guest runs on the destination only, and the source's copy is gone. */
 static FAKE_UNUSED void check_moved(struct run *r)
 {

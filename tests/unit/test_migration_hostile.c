@@ -90,14 +90,6 @@ TEST(connection_reset_after_the_resume_keeps_the_guest)
 
 /* ---- a reset in each phase ------------------------------------------------------------------ */
 
-static void cut_in_phase(struct run *r)
-{
-	if (!r->hook_done && r->src->phase == (enum mig_engine_phase)r->hook_arg) {
-		r->link.error = FERR_IO;
-		r->hook_done = true;
-	}
-}
-
 TEST(reset_in_each_phase_before_go_leaves_the_guest_on_the_source)
 {
 	static const enum mig_engine_phase phases[] = {
@@ -108,7 +100,7 @@ TEST(reset_in_each_phase_before_go_leaves_the_guest_on_the_source)
 	for (unsigned i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
 		struct run r;
 		run_setup(&r, 16, 128 * 1024, 0);
-		r.hook = cut_in_phase;
+		r.hook = run_cut_in_phase;
 		r.hook_arg = (int)phases[i];
 		/* STOP_COPY and SWITCHOVER: a slow link keeps the source there a while. */
 		r.params.downtime_ms = 2000;
@@ -125,21 +117,12 @@ TEST(reset_in_each_phase_before_go_leaves_the_guest_on_the_source)
 
 /* ---- item 12: a source in doubt asks -------------------------------------------------------- */
 
-/* GO reached the destination, then the link died: it runs the guest, and says so. */
-static void cut_after_go_delivered(struct run *r)
-{
-	if (!r->hook_done && r->src->go_sent) {
-		r->link.error = FERR_IO;
-		r->hook_done = true;
-	}
-}
-
 TEST(in_doubt_after_go_delivered_settles_for_the_destination)
 {
 	struct run r;
 
 	run_setup(&r, 16, 256 * 1024, 0);
-	r.hook = cut_after_go_delivered;
+	r.hook = run_cut_after_go;
 	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
 	run_loop(&r, 100000);
 	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_COMPLETED);
@@ -155,7 +138,7 @@ TEST(in_doubt_after_go_lost_settles_for_the_source)
 	struct run r;
 
 	run_setup(&r, 16, 256 * 1024, 0);
-	r.after_src_hook = cut_after_go_delivered;   /* right after GO is written */
+	r.after_src_hook = run_cut_after_go;   /* right after GO is written */
 	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
 	run_loop(&r, 100000);
 	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_FAILED);
@@ -235,7 +218,7 @@ TEST(unknown_answer_leaves_it_to_the_operator)
 	const char *why;
 
 	run_setup(&r, 16, 256 * 1024, 0);
-	r.hook = cut_after_go_delivered;
+	r.hook = run_cut_after_go;
 	r.forget = true;
 	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
 	run_loop(&r, 40 * STEPS_PER_S);

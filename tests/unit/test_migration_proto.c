@@ -9,6 +9,7 @@
 #include "kernel/migration/auth.h"
 #include "kernel/migration/channel.h"
 #include "kernel/migration/proto.h"
+#include "tests/unit/migration_pair.h"
 #include "kernel/migration/stream_sum.h"
 #include "kernel/migration/wire.h"
 #include "mbedtls/poly1305.h"
@@ -332,33 +333,6 @@ TEST(small_messages_round_trip)
 
 /* ---- state machines ------------------------------------------------------------------ */
 
-static bool always(void *ctx, uint64_t mib) { (void)ctx; (void)mib; return true; }
-static bool name_free(void *ctx, const char *name) { (void)ctx; (void)name; return true; }
-
-static struct mig_src src;
-static struct mig_dst dst;
-/* The page stream's buffers, the caller's (mig_src_offer, mig_dst_accept). */
-static uint8_t src_stream[MIG_WRITER_CAPACITY], dst_stream[MIG_FRAME_MAX];
-
-/* Moves every pending byte from src to dst; returns dst's first event result. */
-static int to_dst(struct mig_dst_event *ev)
-{
-	const uint8_t *p;
-	size_t len = mig_src_pending(&src, &p), used;
-	int rc = mig_dst_input(&dst, p, len, &used, ev);
-	mig_src_consume(&src, used);
-	return rc;
-}
-
-static int to_src(struct mig_src_event *ev)
-{
-	const uint8_t *p;
-	size_t len = mig_dst_pending(&dst, &p), used;
-	int rc = mig_src_input(&src, p, len, &used, ev);
-	mig_dst_consume(&dst, used);
-	return rc;
-}
-
 static struct mig_offer test_offer(void)
 {
 	struct mig_offer o = { .migration_id = 1, .memory_mib = 16, .page_size = MIG_PAGE_SIZE,
@@ -390,12 +364,6 @@ static void accepted_pair(const char *src_key, const char *dst_key)
 	CHECK_EQ_I(mig_dst_accept(&dst, dst_stream, sizeof(dst_stream)), 0);
 	CHECK_EQ_I(to_src(&sev), 1);
 	CHECK_EQ_U(sev.kind, MIG_SRC_EV_ACCEPTED);
-}
-
-static void pair_fini(void)
-{
-	mig_src_fini(&src);
-	mig_dst_fini(&dst);
 }
 
 TEST(state_machines_full_exchange)

@@ -10,18 +10,12 @@
 #include "kernel/lib/errors.h"
 #include "kernel/migration/channel.h"
 #include "kernel/migration/proto.h"
+#include "tests/unit/migration_pair.h"
 
 #define KEY "correct horse battery staple"
 
 static const uint8_t nonce_a[MIG_NONCE_BYTES] = { 1, 2, 3 };
 static const uint8_t nonce_b[MIG_NONCE_BYTES] = { 7, 8, 9 };
-
-static struct mig_src src;
-static struct mig_dst dst;
-static uint8_t src_stream[MIG_WRITER_CAPACITY], dst_stream[MIG_FRAME_MAX];
-
-static bool always(void *ctx, uint64_t mib) { (void)ctx; (void)mib; return true; }
-static bool name_free(void *ctx, const char *name) { (void)ctx; (void)name; return true; }
 
 static const struct mig_dst_checks checks = { .memory_available = always, .name_free = name_free };
 
@@ -31,24 +25,6 @@ static size_t header(uint8_t *out, unsigned type, uint32_t len, uint64_t seq, un
 				.sequence = seq };
 	mig_header_encode(out, &h);
 	return MIG_HEADER_BYTES;
-}
-
-static int to_dst(struct mig_dst_event *ev)
-{
-	const uint8_t *p;
-	size_t len = mig_src_pending(&src, &p), used;
-	int rc = mig_dst_input(&dst, p, len, &used, ev);
-	mig_src_consume(&src, used);
-	return rc;
-}
-
-static int to_src(struct mig_src_event *ev)
-{
-	const uint8_t *p;
-	size_t len = mig_dst_pending(&dst, &p), used;
-	int rc = mig_src_input(&src, p, len, &used, ev);
-	mig_dst_consume(&dst, used);
-	return rc;
 }
 
 /* Both machines through HELLO and AUTH: the source may offer or query. */
@@ -65,12 +41,6 @@ static void authenticated_pair(void)
 	CHECK_EQ_U(dev.kind, MIG_DST_EV_AUTHENTICATED);
 	CHECK_EQ_I(to_src(&sev), 1);
 	CHECK_EQ_U(sev.kind, MIG_SRC_EV_AUTHENTICATED);
-}
-
-static void pair_fini(void)
-{
-	mig_src_fini(&src);
-	mig_dst_fini(&dst);
 }
 
 /* ---- item 1: seventeen bytes ------------------------------------------------------------ */
