@@ -459,8 +459,8 @@ static void role_dest_step(struct mig_engine *e)
 	err = dst_pump_in(e);
 	if (e->phase == MIG_PHASE_FINISHED)
 		return;
-	if (!err)
-		err = mig_pump_out(e);
+	if (!err && e->conn)
+		err = mig_pump_out(e);   /* RESUMED or ANSWER without waiting for the next step */
 	if (err) {
 		dst_fail(e, err, MIG_REASON_NONE, "connection to the source lost");
 		return;

@@ -40,6 +40,12 @@ static void role_source_step(struct mig_engine *e);
 #define PAGES_PER_STEP MIG_BATCH_MAX_PAGES
 #define PROGRESS_INTERVAL_NS NS_PER_S
 
+/* The migration's own connection is over: finished, or in doubt (asking on others). */
+static bool src_over(const struct mig_engine *e)
+{
+	return e->phase == MIG_PHASE_FINISHED || e->phase == MIG_PHASE_IN_DOUBT;
+}
+
 /* ---- failing, before and after GO ---------------------------------------------------- */
 
 void mig_src_restore_guest(struct mig_engine *e)
@@ -487,14 +493,14 @@ static void src_event(struct mig_engine *e, const struct mig_src_event *ev)
 
 static int src_pump_in(struct mig_engine *e)
 {
-	for (int i = 0; i < MIG_READS_PER_STEP && e->phase != MIG_PHASE_FINISHED; i++) {
+	for (int i = 0; i < MIG_READS_PER_STEP && !src_over(e); i++) {
 		long n = mig_read(e);
 		size_t at = 0;
 		if (n < 0)
 			return (int)n;
 		if (n == 0)
 			break;
-		while (at < (size_t)n && e->phase != MIG_PHASE_FINISHED) {
+		while (at < (size_t)n && !src_over(e)) {
 			struct mig_src_event ev;
 			size_t used;
 			int rc = mig_src_input(&e->proto.src, e->rx + at, (size_t)n - at, &used, &ev);
@@ -645,7 +651,7 @@ static void role_source_step(struct mig_engine *e)
 		return;
 
 	err = src_pump_in(e);
-	if (e->phase == MIG_PHASE_FINISHED)
+	if (src_over(e))
 		return;
 	if (e->destination_running) {
 		src_complete(e);
@@ -673,7 +679,7 @@ static void role_source_step(struct mig_engine *e)
 	default:
 		break;
 	}
-	if (e->phase == MIG_PHASE_FINISHED)
+	if (src_over(e))
 		return;
 	err = mig_pump_out(e);
 	if (err) {

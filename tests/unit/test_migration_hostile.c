@@ -61,6 +61,35 @@ TEST(bytes_after_go_never_lose_the_guest)
 	run_free(&r);
 }
 
+/* Bytes towards the source after GO, ahead of RESUMED: the source is in doubt, asks, and learns. */
+static void inject_to_source_after_go(struct run *r)
+{
+	struct fake_pipe *p = &r->link.to_src;
+
+	if (!r->hook_done && r->src->go_sent) {
+		for (size_t i = 0; i < sizeof(stray); i++)
+			p->buf[(p->head + p->len + i) % FAKE_PIPE_BYTES] = stray[i];
+		p->len += sizeof(stray);
+		r->hook_done = true;
+	}
+}
+
+TEST(bytes_towards_the_source_after_go_are_settled_by_asking)
+{
+	struct run r;
+
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.after_src_hook = inject_to_source_after_go;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 100000);
+	CHECK(r.hook_done);
+	CHECK_EQ_U(mig_engine_report(r.dst)->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK(reason_has(r.src, "resolved by asking the destination"));
+	check_moved(&r);
+	run_free(&r);
+}
+
 /* The connection dies right after the resume: the guest stays; the source asks and learns it. */
 static void cut_after_resume(struct run *r)
 {
