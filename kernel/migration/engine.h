@@ -241,9 +241,9 @@ int mig_engine_cancel(struct mig_engine *e, const char *why);
 int mig_engine_resolve(struct mig_engine *e, bool dest_runs);
 
 /*
- * An IN_DOUBT source: asks the destination now (unless a query is under way).
- * Returns the count of queries finished so far (compare with mig_engine_doubt()'s
- * to see this one's result), or FERR_INVAL when not in doubt.
+ * An IN_DOUBT source: asks the destination now, on a new connection (a query under
+ * way is dropped uncounted). Returns the count of queries finished so far (compare
+ * with mig_engine_doubt()'s to see this one's result), or FERR_INVAL when not in doubt.
  */
 long mig_engine_query_now(struct mig_engine *e);
 /* Queries finished while in doubt, the last one's answer (MIG_ANSWER_NONE: failed) and why. */

@@ -218,8 +218,13 @@ long mig_engine_query_now(struct mig_engine *e)
 {
 	if (!in_doubt(e))
 		return FERR_INVAL;
-	if (!e->src.doubt.querying)
-		e->src.doubt.next_query_ns = mig_now(e);
+	if (e->src.doubt.querying) {
+		/* A fresh question: the one under way may wait on a path that has since healed. */
+		mig_close_conn(e, false);
+		mig_src_fini(&e->proto.src);
+		e->src.doubt.querying = false;
+	}
+	e->src.doubt.next_query_ns = mig_now(e);
 	return e->src.doubt.queries;
 }
 

@@ -41,6 +41,7 @@ struct run {
 	unsigned queries;
 	bool refuse_connect;            /* the destination cannot be reached any more */
 	bool forget;                    /* the destination has no record of any migration */
+	bool hang_queries;              /* new connections are accepted and never served */
 	bool src_frozen;                /* the source host hangs: its engine is not stepped */
 	/* fault injection */
 	void (*hook)(struct run *r);
@@ -121,7 +122,7 @@ static FAKE_UNUSED int run_connect(void *ctx, struct tcp_stream **conn)
 	q->engine = calloc(1, mig_engine_size());
 	env.log = log_line;
 	env.answer_query = run_answer;
-	q->busy = mig_dest_start(q->engine, &env, &q->de) == 0;
+	q->busy = !r->hang_queries && mig_dest_start(q->engine, &env, &q->de) == 0;
 	*conn = &q->se;
 	return 0;
 }

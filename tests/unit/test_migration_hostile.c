@@ -275,6 +275,29 @@ TEST(unknown_answer_leaves_it_to_the_operator)
 	run_free(&r);
 }
 
+/* An operator's question replaces a query that hangs on a path that has since healed. */
+TEST(ask_now_replaces_a_query_that_hangs)
+{
+	struct run r;
+
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.hook = run_cut_after_go;
+	r.hang_queries = true;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 3 * STEPS_PER_S);
+	CHECK(r.src->src.doubt.querying);
+	CHECK_EQ_U(r.queries, 1);
+	r.hang_queries = false;
+	CHECK_EQ_I(mig_engine_query_now(r.src), 0);
+	r.steps = 0;
+	run_loop(&r, 2 * STEPS_PER_S);
+	CHECK_EQ_U(r.queries, 2);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_U(mig_engine_doubt(r.src, NULL, NULL), 1);   /* the abandoned one is not counted */
+	check_moved(&r);
+	run_free(&r);
+}
+
 /* ---- item 4: deadlines, liveness, the pause cap, memory -------------------------------------- */
 
 /* A HELLO one byte every half second: closed at the handshake deadline, having cost nothing. */
