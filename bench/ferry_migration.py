@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""Ferry's live migration of a 64 MiB guest between two Bochs Ferry hosts: the Ferry half
-of the migration benchmark, beside bench/qemu_migration.py.
+"""Ferry's live migration of a 64 MiB guest between two Ferry hosts: the Ferry half of the
+migration benchmark, beside bench/qemu_migration.py.
 
-Two Ferry hosts boot under Bochs with the same migration_key on one link: a Linux bridge
-in a private network namespace (tests/harness/netlab.py, needs root), or else Bochs' own
-hub (bxhub). For each write rate (pages per second) a guest is created on host A (the
+Two Ferry hosts boot with the same migration_key on one link: under Bochs (VT-x,
+`--backend vmx`, the default) on a Linux bridge in a private network namespace
+(tests/harness/netlab.py, needs root) or else Bochs' own hub (bxhub); or under QEMU TCG
+with AMD-V (`--backend svm`, docs/svm.md) on the bridge. On the AMD-V lab QEMU's half
+runs with `max-bandwidth` set to the rate netbench measured on Ferry's link, and each
+row also gives the downtime floor: the final round's bytes and the state over the link's
+bandwidth, plus one round trip, both measured once before the first case with no guest
+running (netbench, Ferry's `ping`), as the link is during the stop-and-copy. For each write rate (pages per second) a guest is created on host A (the
 memtest guest stamping a 32 MiB window at that rate; the counter guest, which writes
 almost nothing, for rate 0), writes for the warm-up, and is migrated to host B with
 `migrate` (downtime target 50 ms, no bandwidth limit). Just before each migration Ferry's
@@ -34,6 +39,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 import qemu_migration  # noqa: E402
+from harness.machine import backend_emulator  # noqa: E402
 from harness.migration import (KEY, counter_values, memtest_lines, parse_report,  # noqa: E402
                                settled, wait_memtest, wait_output)
 from harness.netlab import HubLab, NetLab, netlab_available  # noqa: E402
@@ -44,24 +50,29 @@ GUEST_MIB = 64                     # as QEMU's guest
 WINDOW_MIB = 32                    # memtest's largest window (tests/guests/memtest.c)
 DOWNTIME_TARGET_MS = 50            # Ferry's default target, QEMU's downtime-limit in its half
 DEFAULT_RATES = (0, 25, 100)       # pages/s: idle, moderate, high, for a ~1.4 MB/s link
+SVM_RATES = (0, 500, 2000)         # pages/s on the AMD-V lab's ~10 MB/s link: idle, a fifth, about all of it
+PING_COUNT = 4
 WARMUP_S = 2.0
 NETBENCH_MIB = 8
 BOOT_S = 300
 CREATE_S = 240
 MIGRATION_TIMEOUT_S = 900
 NETBENCH = re.compile(r"netbench: sent bytes=(\d+) ms=(\d+) mb_per_s=([\d.]+)")
+PING_RTT = re.compile(r"rtt min/avg/max = ([\d.]+)/([\d.]+)/([\d.]+) ms")
 
 
-def open_lab(kind="auto"):
+def open_lab(kind="auto", backend="vmx"):
     """(lab, host factory, description): NetLab when it can be built (or kind="netlab"),
-    else HubLab."""
+    else HubLab (Bochs only)."""
     if kind == "auto":
-        kind = "netlab" if netlab_available()[0] else "hub"
+        kind = "netlab" if netlab_available()[0] or backend != "vmx" else "hub"
     config = "migration_key = %s\n" % KEY
     if kind == "netlab":
         lab = NetLab()
-        return lab, (lambda i: lab.ferry(i, emulator="bochs", extra_config=config)), \
-            "Bochs hosts on a Linux bridge (netlab)"
+        emulator = "bochs" if backend == "vmx" else backend_emulator(backend)
+        what = "Bochs hosts" if backend == "vmx" else "QEMU TCG AMD-V hosts"
+        return lab, (lambda i: lab.ferry(i, emulator=emulator, extra_config=config)), \
+            "%s on a Linux bridge (netlab)" % what
     lab = HubLab(ports=2)
     return lab, (lambda i: lab.ferry(i, extra_config=config)), "Bochs hosts on bxhub"
 
@@ -76,6 +87,12 @@ def netbench(a, b, b_ip, mib=NETBENCH_MIB):
     if not m:
         raise RuntimeError("netbench failed: " + out)
     return int(m.group(1)) / (int(m.group(2)) / 1000)
+
+
+def round_trip_ms(a, b_ip):
+    """The average round trip of Ferry's `ping` from A to B, in ms (None if it failed)."""
+    m = PING_RTT.search(a.cmd("ping %s %d" % (b_ip, PING_COUNT), timeout=60))
+    return float(m.group(2)) if m else None
 
 
 def guest_for(rate, memory_mib, window_mib):
@@ -120,15 +137,37 @@ def row_from_report(report, rate, memory_mib, raw_bytes_per_s):
         "raw_tcp_MBps": raw_bytes_per_s / MB,
         "throughput_ratio": throughput / raw_bytes_per_s if raw_bytes_per_s else None,
         "dirty_mode": report.get("dirty_mode"),
+        "state_bytes": transferred - int(report.get("page_bytes", 0)),
         "round_rows": rows,
         "error": report.get("reason") or None,
         "migration_id": report.get("id"),
     }
 
 
+def idle_link(a, b, b_ip, netbench_mib=NETBENCH_MIB):
+    """(bytes/s, round trip ms) of the link with no guest running: what the stop-and-copy
+    has, since the guest is paused then."""
+    return netbench(a, b, b_ip, netbench_mib), round_trip_ms(a, b_ip)
+
+
+def add_floor(row, link_bytes_per_s, rtt_ms):
+    """The least downtime the link allows: the final round's bytes and the stream's
+    non-page bytes (state, headers) at the idle link's rate, plus one round trip."""
+    row["idle_link_MBps"] = link_bytes_per_s / MB
+    row["rtt_ms"] = rtt_ms
+    if rtt_ms is None or not link_bytes_per_s:
+        return
+    floor = (row["downtime_bytes"] + row["state_bytes"]) / link_bytes_per_s * 1000 + rtt_ms
+    row["downtime_floor_ms"] = floor
+    downtime = row["downtime_ms"]
+    row["downtime_over_floor"] = downtime / floor if downtime is not None else None
+
+
 def run_case(a, b, b_ip, rate, name, memory_mib=GUEST_MIB, window_mib=WINDOW_MIB,
-             warmup_s=WARMUP_S, netbench_mib=NETBENCH_MIB, timeout_s=MIGRATION_TIMEOUT_S):
-    """One migration of a guest writing `rate` pages/s from A to B; returns its row."""
+             warmup_s=WARMUP_S, netbench_mib=NETBENCH_MIB, timeout_s=MIGRATION_TIMEOUT_S,
+             idle_link=None):
+    """One migration of a guest writing `rate` pages/s from A to B; returns its row.
+    With idle_link ((bytes/s, rtt ms) of the link without guests) the row gets the floor."""
     wall_start = time.monotonic()
     image, args = guest_for(rate, memory_mib, window_mib)
     start = len(a.output)
@@ -146,6 +185,8 @@ def run_case(a, b, b_ip, rate, name, memory_mib=GUEST_MIB, window_mib=WINDOW_MIB
         report = parse_report(out)
         settled(b, name, settle_from, timeout=CREATE_S)
         row = row_from_report(report, rate, memory_mib, raw)
+        if idle_link:
+            add_floor(row, *idle_link)
         row["guest_image"] = image
         row["guest_window_pages"] = window_mib * 256 if image == "memtest" else 0
         row["guest_resumed"] = False
@@ -176,16 +217,19 @@ def run_case(a, b, b_ip, rate, name, memory_mib=GUEST_MIB, window_mib=WINDOW_MIB
                 m.cmd("destroy %s" % name, timeout=CREATE_S)
 
 
-def run_ferry_migration_bench(rates=DEFAULT_RATES, lab_kind="auto", **options):
-    """One row per write rate, in order, on one pair of hosts; options as run_case()."""
-    lab, ferry, description = open_lab(lab_kind)
+def run_ferry_migration_bench(rates=DEFAULT_RATES, lab_kind="auto", backend="vmx", floor=False,
+                              **options):
+    """One row per write rate, in order, on one pair of hosts; options as run_case().
+    With floor, the idle link is measured first and every row gets its downtime floor."""
+    lab, ferry, description = open_lab(lab_kind, backend)
     rows = []
     with lab:
         with ferry(0) as a, ferry(1) as b:
             a.wait_prompt(timeout=BOOT_S)
             b.wait_prompt(timeout=BOOT_S)
+            link = idle_link(a, b, lab.host_ip(1)) if floor else None
             for i, rate in enumerate(rates):
-                row = run_case(a, b, lab.host_ip(1), rate, "bench%d" % i, **options)
+                row = run_case(a, b, lab.host_ip(1), rate, "bench%d" % i, idle_link=link, **options)
                 row["lab"] = description
                 rows.append(row)
     return rows
@@ -196,12 +240,17 @@ def run_ferry_migration_bench(rates=DEFAULT_RATES, lab_kind="auto", **options):
 FINER = {"throughput_MBps": "{:.2f}", "raw_tcp_MBps": "{:.2f}", "downtime_ms": "{:.1f}",
          "total_time_ms": "{:.0f}"}
 COLUMNS = tuple((header, key, FINER.get(key, fmt)) for header, key, fmt in qemu_migration.COLUMNS)
+# On the AMD-V lab: the downtime floor beside the downtime, and the idle link it comes from.
+FLOOR_COLUMNS = COLUMNS + (("floor ms", "downtime_floor_ms", "{:.1f}"),
+                           ("/floor", "downtime_over_floor", "{:.2f}"),
+                           ("idle MB/s", "idle_link_MBps", "{:.1f}"),
+                           ("rtt ms", "rtt_ms", "{:.2f}"))
 
 
-def format_table(rows, title="Ferry live migration"):
+def format_table(rows, title="Ferry live migration", columns=COLUMNS):
     """An aligned table of the rows' headline figures, columns as qemu_migration's."""
     saved = qemu_migration.COLUMNS
-    qemu_migration.COLUMNS = COLUMNS
+    qemu_migration.COLUMNS = columns
     try:
         return qemu_migration.format_table(rows, title=title)
     finally:
@@ -210,8 +259,11 @@ def format_table(rows, title="Ferry live migration"):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rates", default=",".join(map(str, DEFAULT_RATES)),
-                        help="write rates in pages/s, comma-separated (default %(default)s)")
+    parser.add_argument("--backend", choices=("vmx", "svm"), default="vmx",
+                        help="vmx: Bochs VT-x hosts; svm: QEMU TCG AMD-V hosts (needs root)")
+    parser.add_argument("--rates", default=None,
+                        help="write rates in pages/s, comma-separated (default %s for vmx, "
+                        "%s for svm)" % (",".join(map(str, DEFAULT_RATES)), ",".join(map(str, SVM_RATES))))
     parser.add_argument("--memory", type=int, default=GUEST_MIB, help="guest MiB (default 64)")
     parser.add_argument("--window", type=int, default=WINDOW_MIB,
                         help="MiB memtest keeps stamped (default 32, its maximum)")
@@ -222,21 +274,34 @@ def main(argv=None):
     parser.add_argument("--lab", choices=("auto", "netlab", "hub"), default="auto")
     parser.add_argument("--with-qemu", action="store_true",
                         help="also run QEMU's half (bench/qemu_migration.py) in the same run")
-    parser.add_argument("--qemu-rates", default=",".join(map(str, qemu_migration.DEFAULT_RATES)))
+    parser.add_argument("--qemu-rates", default=None,
+                        help="QEMU's write rates (default: the same as Ferry's with --backend svm, "
+                        "else %s)" % ",".join(map(str, qemu_migration.DEFAULT_RATES)))
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args(argv)
     start = time.monotonic()
+    svm = args.backend == "svm"
+    rates = args.rates or ",".join(map(str, SVM_RATES if svm else DEFAULT_RATES))
     rows = run_ferry_migration_bench(
-        rates=[int(r) for r in args.rates.split(",")], lab_kind=args.lab, memory_mib=args.memory,
-        window_mib=args.window, warmup_s=args.warmup, netbench_mib=args.netbench_mib)
+        rates=[int(r) for r in rates.split(",")], lab_kind=args.lab, backend=args.backend,
+        floor=svm, memory_mib=args.memory, window_mib=args.window, warmup_s=args.warmup,
+        netbench_mib=args.netbench_mib)
     title = "Ferry live migration, %d MiB guest, %s, netbench as raw" % (args.memory, rows[0]["lab"])
-    print(format_table(rows, title=title))
+    print(format_table(rows, title=title, columns=FLOOR_COLUMNS if svm else COLUMNS))
     qemu_rows = []
     if args.with_qemu:
+        # On the AMD-V lab QEMU is held to the link rate Ferry measured, so both move data
+        # at the same pace; on Bochs' ~1 MB/s link that would take minutes a case.
+        link = min(r["raw_tcp_MBps"] for r in rows) * MB if svm else None
+        options = {"max_bandwidth": link} if link else {}
+        qemu_rates = args.qemu_rates or (rates if svm else ",".join(map(str, qemu_migration.DEFAULT_RATES)))
         qemu_rows = qemu_migration.run_qemu_migration_bench(
-            rates=[int(r) for r in args.qemu_rates.split(",")])
+            rates=[int(r) for r in qemu_rates.split(",")], **options)
         print()
-        print(qemu_migration.format_table(qemu_rows))
+        qemu_title = "QEMU 7.2 TCG live migration, 64 MiB guest, loopback"
+        if link:
+            qemu_title += ", max-bandwidth %.1f MB/s (Ferry's link)" % (link / MB)
+        print(qemu_migration.format_table(qemu_rows, title=qemu_title))
     print("benchmark time: %.1f s" % (time.monotonic() - start))
     if args.json:
         print(json.dumps({"ferry": rows, "qemu": qemu_rows}, indent=2))

@@ -141,6 +141,16 @@ static void set_migration_key(struct parse_state *st, const char *v, size_t len)
 	st->cfg->migration_key[len] = '\0';
 }
 
+static void set_svm_dirty(struct parse_state *st, const char *v, size_t len)
+{
+	if (span_equals(v, len, "npt-ad"))
+		st->cfg->svm_dirty_write_protect = false;
+	else if (span_equals(v, len, "npt-wp"))
+		st->cfg->svm_dirty_write_protect = true;
+	else
+		report(st, CONFIG_ERROR, "svm_dirty must be npt-ad or npt-wp");
+}
+
 struct key_handler {
 	const char *key;
 	void (*set)(struct parse_state *st, const char *value, size_t len);
@@ -152,6 +162,7 @@ static const struct key_handler key_handlers[] = {
 	{ "gateway", set_gateway },
 	{ "migration_port", set_migration_port },
 	{ "migration_key", set_migration_key },
+	{ "svm_dirty", set_svm_dirty },
 };
 
 static void parse_line(struct parse_state *st, const char *s, size_t len)

@@ -9,6 +9,7 @@
  *   gateway         = A.B.C.D          default route (optional)
  *   migration_port  = PORT             TCP port of the migration listener (1-65535)
  *   migration_key   = TEXT             pre-shared key, 16 to 128 printable characters
+ *   svm_dirty       = npt-ad | npt-wp  how AMD-V hosts track guest writes (docs/svm.md)
  *
  * An unknown key gives a warning, a malformed line or value an error naming the
  * line; either way the default for that key stays and parsing goes on, so a bad
@@ -34,6 +35,7 @@ struct ferry_config {
 	uint32_t gateway;       /* 0 when unset */
 	uint16_t migration_port;
 	char migration_key[CONFIG_KEY_MAX + 1];  /* empty: migration refused */
+	bool svm_dirty_write_protect;   /* npt-wp instead of the NPT dirty bits (npt-ad) */
 };
 
 enum config_severity { CONFIG_WARNING, CONFIG_ERROR };

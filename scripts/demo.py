@@ -1,9 +1,11 @@
 """Ferry's demo: a live migration between two Ferry hosts.
 
-Two Ferry hosts, ferry-0 (198.18.0.10) and ferry-1 (198.18.0.11), boot under Bochs
-(which emulates VT-x with EPT) with the same migration_key, on one network: a Linux
-bridge in a private network namespace (tests/harness/netlab.py), or, without root,
-Bochs' own hub (bxhub). ferry-0 runs two guests, memtest (which keeps 2 MiB of its
+Two Ferry hosts, ferry-0 (198.18.0.10) and ferry-1 (198.18.0.11), boot with the same
+migration_key, on one network: a Linux bridge in a private network namespace
+(tests/harness/netlab.py), or, without root, Bochs' own hub (bxhub). `--cpu intel`
+(the default) runs them under Bochs, which emulates VT-x with EPT (or QEMU+KVM where
+the machine has nested VT-x); `--cpu amd` under QEMU TCG with AMD-V and nested paging
+(`-cpu max,+svm,+npt`, docs/svm.md), which needs the bridge lab (root). ferry-0 runs two guests, memtest (which keeps 2 MiB of its
 RAM stamped and re-verifies it continuously) and counter; both move to ferry-1 with
 `migrate` while they run; memtest goes on verifying there; `migrations` shows the
 history on both sides; both hosts power off.
@@ -16,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
-from harness.machine import PROMPT, vtx_emulator  # noqa: E402
+from harness.machine import PROMPT, backend_emulator  # noqa: E402
 from harness.migration import KEY, counter_values, memtest_lines, parse_report, settled  # noqa: E402
 from harness.netlab import HubLab, NetLab, netlab_available  # noqa: E402
 
@@ -64,15 +66,20 @@ def guest_lines(machine, start, pattern, count, timeout=120):
     raise TimeoutError("%s: %r did not appear %d times" % (machine.name, pattern, count))
 
 
-def make_lab(kind="auto"):
+BACKEND_OF_CPU = {"intel": "vmx", "amd": "svm"}
+
+
+def make_lab(kind="auto", cpu="intel"):
     ok, why = netlab_available()
     if kind == "hub":
         ok, why = False, "--lab hub"
     if ok:
         lab = NetLab()
-        emulator = vtx_emulator()
+        emulator = backend_emulator(BACKEND_OF_CPU[cpu])
         return lab, (lambda i: lab.ferry(i, emulator=emulator, extra_config=CONFIG)), \
             "a Linux bridge in network namespace %s, guests under %s" % (lab.ns, emulator)
+    if cpu == "amd":
+        raise SystemExit("--cpu amd needs the bridge lab (%s); bxhub links Bochs (Intel) hosts only" % why)
     lab = HubLab(ports=2)
     print("(no network lab: %s; falling back to Bochs' bxhub, which needs no root)" % why)
     return lab, (lambda i: lab.ferry(i, extra_config=CONFIG)), "Bochs' bxhub on the loopback"
@@ -82,9 +89,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lab", choices=("auto", "hub"), default="auto",
                         help="auto: a bridge lab when root can build one, else bxhub")
+    parser.add_argument("--cpu", choices=tuple(BACKEND_OF_CPU), default="intel",
+                        help="intel: VT-x hosts (Bochs); amd: AMD-V hosts (QEMU TCG)")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    lab, ferry, what = make_lab(args.lab)
+    lab, ferry, what = make_lab(args.lab, args.cpu)
     with lab:
         heading("booting two Ferry hosts on %s (a minute or two in emulation)" % what)
         with ferry(0) as a, ferry(1) as b:

@@ -1,7 +1,9 @@
-"""Live migration between Ferry hosts under Bochs, in a network lab (docs/migration.md).
+"""Live migration between Ferry hosts, in a network lab (docs/migration.md).
 
-Two Bochs Ferry hosts, A (198.18.0.10, tap0) and B (198.18.0.11, tap1), with the same
-migration_key, serve the whole module. Destinations that must refuse (another key, no
+Every test runs once per CPU virtualization backend: between VT-x hosts under Bochs
+(marker `bochs`) and between AMD-V hosts under QEMU TCG (`-cpu max,+svm,+npt`, marker
+`qemu`; docs/svm.md), each with a lab of its own. Two Ferry hosts, A (198.18.0.10, tap0)
+and B (198.18.0.11, tap1), with the same migration_key, serve the whole module. Destinations that must refuse (another key, no
 key, an older CPU) and one that is killed are booted for their test only, so that at
 most three emulators run at once. Guests: tests/guests/memtest (keeps its pages
 stamped and re-verifies them, printing `memtest ok gen=G ... written=W ... corrupt=K`
@@ -31,12 +33,12 @@ from harness import netns
 from harness.migration import (KEY, OTHER_KEY, PROGRESS, corrupt_lines, counter_values,
                                free_kib, guests, memtest_lines, migrations_table, parse_report,
                                parse_reports, pump, settled, wait_memtest, wait_output)
+from harness.machine import backend_emulator
 from harness.migration_wire import ABORT, GO, READY, RESUMED, Relay, header, messages, read_all
 from harness.netlab import BRIDGE, NetLab, netlab_available
 
 AVAILABLE, WHY = netlab_available()
-pytestmark = [pytest.mark.bochs, pytest.mark.netlab,
-              pytest.mark.skipif(not AVAILABLE, reason=WHY)]
+pytestmark = [pytest.mark.netlab, pytest.mark.skipif(not AVAILABLE, reason=WHY)]
 
 BOOT_S = 300
 SLOW = 240          # seconds: a console command that creates a guest or waits for a migration
@@ -45,21 +47,33 @@ STALL_WAIT_S = 4 * STALL_S   # wall seconds to wait for it: busy emulators run F
 PORT = 8002
 MIB = 1024 * 1024
 OLD_CPU = "corei7_haswell_4770"   # VMX with EPT (and EPT A/D), but no RDSEED/ADX/SMAP/CLFLUSHOPT/SHA
+# AMD-V with NPT and RDRAND (Ferry's handshake needs a random source), but no AES, MOVBE or SMAP.
+OLD_SVM_CPU = "max,+svm,+npt,-aes,-movbe,-smap"
+
+# What differs between the backends: each host's emulator, what `info` says of it, and a
+# destination CPU that lacks features the source gives its guests.
+BACKENDS = {
+    "vmx": {"features": "vmx=yes ept=yes", "old_cpu": {"cpu_model": OLD_CPU}, "dirty": "pml"},
+    "svm": {"features": "svm=yes npt=yes", "old_cpu": {"qemu_cpu": OLD_SVM_CPU}, "dirty": "npt-ad"},
+}
 
 
 # ---- hosts -------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def ferry_host(lab, index, key=KEY, **machine_kw):
-    """A Bochs Ferry host on tap`index`, booted to its prompt; powered off at the end."""
+    """A Ferry host of the lab's backend on tap`index`, booted to its prompt; powered off at the end."""
     extra = "migration_key = %s\n" % key if key else ""
-    with lab.ferry(index, emulator="bochs", extra_config=extra, **machine_kw) as m:
+    with lab.ferry(index, emulator=backend_emulator(lab.backend), extra_config=extra,
+                   **machine_kw) as m:
         m.wait_prompt(timeout=BOOT_S)
         yield m
 
 
-@pytest.fixture(scope="module")
-def lab(built):
+@pytest.fixture(scope="module", params=[pytest.param("vmx", marks=pytest.mark.bochs),
+                                        pytest.param("svm", marks=pytest.mark.qemu)])
+def lab(request, built):
     with NetLab() as lab:
+        lab.backend = request.param
         yield lab
 
 
@@ -259,7 +273,8 @@ def test_memtest_and_counter_move_to_b(lab, a, b):
         assert (report["guest"], report["role"]) == ("mt", "source"), report
         assert re.search(r"migrate: mt to %s:%d started id=%s" % (re.escape(B), PORT, report["id"]), out), out
         assert "migrate: mt completed, running on %s" % B in out, out
-        for event in (r"migration mt: connecting", r"migration mt: pre-copy of 4096 pages \(pml\)",
+        dirty = BACKENDS[lab.backend]["dirty"]
+        for event in (r"migration mt: connecting", r"migration mt: pre-copy of 4096 pages \(%s\)" % dirty,
                       r"migration mt: stop-and-copy, \d+ pages", r"migration mt: completed"):
             assert re.search(event, out), (event, out)
         rows = report["round"]
@@ -267,7 +282,7 @@ def test_memtest_and_counter_move_to_b(lab, a, b):
         assert rows[0]["round"] == 0 and rows[0]["pages"] == 4096, rows
         assert rows[-1]["final"] and not any(r["final"] for r in rows[:-1]), rows
         assert [r["round"] for r in rows] == list(range(len(rows))), rows
-        assert report["ram_bytes"] == 16 * MIB and report["dirty_mode"] == "pml", report
+        assert report["ram_bytes"] == 16 * MIB and report["dirty_mode"] == dirty, report
         assert report["pages"] == sum(r["pages"] for r in rows), report
         assert report["page_bytes"] == sum(r["bytes"] for r in rows), report
         assert report["total_bytes"] >= report["page_bytes"], report
@@ -388,10 +403,10 @@ def refused(lab, a, dest, name, reason_pattern, dest_pattern, whole_reason=None)
 
 @pytest.mark.parametrize("kind", ["wrong-key", "no-key", "old-cpu"])
 def test_destination_refuses_and_the_guest_runs_on(lab, a, b, kind):
-    index, key, cpu = {"wrong-key": (2, OTHER_KEY, "tigerlake"),
-                       "no-key": (3, None, "tigerlake"),
-                       "old-cpu": (4, KEY, OLD_CPU)}[kind]
-    with ferry_host(lab, index, key=key, cpu_model=cpu) as dest:
+    index, key, cpu = {"wrong-key": (2, OTHER_KEY, {}),
+                       "no-key": (3, None, {}),
+                       "old-cpu": (4, KEY, BACKENDS[lab.backend]["old_cpu"])}[kind]
+    with ferry_host(lab, index, key=key, **cpu) as dest:
         try:
             create(a, "rf")
             if kind == "wrong-key":
@@ -407,7 +422,7 @@ def test_destination_refuses_and_the_guest_runs_on(lab, a, b, kind):
                 assert history_ids(dest) == history and guests(dest).get("nk") == "running"
             else:
                 info = dest.cmd("info")
-                assert "vmx=yes ept=yes" in info, info
+                assert BACKENDS[lab.backend]["features"] in info, info
                 # What the guest needs that this CPU lacks, word by word, as Ferry names it.
                 create(dest, "probe", image="counter")
                 have = cpuid_mask(dest, "probe")

@@ -1,5 +1,6 @@
 /* Comparing and printing CPUID feature masks; see cpu_features.h. */
 #include "arch/x86/cpu_features.h"
+#include "arch/x86/vcpu.h"
 #include "kernel/lib/format.h"
 
 #include <stddef.h>
@@ -54,4 +55,13 @@ void cpu_features_format(const struct cpu_features *f, char *buf, unsigned size)
 		used += fmt_snprintf(buf + used, size - used, "%s%s=0x%08x", used ? " " : "",
 				     words[i].name, word(f, i));
 	}
+}
+
+const char *cpu_vendor_mismatch(uint32_t from, uint32_t here)
+{
+	if (from == VCPU_VENDOR_AMD && here == VCPU_VENDOR_INTEL)
+		return "the guest ran on an AMD CPU (AMD-V); this host is Intel (VT-x)";
+	if (from == VCPU_VENDOR_INTEL && here == VCPU_VENDOR_AMD)
+		return "the guest ran on an Intel CPU (VT-x); this host is AMD (AMD-V)";
+	return "the guest ran on a CPU of another vendor than this host's";
 }

@@ -31,4 +31,12 @@ void cpu_features_format(const struct cpu_features *f, char *buf, unsigned size)
 /* The features this host's CPU can give a guest (its own, under Ferry's baseline). */
 void cpu_features_host(struct cpu_features *out);
 
+/*
+ * Why a guest that ran on a CPU of vendor `from` cannot run on one of vendor
+ * `here` (enum vcpu_vendor, arch/x86/vcpu.h), naming both: the guest has seen
+ * one vendor's CPUID, and each vendor's virtualization keeps state the other's
+ * cannot express. A saved state and a migration offer are refused with it.
+ */
+const char *cpu_vendor_mismatch(uint32_t from, uint32_t here);
+
 #endif

@@ -66,6 +66,7 @@ struct x86_state_limits {
 	uint32_t phys_bits;           /* MAXPHYADDR */
 	uint32_t mxcsr_mask;
 	struct cpu_features host;     /* what this host can offer a guest (the snapshot's CPUID check) */
+	uint32_t vendor;              /* enum vcpu_vendor (arch/x86/vcpu.h): a snapshot from another is refused */
 };
 
 /*

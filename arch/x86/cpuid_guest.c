@@ -78,8 +78,10 @@ struct cpuid_regs cpuid_guest(const struct cpu_features *mask, uint32_t leaf, ui
 			r.eax = r.ebx = 0;
 			r.ecx &= mask->ext1_ecx;
 			r.edx &= mask->ext1_edx;
-		} else if (leaf < CPUID_LEAF_BRAND_FIRST ||
-			   (leaf > CPUID_LEAF_BRAND_LAST && leaf != CPUID_LEAF_ADDRESS_SIZES)) {
+		} else if (leaf == CPUID_LEAF_ADDRESS_SIZES) {
+			/* The address widths only: AMD puts core counts and speculation-control features in EBX-EDX. */
+			r.ebx = r.ecx = r.edx = 0;
+		} else if (leaf < CPUID_LEAF_BRAND_FIRST || leaf > CPUID_LEAF_BRAND_LAST) {
 			return zero;
 		}
 		return r;

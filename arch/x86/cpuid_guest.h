@@ -1,7 +1,9 @@
 /*
  * The CPUID a guest sees (docs/vmx.md, "CPUID baseline"): the host's answers
  * masked to the features Ferry can virtualise and carry through a migration,
- * with the hypervisor bit set and VMX hidden. Image only.
+ * with the hypervisor bit set and VMX and SVM hidden; the vendor string and the
+ * extended leaves (80000000h-80000008h) are the host's, so the same policy serves
+ * Intel and AMD hosts. Image only.
  */
 #ifndef FERRY_ARCH_X86_CPUID_GUEST_H
 #define FERRY_ARCH_X86_CPUID_GUEST_H

@@ -39,21 +39,30 @@ static uint8_t ist_for(unsigned vector)
 	return own_stack ? IST_FAULT_STACK : 0;
 }
 
+static void set_gate(unsigned vector, uint64_t handler, uint8_t ist)
+{
+	idt[vector] = (struct idt_gate){
+		.offset_low = handler & 0xffff,
+		.selector = GDT_SELECTOR_CODE,
+		.ist = ist,
+		.type_attr = AR_P | SYS_TYPE_INTERRUPT_GATE,   /* the access byte; DPL 0 */
+		.offset_mid = (handler >> 16) & 0xffff,
+		.offset_high = (uint32_t)(handler >> 32),
+	};
+}
+
+void idt_set_interrupt_gate(unsigned vector, void (*handler)(void))
+{
+	if (vector >= VECTOR_EXCEPTIONS && vector < IDT_ENTRIES)
+		set_gate(vector, (uint64_t)(uintptr_t)handler, 0);
+}
+
 void idt_init(void)
 {
 	uint64_t table = (uint64_t)(uintptr_t)isr_stub_offsets;
 
-	for (unsigned v = 0; v < VECTOR_EXCEPTIONS; v++) {
-		uint64_t handler = table + (uint64_t)isr_stub_offsets[v];
-		idt[v] = (struct idt_gate){
-			.offset_low = handler & 0xffff,
-			.selector = GDT_SELECTOR_CODE,
-			.ist = ist_for(v),
-			.type_attr = AR_P | SYS_TYPE_INTERRUPT_GATE,   /* the access byte; DPL 0 */
-			.offset_mid = (handler >> 16) & 0xffff,
-			.offset_high = (uint32_t)(handler >> 32),
-		};
-	}
+	for (unsigned v = 0; v < VECTOR_EXCEPTIONS; v++)
+		set_gate(v, table + (uint64_t)isr_stub_offsets[v], ist_for(v));
 	struct idt_pointer ptr = { sizeof(idt) - 1, idt_base() };
 	__asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
 }

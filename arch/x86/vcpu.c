@@ -49,7 +49,7 @@ static const struct vcpu_backend *backend_for(enum vcpu_vendor vendor)
 {
 	switch (vendor) {
 	case VCPU_VENDOR_AMD:
-		return NULL;   /* the AMD-V backend (arch/x86/svm/, svm_backend) goes here */
+		return &svm_backend;
 	case VCPU_VENDOR_INTEL:
 	case VCPU_VENDOR_NONE:
 		break;
@@ -107,6 +107,7 @@ void vcpu_hw_describe(char *buf, size_t cap)
 void vcpu_state_limits(struct x86_state_limits *out)
 {
 	backend()->state_limits(out);
+	out->vendor = vcpu_hw_vendor();
 }
 
 int vcpu_create(const struct vcpu_config *cfg, struct vcpu **out, const char **why)

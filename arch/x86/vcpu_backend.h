@@ -48,5 +48,7 @@ struct vcpu_backend {
 
 /* Intel VT-x (arch/x86/vmx/). */
 extern const struct vcpu_backend vmx_backend;
+/* AMD-V (arch/x86/svm/). */
+extern const struct vcpu_backend svm_backend;
 
 #endif

@@ -58,6 +58,7 @@
 #define EFER_LME X86_BIT(8)    /* long mode enable */
 #define EFER_LMA X86_BIT(10)   /* long mode active */
 #define EFER_NXE X86_BIT(11)   /* execute-disable enable */
+#define EFER_SVME X86_BIT(12)  /* SVM enable (AMD64 APM Vol. 2, 3.1.7) */
 
 /* ---- RFLAGS (SDM Vol. 1 3.4.3) ------------------------------------------------------- */
 #define RFLAGS_FIXED1   X86_BIT(1)    /* reserved, always 1 */
@@ -230,6 +231,8 @@
 #define VECTOR_DE 0
 #define VECTOR_DB 1
 #define VECTOR_NMI 2
+#define VECTOR_BP 3    /* INT3 */
+#define VECTOR_OF 4    /* INTO */
 #define VECTOR_UD 6
 #define VECTOR_DF 8
 #define VECTOR_TS 10
@@ -279,8 +282,11 @@
 /* ---- paging (SDM Vol. 3A 4.5, tables 4-15 to 4-20) ----------------------------------- */
 #define PTE_PRESENT   X86_BIT(0)
 #define PTE_WRITABLE  X86_BIT(1)
+#define PTE_USER      X86_BIT(2)
 #define PTE_PWT       X86_BIT(3)
 #define PTE_PCD       X86_BIT(4)
+#define PTE_ACCESSED  X86_BIT(5)
+#define PTE_DIRTY     X86_BIT(6)    /* in a leaf */
 #define PTE_LARGE     X86_BIT(7)    /* PS: a 2 MiB page in a PD entry, 1 GiB in a PDPT entry */
 #define PTE_NX        X86_BIT(63)
 #define PTE_ADDR_MASK X86_C(0x000ffffffffff000)

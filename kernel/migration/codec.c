@@ -58,8 +58,27 @@ static const char *const reason_names[MIG_REASON_COUNT] = {
 	[MIG_REASON_TIMEOUT] = "timeout",
 	[MIG_REASON_NOT_CONVERGED] = "not-converged",
 	[MIG_REASON_INTERNAL] = "internal",
+	[MIG_REASON_VENDOR] = "cpu-vendor",
 	[MIG_REASON_BUSY] = "busy",
 };
+
+static const char *const dirty_mode_names[MIG_DIRTY_MODES] = {
+	[MIG_DIRTY_EPT_AD] = "ept-ad", [MIG_DIRTY_PML] = "pml",
+	[MIG_DIRTY_NPT_AD] = "npt-ad", [MIG_DIRTY_NPT_WP] = "npt-wp",
+};
+
+unsigned mig_dirty_mode_code(const char *name)
+{
+	for (unsigned i = 0; name && i < MIG_DIRTY_MODES; i++)
+		if (strcmp(name, dirty_mode_names[i]) == 0)
+			return i;
+	return MIG_DIRTY_EPT_AD;
+}
+
+const char *mig_dirty_mode_name(unsigned code)
+{
+	return code < MIG_DIRTY_MODES ? dirty_mode_names[code] : "?";
+}
 
 /* strnlen, which C11 lacks. */
 static size_t bounded_len(const char *s, size_t max)
@@ -199,7 +218,7 @@ size_t mig_encode_offer(uint8_t *out, const struct mig_offer *m)
 	mig_put16(p, m->page_size);
 	p += 2;
 	p[0] = m->dirty_mode;
-	p[1] = 0;
+	p[1] = m->vendor;
 	p += 2;
 	p = put_features(p, &m->features);
 	return (size_t)(p - out);
@@ -355,7 +374,8 @@ static int decode_offer(struct mig_msg *msg)
 	o->page_size = mig_get16(p);
 	p += 2;
 	o->dirty_mode = p[0];
-	if (p[1] != 0 || o->dirty_mode > MIG_DIRTY_PML)
+	o->vendor = p[1];
+	if (o->dirty_mode >= MIG_DIRTY_MODES || o->vendor > MIG_VENDOR_MAX)
 		return FERR_PROTO;
 	p += 2;
 	get_features(p, &o->features);

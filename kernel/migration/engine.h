@@ -68,7 +68,8 @@ struct mig_guest_ops {
 	const char *(*name)(const struct vm *vm);
 	const uint8_t *(*mac)(const struct vm *vm);
 	const struct cpu_features *(*cpu_features)(const struct vm *vm);
-	const char *(*dirty_mode)(const struct vm *vm);          /* "pml" or "ept-ad" */
+	const char *(*dirty_mode)(const struct vm *vm);          /* vcpu_dirty_mode(): "pml", "npt-ad"... */
+	uint32_t (*cpu_vendor)(const struct vm *vm);             /* enum vcpu_vendor of the CPU it runs on */
 	int (*dirty_start)(struct vm *vm);
 	long (*dirty_collect)(struct vm *vm, uint64_t *bitmap);  /* ORs pages in; count or ferry_err */
 	void (*dirty_stop)(struct vm *vm);
@@ -92,6 +93,7 @@ struct mig_host_ops {
 	bool (*memory_available)(void *ctx, uint64_t memory_mib);
 	bool (*name_free)(void *ctx, const char *name);
 	void (*cpu_features)(void *ctx, struct cpu_features *out);
+	uint32_t (*cpu_vendor)(void *ctx);                       /* enum vcpu_vendor of this host */
 };
 
 /* A byte stream to the peer (the signatures of net/tcp_stream.h). */

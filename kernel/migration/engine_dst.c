@@ -92,6 +92,7 @@ int mig_dest_start(struct mig_engine *e, const struct mig_env *env, struct tcp_s
 	e->dst.last_precopy_ns = e->start_ns;
 	fmt_snprintf(e->report.guest, sizeof(e->report.guest), "(incoming)");
 	env->host_ops->cpu_features(env->ctx, &checks.host_features);
+	checks.host_vendor = env->host_ops->cpu_vendor(env->ctx);
 	err = env->random(env->ctx, nonce, sizeof(nonce));
 	mig_dst_init(&e->proto.dst, env->key, env->key ? env->key_len : 0, nonce, &checks);
 	e->phase = MIG_PHASE_HANDSHAKE;
@@ -138,7 +139,7 @@ static void dst_offer(struct mig_engine *e)
 	fmt_snprintf(e->report.guest, sizeof(e->report.guest), "%s", o->name);
 	e->report.migration_id = o->migration_id;
 	e->report.ram_bytes = (uint64_t)o->memory_mib << MIB_SHIFT;
-	e->report.dirty_mode = o->dirty_mode == MIG_DIRTY_PML ? "pml" : "ept-ad";
+	e->report.dirty_mode = mig_dirty_mode_name(o->dirty_mode);
 	e->pages = e->report.ram_bytes >> MIG_PAGE_SHIFT;
 	if (!dst_take_buffers(e)) {
 		const char *busy = "destination runs its maximum of incoming migrations";

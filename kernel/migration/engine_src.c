@@ -167,12 +167,12 @@ int mig_source_start(struct mig_engine *e, const struct mig_env *env,
 
 static void src_send_offer(struct mig_engine *e)
 {
-	const char *mode = mig_gops(e)->dirty_mode(e->guest);
 	struct mig_offer offer = {
 		.migration_id = e->report.migration_id,
 		.memory_mib = (uint32_t)(e->report.ram_bytes >> MIB_SHIFT),
 		.page_size = MIG_PAGE_SIZE,
-		.dirty_mode = (mode && strcmp(mode, "pml") == 0) ? MIG_DIRTY_PML : MIG_DIRTY_EPT_AD,
+		.dirty_mode = (uint8_t)mig_dirty_mode_code(mig_gops(e)->dirty_mode(e->guest)),
+		.vendor = (uint8_t)mig_gops(e)->cpu_vendor(e->guest),
 		.features = *mig_gops(e)->cpu_features(e->guest),
 	};
 

@@ -5,6 +5,7 @@
  */
 #include "kernel/migration/guest_ops.h"
 
+#include "arch/x86/vcpu.h"
 #include "kernel/lib/errors.h"
 #include "kernel/lib/units.h"
 #include "kernel/memory.h"
@@ -17,6 +18,13 @@
  */
 #define OVERHEAD_FRAMES_FIXED 64u
 #define FRAMES_PER_TABLE_PAGE 512u
+
+/* A guest runs on its host's CPU, so it has seen this host's vendor. */
+static uint32_t guest_cpu_vendor(const struct vm *vm)
+{
+	(void)vm;
+	return vcpu_hw_vendor();
+}
 
 /*
  * The source's copy goes with vm_destroy() after the switchover (the engine clears
@@ -32,6 +40,7 @@ const struct mig_guest_ops migrate_vm_ops = {
 	.mac = vm_mac,
 	.cpu_features = vm_cpu_features,
 	.dirty_mode = vm_dirty_mode,
+	.cpu_vendor = guest_cpu_vendor,
 	.dirty_start = vm_dirty_log_start,
 	.dirty_collect = vm_dirty_collect,
 	.dirty_stop = vm_dirty_log_stop,
@@ -99,6 +108,12 @@ static bool host_name_free(void *ctx, const char *name)
 	return vm_find(name) == NULL;
 }
 
+static uint32_t host_cpu_vendor(void *ctx)
+{
+	(void)ctx;
+	return vcpu_hw_vendor();
+}
+
 static void host_cpu_features(void *ctx, struct cpu_features *out)
 {
 	(void)ctx;
@@ -111,4 +126,5 @@ const struct mig_host_ops migrate_host_ops = {
 	.memory_available = host_memory_available,
 	.name_free = host_name_free,
 	.cpu_features = host_cpu_features,
+	.cpu_vendor = host_cpu_vendor,
 };

@@ -181,6 +181,7 @@ struct mig_dst_event {
 /* What the destination checks an OFFER against. */
 struct mig_dst_checks {
 	struct cpu_features host_features;
+	uint32_t host_vendor;           /* enum vcpu_vendor: an offer from another vendor is refused */
 	/* True when memory_mib can be reserved for a guest now. */
 	bool (*memory_available)(void *ctx, uint64_t memory_mib);
 	/* True when no guest has this name here. */

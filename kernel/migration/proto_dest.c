@@ -94,6 +94,9 @@ static int check_offer(struct mig_dst *d, const struct mig_offer *o, struct mig_
 		reason = MIG_REASON_INVALID;
 		fmt_snprintf(why, sizeof(why), "offer out of range: memory %u MiB, page size %u",
 			     o->memory_mib, o->page_size);
+	} else if (o->vendor != d->checks.host_vendor) {
+		reason = MIG_REASON_VENDOR;
+		fmt_snprintf(why, sizeof(why), "%s", cpu_vendor_mismatch(o->vendor, d->checks.host_vendor));
 	} else if (!d->checks.name_free(d->checks.ctx, o->name)) {
 		reason = MIG_REASON_NAME;
 		fmt_snprintf(why, sizeof(why), "a guest named %s exists on the destination", o->name);

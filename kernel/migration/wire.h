@@ -96,7 +96,8 @@ enum mig_reason {
 	MIG_REASON_TIMEOUT = 12,    /* the peer did not answer in time */
 	MIG_REASON_NOT_CONVERGED = 13, /* pre-copy gave up: the guest dirties memory too fast */
 	MIG_REASON_INTERNAL = 14,   /* a local failure (guest operation, resources) */
-	MIG_REASON_BUSY = 15,       /* the destination runs its maximum of incoming migrations */
+	MIG_REASON_VENDOR = 15,     /* the guest ran on a CPU of another vendor (VT-x vs AMD-V) */
+	MIG_REASON_BUSY = 16,       /* the destination runs its maximum of incoming migrations */
 	MIG_REASON_COUNT
 };
 
@@ -118,7 +119,18 @@ struct mig_hello {
 };
 #define MIG_HELLO_BYTES (4 + 2 + 1 + 1 + MIG_NONCE_BYTES)
 
-enum mig_dirty_mode { MIG_DIRTY_EPT_AD = 0, MIG_DIRTY_PML = 1 };
+/* How the source tracks dirty pages, for the reports: vcpu_dirty_mode() names (arch/x86/vcpu.h). */
+enum mig_dirty_mode {
+	MIG_DIRTY_EPT_AD = 0, MIG_DIRTY_PML = 1,      /* VT-x */
+	MIG_DIRTY_NPT_AD = 2, MIG_DIRTY_NPT_WP = 3,   /* AMD-V */
+	MIG_DIRTY_MODES
+};
+/* The code of a vcpu_dirty_mode() name (unknown names: MIG_DIRTY_EPT_AD), and back. */
+unsigned mig_dirty_mode_code(const char *name);
+const char *mig_dirty_mode_name(unsigned code);
+
+/* Vendors an offer may name: enum vcpu_vendor (arch/x86/vcpu.h) up to AMD. */
+#define MIG_VENDOR_MAX 2
 
 struct mig_offer {
 	uint64_t migration_id;          /* chosen by the source, shown on both ends */
@@ -127,6 +139,7 @@ struct mig_offer {
 	uint8_t mac[MIG_MAC_BYTES];
 	uint16_t page_size;             /* MIG_PAGE_SIZE */
 	uint8_t dirty_mode;             /* enum mig_dirty_mode, for the reports */
+	uint8_t vendor;                 /* enum vcpu_vendor of the CPU the guest ran on (0: unknown) */
 	struct cpu_features features;   /* the guest's CPUID mask */
 };
 #define MIG_OFFER_BYTES (8 + MIG_NAME_BYTES + 4 + MIG_MAC_BYTES + 2 + 1 + 1 + 8 * 4)

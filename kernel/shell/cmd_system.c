@@ -113,7 +113,7 @@ static enum shell_status cmd_info(int argc, char **argv)
 
 	const struct vcpu_capability *caps;
 	unsigned count = vcpu_hw_capabilities(&caps);
-	kprintf("features:");
+	kprintf("features: vendor=%s", vcpu_vendor_name(vcpu_hw_vendor()));
 	for (unsigned i = 0; i < count; i++)
 		kprintf(" %s=%s", caps[i].key, yes_no(caps[i].present));
 	kprintf("\n");
@@ -181,7 +181,7 @@ static enum shell_status cmd_reboot(int argc, char **argv)
 const struct shell_command system_commands[] = {
 	{ "help", "[COMMAND]", "list the commands, or show how to use one", cmd_help },
 	{ "version", "", "show Ferry's version and git revision", cmd_version },
-	{ "info", "", "show the CPU, the VT-x features Ferry uses, and memory", cmd_info },
+	{ "info", "", "show the CPU, the VT-x or AMD-V features Ferry uses, and memory", cmd_info },
 	{ "mem", "", "show memory use by owner (Ferry, NIC, each guest)", cmd_mem },
 	{ "dmesg", "", "show the kernel log since boot", cmd_dmesg },
 	{ "shutdown", "", "power the machine off (ACPI S5)", cmd_shutdown },

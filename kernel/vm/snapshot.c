@@ -123,6 +123,7 @@ static void section_cpuid(struct codec *c, struct vm_snapshot *s)
 {
 	struct cpu_features *f = &s->cpuid;
 
+	F32(c, s->vendor);
 	F32(c, f->leaf1_ecx);
 	F32(c, f->leaf1_edx);
 	F32(c, f->leaf7_ebx);
@@ -159,7 +160,7 @@ static const struct {
 	{ SNAP_TAG_FPU, 1, section_fpu },
 	{ SNAP_TAG_EVENTS, 1, section_events },
 	{ SNAP_TAG_TIME, 1, section_time },
-	{ SNAP_TAG_CPUID, 1, section_cpuid },
+	{ SNAP_TAG_CPUID, 2, section_cpuid },   /* 2: the vendor first */
 	{ SNAP_TAG_UART, 1, section_uart },
 };
 
@@ -264,6 +265,10 @@ int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, co
 int vm_snapshot_validate(const struct vm_snapshot *s, const struct x86_state_limits *lim,
 			 const char **why)
 {
+	if (s->vendor != lim->vendor) {
+		*why = cpu_vendor_mismatch(s->vendor, lim->vendor);
+		return FERR_NOTSUP;
+	}
 	int err = x86_cpu_state_validate(&s->cpu, lim, why);
 	if (err)
 		return err;

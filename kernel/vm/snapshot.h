@@ -37,7 +37,7 @@ enum vm_snapshot_tag {
 	SNAP_TAG_FPU = 4,       /* the FXSAVE image */
 	SNAP_TAG_EVENTS = 5,    /* interruptibility, activity, pending debug and injected event */
 	SNAP_TAG_TIME = 6,      /* guest TSC and its rate, hypercall clock base */
-	SNAP_TAG_CPUID = 7,     /* the guest's CPUID feature mask */
+	SNAP_TAG_CPUID = 7,     /* the CPU vendor the guest saw, and its CPUID feature mask */
 	SNAP_TAG_UART = 8,      /* UART registers and the unfinished line */
 	SNAP_TAG_COUNT = 8,
 };
@@ -48,6 +48,7 @@ struct vm_snapshot {
 	uint64_t tsc_hz;            /* the rate the guest was told */
 	uint64_t clock_ns_base;     /* CLOCK_NS = base + (guest TSC - tsc_base) in ns */
 	uint64_t clock_tsc_base;
+	uint32_t vendor;            /* enum vcpu_vendor (arch/x86/vcpu.h) of the host that saved it */
 	struct cpu_features cpuid;
 	struct vdev_uart_regs uart;
 	char uart_line[VDEV_UART_LINE_MAX];
@@ -61,9 +62,11 @@ long vm_snapshot_encode(const struct vm_snapshot *s, uint8_t *buf, size_t cap);
 int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, const char **why);
 
 /*
- * Checks every value: the CPU state (x86_cpu_state_validate), then the TSC rate,
- * the UART and that the CPUID mask is a subset of lim->host. FERR_INVAL, or
- * FERR_NOTSUP for features this host lacks, with *why on failure.
+ * Checks every value: the CPU vendor against lim->vendor (a state saved under
+ * one vendor's backend cannot run under the other's), the CPU state
+ * (x86_cpu_state_validate), then the TSC rate, the UART and that the CPUID mask
+ * is a subset of lim->host. FERR_INVAL, or FERR_NOTSUP for another vendor or
+ * features this host lacks, with *why on failure (naming both vendors).
  */
 int vm_snapshot_validate(const struct vm_snapshot *s, const struct x86_state_limits *lim,
 			 const char **why);

@@ -197,7 +197,7 @@ static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac
 		       const char **why)
 {
 	if (!supported) {
-		*why = "this host cannot run guests (no usable VT-x; see dmesg)";
+		*why = "this host cannot run guests (no usable VT-x or AMD-V; see dmesg)";
 		return FERR_NOTSUP;
 	}
 	if (!name_valid(name)) {
@@ -426,6 +426,7 @@ long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap)
 	s.tsc_hz = vm->tsc_hz;
 	s.clock_ns_base = vm->clock_ns_base;
 	s.clock_tsc_base = vm->clock_tsc_base;
+	s.vendor = vcpu_hw_vendor();
 	s.cpuid = vm->cpu;
 	s.uart = vm->uart.regs;
 	memcpy(s.uart_line, vm->uart.line, vm->uart.line_len);

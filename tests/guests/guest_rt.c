@@ -9,6 +9,15 @@
 #define UART_READY_SPINS 100000
 
 const struct ferry_boot_params *boot_params;
+int hypercall_is_vmmcall;
+
+/* CPUID leaf 0 vendor strings (EBX, EDX, ECX) of the CPUs whose virtualization is SVM. */
+#define VENDOR_AMD_EBX   0x68747541u   /* "Auth" */
+#define VENDOR_AMD_EDX   0x69746e65u   /* "enti" */
+#define VENDOR_AMD_ECX   0x444d4163u   /* "cAMD" */
+#define VENDOR_HYGON_EBX 0x6f677948u   /* "Hygo" */
+#define VENDOR_HYGON_EDX 0x6e65476eu   /* "nGen" */
+#define VENDOR_HYGON_ECX 0x656e6975u   /* "uine" */
 
 /* Entry (docs/guest-abi.md): RSI = boot parameters, RSP = top of the stack. */
 __asm__(".section .text.start, \"ax\"\n"
@@ -23,9 +32,24 @@ __asm__(".section .text.start, \"ax\"\n"
 	".text\n");
 
 void guest_rt_start(const struct ferry_boot_params *bp);
+static int vendor_uses_svm(void)
+{
+	uint32_t eax, ebx, ecx, edx;
+
+	__asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0), "c"(0));
+	return (ebx == VENDOR_AMD_EBX && edx == VENDOR_AMD_EDX && ecx == VENDOR_AMD_ECX) ||
+	       (ebx == VENDOR_HYGON_EBX && edx == VENDOR_HYGON_EDX && ecx == VENDOR_HYGON_ECX);
+}
+
+const char *hypercall_instruction(void)
+{
+	return hypercall_is_vmmcall ? "vmmcall" : "vmcall";
+}
+
 void guest_rt_start(const struct ferry_boot_params *bp)
 {
 	boot_params = bp;
+	hypercall_is_vmmcall = vendor_uses_svm();
 	guest_main();
 	guest_halt();
 }

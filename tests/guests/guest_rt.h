@@ -32,12 +32,25 @@ static inline void outb(uint16_t port, uint8_t v)
 	__asm__ volatile("outb %b0, %w1" : : "a"(v), "d"(port));
 }
 
+/*
+ * The hypercall instruction follows the CPU vendor (docs/guest-abi.md): VMMCALL
+ * on AMD (and Hygon) CPUs, whose SVM intercepts it, VMCALL elsewhere (VT-x).
+ * guest_rt_start() decides from CPUID leaf 0 before guest_main() runs.
+ */
+extern int hypercall_is_vmmcall;
+
 static inline long hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	long ret;
-	__asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2) : "memory");
+	if (hypercall_is_vmmcall)
+		__asm__ volatile("vmmcall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2) : "memory");
+	else
+		__asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2) : "memory");
 	return ret;
 }
+
+/* "vmcall" or "vmmcall": the instruction hypercall() uses. */
+const char *hypercall_instruction(void);
 
 static inline uint64_t clock_ns(void) { return (uint64_t)hypercall(FERRY_HC_CLOCK_NS, 0, 0, 0); }
 static inline void hc_yield(void) { hypercall(FERRY_HC_YIELD, 0, 0, 0); }

@@ -64,12 +64,30 @@ def vtx_emulator():
     return "qemu-kvm" if kvm_with_vmx() else "bochs"
 
 
+# QEMU's TCG emulates AMD-V with nested paging (docs/svm.md): `max` is an AMD-vendor CPU
+# under TCG with every feature TCG has (RDRAND, a faster e1000 path than the default model).
+QEMU_SVM_CPU = "max,+svm,+npt"
+
+# The CPU virtualization backends the suite runs guests on, and what gives each one here.
+BACKENDS = ("vmx", "svm")
+
+
+def backend_emulator(backend):
+    """The emulator that runs Ferry's `backend` ("vmx": VT-x, "svm": AMD-V) on this machine."""
+    if backend == "vmx":
+        return vtx_emulator()
+    if backend == "svm":
+        return "qemu-svm"
+    raise ValueError(f"unknown backend {backend!r}")
+
+
 class FerryMachine(StartStop):
     def __init__(self, emulator="bochs", config_text=None, memory_mib=256, nic=None,
                  netns=None, name="ferry", esp=None, log_dir=None, realtime=True,
-                 cpu_model="tigerlake"):
+                 cpu_model="tigerlake", qemu_cpu=None):
         self.emulator = emulator
         self.cpu_model = cpu_model    # Bochs' `cpu: model=` (bochs -help cpu lists them)
+        self.qemu_cpu = qemu_cpu      # qemu-svm's `-cpu` (default QEMU_SVM_CPU)
         self.config_text = config_text
         self.memory_mib = memory_mib
         self.nic = nic
@@ -98,7 +116,7 @@ class FerryMachine(StartStop):
         self.port = free_port(self.netns)
         if self.emulator == "bochs":
             argv = self._bochs_argv(esp)
-        elif self.emulator in ("qemu", "qemu-kvm"):
+        elif self.emulator in ("qemu", "qemu-kvm", "qemu-svm"):
             argv = self._qemu_argv(esp)
         else:
             raise ValueError(f"unknown emulator {self.emulator!r}")
@@ -179,6 +197,8 @@ class FerryMachine(StartStop):
                 "-serial", "tcp:127.0.0.1:%d,server=on,wait=on" % self.port]
         if self.emulator == "qemu-kvm":
             argv += ["-enable-kvm", "-cpu", "host"]
+        elif self.emulator == "qemu-svm":
+            argv += ["-accel", "tcg", "-cpu", self.qemu_cpu or QEMU_SVM_CPU]
         if self.nic:
             argv += ["-netdev", "tap,id=net0,ifname=%s,script=no,downscript=no" % self.nic["tap"],
                      "-device", "e1000,netdev=net0,mac=%s" % self.nic["mac"]]

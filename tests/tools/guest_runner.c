@@ -9,13 +9,14 @@
  * the parent emulates it, then steps past the instruction:
  *   in/out (EC, ED, EE, EF, E4-E7, with 66 prefix): UART at 0x3F8 (LSR always
  *     ready), other ports read all ones, writes are dropped;
- *   vmcall: FERRY_HC_CLOCK_NS (CLOCK_MONOTONIC), _PRINT, _YIELD; other numbers
- *     -> FERR_NOTSUP. VMCALL at CPL 3 does not trap reliably: when this host is
- *     itself a KVM guest, KVM answers it with RAX = -1 (KVM_EPERM) and moves on.
- *     So before the start every 0F 01 C1 in the executable segments is patched
- *     to UD2 + NOP (0F 0B 90), and a UD2 at a patched site is the hypercall (a
- *     byte pattern inside another instruction would be patched too; the guests'
- *     own tests would show that);
+ *   vmcall and vmmcall (the guests pick by CPU vendor): FERRY_HC_CLOCK_NS
+ *     (CLOCK_MONOTONIC), _PRINT, _YIELD; other numbers -> FERR_NOTSUP. Neither
+ *     traps reliably at CPL 3: when this host is itself a KVM guest, KVM answers
+ *     them with RAX = -1 (KVM_EPERM) and moves on. So before the start every
+ *     0F 01 C1 and 0F 01 D9 in the executable segments is patched to UD2 + NOP
+ *     (0F 0B 90), and a UD2 at a patched site is the hypercall (a byte pattern
+ *     inside another instruction would be patched too; the guests' own tests
+ *     would show that);
  *   mov from CR0/CR3/CR4 (0F 20 /r) gives the loader's values, mov to CR (0F 22) is
  *     ignored; cli/sti are ignored; hlt ends the run ("runner: guest halted");
  *   lidt (0F 01 /3) records the guest's IDT, iretq (48 CF) returns from a handler.
@@ -161,7 +162,10 @@ static int is_patched_vmcall(uint64_t rip)
 	return 0;
 }
 
-/* Replaces VMCALL (0F 01 C1) with UD2; NOP in the image's executable PT_LOAD segments. */
+#define MODRM_VMCALL  0xc1   /* 0F 01 C1 */
+#define MODRM_VMMCALL 0xd9   /* 0F 01 D9 */
+
+/* Replaces VMCALL and VMMCALL with UD2; NOP in the image's executable PT_LOAD segments. */
 static void patch_vmcalls(const uint8_t *image, size_t image_len)
 {
 	uint64_t phoff, i;
@@ -180,7 +184,8 @@ static void patch_vmcalls(const uint8_t *image, size_t image_len)
 		if (type != 1 || !(flags & 1) || filesz < 3)
 			continue;
 		for (uint64_t a = gpa; a + 3 <= gpa + filesz && patched_count < MAX_PATCHED; a++) {
-			if (ram[a] == 0x0f && ram[a + 1] == 0x01 && ram[a + 2] == 0xc1) {
+			if (ram[a] == 0x0f && ram[a + 1] == 0x01 &&
+			    (ram[a + 2] == MODRM_VMCALL || ram[a + 2] == MODRM_VMMCALL)) {
 				ram[a + 1] = 0x0b;
 				ram[a + 2] = 0x90;
 				patched[patched_count++] = a;
@@ -328,7 +333,8 @@ static unsigned emulate(struct user_regs_struct *r, int *halted)
 		return 0;
 	}
 	uint8_t op2 = p[len + 1], modrm = p[len + 2];
-	if ((op2 == 0x01 && modrm == 0xc1) || (op2 == 0x0b && is_patched_vmcall(rip))) {
+	if ((op2 == 0x01 && (modrm == MODRM_VMCALL || modrm == MODRM_VMMCALL)) ||
+	    (op2 == 0x0b && is_patched_vmcall(rip))) {
 		r->rax = hypercall(r->rax, r->rdi, r->rsi);
 		return len + 3;
 	}

@@ -45,6 +45,7 @@ struct vm {
 	unsigned throttle, max_throttle;
 	uint8_t mac[6];
 	struct cpu_features features;
+	uint32_t vendor;                /* enum vcpu_vendor it ran on (0 here and in fake_host: a match) */
 	uint64_t counter;               /* part of the "vCPU state" */
 	uint64_t writes;
 	uint32_t rng;
@@ -136,6 +137,7 @@ static const char *fg_name(const struct vm *g) { return g->name; }
 static const uint8_t *fg_mac(const struct vm *g) { return g->mac; }
 static const struct cpu_features *fg_features(const struct vm *g) { return &g->features; }
 static const char *fg_dirty_mode(const struct vm *g) { (void)g; return "pml"; }
+static uint32_t fg_cpu_vendor(const struct vm *g) { return g->vendor; }
 
 static int fg_dirty_start(struct vm *g)
 {
@@ -212,6 +214,7 @@ struct fake_host {
 	uint64_t free_mib;
 	const char *existing_name;
 	struct cpu_features features;
+	uint32_t vendor;
 	struct vm *created;
 	uint64_t created_id;
 	int frames_sent;
@@ -269,10 +272,12 @@ static bool fh_name_free(void *ctx, const char *name)
 	return !h->existing_name || strcmp(h->existing_name, name) != 0;
 }
 static void fh_host_features(void *ctx, struct cpu_features *out) { *out = ((struct fake_host *)ctx)->features; }
+static uint32_t fh_cpu_vendor(void *ctx) { return ((struct fake_host *)ctx)->vendor; }
 
 static FAKE_UNUSED const struct mig_guest_ops fake_guest_ops = {
 	.pause = fg_pause, .resume = fg_resume, .ram = fg_ram, .ram_bytes = fg_ram_bytes,
 	.name = fg_name, .mac = fg_mac, .cpu_features = fg_features, .dirty_mode = fg_dirty_mode,
+	.cpu_vendor = fg_cpu_vendor,
 	.dirty_start = fg_dirty_start, .dirty_collect = fg_dirty_collect, .dirty_stop = fg_dirty_stop,
 	.set_throttle = fg_set_throttle, .state_save = fg_state_save, .state_load = fg_state_load,
 	.set_migrating = fg_set_migrating, .destroy = fg_destroy,
@@ -282,6 +287,7 @@ static FAKE_UNUSED const struct mig_host_ops fake_host_ops = {
 	.create_incoming = fh_create_incoming, .discard_incoming = fh_discard_incoming,
 	.memory_available = fh_memory_available,
 	.name_free = fh_name_free, .cpu_features = fh_host_features,
+	.cpu_vendor = fh_cpu_vendor,
 };
 
 /* ---- transport ---------------------------------------------------------------------- */

@@ -148,6 +148,21 @@ TEST(masks)
 	CHECK_EQ_U(config_prefix_to_mask(0), 0);
 }
 
+TEST(svm_dirty_tracking_mode)
+{
+	struct ferry_config cfg;
+	struct diag d;
+
+	config_defaults(&cfg);
+	CHECK(!cfg.svm_dirty_write_protect);
+	CHECK_EQ_U(parse(&cfg, &d, "svm_dirty = npt-wp\n"), 0);
+	CHECK(cfg.svm_dirty_write_protect);
+	CHECK_EQ_U(parse(&cfg, &d, "svm_dirty = npt-ad\n"), 0);
+	CHECK(!cfg.svm_dirty_write_protect);
+	CHECK_EQ_U(parse(&cfg, &d, "svm_dirty = pml\n"), 1);
+	CHECK(!cfg.svm_dirty_write_protect);
+}
+
 int main(void)
 {
 	return run_tests();

@@ -6,6 +6,7 @@
  */
 #include "tests/unit/migration_run.h"
 
+#include "arch/x86/vcpu.h"
 #include "kernel/migration/rarp.h"
 
 #define KEY RUN_KEY
@@ -202,6 +203,20 @@ TEST(refusal_for_cpu_features)
 	run_loop(&r, 10000);
 	check_refused(&r, "cpu-features");
 	check_refused(&r, "leaf1.ecx=0x80000001");
+	run_free(&r);
+}
+
+TEST(refusal_for_another_cpu_vendor)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.guest->vendor = VCPU_VENDOR_AMD;
+	r.host.vendor = VCPU_VENDOR_INTEL;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 10000);
+	check_refused(&r, "cpu-vendor");
+	check_refused(&r, "the guest ran on an AMD CPU (AMD-V); this host is Intel (VT-x)");
+	CHECK(r.host.created == NULL);
 	run_free(&r);
 }
 

@@ -202,7 +202,7 @@ TEST(offer_round_trip_and_malformations)
 {
 	struct mig_offer o = { .migration_id = 0x1122334455667788ull, .memory_mib = 64,
 			       .mac = { 0x52, 0x54, 0, 1, 2, 3 }, .page_size = MIG_PAGE_SIZE,
-			       .dirty_mode = MIG_DIRTY_PML,
+			       .dirty_mode = MIG_DIRTY_NPT_WP, .vendor = MIG_VENDOR_MAX,
 			       .features = { .leaf1_ecx = 0xdeadbeef, .xsave_eax = 7 } };
 	uint8_t buf[MIG_OFFER_BYTES];
 	struct mig_msg m;
@@ -211,6 +211,10 @@ TEST(offer_round_trip_and_malformations)
 	CHECK_EQ_U(mig_encode_offer(buf, &o), MIG_OFFER_BYTES);
 	CHECK_EQ_I(decode(MIG_OFFER, buf, sizeof(buf), 0, &m), 0);
 	CHECK_STR(m.u.offer.name, "memtest-1");
+	CHECK_EQ_U(m.u.offer.dirty_mode, MIG_DIRTY_NPT_WP);
+	CHECK_EQ_U(m.u.offer.vendor, MIG_VENDOR_MAX);
+	CHECK_STR(mig_dirty_mode_name(m.u.offer.dirty_mode), "npt-wp");
+	CHECK_EQ_U(mig_dirty_mode_code("npt-ad"), MIG_DIRTY_NPT_AD);
 	CHECK_EQ_U(m.u.offer.migration_id, o.migration_id);
 	CHECK_EQ_U(m.u.offer.memory_mib, 64);
 	CHECK(memcmp(m.u.offer.mac, o.mac, 6) == 0);
@@ -218,6 +222,15 @@ TEST(offer_round_trip_and_malformations)
 	CHECK_EQ_U(m.u.offer.features.xsave_eax, 7);
 	CHECK_EQ_I(decode(MIG_OFFER, buf, sizeof(buf) - 1, 0, &m), FERR_PROTO);
 
+	o.vendor = MIG_VENDOR_MAX + 1;   /* a vendor Ferry does not know */
+	mig_encode_offer(buf, &o);
+	CHECK_EQ_I(decode(MIG_OFFER, buf, sizeof(buf), 0, &m), FERR_PROTO);
+	o.vendor = MIG_VENDOR_MAX;
+	o.dirty_mode = MIG_DIRTY_MODES;   /* a dirty mode Ferry does not know */
+	mig_encode_offer(buf, &o);
+	CHECK_EQ_I(decode(MIG_OFFER, buf, sizeof(buf), 0, &m), FERR_PROTO);
+	o.dirty_mode = MIG_DIRTY_NPT_WP;
+	mig_encode_offer(buf, &o);
 	buf[8 + 3] = ' ';          /* a space in the name */
 	CHECK_EQ_I(decode(MIG_OFFER, buf, sizeof(buf), 0, &m), FERR_PROTO);
 	mig_encode_offer(buf, &o);

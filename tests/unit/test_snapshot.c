@@ -1,6 +1,7 @@
 /* Host tests of the snapshot codec and its validation (kernel/vm/snapshot.c). */
 #include "check.h"
 #include "kernel/lib/errors.h"
+#include "arch/x86/vcpu.h"
 #include "kernel/vm/snapshot.h"
 #include "x86_fixtures.h"
 
@@ -15,6 +16,7 @@ static void fresh(struct vm_snapshot *s)
 	s->guest_tsc = 123456789;
 	s->tsc_hz = 90000000;
 	s->clock_ns_base = 5;
+	s->vendor = VCPU_VENDOR_INTEL;
 	s->cpuid = (struct cpu_features){ .leaf1_ecx = 0x00982201, .leaf1_edx = 0x078bfbff };
 	s->uart.lcr = 3;
 	s->uart.scr = 0x5a;
@@ -24,9 +26,9 @@ static void fresh(struct vm_snapshot *s)
 
 static uint8_t blob[16384];
 
-/* Header, 8 section headers, and the payloads of format 1 (docs/vmx.md, "Saved state"). */
+/* Header, 8 section headers, and the payloads of format 1 (docs/vmx.md, "Saved state"); CPUID v2. */
 #define WIRE_BYTES_V1 (8 + 8 * 12 + 32 * 8 + (8 * 18 + 2 * 12) + 11 * 8 + 512 + 24 + 4 * 8 + \
-		       8 * 4 + (7 + 4 + VDEV_UART_LINE_MAX))
+		       (4 + 8 * 4) + (7 + 4 + VDEV_UART_LINE_MAX))
 
 static long encode_fresh(void)
 {
@@ -239,6 +241,28 @@ TEST(missing_cpu_features_are_not_supported)
 	s.cpuid.leaf7_ebx = 1u << 5;   /* AVX2, which this host lacks */
 	CHECK_EQ_I(vm_snapshot_validate(&s, &l, &why), FERR_NOTSUP);
 	CHECK_STR(why, "the guest was given CPU features this host lacks");
+}
+
+TEST(a_state_from_another_vendor_is_refused_naming_both)
+{
+	struct x86_state_limits l = bochs_limits();
+	const char *why = NULL;
+	struct vm_snapshot s;
+
+	fresh(&s);
+	s.vendor = VCPU_VENDOR_AMD;
+	CHECK_EQ_I(vm_snapshot_validate(&s, &l, &why), FERR_NOTSUP);
+	CHECK_STR(why, "the guest ran on an AMD CPU (AMD-V); this host is Intel (VT-x)");
+	l.vendor = VCPU_VENDOR_AMD;
+	s.vendor = VCPU_VENDOR_INTEL;
+	CHECK_EQ_I(vm_snapshot_validate(&s, &l, &why), FERR_NOTSUP);
+	CHECK_STR(why, "the guest ran on an Intel CPU (VT-x); this host is AMD (AMD-V)");
+	/* The vendor travels in the CPUID section (version 2), ahead of the mask. */
+	struct vm_snapshot back;
+	long n = vm_snapshot_encode(&s, blob, sizeof(blob));
+	CHECK(n > 0);
+	CHECK_EQ_I(vm_snapshot_decode(blob, (size_t)n, &back, &why), 0);
+	CHECK_EQ_U(back.vendor, VCPU_VENDOR_INTEL);
 }
 
 int main(void)

@@ -7,6 +7,7 @@
 #define FERRY_TESTS_X86_FIXTURES_H
 
 #include "arch/x86/cpu_state.h"
+#include "arch/x86/vcpu.h"
 
 #include <string.h>
 
@@ -25,6 +26,7 @@ static inline struct x86_state_limits bochs_limits(void)
 	l.mxcsr_mask = 0xffff;
 	l.host = (struct cpu_features){ .leaf1_ecx = 0x02982203, .leaf1_edx = 0x078bfbff,
 					.ext1_edx = 0x24100800 };
+	l.vendor = VCPU_VENDOR_INTEL;   /* Bochs' tigerlake */
 	return l;
 }
 
