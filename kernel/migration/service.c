@@ -337,10 +337,11 @@ static unsigned env_answer_query(void *ctx, uint64_t id)
 /* Why a new connection from `ip` cannot be served now, or NULL. */
 static const char *admission_refused(uint32_t ip)
 {
-	if (count_slots(is_preauth, NULL) >= MIGRATE_PREAUTH_MAX)
-		return "too many connections that have not proved the key";
+	/* The narrower limit first, so the reason names the address when it is the cause. */
 	if (count_slots(is_preauth_from, &ip) >= MIGRATE_PREAUTH_PER_PEER)
 		return "too many connections from that address that have not proved the key";
+	if (count_slots(is_preauth, NULL) >= MIGRATE_PREAUTH_MAX)
+		return "too many connections that have not proved the key";
 	if (count_slots(is_free, NULL) <= MIGRATE_OUTGOING_RESERVED)
 		return "no free engine (the last is kept for outgoing migrations)";
 	return NULL;
