@@ -172,14 +172,15 @@ class Relay:
                     break
                 extra = self.inject.pop((direction, mtype), b"")
                 back = self.inject_back.pop((direction, mtype), b"")
+                # Noted before sending: once sent, the run may end before this thread runs again.
+                if extra or back:
+                    self.injected.append((direction, mtype))
                 try:
                     dst.sendall(buf[:total] + extra)
                     if back:
                         src.sendall(back)
                 except OSError:
                     return
-                if extra or back:
-                    self.injected.append((direction, mtype))
                 self.seen[direction].append(mtype)
                 buf = buf[total:]
             if self.frozen.is_set():
