@@ -9,6 +9,7 @@
 #include "kernel/console.h"
 #include "kernel/lib/bitmap.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/guest_text.h"
 #include "kernel/memory.h"
 #include "kernel/shell/shell.h"
 #include "kernel/vm/vm_internal.h"
@@ -132,8 +133,8 @@ static enum shell_status cmd_unpause(int argc, char **argv)
 /* The guest's recent output (its UART's ring), rendered, then an interactive attach. */
 static enum shell_status cmd_console(int argc, char **argv)
 {
-	static char text[VDEV_UART_RING_BYTES], shown[VDEV_UART_RING_BYTES * 5];
-	char prev = '\n';
+	static char text[VDEV_UART_RING_BYTES];
+	struct guest_terminal shown;
 
 	if (argc != 2)
 		return SHELL_USAGE;
@@ -141,7 +142,9 @@ static enum shell_status cmd_console(int argc, char **argv)
 	if (!vm)
 		return SHELL_FAILED;
 	size_t n = vdev_uart_recent(&vm->uart, text, sizeof(text));
-	console_write_raw(shown, console_render_guest_bytes(text, n, shown, sizeof(shown), &prev));
+	guest_terminal_init(&shown);
+	guest_terminal_show(&shown, text, n);
+	guest_terminal_finish(&shown);
 	if (n && text[n - 1] != '\n')
 		console_puts("\n");
 	console_attach(vm);
@@ -194,10 +197,14 @@ static enum shell_status cmd_vminfo(int argc, char **argv)
 	print_registers(vm);
 	kprintf("exits: total=%llu", (unsigned long long)info.exits);
 	vm_for_each_exit_count(vm, print_exit_count, NULL);
-	kprintf("\nio: uart_bytes=%llu other_reads=%llu other_writes=%llu string=%llu hypercalls=%llu\n",
+	kprintf("\nio: uart_bytes=%llu other_reads=%llu other_writes=%llu string=%llu hypercalls=%llu"
+		" hypercalls_refused=%llu\n",
 		(unsigned long long)info.uart_bytes, (unsigned long long)info.io_other_reads,
 		(unsigned long long)info.io_other_writes, (unsigned long long)info.io_string,
-		(unsigned long long)info.hypercalls);
+		(unsigned long long)info.hypercalls, (unsigned long long)info.hypercalls_refused);
+	kprintf("console: dropped_lines=%llu dropped_bytes=%llu\n",
+		(unsigned long long)info.console_dropped_lines,
+		(unsigned long long)info.console_dropped_bytes);
 	kprintf("sched: slices=%llu throttled=%llu throttle=%u%%\n", (unsigned long long)info.slices,
 		(unsigned long long)info.slices_throttled, info.throttle_percent);
 	kprintf("dirty: mode=%s logging=%s\n", vm_dirty_mode(vm), info.dirty_logging ? "yes" : "no");

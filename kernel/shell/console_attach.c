@@ -8,10 +8,6 @@
 
 #define TYPED_QUEUE_BYTES 256   /* typed bytes waiting for room in the guest's FIFO */
 #define OUTPUT_CHUNK      256   /* guest bytes rendered per turn (a turn stays short) */
-#define RENDER_MAX        5     /* "\xNN", or CR LF */
-#define ASCII_DEL         0x7f
-#define ASCII_CARET_BASE  0x40  /* ^@ for 0x00, ^[ for 0x1B */
-#define ASCII_ESC         0x1b
 #define BYTES_PER_POLL    64    /* typed bytes taken per turn, as the shell takes them */
 
 static struct {
@@ -19,33 +15,38 @@ static struct {
 	struct vm *vm;
 	unsigned id;               /* the guest's id: a slot reused by another guest is not it */
 	uint64_t pos;              /* how far its output has been shown */
-	char prev;                 /* the last byte rendered (a CR before an LF) */
+	struct guest_terminal out; /* its bytes rendered (a UTF-8 sequence may span turns) */
 	uint8_t typed[TYPED_QUEUE_BYTES];
 	size_t typed_head, typed_count;
 } attach;
 
-size_t console_render_guest_bytes(const char *in, size_t len, char *out, size_t cap, char *prev)
+/* Rendered guest bytes to the operator, raw; a bare LF (an ELF test guest's) gets a CR before it.
+ * In GUEST_TEXT_TERMINAL mode a CR in the rendered text is the guest's own. */
+static void terminal_sink(void *ctx, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
+	char *prev = ctx;
 
-	for (size_t i = 0; i < len && n + RENDER_MAX <= cap; *prev = in[i], i++) {
-		uint8_t c = (uint8_t)in[i];
-		if (c == '\n' && *prev != '\r')
-			out[n++] = '\r';   /* a bare LF (an ELF test guest's) starts a line too */
-		if ((c >= ' ' && c < ASCII_DEL) || c == '\r' || c == '\n' || c == '\t' || c == '\b') {
-			out[n++] = (char)c;
-		} else if (c < ' ' || c == ASCII_DEL) {
-			out[n++] = '^';
-			out[n++] = c == ASCII_DEL ? '?' : (char)(c + ASCII_CARET_BASE);
-		} else {
-			out[n++] = '\\';
-			out[n++] = 'x';
-			out[n++] = hex[c >> 4];
-			out[n++] = hex[c & 0xf];
-		}
+	for (size_t i = 0; i < len; *prev = s[i], i++) {
+		if (s[i] == '\n' && *prev != '\r')
+			console_write_raw("\r", 1);
+		console_write_raw(&s[i], 1);
 	}
-	return n;
+}
+
+void guest_terminal_init(struct guest_terminal *t)
+{
+	guest_text_init(&t->text, GUEST_TEXT_TERMINAL);
+	t->prev = '\n';
+}
+
+void guest_terminal_show(struct guest_terminal *t, const char *bytes, size_t len)
+{
+	guest_text_render(&t->text, (const uint8_t *)bytes, len, terminal_sink, &t->prev);
+}
+
+void guest_terminal_finish(struct guest_terminal *t)
+{
+	guest_text_finish(&t->text, terminal_sink, &t->prev);
 }
 
 static bool still_there(void)
@@ -62,6 +63,7 @@ static void detach(const char *why)
 {
 	if (still_there())
 		vm_console_set_attached(attach.vm, false);
+	guest_terminal_finish(&attach.out);
 	attach.active = false;
 	kprintf("\n[detached: %s]\n", why);
 	console_puts(SHELL_PROMPT);
@@ -77,6 +79,7 @@ void console_attach(struct vm *vm)
 	attach.id = info.id;
 	attach.pos = vm_console_position(vm);
 	attach.active = true;
+	guest_terminal_init(&attach.out);
 	vm_console_set_attached(vm, true);
 	kprintf("[attached to %s: Ctrl-] detaches]\n", vm_name(vm));
 }
@@ -106,11 +109,10 @@ static bool take_input(void)
 
 static void show_output(void)
 {
-	static char raw[OUTPUT_CHUNK], shown[OUTPUT_CHUNK * RENDER_MAX];
+	static char raw[OUTPUT_CHUNK];
 	size_t n = vm_console_read(attach.vm, &attach.pos, raw, sizeof(raw));
 
-	if (n)
-		console_write_raw(shown, console_render_guest_bytes(raw, n, shown, sizeof(shown), &attach.prev));
+	guest_terminal_show(&attach.out, raw, n);
 }
 
 void console_attach_poll(void)

@@ -5,11 +5,10 @@
  * shell's poller hands its turn to console_attach_poll() (kernel/shell/shell.c), so the
  * line editor sees nothing.
  *
- * Guest bytes are rendered safely for the operator's terminal: printable ASCII and the
- * bytes a terminal session needs (CR, LF, TAB, BS) pass; other control bytes show in
- * caret notation (ESC as ^[, so no escape sequence reaches the terminal raw; DEL as ^?)
- * and bytes from 0x80 as \xNN; a bare LF gets a CR before it. Typed bytes wait in a queue while the guest's FIFO is
- * full: none is dropped. The attach ends by itself when the guest is destroyed. Image only.
+ * Guest bytes are rendered for the operator's terminal by the one renderer,
+ * guest_text_render() in GUEST_TEXT_TERMINAL mode (kernel/lib/guest_text.h: CR, LF, TAB,
+ * BS and printable text pass, everything else is shown inert); a bare LF gets a CR
+ * before it. Typed bytes wait in a queue while the guest's FIFO is full: none is dropped. The attach ends by itself when the guest is destroyed. Image only.
  */
 #ifndef FERRY_SHELL_CONSOLE_ATTACH_H
 #define FERRY_SHELL_CONSOLE_ATTACH_H
@@ -17,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kernel/lib/guest_text.h"
 #include "kernel/vm/vm.h"
 
 #define CONSOLE_DETACH_BYTE 0x1d   /* Ctrl-] */
@@ -27,8 +27,15 @@ bool console_attach_active(void);
 /* One turn: typed bytes to the guest, the guest's bytes to the console. */
 void console_attach_poll(void);
 
-/* Renders guest bytes into out (cap bytes; up to 4 for each byte in, so it stops early
- * when cap is short); *prev is the byte before in[0] and is updated. Returns the length. */
-size_t console_render_guest_bytes(const char *in, size_t len, char *out, size_t cap, char *prev);
+/* A stream of guest bytes shown on the operator's terminal (the attach, and the
+ * `console NAME` dump before it). */
+struct guest_terminal {
+	struct guest_text text;
+	char prev;   /* the last byte shown: a bare LF gets a CR */
+};
+void guest_terminal_init(struct guest_terminal *t);
+void guest_terminal_show(struct guest_terminal *t, const char *bytes, size_t len);
+/* Ends the stream (an unfinished UTF-8 sequence shown as "\xHH"). */
+void guest_terminal_finish(struct guest_terminal *t);
 
 #endif

@@ -69,15 +69,15 @@ static void flush_line(struct vdev_uart *u)
 static void transmit(struct vdev_uart *u, uint8_t c)
 {
 	u->bytes_out++;
-	ring_put(u, (char)c);   /* raw, CR included: an attached console renders it (kernel/shell/console_attach.c) */
+	ring_put(u, (char)c);   /* raw, CR included: whoever shows it renders it (kernel/lib/guest_text.h) */
 	if (c == '\r')
 		return;
 	if (c == '\n') {
 		flush_line(u);
 		return;
 	}
-	/* Control characters would reach Ferry's console: show them as '.'. */
-	u->line[u->line_len++] = (c < ' ' && c != '\t') || c >= 0x7f ? '.' : (char)c;
+	/* Raw: whoever shows the line renders it (kernel/lib/guest_text.h), in one place. */
+	u->line[u->line_len++] = (char)c;
 	if (u->line_len == VDEV_UART_LINE_MAX)
 		flush_line(u);
 }

@@ -5,7 +5,8 @@
  * Output: bytes written to THR are gathered into lines, handed to a line callback
  * (Ferry prints `[NAME] line`) and kept in a ring that `console NAME` shows. The
  * transmitter is infinitely fast: THR is empty again at once, so LSR always says THRE
- * and TEMT.
+ * and TEMT. Both hold the guest's bytes as written: they are untrusted, and whoever
+ * shows them renders them for a terminal (guest_text_render(), kernel/lib/guest_text.h).
  *
  * Input: vdev_uart_receive() puts a byte into the 16-byte receive FIFO (what an
  * operator types at `console NAME`); LSR.DR says data is ready, RBR reads it. A byte

@@ -113,17 +113,13 @@ static int attach(struct vm *vm, const char **why)
 
 int vm_nic_create(struct vm *vm, bool attach_now, const char **why)
 {
-	static char reason[80];
-	const struct vswitch *sw = net_vswitch();
-	const char *refusal = !attach_now ? NULL
-			      : sw ? vswitch_mac_refusal(sw, vm->mac) : "this host has no network";
 	uint64_t frames = (sizeof(struct vm_nic) + FRAME_SIZE - 1) / FRAME_SIZE;
 	uint64_t phys, dirty_phys;
 
-	/* A device that attaches later (an arriving guest, a snapshot's copy) is checked then. */
-	if (refusal) {
-		fmt_snprintf(reason, sizeof(reason), "mac=: %s", refusal);
-		*why = reason;
+	/* The MAC itself passed vm_mac_check() in vm_create(); a device that attaches later
+	 * (an arriving guest, a snapshot's copy) is checked then. */
+	if (attach_now && !net_vswitch()) {
+		*why = "mac=: this host has no network";
 		return FERR_INVAL;
 	}
 	if (mem_alloc(&vm->owner, frames, 1, &phys)) {

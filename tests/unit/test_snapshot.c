@@ -27,8 +27,8 @@ static void fresh(struct vm_snapshot *s)
 static uint8_t blob[16384];
 
 /* Header, 8 section headers, and the payloads of format 1 (docs/vmx.md, "Saved state"); CPUID v2,
- * UART v2 (interrupt state and receive FIFO). */
-#define WIRE_BYTES_V1 (8 + 8 * 12 + 32 * 8 + (8 * 18 + 2 * 12) + 11 * 8 + 512 + 24 + 4 * 8 + \
+ * MSRs v2, UART v2 (interrupt state and receive FIFO). */
+#define WIRE_BYTES_V1 (8 + 8 * 12 + 32 * 8 + (8 * 18 + 2 * 12) + 12 * 8 + 512 + 24 + 4 * 8 + \
 		       (4 + 8 * 4) + (7 + 5 + VDEV_UART_FIFO_BYTES + 4 + VDEV_UART_LINE_MAX))
 /* The Linux platform's three sections: LAPIC, I/O APIC, platform. */
 #define WIRE_BYTES_PLATFORM (3 * 12 + (3 * 8 + 9 * 4 + LAPIC_LVT_COUNT * 4 + 3 * APIC_VECTOR_REGS * 4 + \
@@ -245,23 +245,59 @@ TEST(malformed_headers_and_sections)
 	CHECK_STR(why, "guest state has trailing bytes");
 }
 
+/*
+ * Random bit flips in a valid blob. Nothing crashes; a blob that decodes encodes back
+ * to exactly its bytes (the decoder accepts nothing the encoder would not write); a
+ * refusal always says why; a state that validates has every property validation
+ * exists for (those each_invalid_value_is_refused_with_a_reason breaks one at a time).
+ * Some flips must decode and validate and some must be refused, or this proves nothing.
+ */
+#define UART_IER_RESERVED 0xf0u   /* 16550: IER bits 7:4 */
+#define UART_MCR_RESERVED 0xe0u   /* 16550: MCR bits 7:5 */
+
 TEST(random_corruption_never_crashes)
 {
 	long n = encode_fresh();
 	struct vm_snapshot s;
 	struct x86_state_limits l = bochs_limits();
 	const char *why;
-	uint8_t copy[4096];
+	uint8_t copy[4096], again[4096];
+	unsigned decoded = 0, refused = 0, validated = 0, invalid = 0;
+	unsigned not_canonical = 0, silent = 0, let_through = 0;
+
 	srand(2026);
 	for (int round = 0; round < 20000; round++) {
 		memcpy(copy, blob, (size_t)n);
 		int flips = 1 + rand() % 4;
 		for (int f = 0; f < flips; f++)
 			copy[rand() % n] ^= (uint8_t)(1u << (rand() % 8));
-		if (vm_snapshot_decode(copy, (size_t)n, &s, &why) == 0)
-			(void)vm_snapshot_validate(&s, &l, &why);
+		why = NULL;
+		if (vm_snapshot_decode(copy, (size_t)n, &s, &why) != 0) {
+			refused++;
+			silent += why == NULL;
+			continue;
+		}
+		decoded++;
+		not_canonical += vm_snapshot_encode(&s, again, sizeof(again)) != n ||
+				 memcmp(again, copy, (size_t)n) != 0;
+		why = NULL;
+		if (vm_snapshot_validate(&s, &l, &why) != 0) {
+			invalid++;
+			silent += why == NULL;
+			continue;
+		}
+		validated++;
+		let_through += s.tsc_hz == 0 || s.uart_line_len >= VDEV_UART_LINE_MAX ||
+			       (s.uart.ier & UART_IER_RESERVED) || (s.uart.mcr & UART_MCR_RESERVED) ||
+			       !cpu_features_subset(&s.cpuid, &l.host, NULL);
 	}
-	CHECK(1);
+	CHECK_EQ_U(not_canonical, 0);
+	CHECK_EQ_U(silent, 0);
+	CHECK_EQ_U(let_through, 0);
+	CHECK(refused > 0 && decoded > 0 && validated > 0 && invalid > 0);
+	if (!(refused && decoded && validated && invalid))
+		printf("  refused %u decoded %u validated %u invalid %u\n", refused, decoded, validated,
+		       invalid);
 }
 
 typedef void (*mutation)(struct vm_snapshot *s);
@@ -279,6 +315,7 @@ MUTATION(platform_tick_mismatch, fresh_linux(s); s->platform.tsc_per_tick = 5)
 MUTATION(platform_halted_range, fresh_linux(s); s->platform.halted = 2)
 MUTATION(platform_crystal_not_khz, fresh_linux(s); s->platform.crystal_hz = 22500001)
 MUTATION(platform_args_unterminated, fresh_linux(s); memset(s->platform.args, 'a', VM_SNAPSHOT_ARGS_BYTES))
+MUTATION(spec_ctrl_not_offered, s->cpu.spec_ctrl = 1)   /* IBRS, but the mask shows no SPEC_CTRL */
 
 static const struct {
 	const char *name;
@@ -288,6 +325,7 @@ static const struct {
 	M(cpu_state), M(tsc_rate_zero), M(uart_line_too_long), M(uart_ier_reserved), M(uart_fifo_overfull),
 	M(lapic_bad), M(lapic_reserved), M(ioapic_bad), M(platform_tick_mismatch), M(platform_halted_range),
 	M(platform_crystal_not_khz), M(platform_args_unterminated),
+	M(spec_ctrl_not_offered),
 #undef M
 };
 
@@ -339,6 +377,25 @@ TEST(a_state_from_another_vendor_is_refused_naming_both)
 	CHECK(n > 0);
 	CHECK_EQ_I(vm_snapshot_decode(blob, (size_t)n, &back, &why), 0);
 	CHECK_EQ_U(back.vendor, VCPU_VENDOR_INTEL);
+}
+
+TEST(spec_ctrl_travels_within_what_the_guest_was_shown)
+{
+	struct vm_snapshot s, back;
+	const char *why = NULL;
+
+	fresh(&s);
+	s.cpuid.leaf7_edx = 1u << 26 | 1u << 31;   /* IBRS/IBPB and SSBD */
+	s.cpu.spec_ctrl = 1 | 4;                    /* IBRS and SSBD set by the guest */
+	long n = vm_snapshot_encode(&s, blob, sizeof(blob));
+	CHECK(n > 0);
+	CHECK_EQ_I(vm_snapshot_decode(blob, (size_t)n, &back, &why), 0);
+	CHECK_EQ_U(back.cpu.spec_ctrl, 5);
+	s.cpu.spec_ctrl = 2;                        /* STIBP, which it was not shown */
+	struct x86_state_limits l = bochs_limits();
+	l.host.leaf7_edx = s.cpuid.leaf7_edx;
+	CHECK_EQ_I(vm_snapshot_validate(&s, &l, &why), FERR_INVAL);
+	CHECK_STR(why, "IA32_SPEC_CTRL sets bits the guest's CPUID does not offer");
 }
 
 int main(void)

@@ -26,8 +26,7 @@
 #define DECODE_INFO_GPR     0xfull
 #define LOW32               0xffffffffull
 
-/* The instruction bytes at the guest's CS:RIP, through its own page tables; 0 when none. */
-static unsigned fetch_at_rip(const struct vcpu *v, uint8_t *bytes, unsigned max)
+unsigned svm_fetch_at_rip(const struct vcpu *v, uint8_t *bytes, unsigned max)
 {
 	struct guest_paging p;
 	struct guest_walk_fault fault;
@@ -50,7 +49,7 @@ static bool decode_mov(const struct vcpu *v, uint8_t opcode, bool is_cr, unsigne
 		return true;
 	}
 	uint8_t bytes[INSN_MAX_BYTES];
-	unsigned n = fetch_at_rip(v, bytes, sizeof(bytes));
+	unsigned n = svm_fetch_at_rip(v, bytes, sizeof(bytes));
 	struct insn_mov_crdr mov;
 	if (insn_decode_mov_crdr(bytes, n, svm_mode64(v), opcode, &mov))
 		return false;

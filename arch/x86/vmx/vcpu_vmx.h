@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "arch/x86/mmio_decode.h"
+#include "arch/x86/spec_ctrl.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/vmx/ept.h"
 #include "arch/x86/vmx/vmcs.h"
@@ -44,6 +45,7 @@ struct vcpu {
 	uint8_t fxsave[FXSAVE_BYTES] __attribute__((aligned(16)));
 	uint64_t cr2, dr[4], dr6;
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
+	struct spec_guest spec;     /* IA32_SPEC_CTRL as the guest set it (switched around each entry) */
 	uint64_t self_phys;         /* the frame this struct lives in */
 	uint64_t vmcs_phys;
 	uint64_t eptp;
@@ -156,6 +158,13 @@ void vmx_inject_exception(unsigned vector, bool has_error, uint32_t error);
 void vmx_set_rip(uint64_t rip);
 /* Ends vcpu_run with VCPU_EXIT_STOP and the reason (exit.c). */
 enum exit_action vmx_stop(struct exit_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ---- spec.c: side channels and native events ---------------------------------------- */
+/* Exit reason 0: a host NMI (handed to Ferry's handler) or a machine check (never the guest's). */
+enum exit_action vmx_on_exception_nmi(struct exit_ctx *x);
+/* A machine check that ended the guest's run: stop the guest or panic (arch/x86/mce.h). */
+enum exit_action vmx_on_machine_check(struct exit_ctx *x);
+/* WBINVD/WBNOINVD: skipped (nothing writes guest memory behind the caches). */
+enum exit_action vmx_on_wbinvd(struct exit_ctx *x);
 
 /* ---- dirty.c ------------------------------------------------------------------------- */
 /* Takes the PML page when the CPU has PML; FERR_NOMEM. */
