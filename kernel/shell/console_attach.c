@@ -20,16 +20,26 @@ static struct {
 	size_t typed_head, typed_count;
 } attach;
 
-/* Rendered guest bytes to the operator, raw; a bare LF (an ELF test guest's) gets a CR before it.
- * In GUEST_TEXT_TERMINAL mode a CR in the rendered text is the guest's own. */
+static void flush(struct guest_terminal *t)
+{
+	if (t->len)
+		console_write_raw(t->buf, t->len);
+	t->len = 0;
+}
+
+/* Rendered guest bytes to the operator, raw, gathered so the console takes them in runs;
+ * a bare LF (an ELF test guest's) gets a CR before it. In GUEST_TEXT_TERMINAL mode a CR
+ * in the rendered text is the guest's own. */
 static void terminal_sink(void *ctx, const char *s, size_t len)
 {
-	char *prev = ctx;
+	struct guest_terminal *t = ctx;
 
-	for (size_t i = 0; i < len; *prev = s[i], i++) {
-		if (s[i] == '\n' && *prev != '\r')
-			console_write_raw("\r", 1);
-		console_write_raw(&s[i], 1);
+	for (size_t i = 0; i < len; t->prev = s[i], i++) {
+		if (t->len + 2 > sizeof(t->buf))
+			flush(t);
+		if (s[i] == '\n' && t->prev != '\r')
+			t->buf[t->len++] = '\r';
+		t->buf[t->len++] = s[i];
 	}
 }
 
@@ -37,16 +47,19 @@ void guest_terminal_init(struct guest_terminal *t)
 {
 	guest_text_init(&t->text, GUEST_TEXT_TERMINAL);
 	t->prev = '\n';
+	t->len = 0;
 }
 
 void guest_terminal_show(struct guest_terminal *t, const char *bytes, size_t len)
 {
-	guest_text_render(&t->text, (const uint8_t *)bytes, len, terminal_sink, &t->prev);
+	guest_text_render(&t->text, (const uint8_t *)bytes, len, terminal_sink, t);
+	flush(t);
 }
 
 void guest_terminal_finish(struct guest_terminal *t)
 {
-	guest_text_finish(&t->text, terminal_sink, &t->prev);
+	guest_text_finish(&t->text, terminal_sink, t);
+	flush(t);
 }
 
 static bool still_there(void)

@@ -32,6 +32,8 @@ void console_attach_poll(void);
 struct guest_terminal {
 	struct guest_text text;
 	char prev;   /* the last byte shown: a bare LF gets a CR */
+	char buf[256];   /* rendered, not yet written */
+	size_t len;
 };
 void guest_terminal_init(struct guest_terminal *t);
 void guest_terminal_show(struct guest_terminal *t, const char *bytes, size_t len);

@@ -7,7 +7,7 @@
 
 run() ends each command with `echo __FERRY_DONE_$((N + 1))__`: the typed line holds the
 expression, only the output holds its value, so the end is found without mistaking the
-echo for it. Guest bytes reach the console rendered (kernel/shell/console_attach.c):
+echo for it. Guest bytes reach the console rendered (kernel/lib/guest_text.c, terminal mode):
 busybox's cursor queries show as `^[[6n`, which clean() drops.
 """
 import re
