@@ -23,8 +23,6 @@
 #define IMAGE_DIR "guests/"
 #define IMAGE_SUFFIX ".elf"
 #define IMAGE_PATH_MAX 40
-#define THROTTLE_MAX 95
-#define PERCENT 100
 #define MAC_LOCAL_UNICAST 0x02   /* locally administered, unicast (IEEE 802) */
 #define HW_DESCRIPTION_MAX 160
 
@@ -84,8 +82,9 @@ void vm_get_info(const struct vm *vm, struct vm_info *out)
 		.io_string = vm->io_string,
 		.hypercalls = vm->hypercalls,
 		.slices = vm->slices,
-		.slices_throttled = vm->slices_throttled,
-		.throttle_percent = vm->throttle_percent,
+		.slices_throttled = vm->throttle.held,
+		.throttle_percent = vm->throttle.percent,
+		.cpu_share_percent = throttle_share(&vm->throttle, clock_ns()),
 		.dirty_logging = vm->dirty_logging,
 	};
 }
@@ -237,6 +236,7 @@ static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac
 	else
 		mac_from_name(name, vm->mac);
 	vm->state = VM_INCOMING;
+	throttle_init(&vm->throttle, clock_ns());
 	vm->ram_bytes = memory_mib * MIB;
 	vm->tsc_hz = clock_tsc_hz();
 	cpu_features_host(&vm->cpu);
@@ -342,33 +342,56 @@ int vm_unpause(struct vm *vm)
 	return FERR_OK;
 }
 
-int vm_set_throttle(struct vm *vm, unsigned percent)
+/* The operator's cap and auto-converge's throttle: the larger holds. */
+static int apply_throttle(struct vm *vm)
 {
-	if (percent > THROTTLE_MAX)
-		return FERR_RANGE;
-	vm->throttle_percent = percent;
-	return FERR_OK;
+	unsigned percent = vm->throttle_cap > vm->throttle_converge ? vm->throttle_cap
+								      : vm->throttle_converge;
+	return throttle_set(&vm->throttle, percent);
 }
 
-/* One slice of the next running guest per call, so the console and the network keep running. */
+int vm_set_throttle(struct vm *vm, unsigned percent)
+{
+	if (percent > THROTTLE_MAX_PERCENT)
+		return FERR_RANGE;
+	vm->throttle_converge = percent;
+	return apply_throttle(vm);
+}
+
+int vm_set_throttle_cap(struct vm *vm, unsigned percent)
+{
+	if (percent > THROTTLE_MAX_PERCENT)
+		return FERR_RANGE;
+	vm->throttle_cap = percent;
+	return apply_throttle(vm);
+}
+
+/* Short slices while the pollers have I/O going on (kernel/poll.h), else the full 10 ms. */
+static uint64_t slice_ns(void)
+{
+	return poll_io_busy() ? VM_SLICE_BUSY_NS : VM_SLICE_NS;
+}
+
+/*
+ * One slice of the next running guest per call, so the console and the network keep
+ * running. A guest resting under its throttle (kernel/vm/throttle.h) is passed over:
+ * its time goes to the others.
+ */
 static void schedule(void)
 {
 	if (deferred_len && !console_input_pending())
 		flush_deferred();
+	uint64_t now = clock_ns();
 	for (unsigned n = 0; n < VM_MAX; n++) {
 		struct vm *vm = &vms[next_slot];
 		next_slot = (next_slot + 1) % VM_MAX;
 		if (!vm->used || vm->state != VM_RUNNING)
 			continue;
-		/* Throttling: the share of slices given up accumulates as credit; a full 100 skips one. */
-		vm->throttle_credit += vm->throttle_percent;
-		if (vm->throttle_credit >= PERCENT) {
-			vm->throttle_credit -= PERCENT;
-			vm->slices_throttled++;
-			return;
-		}
+		if (!throttle_may_run(&vm->throttle, now))
+			continue;
 		vm->slices++;
-		vm_run_slice(vm, VM_SLICE_NS);
+		vm_run_slice(vm, throttle_slice_ns(&vm->throttle, slice_ns()));
+		throttle_ran(&vm->throttle, now, clock_ns());
 		return;
 	}
 }
