@@ -246,15 +246,34 @@ static void listener_ensure(void)
 
 /* ---- the poller ---------------------------------------------------------------------------- */
 
+/*
+ * An engine's turn: steps while each one moves bytes (pages queued into the
+ * transport, input read), until the poller's time budget is spent (kernel/poll.h); a
+ * running migration reports I/O, so guest slices stay short while it runs.
+ */
+static void engine_turn(struct mig_engine *e, uint64_t deadline)
+{
+	uint64_t moved;
+
+	poll_report_busy();
+	do {
+		moved = mig_engine_report(e)->total_bytes;
+		if (!mig_engine_step(e))
+			return;
+	} while (mig_engine_report(e)->total_bytes != moved && clock_ns() < deadline);
+}
+
 static void service_poll(void)
 {
+	uint64_t deadline = poll_deadline();
+
 	listener_ensure();
 	for (unsigned i = 0; i < MIGRATE_SLOTS; i++) {
 		struct slot *slot = &slots[i];
 		if (!slot->used)
 			continue;
 		if (!mig_engine_finished(slot->engine))
-			mig_engine_step(slot->engine);
+			engine_turn(slot->engine, deadline);
 		if (mig_engine_finished(slot->engine) && !slot_in_doubt(slot))
 			slot_retire(slot);
 	}
