@@ -10,7 +10,8 @@ MIGRATION_SRCS := $(filter-out $(MIGRATION_IMAGE_ONLY),$(wildcard kernel/migrati
 MIGRATION_IMAGE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(MIGRATION_SRCS))
 MIGRATION_IMAGE_LIB  := $(BUILD)/obj/kernel/migration/libmigration.a
 
-PORTABLE_SRCS += $(MIGRATION_SRCS)
+# The memory digest's CRC-32C (arch/x86/crc32c.c) is portable too; the image builds it with arch/x86.
+PORTABLE_SRCS += $(MIGRATION_SRCS) arch/x86/crc32c.c
 IMAGE_OBJS    += $(patsubst %.c,$(BUILD)/obj/%.o,$(MIGRATION_IMAGE_ONLY)) \
   $(MIGRATION_IMAGE_LIB) $(MBEDTLS_IMAGE_LIB)
 
@@ -24,7 +25,7 @@ FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
   -DFERRY_HOST -I. -Iinclude $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
 FUZZ_SRCS    := $(MIGRATION_SRCS) $(MBEDTLS_SRCS) \
-  kernel/lib/format.c arch/x86/cpu_features.c
+  kernel/lib/format.c arch/x86/cpu_features.c arch/x86/crc32c.c
 FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_migration_codec $(BUILD)/fuzz/fuzz_migration_dest
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard kernel/migration/*.h)
@@ -42,7 +43,7 @@ fuzz-migration: $(FUZZ_TARGETS)
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -DFERRY_HOST -I. -Iinclude \
   $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
 $(BUILD)/bench/bench_migration: tests/bench/bench_migration.c $(MIGRATION_SRCS) \
-    $(MBEDTLS_SRCS) kernel/lib/format.c arch/x86/cpu_features.c
+    $(MBEDTLS_SRCS) kernel/lib/format.c arch/x86/cpu_features.c arch/x86/crc32c.c
 	@mkdir -p $(dir $@)
 	@echo "  BENCHCC $@"
 	@$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@
