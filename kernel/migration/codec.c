@@ -26,6 +26,7 @@ static const struct mig_type_info type_info[MIG_TYPE_COUNT] = {
 	[MIG_GO]        = { "GO", 0, 0 },
 	[MIG_RESUMED]   = { "RESUMED", MIG_RESUMED_BYTES, MIG_RESUMED_BYTES },
 	[MIG_ABORT]     = { "ABORT", MIG_REASON_MIN_BYTES, MIG_REASON_MAX_BYTES },
+	[MIG_DIGEST]    = { "DIGEST", MIG_DIGEST_VERDICT_MIN_BYTES, MIG_DIGEST_MAX_BYTES },
 };
 
 static const char *const reason_names[MIG_REASON_COUNT] = {
@@ -45,6 +46,11 @@ static const char *const reason_names[MIG_REASON_COUNT] = {
 	[MIG_REASON_NOT_CONVERGED] = "not-converged",
 	[MIG_REASON_INTERNAL] = "internal",
 	[MIG_REASON_VENDOR] = "cpu-vendor",
+	[MIG_REASON_DIGEST] = "digest-mismatch",
+};
+
+static const char *const verify_names[MIG_VERIFY_MODES] = {
+	[MIG_VERIFY_OFF] = "off", [MIG_VERIFY_BEFORE] = "before", [MIG_VERIFY_AFTER] = "after",
 };
 
 static const char *const dirty_mode_names[MIG_DIRTY_MODES] = {
@@ -63,6 +69,11 @@ unsigned mig_dirty_mode_code(const char *name)
 const char *mig_dirty_mode_name(unsigned code)
 {
 	return code < MIG_DIRTY_MODES ? dirty_mode_names[code] : "?";
+}
+
+const char *mig_verify_name(unsigned mode)
+{
+	return mode < MIG_VERIFY_MODES ? verify_names[mode] : "?";
 }
 
 /* strnlen, which C11 lacks. */
@@ -201,6 +212,9 @@ size_t mig_encode_offer(uint8_t *out, const struct mig_offer *m)
 	p[1] = m->vendor;
 	p += 2;
 	p = put_features(p, &m->features);
+	p[0] = m->verify;
+	p[1] = m->hash;
+	p += 2;
 	return (size_t)(p - out);
 }
 
@@ -237,7 +251,42 @@ size_t mig_encode_done(uint8_t *out, const struct mig_done *m)
 size_t mig_encode_resumed(uint8_t *out, const struct mig_resumed *m)
 {
 	mig_put64(out, m->dest_downtime_ns);
+	mig_put64(out + 8, m->dest_load_ns);
 	return MIG_RESUMED_BYTES;
+}
+
+static uint8_t *put_digest_header(uint8_t *out, uint8_t kind)
+{
+	out[0] = kind;
+	out[1] = out[2] = out[3] = 0;
+	return out + MIG_DIGEST_HEADER_BYTES;
+}
+
+size_t mig_encode_digest_sums(uint8_t *out, uint32_t first, uint32_t group_pages, uint32_t count,
+			      const uint32_t *entries)
+{
+	uint8_t *p = put_digest_header(out, MIG_DIGEST_SUMS);
+
+	mig_put32(p, first);
+	mig_put32(p + 4, group_pages);
+	mig_put32(p + 8, count);
+	p += 12;
+	for (uint32_t i = 0; i < count; i++, p += 4)
+		mig_put32(p, entries[i]);
+	return (size_t)(p - out);
+}
+
+size_t mig_encode_digest_verdict(uint8_t *out, uint32_t differing, uint32_t named,
+				 const uint32_t *pages)
+{
+	uint8_t *p = put_digest_header(out, MIG_DIGEST_VERDICT);
+
+	mig_put32(p, differing);
+	mig_put32(p + 4, named);
+	p += 8;
+	for (uint32_t i = 0; i < named; i++, p += 4)
+		mig_put32(p, pages[i]);
+	return (size_t)(p - out);
 }
 
 size_t mig_encode_page(uint8_t *out, uint32_t page, const uint8_t *data)
@@ -344,8 +393,48 @@ static int decode_offer(struct mig_msg *msg)
 	if (o->dirty_mode >= MIG_DIRTY_MODES || o->vendor > MIG_VENDOR_MAX)
 		return FERR_PROTO;
 	p += 2;
-	get_features(p, &o->features);
+	p = get_features(p, &o->features);
+	o->verify = p[0];
+	o->hash = p[1];
+	if (o->verify >= MIG_VERIFY_MODES || o->hash > MIG_HASH_MAX)
+		return FERR_PROTO;
 	return 0;
+}
+
+/* Every field checked: the kind, zero bytes, counts within their limits, the length exact. */
+static int decode_digest(struct mig_msg *msg)
+{
+	const uint8_t *p = msg->payload;
+	size_t len = msg->header.length;
+	struct mig_digest *d = &msg->u.digest;
+
+	d->kind = p[0];
+	if (p[1] || p[2] || p[3])
+		return FERR_PROTO;
+	p += MIG_DIGEST_HEADER_BYTES;
+	if (d->kind == MIG_DIGEST_SUMS) {
+		if (len < MIG_DIGEST_SUMS_MIN_BYTES)
+			return FERR_PROTO;
+		d->first = mig_get32(p);
+		d->group_pages = mig_get32(p + 4);
+		d->count = mig_get32(p + 8);
+		d->entries = p + 12;
+		if (d->group_pages == 0 || d->count == 0 || d->count > MIG_DIGEST_SUMS_MAX ||
+		    len != MIG_DIGEST_HEADER_BYTES + 12 + 4 * (size_t)d->count)
+			return FERR_PROTO;
+		return 0;
+	}
+	if (d->kind == MIG_DIGEST_VERDICT) {
+		d->differing = mig_get32(p);
+		d->named = mig_get32(p + 4);
+		if (d->named > MIG_DIGEST_NAMED_MAX || d->named > d->differing ||
+		    len != MIG_DIGEST_HEADER_BYTES + 8 + 4 * (size_t)d->named)
+			return FERR_PROTO;
+		for (uint32_t i = 0; i < d->named; i++)
+			d->pages[i] = mig_get32(p + 8 + 4 * i);
+		return 0;
+	}
+	return FERR_PROTO;
 }
 
 int mig_payload_decode(struct mig_msg *msg, uint64_t page_limit)
@@ -387,7 +476,10 @@ int mig_payload_decode(struct mig_msg *msg, uint64_t page_limit)
 		return 0;
 	case MIG_RESUMED:
 		msg->u.resumed.dest_downtime_ns = mig_get64(p);
+		msg->u.resumed.dest_load_ns = mig_get64(p + 8);
 		return 0;
+	case MIG_DIGEST:
+		return decode_digest(msg);
 	case MIG_ACCEPT:
 	case MIG_STATE:
 	case MIG_READY:

@@ -42,7 +42,8 @@ const char *mig_phase_name(enum mig_engine_phase phase)
 		[MIG_PHASE_IDLE] = "idle", [MIG_PHASE_CONNECTING] = "connecting",
 		[MIG_PHASE_HANDSHAKE] = "handshake", [MIG_PHASE_PRECOPY] = "pre-copy",
 		[MIG_PHASE_STOP_COPY] = "stop-and-copy", [MIG_PHASE_SWITCHOVER] = "switchover",
-		[MIG_PHASE_ANNOUNCE] = "announce", [MIG_PHASE_FINISHED] = "finished",
+		[MIG_PHASE_ANNOUNCE] = "announce", [MIG_PHASE_VERIFY] = "verify",
+		[MIG_PHASE_FINISHED] = "finished",
 	};
 	return phase <= MIG_PHASE_FINISHED ? names[phase] : "unknown";
 }
@@ -50,6 +51,7 @@ const char *mig_phase_name(enum mig_engine_phase phase)
 void mig_params_defaults(struct mig_params *p)
 {
 	p->downtime_ms = MIG_DEFAULT_DOWNTIME_MS;
+	p->verify = MIG_DEFAULT_VERIFY;
 	p->bandwidth_mbps = 0;
 	p->max_rounds = MIG_DEFAULT_MAX_ROUNDS;
 	p->max_time_ms = MIG_DEFAULT_MAX_TIME_MS;
@@ -72,6 +74,7 @@ void mig_engine_begin(struct mig_engine *e, enum mig_role role, const struct mig
 	e->last_rx_ns = e->last_tx_ns = e->pace_start_ns = e->round_start_ns = e->start_ns;
 	e->tx_bytes = e->paced_bytes = e->round_zero = 0;
 	e->go_sent = e->destination_running = e->cancel_requested = false;
+	e->hash = MIG_HASH_CRC32C;
 	e->state_len = 0;
 }
 

@@ -8,6 +8,7 @@
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/units.h"
+#include "kernel/migration/digest.h"
 
 static int dst_fail(struct mig_dst *d, int err, const char *why)
 {
@@ -37,6 +38,8 @@ void mig_dst_init(struct mig_dst *d, const uint8_t *psk, size_t psk_len,
 	d->pages_len = d->pages_at = 0;
 	d->round_pages = d->round_bytes = d->pages_total = d->state_bytes = 0;
 	d->next_round = 0;
+	d->digest_next = 0;
+	d->verdict_sent = false;
 	d->error[0] = '\0';
 	mig_stream_sum_init(&d->checksum);
 	mig_reader_init(&d->reader);
@@ -91,6 +94,40 @@ static int check_offer(struct mig_dst *d, const struct mig_offer *o, struct mig_
 	ev->reason = (uint16_t)reason;
 	memcpy(ev->text, why, sizeof(ev->text));
 	dst_fail(d, FERR_BUSY, why);
+	return 1;
+}
+
+/* The sums of a digest cover the guest's pages in this many entries, each of group_pages. */
+static uint32_t digest_group_pages(const struct mig_dst *d)
+{
+	return d->offer.verify == MIG_VERIFY_BEFORE ? mig_digest_group_pages(d->reader.page_limit) : 1;
+}
+
+static bool digest_complete(const struct mig_dst *d)
+{
+	return d->digest_next == mig_digest_sum_count(d->reader.page_limit, digest_group_pages(d));
+}
+
+bool mig_dst_digest_complete(const struct mig_dst *d)
+{
+	return d->offer.verify != MIG_VERIFY_OFF && digest_complete(d);
+}
+
+/*
+ * A DIGEST of sums: in order, of the grouping the verify mode asks for, within the
+ * guest's pages. 1 with *ev filled, or a protocol failure.
+ */
+static int digest_sums(struct mig_dst *d, const struct mig_digest *g, struct mig_dst_event *ev)
+{
+	uint32_t total = mig_digest_sum_count(d->reader.page_limit, digest_group_pages(d));
+
+	if (g->kind != MIG_DIGEST_SUMS || g->group_pages != digest_group_pages(d) ||
+	    g->first != d->digest_next || g->count > total - g->first)
+		return dst_fail_abort(d, FERR_PROTO, MIG_REASON_PROTOCOL,
+				      "digest out of order or of the wrong grouping");
+	d->digest_next += g->count;
+	ev->kind = MIG_DST_EV_DIGEST;
+	ev->digest = *g;
 	return 1;
 }
 
@@ -191,8 +228,13 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 		ev->state_len = m->header.length;
 		return 1;
 	case MIG_DST_WAIT_DONE: {
+		if (type == MIG_DIGEST && d->offer.verify == MIG_VERIFY_BEFORE && !digest_complete(d))
+			return digest_sums(d, &m->u.digest, ev);
 		if (type != MIG_DONE)
 			break;
+		if (d->offer.verify == MIG_VERIFY_BEFORE && !digest_complete(d))
+			return dst_fail_abort(d, FERR_PROTO, MIG_REASON_PROTOCOL,
+					      "DONE before the whole digest (verify=before)");
 		if (m->u.done.page_records != d->pages_total ||
 		    m->u.done.state_bytes != d->state_bytes ||
 		    m->u.done.checksum != mig_stream_sum_final(&d->checksum))
@@ -208,6 +250,11 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 		d->state = MIG_DST_GO;
 		ev->kind = MIG_DST_EV_GO;
 		return 1;
+	case MIG_DST_FINISHED:
+		/* verify=after: the source's sums, until every one came. */
+		if (type == MIG_DIGEST && d->offer.verify == MIG_VERIFY_AFTER && !digest_complete(d))
+			return digest_sums(d, &m->u.digest, ev);
+		break;
 	default:
 		break;
 	}
@@ -244,7 +291,9 @@ int mig_dst_input(struct mig_dst *d, const uint8_t *data, size_t len, size_t *us
 	*used = 0;
 	if (next_page(d, ev))
 		return 1;
-	if (d->state == MIG_DST_CLOSED || d->state == MIG_DST_FINISHED)
+	/* After RESUMED only verify=after's sums may still come. */
+	if (d->state == MIG_DST_CLOSED ||
+	    (d->state == MIG_DST_FINISHED && (d->offer.verify != MIG_VERIFY_AFTER || digest_complete(d))))
 		return len ? FERR_PROTO : 0;
 	/* The engine answers OFFER and VERIFIED before more input counts. */
 	if (d->state == MIG_DST_OFFERED || d->state == MIG_DST_VERIFIED || d->state == MIG_DST_GO)
@@ -307,10 +356,10 @@ int mig_dst_ready(struct mig_dst *d)
 	return 0;
 }
 
-int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns)
+int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns, uint64_t load_ns)
 {
 	uint8_t payload[MIG_RESUMED_BYTES];
-	struct mig_resumed r = { .dest_downtime_ns = downtime_ns };
+	struct mig_resumed r = { .dest_downtime_ns = downtime_ns, .dest_load_ns = load_ns };
 
 	if (d->state != MIG_DST_GO)
 		return FERR_INVAL;
@@ -318,6 +367,21 @@ int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns)
 	if (mig_writer_put(&d->writer, MIG_RESUMED, payload, sizeof(payload)))
 		return FERR_BUSY;
 	d->state = MIG_DST_FINISHED;
+	return 0;
+}
+
+int mig_dst_verdict(struct mig_dst *d, uint32_t differing, uint32_t named, const uint32_t *pages)
+{
+	uint8_t *p;
+
+	if (d->state != MIG_DST_FINISHED || d->offer.verify != MIG_VERIFY_AFTER || d->verdict_sent ||
+	    !digest_complete(d) || named > MIG_DIGEST_NAMED_MAX || named > differing)
+		return FERR_INVAL;
+	p = mig_writer_begin(&d->writer, MIG_DIGEST);
+	if (!p)
+		return FERR_BUSY;
+	mig_writer_end(&d->writer, mig_encode_digest_verdict(p, differing, named, pages));
+	d->verdict_sent = true;
 	return 0;
 }
 

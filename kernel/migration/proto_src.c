@@ -34,6 +34,8 @@ int mig_src_init(struct mig_src *s, const uint8_t *psk, size_t psk_len,
 	s->round_pages = s->round_bytes = s->pages_total = 0;
 	s->round = 0;
 	s->final_round_ended = s->state_sent = false;
+	s->verify = MIG_VERIFY_OFF;
+	s->verdict_received = false;
 	s->state_bytes = 0;
 	s->error[0] = '\0';
 	mig_stream_sum_init(&s->checksum);
@@ -124,6 +126,16 @@ static int src_handle(struct mig_src *s, const struct mig_msg *m, struct mig_src
 		s->state = MIG_SRC_FINISHED;
 		ev->kind = MIG_SRC_EV_RESUMED;
 		ev->dest_downtime_ns = m->u.resumed.dest_downtime_ns;
+		ev->dest_load_ns = m->u.resumed.dest_load_ns;
+		return 1;
+	case MIG_SRC_FINISHED:
+		/* verify=after: the one verdict on the sums we sent. */
+		if (type != MIG_DIGEST || m->u.digest.kind != MIG_DIGEST_VERDICT ||
+		    s->verify != MIG_VERIFY_AFTER || s->verdict_received)
+			break;
+		s->verdict_received = true;
+		ev->kind = MIG_SRC_EV_VERDICT;
+		ev->verdict = m->u.digest;
 		return 1;
 	default:
 		break;
@@ -181,6 +193,7 @@ int mig_src_offer(struct mig_src *s, const struct mig_offer *offer)
 		return FERR_BUSY;
 	mig_writer_end(&s->writer, mig_encode_offer(p, offer));
 	s->page_limit = (uint64_t)offer->memory_mib << (MIB_SHIFT - MIG_PAGE_SHIFT);
+	s->verify = offer->verify;
 	s->state = MIG_SRC_WAIT_ACCEPT;
 	return 0;
 }
@@ -252,6 +265,23 @@ int mig_src_state(struct mig_src *s, const uint8_t *blob, size_t len)
 	mig_stream_sum_state(&s->checksum, blob, len);
 	s->state_sent = true;
 	s->state_bytes = len;
+	return 0;
+}
+
+int mig_src_digest(struct mig_src *s, uint32_t first, uint32_t group_pages, uint32_t count,
+		   const uint32_t *entries)
+{
+	bool before = s->verify == MIG_VERIFY_BEFORE && streaming(s) && s->state_sent;
+	bool after = s->verify == MIG_VERIFY_AFTER && s->state == MIG_SRC_FINISHED &&
+		     !s->verdict_received;
+	uint8_t *p;
+
+	if (!(before || after) || count == 0 || count > MIG_DIGEST_SUMS_MAX || group_pages == 0)
+		return FERR_INVAL;
+	p = mig_writer_begin(&s->writer, MIG_DIGEST);
+	if (!p)
+		return FERR_BUSY;
+	mig_writer_end(&s->writer, mig_encode_digest_sums(p, first, group_pages, count, entries));
 	return 0;
 }
 

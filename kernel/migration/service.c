@@ -149,9 +149,13 @@ static void slot_retire(struct slot *slot)
 	slot_release(slot);
 }
 
+/* A source kept for migrate-resolve: in doubt, or its verify=after digest found a mismatch. */
 static bool slot_in_doubt(const struct slot *slot)
 {
-	return mig_engine_report(slot->engine)->outcome == MIG_OUTCOME_IN_DOUBT;
+	const struct mig_report *r = mig_engine_report(slot->engine);
+
+	return r->role == MIG_ROLE_SOURCE &&
+	       (r->outcome == MIG_OUTCOME_IN_DOUBT || r->outcome == MIG_OUTCOME_MISMATCH);
 }
 
 static void info_from_slot(const struct slot *slot, struct migrate_info *out)

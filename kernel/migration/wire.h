@@ -63,6 +63,7 @@ enum mig_type {
 	MIG_GO = 11,        /* source: switch over; the source never resumes on its own after this */
 	MIG_RESUMED = 12,   /* destination: the guest runs here */
 	MIG_ABORT = 13,     /* either: reason code + text; the migration ends */
+	MIG_DIGEST = 14,    /* source: sums of its RAM at the pause; destination: its verdict */
 	MIG_TYPE_COUNT
 };
 
@@ -86,6 +87,7 @@ enum mig_reason {
 	MIG_REASON_NOT_CONVERGED = 13, /* pre-copy gave up: the guest dirties memory too fast */
 	MIG_REASON_INTERNAL = 14,   /* a local failure (guest operation, resources) */
 	MIG_REASON_VENDOR = 15,     /* the guest ran on a CPU of another vendor (VT-x vs AMD-V) */
+	MIG_REASON_DIGEST = 16,     /* the destination's memory differs from the source's (verify=before) */
 	MIG_REASON_COUNT
 };
 
@@ -120,6 +122,16 @@ const char *mig_dirty_mode_name(unsigned code);
 /* Vendors an offer may name: enum vcpu_vendor (arch/x86/vcpu.h) up to AMD. */
 #define MIG_VENDOR_MAX 2
 
+/*
+ * Whether and when the guest's memory is compared at the switchover (docs/migration.md
+ * "Memory digest"): before, the destination resumes only if its RAM matches the
+ * source's; after, the guest resumes at once and is paused at the destination if the
+ * comparison that follows finds a difference.
+ */
+enum mig_verify { MIG_VERIFY_OFF = 0, MIG_VERIFY_BEFORE = 1, MIG_VERIFY_AFTER = 2, MIG_VERIFY_MODES };
+const char *mig_verify_name(unsigned mode);   /* "off", "before", "after" */
+#define MIG_HASH_MAX 1                   /* the page hashes an offer may name (digest.h) */
+
 struct mig_offer {
 	uint64_t migration_id;          /* chosen by the source, shown on both ends */
 	char name[MIG_NAME_BYTES];      /* NUL-terminated, 1..VM_NAME_MAX of [A-Za-z0-9_-] */
@@ -129,8 +141,10 @@ struct mig_offer {
 	uint8_t dirty_mode;             /* enum mig_dirty_mode, for the reports */
 	uint8_t vendor;                 /* enum vcpu_vendor of the CPU the guest ran on (0: unknown) */
 	struct cpu_features features;   /* the guest's CPUID mask */
+	uint8_t verify;                 /* enum mig_verify */
+	uint8_t hash;                   /* the digest's page hash, enum mig_hash (digest.h) */
 };
-#define MIG_OFFER_BYTES (8 + MIG_NAME_BYTES + 4 + MIG_MAC_BYTES + 2 + 1 + 1 + 8 * 4)
+#define MIG_OFFER_BYTES (8 + MIG_NAME_BYTES + 4 + MIG_MAC_BYTES + 2 + 1 + 1 + 8 * 4 + 2)
 
 struct mig_reason_msg {              /* REFUSE and ABORT */
 	uint16_t reason;
@@ -157,8 +171,32 @@ struct mig_done {
 
 struct mig_resumed {
 	uint64_t dest_downtime_ns;      /* last pre-copy round end to resume, on the destination */
+	uint64_t dest_load_ns;          /* DONE received to READY queued: checks, digest, state load */
 };
-#define MIG_RESUMED_BYTES 8
+#define MIG_RESUMED_BYTES 16
+
+/*
+ * DIGEST: one type, two kinds. SUMS (source): entries [first, first + count) of its
+ * memory's sums, each the digest of group_pages pages (kernel/migration/digest.h).
+ * VERDICT (destination, verify=after): how many entries differed, naming the first few.
+ */
+enum mig_digest_kind { MIG_DIGEST_SUMS = 1, MIG_DIGEST_VERDICT = 2 };
+#define MIG_DIGEST_SUMS_MAX 8192         /* entries in one SUMS message */
+#define MIG_DIGEST_NAMED_MAX 16          /* pages a VERDICT names */
+#define MIG_DIGEST_HEADER_BYTES 4        /* u8 kind, 3 zero bytes */
+#define MIG_DIGEST_SUMS_MIN_BYTES (MIG_DIGEST_HEADER_BYTES + 12 + 4)
+#define MIG_DIGEST_VERDICT_MIN_BYTES (MIG_DIGEST_HEADER_BYTES + 8)
+#define MIG_DIGEST_MAX_BYTES (MIG_DIGEST_HEADER_BYTES + 12 + 4 * MIG_DIGEST_SUMS_MAX)
+
+struct mig_digest {
+	uint8_t kind;                   /* enum mig_digest_kind */
+	/* SUMS */
+	uint32_t first, group_pages, count;
+	const uint8_t *entries;         /* count little-endian u32s, in the caller's buffer */
+	/* VERDICT */
+	uint32_t differing, named;
+	uint32_t pages[MIG_DIGEST_NAMED_MAX];
+};
 
 enum mig_page_kind { MIG_PAGE_ZERO = 0, MIG_PAGE_FULL = 1 };
 
@@ -180,6 +218,7 @@ struct mig_msg {
 		struct mig_round_end round_end;
 		struct mig_done done;
 		struct mig_resumed resumed;
+		struct mig_digest digest;
 		uint32_t page_count;            /* PAGES: records in the batch */
 	} u;
 };
@@ -206,6 +245,12 @@ static inline uint64_t mig_get64(const uint8_t *p)
 	return (uint64_t)mig_get32(p) | ((uint64_t)mig_get32(p + 4) << 32);
 }
 
+/* Entry i of a decoded SUMS message. */
+static inline uint32_t mig_digest_entry(const struct mig_digest *d, uint32_t i)
+{
+	return mig_get32(d->entries + 4 * (size_t)i);
+}
+
 /* Smallest and largest payload a message of this type may carry (0, 0 for unknown types). */
 size_t mig_payload_min(unsigned type);
 size_t mig_payload_max(unsigned type);
@@ -228,6 +273,11 @@ size_t mig_encode_reason(uint8_t *out, unsigned reason, const char *text);
 size_t mig_encode_round_end(uint8_t *out, const struct mig_round_end *m);
 size_t mig_encode_done(uint8_t *out, const struct mig_done *m);
 size_t mig_encode_resumed(uint8_t *out, const struct mig_resumed *m);
+/* SUMS: count entries from first; VERDICT: differing, and the first `named` pages of it. */
+size_t mig_encode_digest_sums(uint8_t *out, uint32_t first, uint32_t group_pages, uint32_t count,
+			      const uint32_t *entries);
+size_t mig_encode_digest_verdict(uint8_t *out, uint32_t differing, uint32_t named,
+				 const uint32_t *pages);
 
 /* Appends one page record (data NULL: a zero-page marker); returns its length. */
 size_t mig_encode_page(uint8_t *out, uint32_t page, const uint8_t *data);

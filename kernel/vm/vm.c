@@ -437,23 +437,38 @@ uint64_t *vm_dirty_command_bitmap(struct vm *vm)
 
 /* ---- snapshots ----------------------------------------------------------------------- */
 
+/* The guest's state as a snapshot (s is large: the callers keep it off the stack). */
+static void snapshot_fill(struct vm *vm, struct vm_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	vcpu_get_state(vm->vcpu, &s->cpu);
+	s->guest_tsc = vcpu_guest_tsc(vm->vcpu);
+	s->tsc_hz = vm->tsc_hz;
+	s->clock_ns_base = vm->clock_ns_base;
+	s->clock_tsc_base = vm->clock_tsc_base;
+	s->vendor = vcpu_hw_vendor();
+	s->cpuid = vm->cpu;
+	s->uart = vm->uart.regs;
+	memcpy(s->uart_line, vm->uart.line, vm->uart.line_len);
+	s->uart_line_len = vm->uart.line_len;
+}
+
+long vm_snapshot_size(struct vm *vm)
+{
+	static struct vm_snapshot s;
+	static uint8_t scratch[VM_SNAPSHOT_MAX_BYTES];
+
+	snapshot_fill(vm, &s);
+	return vm_snapshot_encode(&s, scratch, sizeof(scratch));
+}
+
 long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap)
 {
 	static struct vm_snapshot s;   /* large (FXSAVE image): kept off the stack */
 
 	if (vm->state != VM_PAUSED)
 		return FERR_BUSY;
-	memset(&s, 0, sizeof(s));
-	vcpu_get_state(vm->vcpu, &s.cpu);
-	s.guest_tsc = vcpu_guest_tsc(vm->vcpu);
-	s.tsc_hz = vm->tsc_hz;
-	s.clock_ns_base = vm->clock_ns_base;
-	s.clock_tsc_base = vm->clock_tsc_base;
-	s.vendor = vcpu_hw_vendor();
-	s.cpuid = vm->cpu;
-	s.uart = vm->uart.regs;
-	memcpy(s.uart_line, vm->uart.line, vm->uart.line_len);
-	s.uart_line_len = vm->uart.line_len;
+	snapshot_fill(vm, &s);
 	return vm_snapshot_encode(&s, buf, cap);
 }
 

@@ -125,6 +125,8 @@ int vm_set_throttle_cap(struct vm *vm, unsigned percent);
  */
 #define VM_SNAPSHOT_MAX_BYTES (16u * 1024)
 long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap);
+/* [migration] The length vm_snapshot_save would give now; the guest need not be paused. */
+long vm_snapshot_size(struct vm *vm);
 int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
 
 /* [migration] Called by the migration engine so `list` can show "migrating" and block destroy/pause. */
