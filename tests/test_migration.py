@@ -32,7 +32,8 @@ import pytest
 from harness import netns
 from harness.migration import (KEY, OTHER_KEY, PROGRESS, corrupt_lines, counter_values,
                                free_kib, guests, memtest_lines, migrations_table, parse_report,
-                               parse_reports, pump, settled, wait_memtest, wait_output)
+                               parse_reports, pump, settled, wait_memtest, wait_output,
+                               witness_lines)
 from harness.machine import backend_emulator
 from harness.migration_wire import ABORT, GO, READY, RESUMED, Relay, header, messages, read_all
 from harness.netlab import BRIDGE, NetLab, netlab_available
@@ -739,3 +740,42 @@ def test_cancel_of_a_background_migration(lab, a, b):
         assert_no_corruption(a, b)
     finally:
         remove_everywhere(["cx"], a, b)
+
+
+def test_switchover_at_the_floor_verified_before(lab, a, b):
+    """Issue 13's sanity case (the benchmark, `make bench-switchover`, measures the rest): a
+    slow writer converges in at most two pre-copy rounds, never throttled; the report
+    states the link, the floor and the estimate; verify=before compares the memory at the
+    pause (a match on both hosts); the witness guest goes on, intact, on B and prints its
+    own longest gap. The AMD-V lab only: the digest and the estimates are portable code."""
+    if lab.backend != "svm":
+        pytest.skip("run on the AMD-V lab only (suite budget)")
+    B = ip(lab, 1)
+    try:
+        start = len(a.output)
+        out = a.cmd('create wit witness memory=16 args="mib=2 rate=20"', timeout=SLOW)
+        assert "created wit" in out, out
+        wait_output(a, r"\[wit\] witness ok ", start, timeout=SLOW)
+        b_start = len(b.output)
+        out, report = migrate(a, "wit", B, "verify=before", settle_on=b)
+        assert report["outcome"] == "completed", out
+        assert report["verify"] == "before" and report["digest"] == "match", report
+        assert report["hash"] in ("crc32c", "mix64"), report
+        assert report["rounds"] <= 3 and report["max_throttle_pct"] == 0, report
+        assert all(r["throttle"] == 0 for r in report["round"]), report
+        assert report["link_kbps"] > 0 and report["rtt_ms"] > 0, report
+        assert report["downtime_floor_ms"] > 0 and report["estimate_ms"] > 0, report
+        assert report["final_bytes"] > report["state_bytes"] > 0, report
+        dest = parse_reports(b.cmd("migrations %s" % report["id"]))
+        assert dest and dest[0]["role"] == "destination" and dest[0]["digest"] == "match", dest
+        lines = []
+        deadline = time.monotonic() + SLOW
+        while len(lines) < 2 and time.monotonic() < deadline:
+            pump(b, seconds=0.5)
+            lines = witness_lines(b, "wit", b_start)
+        assert len(lines) >= 2, b.text(b_start)[-2000:]
+        assert all(line["corrupt"] == 0 for line in lines), lines
+        assert lines[-1]["written"] > lines[0]["written"] and lines[0]["gap_us"] > 0, lines
+        assert_no_corruption(a, b)
+    finally:
+        remove_everywhere(["wit"], a, b)
