@@ -26,7 +26,8 @@ static const struct mig_type_info type_info[MIG_TYPE_COUNT] = {
 	[MIG_GO]        = { "GO", 0, 0 },
 	[MIG_RESUMED]   = { "RESUMED", MIG_RESUMED_BYTES, MIG_RESUMED_BYTES },
 	[MIG_ABORT]     = { "ABORT", MIG_REASON_MIN_BYTES, MIG_REASON_MAX_BYTES },
-	[MIG_DIGEST]    = { "DIGEST", MIG_DIGEST_VERDICT_MIN_BYTES, MIG_DIGEST_MAX_BYTES },
+	[MIG_DIGEST]    = { "DIGEST", MIG_DIGEST_MIN_BYTES, MIG_DIGEST_MAX_BYTES },
+	[MIG_VERDICT]   = { "VERDICT", MIG_VERDICT_MIN_BYTES, MIG_VERDICT_MAX_BYTES },
 };
 
 static const char *const reason_names[MIG_REASON_COUNT] = {
@@ -255,17 +256,10 @@ size_t mig_encode_resumed(uint8_t *out, const struct mig_resumed *m)
 	return MIG_RESUMED_BYTES;
 }
 
-static uint8_t *put_digest_header(uint8_t *out, uint8_t kind)
-{
-	out[0] = kind;
-	out[1] = out[2] = out[3] = 0;
-	return out + MIG_DIGEST_HEADER_BYTES;
-}
-
 size_t mig_encode_digest_sums(uint8_t *out, uint32_t first, uint32_t group_pages, uint32_t count,
 			      const uint32_t *entries)
 {
-	uint8_t *p = put_digest_header(out, MIG_DIGEST_SUMS);
+	uint8_t *p = out;
 
 	mig_put32(p, first);
 	mig_put32(p + 4, group_pages);
@@ -279,7 +273,7 @@ size_t mig_encode_digest_sums(uint8_t *out, uint32_t first, uint32_t group_pages
 size_t mig_encode_digest_verdict(uint8_t *out, uint32_t differing, uint32_t named,
 				 const uint32_t *pages)
 {
-	uint8_t *p = put_digest_header(out, MIG_DIGEST_VERDICT);
+	uint8_t *p = out;
 
 	mig_put32(p, differing);
 	mig_put32(p + 4, named);
@@ -401,40 +395,31 @@ static int decode_offer(struct mig_msg *msg)
 	return 0;
 }
 
-/* Every field checked: the kind, zero bytes, counts within their limits, the length exact. */
+/* DIGEST and VERDICT: counts within their limits, the length exact. */
 static int decode_digest(struct mig_msg *msg)
 {
 	const uint8_t *p = msg->payload;
 	size_t len = msg->header.length;
 	struct mig_digest *d = &msg->u.digest;
 
-	d->kind = p[0];
-	if (p[1] || p[2] || p[3])
-		return FERR_PROTO;
-	p += MIG_DIGEST_HEADER_BYTES;
+	d->kind = msg->header.type == MIG_DIGEST ? MIG_DIGEST_SUMS : MIG_DIGEST_VERDICT;
 	if (d->kind == MIG_DIGEST_SUMS) {
-		if (len < MIG_DIGEST_SUMS_MIN_BYTES)
-			return FERR_PROTO;
 		d->first = mig_get32(p);
 		d->group_pages = mig_get32(p + 4);
 		d->count = mig_get32(p + 8);
 		d->entries = p + 12;
 		if (d->group_pages == 0 || d->count == 0 || d->count > MIG_DIGEST_SUMS_MAX ||
-		    len != MIG_DIGEST_HEADER_BYTES + 12 + 4 * (size_t)d->count)
+		    len != 12 + 4 * (size_t)d->count)
 			return FERR_PROTO;
 		return 0;
 	}
-	if (d->kind == MIG_DIGEST_VERDICT) {
-		d->differing = mig_get32(p);
-		d->named = mig_get32(p + 4);
-		if (d->named > MIG_DIGEST_NAMED_MAX || d->named > d->differing ||
-		    len != MIG_DIGEST_HEADER_BYTES + 8 + 4 * (size_t)d->named)
-			return FERR_PROTO;
-		for (uint32_t i = 0; i < d->named; i++)
-			d->pages[i] = mig_get32(p + 8 + 4 * i);
-		return 0;
-	}
-	return FERR_PROTO;
+	d->differing = mig_get32(p);
+	d->named = mig_get32(p + 4);
+	if (d->named > MIG_DIGEST_NAMED_MAX || d->named > d->differing || len != 8 + 4 * (size_t)d->named)
+		return FERR_PROTO;
+	for (uint32_t i = 0; i < d->named; i++)
+		d->pages[i] = mig_get32(p + 8 + 4 * i);
+	return 0;
 }
 
 int mig_payload_decode(struct mig_msg *msg, uint64_t page_limit)
@@ -479,6 +464,7 @@ int mig_payload_decode(struct mig_msg *msg, uint64_t page_limit)
 		msg->u.resumed.dest_load_ns = mig_get64(p + 8);
 		return 0;
 	case MIG_DIGEST:
+	case MIG_VERDICT:
 		return decode_digest(msg);
 	case MIG_ACCEPT:
 	case MIG_STATE:

@@ -12,7 +12,7 @@
  * downtime target; auto-converge (throttle by time 20%, +10% a round, up to 95%) only
  * while the dirty rate outruns the link; give up past max_rounds or max_time (guest
  * unthrottled, left running). Stop-and-copy: pause, last dirty pages, STATE, (DIGEST,)
- * DONE; READY; GO; RESUMED; (DIGEST and its verdict;) then destroy the guest.
+ * DONE; READY; GO; RESUMED; (DIGEST, VERDICT;) then destroy the guest.
  * Destination (engine_dst.c): check and accept the offer, create the shell, apply
  * pages, verify, load the state, READY; on GO resume, RESUMED, then RARP
  * announcements. The memory digest of both roles is engine_digest.c; engine.c holds

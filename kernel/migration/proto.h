@@ -22,7 +22,7 @@
  *   With verify=before a DIGEST of sums goes between STATE and DONE, and the
  *   destination compares it before READY (a mismatch is ABORT digest-mismatch); with
  *   verify=after the source sends DIGEST sums after RESUMED and the destination
- *   answers with a DIGEST verdict.
+ *   answers with a VERDICT.
  *   The source may send ABORT until GO, the destination until RESUMED: it then
  *   discards its shell and never runs the guest, so an ABORT received after GO
  *   still means "resume".

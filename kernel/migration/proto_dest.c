@@ -377,7 +377,7 @@ int mig_dst_verdict(struct mig_dst *d, uint32_t differing, uint32_t named, const
 	if (d->state != MIG_DST_FINISHED || d->offer.verify != MIG_VERIFY_AFTER || d->verdict_sent ||
 	    !digest_complete(d) || named > MIG_DIGEST_NAMED_MAX || named > differing)
 		return FERR_INVAL;
-	p = mig_writer_begin(&d->writer, MIG_DIGEST);
+	p = mig_writer_begin(&d->writer, MIG_VERDICT);
 	if (!p)
 		return FERR_BUSY;
 	mig_writer_end(&d->writer, mig_encode_digest_verdict(p, differing, named, pages));

@@ -130,7 +130,7 @@ static int src_handle(struct mig_src *s, const struct mig_msg *m, struct mig_src
 		return 1;
 	case MIG_SRC_FINISHED:
 		/* verify=after: the one verdict on the sums we sent. */
-		if (type != MIG_DIGEST || m->u.digest.kind != MIG_DIGEST_VERDICT ||
+		if (type != MIG_VERDICT ||
 		    s->verify != MIG_VERIFY_AFTER || s->verdict_received)
 			break;
 		s->verdict_received = true;

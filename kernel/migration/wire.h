@@ -63,7 +63,8 @@ enum mig_type {
 	MIG_GO = 11,        /* source: switch over; the source never resumes on its own after this */
 	MIG_RESUMED = 12,   /* destination: the guest runs here */
 	MIG_ABORT = 13,     /* either: reason code + text; the migration ends */
-	MIG_DIGEST = 14,    /* source: sums of its RAM at the pause; destination: its verdict */
+	MIG_DIGEST = 14,    /* source: sums of its RAM at the pause (verify=before or after) */
+	MIG_VERDICT = 15,   /* destination, verify=after: how its RAM compared with the sums */
 	MIG_TYPE_COUNT
 };
 
@@ -176,20 +177,22 @@ struct mig_resumed {
 #define MIG_RESUMED_BYTES 16
 
 /*
- * DIGEST: one type, two kinds. SUMS (source): entries [first, first + count) of its
- * memory's sums, each the digest of group_pages pages (kernel/migration/digest.h).
- * VERDICT (destination, verify=after): how many entries differed, naming the first few.
+ * The memory digest's two messages (kernel/migration/digest.h). DIGEST (source): sums
+ * [first, first + count) of its memory, each the digest of group_pages pages: u32 first,
+ * u32 group_pages, u32 count, count x u32. VERDICT (destination, verify=after): how many
+ * sums differed, naming the first page of the first few: u32 differing, u32 named,
+ * named x u32. A VERDICT is small, as everything a destination sends.
  */
-enum mig_digest_kind { MIG_DIGEST_SUMS = 1, MIG_DIGEST_VERDICT = 2 };
-#define MIG_DIGEST_SUMS_MAX 8192         /* entries in one SUMS message */
+enum mig_digest_kind { MIG_DIGEST_SUMS = 1, MIG_DIGEST_VERDICT = 2 };   /* which of the two */
+#define MIG_DIGEST_SUMS_MAX 8192         /* sums in one DIGEST */
 #define MIG_DIGEST_NAMED_MAX 16          /* pages a VERDICT names */
-#define MIG_DIGEST_HEADER_BYTES 4        /* u8 kind, 3 zero bytes */
-#define MIG_DIGEST_SUMS_MIN_BYTES (MIG_DIGEST_HEADER_BYTES + 12 + 4)
-#define MIG_DIGEST_VERDICT_MIN_BYTES (MIG_DIGEST_HEADER_BYTES + 8)
-#define MIG_DIGEST_MAX_BYTES (MIG_DIGEST_HEADER_BYTES + 12 + 4 * MIG_DIGEST_SUMS_MAX)
+#define MIG_DIGEST_MIN_BYTES (12 + 4)
+#define MIG_DIGEST_MAX_BYTES (12 + 4 * MIG_DIGEST_SUMS_MAX)
+#define MIG_VERDICT_MIN_BYTES 8
+#define MIG_VERDICT_MAX_BYTES (8 + 4 * MIG_DIGEST_NAMED_MAX)
 
-struct mig_digest {
-	uint8_t kind;                   /* enum mig_digest_kind */
+struct mig_digest {                  /* DIGEST or VERDICT, decoded */
+	uint8_t kind;                   /* enum mig_digest_kind: from the message's type */
 	/* SUMS */
 	uint32_t first, group_pages, count;
 	const uint8_t *entries;         /* count little-endian u32s, in the caller's buffer */
@@ -218,7 +221,7 @@ struct mig_msg {
 		struct mig_round_end round_end;
 		struct mig_done done;
 		struct mig_resumed resumed;
-		struct mig_digest digest;
+		struct mig_digest digest;       /* DIGEST and VERDICT */
 		uint32_t page_count;            /* PAGES: records in the batch */
 	} u;
 };
@@ -273,7 +276,7 @@ size_t mig_encode_reason(uint8_t *out, unsigned reason, const char *text);
 size_t mig_encode_round_end(uint8_t *out, const struct mig_round_end *m);
 size_t mig_encode_done(uint8_t *out, const struct mig_done *m);
 size_t mig_encode_resumed(uint8_t *out, const struct mig_resumed *m);
-/* SUMS: count entries from first; VERDICT: differing, and the first `named` pages of it. */
+/* DIGEST: count sums from first; VERDICT: differing, and the first `named` pages of it. */
 size_t mig_encode_digest_sums(uint8_t *out, uint32_t first, uint32_t group_pages, uint32_t count,
 			      const uint32_t *entries);
 size_t mig_encode_digest_verdict(uint8_t *out, uint32_t differing, uint32_t named,
