@@ -135,7 +135,7 @@ struct mig_env {
 /* Faults a test build can inject (never in a production build: make esp-faults). */
 enum mig_fault {
 	MIG_FAULT_NONE,
-	MIG_FAULT_DROP_PAGE,         /* the highest page of the final round is not sent */
+	MIG_FAULT_DROP_PAGE,         /* the first page sent after round 0 is never sent again */
 };
 #endif
 

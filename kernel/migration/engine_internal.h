@@ -54,6 +54,9 @@ struct mig_engine_src {
 	uint32_t sums_ready, sums_first; /* sums in sums[] waiting to go, from sum sums_first */
 	bool digest_sent;                /* every sum queued */
 	uint64_t verify_start_ns;
+#ifdef FERRY_FAULT_INJECTION
+	uint64_t fault_page;             /* the page the injected fault keeps from the peer */
+#endif
 	uint32_t sums[MIG_DIGEST_SUMS_MAX];
 	uint32_t group_hashes[MIG_DIGEST_GROUP_MAX_PAGES];
 	uint64_t send_map[MIG_BITMAP_WORDS];  /* pages to send in this round */

@@ -166,6 +166,9 @@ void mig_src_start_precopy(struct mig_engine *e)
 	measure_state(e);
 	e->src.precopy_start_ns = mig_now(e);
 	e->src.precopy_start_taken = mig_src_taken(e);
+#ifdef FERRY_FAULT_INJECTION
+	e->src.fault_page = UINT64_MAX;
+#endif
 	begin_round(e, true);
 	mig_say(e, "migration %s: pre-copy of %llu pages (%s)", e->report.guest,
 		(unsigned long long)e->pages, e->report.dirty_mode ? e->report.dirty_mode : "?");
@@ -181,6 +184,25 @@ static bool queued_enough(struct mig_engine *e)
 		return false;
 	return mig_src_queued(e) > (ahead > SEND_AHEAD_MIN_BYTES ? ahead : SEND_AHEAD_MIN_BYTES);
 }
+
+#ifdef FERRY_FAULT_INJECTION
+/*
+ * The injected fault (MIG_FAULT_DROP_PAGE): the first page a round after round 0
+ * would send is never sent again, as if the dirty tracking missed its writes from
+ * then on: the destination keeps an older copy, whatever the later rounds do.
+ */
+static bool fault_drops(struct mig_engine *e, uint64_t page)
+{
+	if (e->params.fault != MIG_FAULT_DROP_PAGE || e->src.round0)
+		return false;
+	if (e->src.fault_page == UINT64_MAX) {
+		e->src.fault_page = page;
+		mig_say(e, "migration %s: fault injection: page %llu dropped from this round on",
+			e->report.guest, (unsigned long long)page);
+	}
+	return page == e->src.fault_page;
+}
+#endif
 
 /* Queues pages of the current round; true when the round has sent everything. */
 static bool src_send_pages(struct mig_engine *e)
@@ -199,6 +221,13 @@ static bool src_send_pages(struct mig_engine *e)
 		}
 		if (!mig_src_has_room(&e->proto.src))
 			return false;
+#ifdef FERRY_FAULT_INJECTION
+		if (fault_drops(e, page)) {
+			bitmap_clear(e->src.send_map, page);
+			e->src.cursor = page + 1;
+			continue;
+		}
+#endif
 		const uint8_t *data = ram + (page << MIG_PAGE_SHIFT);
 		bool zero = mig_page_is_zero(data);
 		if (mig_src_page(&e->proto.src, (uint32_t)page, zero ? NULL : data))
@@ -233,21 +262,6 @@ static long src_collect(struct mig_engine *e, uint64_t *map)
 	return found;
 }
 
-#ifdef FERRY_FAULT_INJECTION
-/* The injected fault: the highest page of the final round is not sent (the destination keeps an old copy). */
-static void drop_one_page(struct mig_engine *e)
-{
-	for (uint64_t w = (e->pages + 63) / 64; w-- > 0;) {
-		if (!e->src.send_map[w])
-			continue;
-		uint64_t page = w * 64 + 63 - (uint64_t)__builtin_clzll(e->src.send_map[w]);
-		bitmap_clear(e->src.send_map, page);
-		mig_say(e, "migration %s: fault injection: page %llu dropped from the final round",
-			e->report.guest, (unsigned long long)page);
-		return;
-	}
-}
-#endif
 
 static void src_enter_stop_copy(struct mig_engine *e)
 {
@@ -261,10 +275,6 @@ static void src_enter_stop_copy(struct mig_engine *e)
 	e->src.pause_ns = mig_now(e);
 	if (src_collect(e, e->src.send_map) < 0)
 		return;
-#ifdef FERRY_FAULT_INJECTION
-	if (e->params.fault == MIG_FAULT_DROP_PAGE)
-		drop_one_page(e);
-#endif
 	uint64_t dirty = bitmap_weight(e->src.send_map, e->pages);
 	e->report.bandwidth_bps = bandwidth(e);
 	e->report.estimate_ns = estimate_ns(e, dirty, true);

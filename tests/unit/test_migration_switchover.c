@@ -2,7 +2,7 @@
  * The switchover (docs/migration.md "Switchover", "Memory digest"): estimates that know
  * the link, convergence without throttling for idle and slow guests, the floor in the
  * report, and the memory digest at the pause, verify=before and verify=after, against
- * a page the fault injection drops from the final round. Whole migrations between two
+ * a page the fault injection keeps from the destination. Whole migrations between two
  * engines on the host (migration_run.h).
  */
 #include "tests/unit/check.h"
