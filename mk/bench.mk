@@ -36,6 +36,17 @@ bench-qemu-migration: $(DIRTY_GUEST_ELF)
 bench-ferry-migration: $(DIRTY_GUEST_ELF) esp
 	/usr/bin/python3 bench/ferry_migration.py --with-qemu
 
+# The switchover (issue 13, docs/benchmarks.md "Switchover"): a 64 MiB witness guest at three
+# write rates with verify=off/before/after, beside a spinning neighbour, the injected fault
+# (a fault-injection image), QEMU's migration at the same link rate; JSON and an SVG plot.
+.PHONY: bench-switchover bench-switchover-bochs
+bench-switchover: $(DIRTY_GUEST_ELF) esp esp-faults
+	/usr/bin/python3 bench/switchover.py --backend svm --faults --with-qemu \
+	  --json $(BUILD)/bench/switchover-svm.json --svg $(BUILD)/bench/switchover-svm.svg
+bench-switchover-bochs: $(DIRTY_GUEST_ELF) esp esp-faults
+	/usr/bin/python3 bench/switchover.py --backend vmx --faults --with-qemu \
+	  --json $(BUILD)/bench/switchover-vmx.json --svg $(BUILD)/bench/switchover-vmx.svg
+
 -include $(DIRTY_GUEST_OBJS:.o=.d)
 
 clean: clean-bench
