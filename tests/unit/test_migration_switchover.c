@@ -251,6 +251,43 @@ TEST(verify_after_without_a_verdict_leaves_the_guest_at_the_destination)
 	run_free(&r);
 }
 
+/* Once the guest runs at the destination, garbage instead of the source's sums. */
+static void garbage_instead_of_sums(struct run *r)
+{
+	static const uint8_t junk[40] = { 0x10, 0x20, 0x30 };
+	struct fake_pipe *p = &r->link.to_dst;
+
+	if (!r->hook_done && mig_engine_phase(r->dst) == MIG_PHASE_ANNOUNCE) {
+		for (size_t i = 0; i < sizeof(junk); i++)
+			p->buf[(p->head + p->len + i) % FAKE_PIPE_BYTES] = junk[i];
+		p->len += sizeof(junk);
+		r->hook_done = true;
+	}
+}
+
+TEST(verify_after_garbage_instead_of_sums_leaves_the_guest_running)
+{
+	struct run r;
+
+	run_setup(&r, 16, 64 * 1024, 0);
+	r.params.verify = MIG_VERIFY_AFTER;
+	r.hook = garbage_instead_of_sums;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 200000);
+	const struct mig_report *sr = mig_engine_report(r.src), *dr = mig_engine_report(r.dst);
+	CHECK(r.hook_done);
+	/* The destination keeps the guest, running; the digest was not compared on either side. */
+	CHECK_EQ_U(dr->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_U(dr->digest, MIG_DIGEST_NOT_COMPARED);
+	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_U(sr->digest, MIG_DIGEST_NOT_COMPARED);
+	CHECK(r.guest->destroyed);
+	CHECK(r.host.created && guest_runs(r.host.created) && !r.host.created->migrating);
+	if (r.host.created)
+		CHECK(memcmp(r.snapshot, r.host.created->ram, r.guest->bytes) == 0);
+	run_free(&r);
+}
+
 int main(void)
 {
 	return run_tests();
