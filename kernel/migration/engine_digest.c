@@ -113,8 +113,8 @@ static void hash_group(struct mig_engine *e, uint32_t gp)
 	uint32_t n = e->pages - first < gp ? (uint32_t)(e->pages - first) : gp;
 
 	for (uint32_t i = 0; i < n; i++)
-		s->group_hashes[i] = mig_page_hash(e->hash, ram + ((first + i) << MIG_PAGE_SHIFT));
-	s->sums[s->sums_ready++] = mig_digest_sum(s->group_hashes, n);
+		s->buffers->group_hashes[i] = mig_page_hash(e->hash, ram + ((first + i) << MIG_PAGE_SHIFT));
+	s->buffers->sums[s->sums_ready++] = mig_digest_sum(s->buffers->group_hashes, n);
 	s->hash_cursor = first + n;
 }
 
@@ -128,7 +128,8 @@ bool mig_digest_src_step(struct mig_engine *e)
 	while (!s->digest_sent) {
 		bool last = s->sums_first + s->sums_ready == total;
 		if (s->sums_ready == MIG_DIGEST_SUMS_MAX || (last && s->sums_ready)) {
-			int rc = mig_src_digest(&e->proto.src, s->sums_first, gp, s->sums_ready, s->sums);
+			int rc = mig_src_digest(&e->proto.src, s->sums_first, gp, s->sums_ready,
+						 s->buffers->sums);
 			if (rc == FERR_BUSY)
 				return false;
 			if (rc) {   /* out of turn: cannot happen; the peer then refuses DONE */
@@ -173,12 +174,32 @@ void mig_digest_src_verdict(struct mig_engine *e, const struct mig_digest *verdi
 	mig_finish(e, MIG_OUTCOME_MISMATCH);
 }
 
+int mig_digest_src_resolve(struct mig_engine *e, bool dest_runs)
+{
+	if (e->role != MIG_ROLE_SOURCE || e->report.outcome != MIG_OUTCOME_MISMATCH || !e->guest)
+		return FERR_INVAL;
+	if (dest_runs) {
+		mig_src_drop_guest(e);
+		e->report.outcome = MIG_OUTCOME_COMPLETED;
+		mig_set_reason(e, 0, "resolved by the operator: the destination's copy is kept, "
+			       "digest mismatch and all");
+	} else {
+		mig_src_restore_guest(e);
+		e->report.outcome = MIG_OUTCOME_FAILED;
+		mig_set_reason(e, FERR_IO, "resolved by the operator: the copy here is the good one; "
+			       "resumed here");
+	}
+	mig_say(e, "migration %s: %s: %s", e->report.guest, mig_outcome_name(e->report.outcome),
+		e->report.reason);
+	return 0;
+}
+
 /* ---- the destination --------------------------------------------------------------------- */
 
 void mig_digest_dst_page(struct mig_engine *e, uint32_t page, const uint8_t *data)
 {
 	if (e->dst.verify != MIG_VERIFY_OFF)
-		e->dst.page_hash[page] = mig_page_hash(e->hash, data);
+		e->dst.buffers->page_hash[page] = mig_page_hash(e->hash, data);
 }
 
 void mig_digest_dst_sums(struct mig_engine *e, const struct mig_digest *sums)
@@ -191,7 +212,7 @@ void mig_digest_dst_sums(struct mig_engine *e, const struct mig_digest *sums)
 		uint64_t first = (uint64_t)(sums->first + i) * sums->group_pages;
 		uint32_t n = e->pages - first < sums->group_pages ? (uint32_t)(e->pages - first)
 								   : sums->group_pages;
-		if (mig_digest_sum(&e->dst.page_hash[first], n) != mig_digest_entry(sums, i))
+		if (mig_digest_sum(&e->dst.buffers->page_hash[first], n) != mig_digest_entry(sums, i))
 			note_differing(r, (uint32_t)first);
 	}
 	r->verify_ns += mig_now(e) - start;

@@ -158,8 +158,8 @@ void mig_src_start_precopy(struct mig_engine *e)
 		return;
 	}
 	e->src.dirty_logging = true;
-	memset(e->src.dirty_map, 0, sizeof(e->src.dirty_map));
-	memset(e->src.send_map, 0, sizeof(e->src.send_map));
+	memset(e->src.dirty_map, 0, MIG_BITMAP_BYTES);
+	memset(e->src.send_map, 0, MIG_BITMAP_BYTES);
 	e->phase = MIG_PHASE_PRECOPY;
 	e->pace_start_ns = mig_now(e);
 	e->paced_bytes = 0;
@@ -378,12 +378,12 @@ static void src_after_round(struct mig_engine *e, uint32_t round)
 {
 	uint64_t dirty;
 
-	memset(e->src.dirty_map, 0, sizeof(e->src.dirty_map));
+	memset(e->src.dirty_map, 0, MIG_BITMAP_BYTES);
 	if (src_collect(e, e->src.dirty_map) < 0)
 		return;
 	dirty = bitmap_weight(e->src.dirty_map, e->pages);
 	mig_round_row(e, round)->dirty_found = dirty;
-	memcpy(e->src.send_map, e->src.dirty_map, sizeof(e->src.send_map));
+	memcpy(e->src.send_map, e->src.dirty_map, MIG_BITMAP_BYTES);
 	src_next_round(e, round, dirty, false);
 }
 
@@ -458,7 +458,7 @@ void mig_src_stop_copy_step(struct mig_engine *e)
 	if (!e->src.sent_state) {
 		if (!src_send_pages(e) || !src_end_round(e, true))
 			return;
-		long len = mig_gops(e)->state_save(e->guest, e->state_blob, sizeof(e->state_blob));
+		long len = mig_gops(e)->state_save(e->guest, e->state_blob, VM_SNAPSHOT_MAX_BYTES);
 		if (len <= 0) {
 			mig_src_fail(e, MIG_OUTCOME_FAILED, len ? (int)len : FERR_INVAL,
 				     MIG_REASON_INTERNAL, "cannot save the guest state");

@@ -1,18 +1,22 @@
 /*
- * A whole migration on the host, for the engine's white-box tests
- * (test_migration_engine.c, test_migration_switchover.c): a fake source guest with a
- * writer, a fake destination host, an in-memory link with a byte budget per step
- * (migration_fakes.h), both engines stepped in turn on a simulated clock, and hooks
- * for injecting failures. Include after check.h.
+ * Whole migrations for host tests (test_migration_engine.c, test_migration_doubt.c):
+ * a source and a destination engine over the fakes of migration_fakes.h, stepped
+ * together one simulated millisecond at a time, with hooks to inject faults at any
+ * step, and a destination host that serves a source in doubt: each new connection
+ * it opens gets its own destination engine, whose answer to a QUERY comes from the
+ * first one (run_answer, as the service answers). Header-only, like the fakes.
  */
 #ifndef FERRY_TESTS_MIGRATION_RUN_H
 #define FERRY_TESTS_MIGRATION_RUN_H
 
+#include "tests/unit/check.h"
 #include "tests/unit/migration_fakes.h"
 
 #include "kernel/migration/engine_internal.h"
 
-#define KEY "correct horse battery staple"
+#define RUN_KEY "correct horse battery staple"
+#define RUN_QUERIES 8                 /* connections a source in doubt may open in one test */
+
 #define STEP_NS 1000000ull            /* one step is a simulated millisecond */
 
 struct run {
@@ -27,6 +31,18 @@ struct run {
 	uint64_t steps;
 	bool both_ran;
 	bool dst_started;
+	/* a source in doubt asks on new connections, each served by a destination engine */
+	struct run_query {
+		struct fake_link link;
+		struct tcp_stream se, de;
+		struct mig_engine *engine;
+		bool busy;
+	} query[RUN_QUERIES];
+	unsigned queries;
+	bool refuse_connect;            /* the destination cannot be reached any more */
+	bool forget;                    /* the destination has no record of any migration */
+	bool hang_queries;              /* new connections are accepted and never served */
+	bool src_frozen;                /* the source host hangs: its engine is not stepped */
 	/* fault injection */
 	void (*hook)(struct run *r);
 	void (*after_src_hook)(struct run *r);
@@ -56,10 +72,16 @@ static FAKE_UNUSED void run_setup(struct run *r, unsigned mib, uint64_t link_byt
 	r->dst = calloc(1, sizeof(*r->dst));
 	mig_params_defaults(&r->params);
 	r->rate = rate;
+	r->host.test = r;
 }
 
 static FAKE_UNUSED void run_free(struct run *r)
 {
+	for (unsigned i = 0; i < r->queries; i++) {
+		fake_link_free(&r->query[i].link);
+		free(r->query[i].engine);
+	}
+	fake_host_free_buffers(&r->host);
 	if (r->host.created)
 		fake_guest_free(r->host.created);
 	fake_guest_free(r->guest);
@@ -69,12 +91,50 @@ static FAKE_UNUSED void run_free(struct run *r)
 	free(r->dst);
 }
 
+/*
+ * What the destination host knows of migration id, as the service answers it: its
+ * one incoming engine settles (stops if it has not started the guest) while it
+ * runs, its report speaks once finished; another id is unknown.
+ */
+static FAKE_UNUSED unsigned run_answer(void *ctx, uint64_t id)
+{
+	struct run *r = ((struct fake_host *)ctx)->test;
+
+	if (r->forget || !r->dst_started || mig_engine_kind(r->dst) != MIG_KIND_MIGRATION ||
+	    mig_engine_report(r->dst)->migration_id != id)
+		return MIG_ANSWER_UNKNOWN;
+	if (!mig_engine_finished(r->dst))
+		return mig_engine_settle(r->dst);
+	return mig_answer_of_report(mig_engine_report(r->dst));
+}
+
+/* A source in doubt connects again: a new link, served by a new destination engine. */
+static FAKE_UNUSED int run_connect(void *ctx, struct tcp_stream **conn)
+{
+	struct run *r = ((struct fake_host *)ctx)->test;
+	struct run_query *q;
+	struct mig_env env = fake_env(&r->host, RUN_KEY);
+
+	if (r->refuse_connect || r->queries == RUN_QUERIES)
+		return FERR_IO;
+	q = &r->query[r->queries++];
+	fake_link_init(&q->link, 64 * 1024, &q->se, &q->de);
+	q->engine = calloc(1, mig_engine_size());
+	env.log = log_line;
+	env.answer_query = run_answer;
+	q->busy = !r->hang_queries && mig_dest_start(q->engine, &env, &q->de) == 0;
+	*conn = &q->se;
+	return 0;
+}
+
 static FAKE_UNUSED int run_start(struct run *r, const char *src_key, const char *dst_key)
 {
 	struct mig_env senv = fake_env(&r->host, src_key), denv = fake_env(&r->host, dst_key);
 	int err;
 
 	senv.log = denv.log = log_line;
+	senv.connect = run_connect;
+	denv.answer_query = run_answer;
 	err = mig_source_start(r->src, &senv, &r->params, r->guest, &r->se);
 	if (err)
 		return err;
@@ -99,7 +159,7 @@ static FAKE_UNUSED void run_loop(struct run *r, uint64_t max_steps)
 		/* The destination's copy keeps still once running, so RAM can be compared. */
 		if (r->hook)
 			r->hook(r);
-		if (src_busy)
+		if (src_busy && !r->src_frozen)
 			src_busy = mig_engine_step(r->src);
 		if (r->after_src_hook)
 			r->after_src_hook(r);
@@ -107,6 +167,11 @@ static FAKE_UNUSED void run_loop(struct run *r, uint64_t max_steps)
 			dst_busy = mig_engine_step(r->dst);
 		else
 			dst_busy = false;
+		for (unsigned i = 0; i < r->queries; i++) {
+			fake_link_tick(&r->query[i].link, &r->query[i].se, &r->query[i].de);
+			if (r->query[i].busy)
+				r->query[i].busy = mig_engine_step(r->query[i].engine);
+		}
 		if (guest_runs(r->guest) && guest_runs(r->host.created))
 			r->both_ran = true;
 		r->steps++;
@@ -134,8 +199,41 @@ static FAKE_UNUSED void check_left_on_source(struct run *r)
 		CHECK(memcmp(r->snapshot, r->guest->ram, r->guest->bytes) == 0);
 	if (r->host.created)
 		CHECK(r->host.created->discarded);
+	CHECK_EQ_I(r->host.guests_lost, 0);
 	CHECK(mig_engine_finished(r->src));
 	CHECK(mig_engine_finished(r->dst));
+}
+
+/* Hook: the link fails once the source is in phase hook_arg. */
+static FAKE_UNUSED void run_cut_in_phase(struct run *r)
+{
+	if (!r->hook_done && r->src->phase == (enum mig_engine_phase)r->hook_arg) {
+		r->link.error = FERR_IO;
+		r->hook_done = true;
+	}
+}
+
+/*
+ * Hook: the link fails once GO is sent. As r->hook (before the source's step) GO has
+ * reached the destination; as r->after_src_hook, GO dies with the link.
+ */
+static FAKE_UNUSED void run_cut_after_go(struct run *r)
+{
+	if (!r->hook_done && r->src->go_sent) {
+		r->link.error = FERR_IO;
+		r->hook_done = true;
+	}
+}
+
+/* The guest runs on the destination only, and the source's copy is gone. */
+static FAKE_UNUSED void check_moved(struct run *r)
+{
+	CHECK(r->host.created && guest_runs(r->host.created));
+	CHECK(r->guest->destroyed);
+	CHECK(!r->both_ran);
+	CHECK_EQ_I(r->host.guests_lost, 0);
+	if (r->host.created && r->rate == 0)
+		CHECK(memcmp(r->guest->ram, r->host.created->ram, r->guest->bytes) == 0);
 }
 
 #endif

@@ -188,6 +188,7 @@ static bool name_free(void *ctx, const char *name) { (void)ctx; (void)name; retu
 
 static struct mig_src src;
 static struct mig_dst dst;
+static uint8_t src_stream[MIG_WRITER_CAPACITY], dst_stream[MIG_FRAME_MAX];
 
 static int to_dst(struct mig_dst_event *ev)
 {
@@ -224,9 +225,9 @@ static void pair_to_final_round(unsigned verify)
 	to_src(&sev);
 	to_dst(&dev);
 	CHECK_EQ_I(to_src(&sev), 1);
-	CHECK_EQ_I(mig_src_offer(&src, &o), 0);
+	CHECK_EQ_I(mig_src_offer(&src, &o, src_stream, sizeof(src_stream)), 0);
 	CHECK_EQ_I(to_dst(&dev), 1);
-	CHECK_EQ_I(mig_dst_accept(&dst), 0);
+	CHECK_EQ_I(mig_dst_accept(&dst, dst_stream, sizeof(dst_stream)), 0);
 	CHECK_EQ_I(to_src(&sev), 1);
 	CHECK_EQ_I(mig_src_page(&src, 1, NULL), 0);
 	CHECK_EQ_I(mig_src_round_end(&src, true, NULL), 0);

@@ -8,6 +8,8 @@
 #include "tests/unit/check.h"
 #include "tests/unit/migration_run.h"
 
+#define KEY RUN_KEY
+
 #include <stdlib.h>
 
 /* The page the fault injection dropped, read from the source's log line. */
