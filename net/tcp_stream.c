@@ -13,6 +13,8 @@
 #include "kernel/memory.h"      /* before lwIP's headers: see the mem_free note in lwipopts.h */
 #include "net/tcp_stream.h"
 #include "net/lwip_heap.h"
+#include "net/tcp_isn.h"
+#include "arch/x86/entropy.h"
 #include "kernel/lib/errors.h"
 
 #include "lwip/tcp.h"
@@ -162,6 +164,20 @@ static struct tcp_stream *stream_new(struct tcp_pcb *pcb)
 	return s;
 }
 
+/* Tries to bind a random ephemeral port (RFC 6056, algorithm 1) before lwIP picks the next one. */
+#define EPHEMERAL_TRIES 8
+
+static void bind_random_port(struct tcp_pcb *pcb)
+{
+	for (unsigned i = 0; i < EPHEMERAL_TRIES; i++) {
+		uint32_t r;
+		if (entropy_random(&r, sizeof(r)))
+			return;   /* lwIP's own choice, then */
+		if (tcp_bind(pcb, IP4_ADDR_ANY, tcp_ephemeral_port(r)) == ERR_OK)
+			return;
+	}
+}
+
 int tcp_stream_connect(uint32_t ip, uint16_t port, struct tcp_stream **out)
 {
 	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
@@ -175,6 +191,7 @@ int tcp_stream_connect(uint32_t ip, uint16_t port, struct tcp_stream **out)
 	s->peer_ip = ip;
 	s->peer_port = port;
 	tcp_poll(pcb, on_poll, CONNECT_POLL_INTERVAL);
+	bind_random_port(pcb);
 	ip_addr_t addr;
 	ip_addr_set_ip4_u32_val(addr, lwip_htonl(ip));
 	err_t err = tcp_connect(pcb, &addr, port, on_connected);

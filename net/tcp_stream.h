@@ -19,7 +19,10 @@
 struct tcp_stream;
 struct tcp_listener;
 
-/* Starts connecting to ip:port (ip in host byte order); *out is valid at once. */
+/*
+ * Starts connecting to ip:port (ip in host byte order) from a random ephemeral
+ * port (net/tcp_isn.h); *out is valid at once.
+ */
 int tcp_stream_connect(uint32_t ip, uint16_t port, struct tcp_stream **out);
 /* True once the connection is established; false while connecting or after an error. */
 bool tcp_stream_connected(const struct tcp_stream *s);
