@@ -5,6 +5,7 @@
 # same sources, with their own guests, transport and random bytes. The service, the
 # guest and host ops over kernel/vm/ and the TCP transport are the image's side only.
 MIGRATION_IMAGE_ONLY := kernel/migration/service.c kernel/migration/guest_ops.c \
+  kernel/migration/mbedtls_platform.c \
   kernel/migration/transport.c
 MIGRATION_SRCS := $(filter-out $(MIGRATION_IMAGE_ONLY),$(wildcard kernel/migration/*.c))
 MIGRATION_IMAGE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(MIGRATION_SRCS))
@@ -49,3 +50,10 @@ $(BUILD)/bench/bench_migration: tests/bench/bench_migration.c $(MIGRATION_SRCS) 
 
 bench-migration: $(BUILD)/bench/bench_migration
 	$(BUILD)/bench/bench_migration
+
+# The channel's host test reads certificates made fresh by OpenSSL next to it.
+TEST_CERTS := $(BUILD)/host/tls/ca.crt
+$(TEST_CERTS): tests/tools/make_test_certs.sh
+	@echo "  CERTS   $(dir $@)"
+	@tests/tools/make_test_certs.sh $(dir $@)
+$(BUILD)/host/test_migration_tls: $(TEST_CERTS) tests/unit/tls_pipe.h

@@ -35,6 +35,7 @@ struct tcp_stream {
 	unsigned connect_polls;       /* slow-timer polls spent connecting */
 	uint32_t peer_ip;
 	uint16_t peer_port;
+	void *user;                   /* the layer above's (tcp_stream_set_user) */
 };
 
 struct tcp_listener {
@@ -389,6 +390,16 @@ void tcp_stream_set_nodelay(struct tcp_stream *s)
 		tcp_nagle_disable(s->pcb);
 }
 
+void tcp_stream_set_user(struct tcp_stream *s, void *user)
+{
+	s->user = user;
+}
+
+void *tcp_stream_user(const struct tcp_stream *s)
+{
+	return s->user;
+}
+
 void tcp_stream_peer(const struct tcp_stream *s, uint32_t *ip, uint16_t *port)
 {
 	*ip = s->peer_ip;
@@ -400,6 +411,16 @@ void tcp_stream_close(struct tcp_stream *s)
 {
 	if (!s)
 		return;
+	/*
+	 * Unread bytes count as read: lwIP answers a close with unread data by a reset
+	 * (RFC 1122 4.2.2.13), which can make the peer drop our last words (a refusal).
+	 */
+	if (s->pcb)
+		for (size_t left = s->rx_bytes; left;) {
+			size_t step = left > RECVED_MAX_STEP ? RECVED_MAX_STEP : left;
+			tcp_recved(s->pcb, (u16_t)step);
+			left -= step;
+		}
 	free_queue(s);
 	if (s->pcb) {
 		struct tcp_pcb *pcb = s->pcb;

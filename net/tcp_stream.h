@@ -58,6 +58,13 @@ int tcp_stream_error(const struct tcp_stream *s);
  */
 void tcp_stream_set_nodelay(struct tcp_stream *s);
 
+/*
+ * A pointer the stream carries for the layer above it (the migration channel's
+ * TLS state rides on its TCP stream); NULL until set.
+ */
+void tcp_stream_set_user(struct tcp_stream *s, void *user);
+void *tcp_stream_user(const struct tcp_stream *s);
+
 /* Peer address (host byte order) and port, for messages. */
 void tcp_stream_peer(const struct tcp_stream *s, uint32_t *ip, uint16_t *port);
 

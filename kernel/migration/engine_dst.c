@@ -296,7 +296,7 @@ static void role_dest_step(struct mig_engine *e)
 		return;
 	}
 	if (err) {
-		dst_fail(e, err, MIG_REASON_NONE, "connection to the source lost");
+		dst_fail(e, err, MIG_REASON_NONE, mig_transport_why(e, "connection to the source lost"));
 		return;
 	}
 	if (e->phase != MIG_PHASE_ANNOUNCE && mig_reply_overdue(e, e->last_rx_ns))

@@ -117,6 +117,8 @@ bool mig_output_drained(const struct mig_engine *e);
 long mig_read(struct mig_engine *e);
 /* True when the peer has said nothing for reply_timeout_ms since `since_ns`. */
 bool mig_reply_overdue(const struct mig_engine *e, uint64_t since_ns);
+/* What the transport says its error was (mig_transport_ops.why), else `fallback`. */
+const char *mig_transport_why(const struct mig_engine *e, const char *fallback);
 void mig_close_conn(struct mig_engine *e, bool graceful);
 
 

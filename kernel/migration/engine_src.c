@@ -91,7 +91,8 @@ static void src_connection_lost(struct mig_engine *e, int err)
 	if (e->go_sent)
 		src_in_doubt(e, err, "connection lost after GO");
 	else
-		src_fail(e, MIG_OUTCOME_FAILED, err, MIG_REASON_NONE, "connection to the destination lost");
+		src_fail(e, MIG_OUTCOME_FAILED, err, MIG_REASON_NONE,
+			 mig_transport_why(e, "connection to the destination lost"));
 }
 
 static void src_complete(struct mig_engine *e)
@@ -536,7 +537,7 @@ static bool src_connected(struct mig_engine *e)
 
 	if (err) {
 		src_fail(e, MIG_OUTCOME_FAILED, err, MIG_REASON_NONE,
-			 "no migration listener at the destination");
+			 mig_transport_why(e, "no migration listener at the destination"));
 		return false;
 	}
 	if (!t->connected(e->conn)) {

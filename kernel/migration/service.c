@@ -1,8 +1,8 @@
 /*
  * The migration service (service.h): engine slots, the listener, the poller that
  * steps the engines, and the history of finished migrations. It wires each engine
- * to this host: the guest and host ops over kernel/vm/ (guest_ops.h), TCP streams
- * (transport.h), the clock, the log, the NIC for RARP and the CPU's random source
+ * to this host: the guest and host ops over kernel/vm/ (guest_ops.h), TLS channels
+ * over TCP streams (transport.h), the clock, the log, the NIC for RARP and the CPU's random source
  * (arch/x86/entropy.h).
  */
 #include "kernel/migration/service.h"
@@ -18,6 +18,7 @@
 #include "kernel/migration/guest_ops.h"
 #include "kernel/poll.h"
 #include "kernel/vm/vm.h"
+#include "kernel/migration/tls.h"
 #include "kernel/migration/transport.h"
 #include "net/net.h"
 #include "net/net_addr.h"
@@ -88,8 +89,6 @@ static int env_random(void *ctx, void *buf, size_t len)
 
 static void env_setup(struct slot *slot)
 {
-	const struct ferry_config *cfg = host_config();
-
 	slot->env = (struct mig_env){
 		.guest_ops = &migrate_vm_ops,
 		.host_ops = &migrate_host_ops,
@@ -99,8 +98,6 @@ static void env_setup(struct slot *slot)
 		.progress = env_progress,
 		.send_raw_frame = env_send_raw_frame,
 		.random = env_random,
-		.key = (const uint8_t *)cfg->migration_key,
-		.key_len = strlen(cfg->migration_key),
 		.ctx = slot,
 	};
 }
@@ -199,6 +196,13 @@ static struct slot *source_slot_of(const char *name)
 	return NULL;
 }
 
+/* The inner protocol's key is the channel's, exported from its TLS session (transport.h). */
+static void use_channel_key(struct slot *slot, struct tcp_stream *s)
+{
+	slot->env.key = migrate_transport_inner_key(s);
+	slot->env.key_len = MIG_TLS_INNER_KEY_BYTES;
+}
+
 /* ---- incoming ---------------------------------------------------------------------------- */
 
 static void on_accept(struct tcp_stream *s, void *ctx)
@@ -219,6 +223,15 @@ static void on_accept(struct tcp_stream *s, void *ctx)
 	}
 	slot->peer_ip = ip;
 	slot->peer_port = port;
+	int err = migrate_transport_attach(s, MIG_ROLE_DEST);
+	if (err) {
+		klog_warn("incoming migration from %s refused: no room for its TLS channel (%s)", peer,
+			  err_name(err));
+		slot_release(slot);
+		tcp_stream_abort(s);
+		return;
+	}
+	use_channel_key(slot, s);
 	klog_info("incoming migration connection from %s:%u", peer, (unsigned)port);
 	/* The switchover is a few small messages each way; none may wait for a delayed ACK. */
 	tcp_stream_set_nodelay(s);
@@ -241,7 +254,7 @@ static void listener_ensure(void)
 		return;
 	}
 	klog_info("listening for migrations on port %u%s", (unsigned)port,
-		  host_config()->migration_key[0] ? "" : " (no key: every one is refused)");
+		  migrate_transport_can_migrate() ? "" : " (no key: every one is refused)");
 }
 
 /* ---- the poller ---------------------------------------------------------------------------- */
@@ -262,6 +275,7 @@ static void service_poll(void)
 
 void migrate_service_init(void)
 {
+	migrate_transport_init();
 	mem_owner_register(&migration_owner);
 	poll_register("migration", service_poll, POLL_BACKGROUND);
 }
@@ -295,7 +309,7 @@ int migrate_start(const char *name, uint32_t ip, uint16_t port, const struct mig
 	case VM_INCOMING:
 		return refuse(why, "it is an incoming migration's shell", FERR_BUSY);
 	}
-	if (!host_config()->migration_key[0])
+	if (!migrate_transport_can_migrate())
 		return refuse(why, "no migration_key in ferry.cfg", FERR_AUTH);
 	if (!net_has_nic() || !net_up())
 		return refuse(why, "the network is down (see net)", FERR_IO);
@@ -311,6 +325,13 @@ int migrate_start(const char *name, uint32_t ip, uint16_t port, const struct mig
 		slot_release(slot);
 		return refuse(why, "cannot open a TCP connection (lwIP out of memory)", err);
 	}
+	err = migrate_transport_attach(s, MIG_ROLE_SOURCE);
+	if (err) {
+		tcp_stream_abort(s);
+		slot_release(slot);
+		return refuse(why, "no room for another TLS channel", err);
+	}
+	use_channel_key(slot, s);
 	tcp_stream_set_nodelay(s);
 	slot->peer_ip = ip;
 	slot->peer_port = port;
