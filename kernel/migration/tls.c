@@ -189,7 +189,7 @@ static int fail_mbed(struct mig_tls *t, int ret)
 		break;
 	}
 	if (t->lower->error(t->lower_ctx) && !words) {
-		words = handshake ? "the connection broke during the TLS handshake" : "the connection broke";
+		words = handshake ? "the connection was lost during the TLS handshake" : "the connection was lost";
 		err = FERR_IO;
 	}
 	if (!words) {
@@ -482,9 +482,9 @@ static const char *lost_words(const struct mig_tls *t, int err)
 	case MIG_TLS_HANDSHAKE:
 		if (t->role == MIG_ROLE_SOURCE && !t->saw_first_byte)
 			return "the destination closed the connection without answering (not a Ferry migration listener?)";
-		return "the connection broke during the TLS handshake";
+		return "the connection was lost during the TLS handshake";
 	default:
-		return "the connection broke";
+		return "the connection was lost";
 	}
 }
 
@@ -530,7 +530,7 @@ int mig_tls_step(struct mig_tls *t)
 	}
 	err = drain(t);
 	if (err && t->state != MIG_TLS_FAILED)
-		return fail(t, err, "the connection broke");
+		return fail(t, err, "the connection was lost");
 	return t->state == MIG_TLS_FAILED ? t->err : 0;
 }
 
@@ -556,7 +556,7 @@ long mig_tls_write(struct mig_tls *t, const void *buf, size_t len)
 	}
 	int err = drain(t);
 	if (err)
-		return done ? (long)done : fail(t, err, "the connection broke");
+		return done ? (long)done : fail(t, err, "the connection was lost");
 	return (long)done;
 }
 
@@ -580,7 +580,7 @@ long mig_tls_read(struct mig_tls *t, void *buf, size_t len)
 	if (ret > 0)
 		return ret;
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
-		return drain(t) ? fail(t, FERR_IO, "the connection broke") : 0;
+		return drain(t) ? fail(t, FERR_IO, "the connection was lost") : 0;
 	if (ret == 0)
 		ret = MBEDTLS_ERR_SSL_CONN_EOF;
 	return fail_mbed(t, ret);
