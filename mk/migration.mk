@@ -51,6 +51,23 @@ $(BUILD)/bench/bench_migration: tests/bench/bench_migration.c $(MIGRATION_SRCS) 
 bench-migration: $(BUILD)/bench/bench_migration
 	$(BUILD)/bench/bench_migration
 
+# The channel's encryption beside memcpy: mbedTLS as in the image, then with AES-NI.
+.PHONY: bench-crypto
+BENCH_CRYPTO_SRCS := tests/bench/bench_crypto.c $(MIGRATION_SRCS) $(MBEDTLS_SRCS) \
+  kernel/lib/format.c kernel/lib/parse.c kernel/config.c arch/x86/cpu_features.c
+$(BUILD)/bench/bench_crypto: $(BENCH_CRYPTO_SRCS) tests/unit/tls_pipe.h
+	@mkdir -p $(dir $@)
+	@echo "  BENCHCC $@"
+	@$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@
+$(BUILD)/bench/bench_crypto_aesni: $(BENCH_CRYPTO_SRCS) $(MBEDTLS_DIR)/library/aesni.c
+	@mkdir -p $(dir $@)
+	@echo "  BENCHCC $@"
+	@$(CC) $(BENCH_CFLAGS) -DFERRY_BENCH_AESNI $(filter %.c,$^) -o $@
+
+bench-crypto: $(BUILD)/bench/bench_crypto $(BUILD)/bench/bench_crypto_aesni
+	$(BUILD)/bench/bench_crypto
+	$(BUILD)/bench/bench_crypto_aesni
+
 # The channel's host test reads certificates made fresh by OpenSSL next to it.
 TEST_CERTS := $(BUILD)/host/tls/ca.crt
 $(TEST_CERTS): tests/tools/make_test_certs.sh

@@ -63,6 +63,9 @@ __attribute__((noreturn)) void ferry_mbedtls_exit(int status);
 #define MBEDTLS_CHACHAPOLY_C
 #define MBEDTLS_AES_C
 #define MBEDTLS_GCM_C
+#if defined(FERRY_HOST) && defined(FERRY_BENCH_AESNI)
+#define MBEDTLS_AESNI_C      /* bench_crypto_aesni only (make bench-crypto): the image uses no SSE registers */
+#endif
 #define MBEDTLS_MD_C
 #define MBEDTLS_SHA1_C                          /* HMAC-SHA1 of the NULL suites; never for signatures */
 #define MBEDTLS_SHA256_C
