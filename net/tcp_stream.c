@@ -384,6 +384,11 @@ int tcp_stream_error(const struct tcp_stream *s)
 	return FERR_OK;
 }
 
+bool tcp_stream_peer_closed(const struct tcp_stream *s)
+{
+	return s->peer_closed && !s->err;
+}
+
 void tcp_stream_set_nodelay(struct tcp_stream *s)
 {
 	if (s->pcb)

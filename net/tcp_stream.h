@@ -51,6 +51,8 @@ size_t tcp_stream_readable(const struct tcp_stream *s);
 
 /* 0 while healthy, else the sticky ferry_err. */
 int tcp_stream_error(const struct tcp_stream *s);
+/* True when the peer closed its side (a FIN) and the stream did not break otherwise. */
+bool tcp_stream_peer_closed(const struct tcp_stream *s);
 /*
  * Sends small writes at once instead of holding them for the peer's ACK (Nagle's
  * algorithm off): for request/answer protocols, where each held message would wait

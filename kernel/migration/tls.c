@@ -181,10 +181,14 @@ static int fail_mbed(struct mig_tls *t, int ret)
 		err = FERR_IO;
 		break;
 	case MBEDTLS_ERR_SSL_CONN_EOF:
-		words = !handshake ? "the peer closed the connection"
-			: t->role == MIG_ROLE_SOURCE && !t->saw_first_byte
-			? "the destination closed the connection without answering (not a Ferry migration listener?)"
-			: "the peer closed the connection during the TLS handshake";
+		/* mbedTLS sees any end of the stream as EOF; the stream knows a close from a loss. */
+		if (handshake && t->role == MIG_ROLE_SOURCE && !t->saw_first_byte)
+			words = "the destination closed the connection without answering (not a Ferry migration listener?)";
+		else if (t->lower->peer_closed && !t->lower->peer_closed(t->lower_ctx))
+			words = handshake ? "the connection was lost during the TLS handshake" : "the connection was lost";
+		else
+			words = handshake ? "the peer closed the connection during the TLS handshake"
+					  : "the peer closed the connection";
 		err = FERR_IO;
 		break;
 	}

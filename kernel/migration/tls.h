@@ -46,6 +46,8 @@ struct mig_tls_lower {
 	long (*read)(void *ctx, void *buf, size_t len);          /* count (0: none yet) or ferry_err */
 	size_t (*readable)(void *ctx);
 	int (*error)(void *ctx);                                 /* 0 or the sticky ferry_err */
+	/* True when the stream ended by the peer's close, not a reset or a timeout (NULL: assume so). */
+	bool (*peer_closed)(void *ctx);
 };
 
 enum mig_tls_state {

@@ -48,12 +48,18 @@ static int lower_error(void *ctx)
 	return tcp_stream_error(ctx);
 }
 
+static bool lower_peer_closed(void *ctx)
+{
+	return tcp_stream_peer_closed(ctx);
+}
+
 static const struct mig_tls_lower tcp_lower = {
 	.connected = lower_connected,
 	.write = lower_write,
 	.read = lower_read,
 	.readable = lower_readable,
 	.error = lower_error,
+	.peer_closed = lower_peer_closed,
 };
 
 /* ---- the table of channels and their poller ----------------------------------------------------- */

@@ -604,6 +604,24 @@ TEST(a_closed_channel_reads_as_closed_after_its_data)
 	host_fini(&b);
 }
 
+TEST(a_link_lost_after_the_handshake_is_not_called_a_close)
+{
+	struct host a, b;
+	char got[64];
+
+	host_init(&a, KEY_A, NULL, NULL, CONFIG_CIPHER_CHACHA20_POLY1305);
+	host_init(&b, KEY_A, NULL, NULL, CONFIG_CIPHER_CHACHA20_POLY1305);
+	struct link *l = link_new(&a, &b);
+	run_handshake(l);
+	/* A reset or a keepalive timeout: the stream ends, but not by the peer's close. */
+	l->pipe.b.broken = true;
+	CHECK_EQ_I(mig_tls_read(l->dst, got, sizeof(got)), FERR_IO);
+	CHECK_STR(mig_tls_why(l->dst), "the connection was lost");
+	link_free(l);
+	host_fini(&a);
+	host_fini(&b);
+}
+
 TEST(a_broken_link_during_the_handshake_is_said)
 {
 	struct host a, b;

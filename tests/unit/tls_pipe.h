@@ -109,12 +109,20 @@ static inline int pipe_error(void *ctx)
 	return 0;
 }
 
+static inline bool pipe_peer_closed(void *ctx)
+{
+	const struct pipe_end *e = ctx;
+
+	return !e->broken;
+}
+
 static const struct mig_tls_lower pipe_lower = {
 	.connected = pipe_connected,
 	.write = pipe_write,
 	.read = pipe_read,
 	.readable = pipe_readable,
 	.error = pipe_error,
+	.peer_closed = pipe_peer_closed,
 };
 
 #endif
