@@ -25,10 +25,11 @@ FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
   -DFERRY_HOST -I. -Iinclude $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
 FUZZ_SRCS    := $(MIGRATION_SRCS) $(MBEDTLS_SRCS) \
-  kernel/lib/format.c arch/x86/cpu_features.c
-FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_migration_codec $(BUILD)/fuzz/fuzz_migration_dest
+  kernel/lib/format.c kernel/lib/parse.c kernel/config.c arch/x86/cpu_features.c
+FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_migration_codec $(BUILD)/fuzz/fuzz_migration_dest \
+  $(BUILD)/fuzz/fuzz_migration_tls
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard kernel/migration/*.h)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard kernel/migration/*.h) tests/unit/tls_pipe.h
 	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-$*
 	@echo "  FUZZCC  $@"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -o $@

@@ -9,7 +9,7 @@ import pytest
 from harness.fuzz import libfuzzer_available
 from harness.paths import BUILD, ROOT
 
-TARGETS = ["fuzz_migration_codec", "fuzz_migration_dest"]
+TARGETS = ["fuzz_migration_codec", "fuzz_migration_dest", "fuzz_migration_tls"]
 SECONDS = int(os.environ.get("FUZZ_SECONDS", "20"))
 
 
