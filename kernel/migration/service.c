@@ -340,7 +340,7 @@ int migrate_start(const char *name, uint32_t ip, uint16_t port, const struct mig
 	if (err) {
 		static char reason[MIG_TEXT_MAX + 1];
 		memcpy(reason, mig_engine_report(slot->engine)->reason, sizeof(reason));
-		tcp_stream_abort(s);
+		migrate_tcp_ops.abort(s);        /* the channel with its stream */
 		slot_release(slot);
 		return refuse(why, reason, err);
 	}
