@@ -249,6 +249,9 @@ class Relay:
                 buf = b""
 
     def close(self):
+        # A thread blocked in accept() keeps the port listening past close(): shutdown wakes it.
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         for sock in [self.listener] + self.socks:
             with contextlib.suppress(OSError):
                 sock.close()
