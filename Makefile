@@ -58,6 +58,12 @@ $(BUILD)/layers.ok: scripts/check_layers.py $(LAYER_SOURCES)
 # them in mk/NAME.mk; fragments append to IMAGE_OBJS, PORTABLE_SRCS and ESP_GUESTS.
 include $(sort $(wildcard mk/*.mk))
 
+# The files that print the version are rebuilt whenever the git revision changes, so
+# that `version` and the boot line never name a stale revision.
+GIT_REV_STAMP := $(BUILD)/git-rev.txt
+$(shell mkdir -p $(BUILD); [ "$$(cat $(GIT_REV_STAMP) 2>/dev/null)" = "$(GIT_REV)" ] || echo "$(GIT_REV)" > $(GIT_REV_STAMP))
+$(BUILD)/obj/boot/efi_main.o $(BUILD)/obj/kernel/shell/cmd_system.o $(BUILD)/obj/kernel/shell/shell.o: $(GIT_REV_STAMP)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
@@ -122,5 +128,8 @@ test:
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/guests $(BUILD)/esp $(BUILD)/*.efi $(BUILD)/*.so $(BUILD)/*.img $(BUILD)/libefi.a
 
--include $(patsubst %.o,%.d,$(filter %.o,$(IMAGE_OBJS) $(PORTABLE_OBJS)))
+# Objects that enter the image through an archive (mk/migration.mk, mk/mbedtls.mk) are not
+# in IMAGE_OBJS themselves: their header dependencies must be read too, or a changed
+# struct would leave stale objects in the archive.
+-include $(patsubst %.o,%.d,$(filter %.o,$(IMAGE_OBJS) $(PORTABLE_OBJS) $(MIGRATION_IMAGE_OBJS) $(MBEDTLS_IMAGE_OBJS)))
 -include $(patsubst %,%.d,$(UNIT_TESTS))

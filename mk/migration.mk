@@ -19,26 +19,43 @@ $(MIGRATION_IMAGE_LIB): $(MIGRATION_IMAGE_OBJS)
 	@rm -f $@
 	@ar rcs $@ $^
 
-.PHONY: fuzz-migration bench-migration
+.PHONY: fuzz-migration fuzz-migration-seeds bench-migration
+# The fuzzers: the stream reader and codec, the destination after a valid handshake,
+# and what an unauthenticated peer reaches on either side (machines and engine).
+# Each run starts from the seed corpus kept in tests/fuzz/corpus/TARGET/ (valid
+# frames and streams, written by the targets themselves: `make fuzz-migration-seeds`)
+# and writes what it finds new to build/fuzz/corpus-TARGET/. -timeout turns an input
+# that stalls into a finding.
 FUZZ_SECONDS ?= 20
+FUZZ_TIMEOUT ?= 10
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
   -DFERRY_HOST -I. -Iinclude $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
 FUZZ_SRCS    := $(MIGRATION_SRCS) $(MBEDTLS_SRCS) \
   kernel/lib/format.c kernel/lib/parse.c kernel/config.c arch/x86/cpu_features.c
-FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_migration_codec $(BUILD)/fuzz/fuzz_migration_dest \
-  $(BUILD)/fuzz/fuzz_migration_tls
+FUZZ_NAMES   := fuzz_migration_codec fuzz_migration_dest fuzz_migration_preauth fuzz_migration_tls
+FUZZ_TARGETS := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
+FUZZ_SEEDS   := tests/fuzz/corpus
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard kernel/migration/*.h) tests/unit/tls_pipe.h
+$(FUZZ_TARGETS): $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/migration_fuzz.h tests/fuzz/fuzz_seeds.h \
+    tests/unit/migration_fakes.h tests/unit/tls_pipe.h $(FUZZ_SRCS) $(wildcard kernel/migration/*.h)
 	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-$*
 	@echo "  FUZZCC  $@"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -o $@
 
 fuzz-migration: $(FUZZ_TARGETS)
-	@for t in $(FUZZ_TARGETS); do \
+	@for t in $(FUZZ_NAMES); do \
 	  echo "  FUZZ    $$t ($(FUZZ_SECONDS) s)"; \
-	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=300000 $(BUILD)/fuzz/corpus-$$(basename $$t) \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -max_len=300000 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$t $(FUZZ_SEEDS)/$$t || exit 1; \
+	done
+
+fuzz-migration-seeds: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_NAMES); do \
+	  rm -rf $(FUZZ_SEEDS)/$$t && mkdir -p $(FUZZ_SEEDS)/$$t && \
+	  FERRY_FUZZ_SEEDS=$(FUZZ_SEEDS)/$$t $(BUILD)/fuzz/$$t -runs=0 $(FUZZ_SEEDS)/$$t >/dev/null 2>&1 \
 	    || exit 1; \
+	  echo "  SEEDS   $(FUZZ_SEEDS)/$$t: $$(ls $(FUZZ_SEEDS)/$$t | wc -l) inputs"; \
 	done
 
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -DFERRY_HOST -I. -Iinclude \

@@ -48,9 +48,53 @@ static int port_owning(const struct vswitch *sw, const uint8_t mac[6])
 	return VSWITCH_UNKNOWN;
 }
 
+static bool is_reserved(const struct vswitch *sw, const uint8_t mac[6])
+{
+	for (unsigned i = 0; i < sw->reserved_count; i++)
+		if (eth_mac_equal(sw->reserved[i], mac))
+			return true;
+	return false;
+}
+
+/* A MAC no port may ever have: the reason, or NULL. */
+static const char *never_a_port(const struct vswitch *sw, const uint8_t mac[6])
+{
+	if (eth_is_multicast(mac))
+		return "a multicast MAC";
+	if (is_zero(mac))
+		return "the zero MAC";
+	if (eth_mac_equal(mac, sw->host_mac))
+		return "Ferry's own MAC";
+	if (is_reserved(sw, mac))
+		return "a reserved MAC (the gateway's)";
+	return NULL;
+}
+
+const char *vswitch_mac_refusal(const struct vswitch *sw, const uint8_t mac[6])
+{
+	const char *why = never_a_port(sw, mac);
+	if (!why && port_owning(sw, mac) != VSWITCH_UNKNOWN)
+		why = "another guest's MAC";
+	return why;
+}
+
+int vswitch_reserve(struct vswitch *sw, const uint8_t mac[6])
+{
+	if (eth_is_multicast(mac) || is_zero(mac))
+		return FERR_INVAL;
+	if (is_reserved(sw, mac))
+		return FERR_OK;
+	if (port_owning(sw, mac) != VSWITCH_UNKNOWN)
+		return FERR_EXIST;
+	if (sw->reserved_count == VSWITCH_RESERVED_MAX)
+		return FERR_NOMEM;
+	memcpy(sw->reserved[sw->reserved_count++], mac, 6);
+	return FERR_OK;
+}
+
 int vswitch_attach(struct vswitch *sw, const uint8_t mac[6], vswitch_deliver_fn deliver, void *ctx)
 {
-	if (eth_is_multicast(mac) || is_zero(mac) || eth_mac_equal(mac, sw->host_mac) || !deliver)
+	if (never_a_port(sw, mac) || !deliver)
 		return FERR_INVAL;
 	if (port_owning(sw, mac) != VSWITCH_UNKNOWN)
 		return FERR_EXIST;
@@ -142,10 +186,46 @@ int vswitch_lookup(struct vswitch *sw, const uint8_t mac[6], uint64_t now_ms)
 	return entry ? entry->port : VSWITCH_UNKNOWN;
 }
 
+const struct vswitch_port *vswitch_port(const struct vswitch *sw, int port)
+{
+	return port >= 0 && port < VSWITCH_MAX_PORTS && sw->ports[port].used ? &sw->ports[port] : NULL;
+}
+
+const char *vswitch_drop_name(enum vswitch_drop cause)
+{
+	switch (cause) {
+	case VSWITCH_DROP_SPOOFED: return "spoofed";
+	case VSWITCH_DROP_RUNT:    return "runt";
+	case VSWITCH_DROP_TO_SELF: return "to_self";
+	default:                   return "unknown";
+	}
+}
+
+size_t vswitch_table(const struct vswitch *sw, uint64_t now_ms, struct vswitch_row *rows, size_t max)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < VSWITCH_MAX_PORTS && n < max; i++) {
+		if (!sw->ports[i].used)
+			continue;
+		rows[n] = (struct vswitch_row){ .where = i, .pinned = true };
+		memcpy(rows[n++].mac, sw->ports[i].mac, 6);
+	}
+	for (unsigned e = 0; e < VSWITCH_FDB_SIZE && n < max; e++) {
+		const struct vswitch_fdb_entry *entry = &sw->fdb[e];
+		if (!entry->used || now_ms - entry->seen_ms > VSWITCH_AGE_MS)
+			continue;
+		rows[n] = (struct vswitch_row){ .where = entry->port, .age_ms = now_ms - entry->seen_ms };
+		memcpy(rows[n++].mac, entry->mac, 6);
+	}
+	return n;
+}
+
 static void to_port(struct vswitch *sw, int port, const uint8_t *frame, size_t len)
 {
 	struct vswitch_port *p = &sw->ports[port];
 	p->frames_out++;
+	p->bytes_out += len;
 	p->deliver(p->ctx, frame, len);
 }
 
@@ -177,16 +257,33 @@ void vswitch_from_uplink(struct vswitch *sw, const uint8_t *frame, size_t len, u
 	}
 }
 
+/* Drops a frame a port sent, counted by cause. */
+static void port_drop(struct vswitch *sw, struct vswitch_port *p, enum vswitch_drop cause)
+{
+	p->drops[cause]++;
+	sw->dropped++;
+}
+
 void vswitch_from_port(struct vswitch *sw, int port, const uint8_t *frame, size_t len,
 		       uint64_t now_ms)
 {
-	if (port < 0 || port >= VSWITCH_MAX_PORTS || !sw->ports[port].used || len < ETH_HEADER) {
+	if (port < 0 || port >= VSWITCH_MAX_PORTS || !sw->ports[port].used) {
 		sw->dropped++;
 		return;
 	}
-	sw->ports[port].frames_in++;
+	struct vswitch_port *p = &sw->ports[port];
+	if (len < ETH_HEADER) {
+		port_drop(sw, p, VSWITCH_DROP_RUNT);
+		return;
+	}
+	/* Pinned: a port speaks only with its own MAC, so nothing is learned from it. */
+	if (!eth_mac_equal(frame + ETH_SRC, p->mac)) {
+		port_drop(sw, p, VSWITCH_DROP_SPOOFED);
+		return;
+	}
+	p->frames_in++;
+	p->bytes_in += len;
 	const uint8_t *dst = frame + ETH_DST;
-	learn(sw, frame + ETH_SRC, port, now_ms);
 	if (eth_is_multicast(dst)) {
 		sw->flooded++;
 		flood_ports(sw, port, frame, len);
@@ -204,7 +301,7 @@ void vswitch_from_port(struct vswitch *sw, int port, const uint8_t *frame, size_
 	}
 	int target = vswitch_lookup(sw, dst, now_ms);
 	if (target == port) {
-		sw->dropped++;   /* a frame back to where it came from */
+		port_drop(sw, p, VSWITCH_DROP_TO_SELF);
 		return;
 	}
 	sw->forwarded++;
@@ -212,4 +309,22 @@ void vswitch_from_port(struct vswitch *sw, int port, const uint8_t *frame, size_
 		to_port(sw, target, frame, len);
 	else if (sw->uplink)
 		sw->uplink(sw->uplink_ctx, frame, len);
+}
+
+bool vswitch_from_host(struct vswitch *sw, const uint8_t *frame, size_t len)
+{
+	if (len < ETH_HEADER || !sw->port_count)
+		return false;
+	const uint8_t *dst = frame + ETH_DST;
+	if (eth_is_multicast(dst)) {
+		sw->flooded++;
+		flood_ports(sw, -1, frame, len);
+		return false;
+	}
+	int port = port_owning(sw, dst);
+	if (port < 0)
+		return false;
+	sw->forwarded++;
+	to_port(sw, port, frame, len);
+	return true;
 }

@@ -7,15 +7,31 @@
 
 #include "kernel/lib/errors.h"
 
-void mig_reader_init(struct mig_reader *r)
+void mig_reader_init(struct mig_reader *r, uint8_t *buf, size_t cap)
 {
 	r->session = NULL;
 	r->allow_untagged_abort = false;
+	r->accept = 0;
 	r->page_limit = 0;
 	r->next_sequence = 0;
+	r->messages = 0;
 	r->error = 0;
+	r->unexpected_type = 0;
+	r->phase = MIG_READER_HEADER;
 	r->have = 0;
 	r->need = MIG_HEADER_BYTES;
+	r->buf = buf;
+	r->cap = cap;
+}
+
+int mig_reader_rebuffer(struct mig_reader *r, uint8_t *buf, size_t cap)
+{
+	if (r->have > cap || (r->phase == MIG_READER_BODY && r->need > cap))
+		return FERR_TOOBIG;
+	memmove(buf, r->buf, r->have);
+	r->buf = buf;
+	r->cap = cap;
+	return 0;
 }
 
 static int reader_fail(struct mig_reader *r, int err)
@@ -24,7 +40,10 @@ static int reader_fail(struct mig_reader *r, int err)
 	return err;
 }
 
-/* The header is in buf: checks it and sets how many bytes the whole message needs. */
+/*
+ * The header is in buf: decides from it alone whether the message is acceptable
+ * now (type, flags, length limits, sequence, tag) and how many bytes it needs.
+ */
 static int reader_header(struct mig_reader *r)
 {
 	struct mig_header *h = &r->header;
@@ -33,6 +52,10 @@ static int reader_header(struct mig_reader *r)
 
 	if (err)
 		return err;
+	if (!(r->accept & MIG_TYPE_BIT(h->type))) {
+		r->unexpected_type = h->type;
+		return FERR_PROTO;
+	}
 	if (h->sequence != r->next_sequence)
 		return FERR_PROTO;
 	tagged = h->flags & MIG_FLAG_TAGGED;
@@ -44,6 +67,9 @@ static int reader_header(struct mig_reader *r)
 		return FERR_PROTO;
 	}
 	r->need = MIG_HEADER_BYTES + h->length + (tagged ? MIG_TAG_BYTES : 0);
+	if (r->need > r->cap)
+		return FERR_TOOBIG;
+	r->phase = MIG_READER_BODY;
 	return 0;
 }
 
@@ -56,8 +82,8 @@ int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_
 	*used = 0;
 	if (r->error)
 		return r->error;
-	/* A message handed out last time is finished: start the next one. */
-	if (r->have == r->need && r->need > MIG_HEADER_BYTES) {
+	if (r->phase == MIG_READER_DELIVERED) {
+		r->phase = MIG_READER_HEADER;
 		r->have = 0;
 		r->need = MIG_HEADER_BYTES;
 	}
@@ -68,7 +94,7 @@ int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_
 		memcpy(r->buf + r->have, data + taken, n);
 		r->have += n;
 		taken += n;
-		if (r->have == MIG_HEADER_BYTES && r->need == MIG_HEADER_BYTES) {
+		if (r->phase == MIG_READER_HEADER && r->have == MIG_HEADER_BYTES) {
 			err = reader_header(r);
 			if (err) {
 				*used = taken;
@@ -77,7 +103,7 @@ int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_
 		}
 	}
 	*used = taken;
-	if (r->have < r->need || r->need == MIG_HEADER_BYTES)
+	if (r->phase != MIG_READER_BODY || r->have < r->need)
 		return 0;
 
 	size_t body = MIG_HEADER_BYTES + r->header.length;
@@ -90,11 +116,13 @@ int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_
 	err = mig_payload_decode(msg, r->page_limit);
 	if (err)
 		return reader_fail(r, err);
+	r->phase = MIG_READER_DELIVERED;
 	r->next_sequence++;
+	r->messages++;
 	return 1;
 }
 
-void mig_writer_init(struct mig_writer *w)
+void mig_writer_init(struct mig_writer *w, uint8_t *buf, size_t cap)
 {
 	w->session = NULL;
 	w->next_sequence = 0;
@@ -102,6 +130,24 @@ void mig_writer_init(struct mig_writer *w)
 	w->open = SIZE_MAX;
 	w->open_type = 0;
 	w->bytes_total = 0;
+	w->buf = buf;
+	w->cap = cap;
+}
+
+int mig_writer_rebuffer(struct mig_writer *w, uint8_t *buf, size_t cap)
+{
+	size_t waiting = w->end - w->start;
+
+	if (w->open != SIZE_MAX)
+		return FERR_BUSY;
+	if (waiting > cap)
+		return FERR_TOOBIG;
+	memmove(buf, w->buf + w->start, waiting);
+	w->buf = buf;
+	w->cap = cap;
+	w->start = 0;
+	w->end = waiting;
+	return 0;
 }
 
 static size_t frame_max(unsigned type)
@@ -113,14 +159,14 @@ bool mig_writer_has_room(const struct mig_writer *w, unsigned type)
 {
 	size_t waiting = w->end - w->start;
 
-	return w->open == SIZE_MAX && MIG_WRITER_CAPACITY - waiting >= frame_max(type);
+	return w->open == SIZE_MAX && w->cap - waiting >= frame_max(type);
 }
 
 uint8_t *mig_writer_begin(struct mig_writer *w, unsigned type)
 {
 	if (!mig_writer_has_room(w, type))
 		return NULL;
-	if (MIG_WRITER_CAPACITY - w->end < frame_max(type)) {
+	if (w->cap - w->end < frame_max(type)) {
 		memmove(w->buf, w->buf + w->start, w->end - w->start);
 		w->end -= w->start;
 		w->start = 0;
@@ -150,6 +196,13 @@ size_t mig_writer_end(struct mig_writer *w, size_t payload_len)
 	w->open = SIZE_MAX;
 	w->bytes_total += size;
 	return size;
+}
+
+void mig_writer_cancel(struct mig_writer *w)
+{
+	w->open = SIZE_MAX;
+	if (w->start == w->end)
+		w->start = w->end = 0;
 }
 
 int mig_writer_put(struct mig_writer *w, unsigned type, const void *payload, size_t len)

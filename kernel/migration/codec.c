@@ -26,6 +26,20 @@ static const struct mig_type_info type_info[MIG_TYPE_COUNT] = {
 	[MIG_GO]        = { "GO", 0, 0 },
 	[MIG_RESUMED]   = { "RESUMED", MIG_RESUMED_BYTES, MIG_RESUMED_BYTES },
 	[MIG_ABORT]     = { "ABORT", MIG_REASON_MIN_BYTES, MIG_REASON_MAX_BYTES },
+	[MIG_QUERY]     = { "QUERY", MIG_QUERY_BYTES, MIG_QUERY_BYTES },
+	[MIG_ANSWER]    = { "ANSWER", MIG_ANSWER_BYTES, MIG_ANSWER_BYTES },
+};
+
+/* Everything but the page stream fits a small frame (wire.h MIG_SMALL_FRAME_MAX). */
+_Static_assert(MIG_HEADER_BYTES + MIG_OFFER_BYTES + MIG_TAG_BYTES <= MIG_SMALL_FRAME_MAX,
+	       "an OFFER must fit a small frame");
+_Static_assert(MIG_HEADER_BYTES + MIG_HELLO_BYTES + MIG_TAG_BYTES <= MIG_SMALL_FRAME_MAX,
+	       "a HELLO must fit a small frame");
+_Static_assert(MIG_TYPE_COUNT <= 32, "MIG_TYPE_BIT sets are 32 bits wide");
+
+static const char *const answer_names[MIG_ANSWER_COUNT] = {
+	[MIG_ANSWER_NONE] = "none", [MIG_ANSWER_RAN] = "running",
+	[MIG_ANSWER_NEVER_RAN] = "never-ran", [MIG_ANSWER_UNKNOWN] = "unknown",
 };
 
 static const char *const reason_names[MIG_REASON_COUNT] = {
@@ -45,6 +59,7 @@ static const char *const reason_names[MIG_REASON_COUNT] = {
 	[MIG_REASON_NOT_CONVERGED] = "not-converged",
 	[MIG_REASON_INTERNAL] = "internal",
 	[MIG_REASON_VENDOR] = "cpu-vendor",
+	[MIG_REASON_BUSY] = "busy",
 };
 
 static const char *const dirty_mode_names[MIG_DIRTY_MODES] = {
@@ -87,7 +102,12 @@ const char *mig_type_name(unsigned type)
 
 const char *mig_reason_name(unsigned reason)
 {
-	return reason < MIG_REASON_COUNT ? reason_names[reason] : "unknown";
+	return reason < MIG_REASON_COUNT && reason_names[reason] ? reason_names[reason] : "unknown";
+}
+
+const char *mig_answer_name(unsigned answer)
+{
+	return answer < MIG_ANSWER_COUNT ? answer_names[answer] : "unknown";
 }
 
 size_t mig_payload_min(unsigned type)
@@ -240,6 +260,20 @@ size_t mig_encode_resumed(uint8_t *out, const struct mig_resumed *m)
 	return MIG_RESUMED_BYTES;
 }
 
+size_t mig_encode_query(uint8_t *out, uint64_t migration_id)
+{
+	mig_put64(out, migration_id);
+	return MIG_QUERY_BYTES;
+}
+
+size_t mig_encode_answer(uint8_t *out, const struct mig_answer_msg *m)
+{
+	mig_put64(out, m->migration_id);
+	out[8] = m->answer;
+	out[9] = out[10] = out[11] = 0;
+	return MIG_ANSWER_BYTES;
+}
+
 size_t mig_encode_page(uint8_t *out, uint32_t page, const uint8_t *data)
 {
 	mig_put32(out, page);
@@ -387,6 +421,15 @@ int mig_payload_decode(struct mig_msg *msg, uint64_t page_limit)
 		return 0;
 	case MIG_RESUMED:
 		msg->u.resumed.dest_downtime_ns = mig_get64(p);
+		return 0;
+	case MIG_QUERY:
+		msg->u.query_id = mig_get64(p);
+		return 0;
+	case MIG_ANSWER:
+		msg->u.answer.migration_id = mig_get64(p);
+		msg->u.answer.answer = p[8];
+		if (p[9] || p[10] || p[11] || p[8] == MIG_ANSWER_NONE || p[8] >= MIG_ANSWER_COUNT)
+			return FERR_PROTO;
 		return 0;
 	case MIG_ACCEPT:
 	case MIG_STATE:

@@ -18,6 +18,11 @@ size_t mig_engine_size(void)
 	return sizeof(struct mig_engine);
 }
 
+size_t mig_engine_buffers_size(enum mig_role role)
+{
+	return role == MIG_ROLE_SOURCE ? sizeof(struct mig_src_buffers) : sizeof(struct mig_dst_buffers);
+}
+
 uint64_t mig_now(const struct mig_engine *e)
 {
 	return e->env.now_ns(e->env.ctx);
@@ -42,7 +47,8 @@ const char *mig_phase_name(enum mig_engine_phase phase)
 		[MIG_PHASE_IDLE] = "idle", [MIG_PHASE_CONNECTING] = "connecting",
 		[MIG_PHASE_HANDSHAKE] = "handshake", [MIG_PHASE_PRECOPY] = "pre-copy",
 		[MIG_PHASE_STOP_COPY] = "stop-and-copy", [MIG_PHASE_SWITCHOVER] = "switchover",
-		[MIG_PHASE_ANNOUNCE] = "announce", [MIG_PHASE_FINISHED] = "finished",
+		[MIG_PHASE_ANNOUNCE] = "announce", [MIG_PHASE_IN_DOUBT] = "in-doubt",
+		[MIG_PHASE_ANSWER] = "answer", [MIG_PHASE_FINISHED] = "finished",
 	};
 	return phase <= MIG_PHASE_FINISHED ? names[phase] : "unknown";
 }
@@ -55,6 +61,8 @@ void mig_params_defaults(struct mig_params *p)
 	p->max_time_ms = MIG_DEFAULT_MAX_TIME_MS;
 	p->connect_timeout_ms = MIG_DEFAULT_CONNECT_TIMEOUT_MS;
 	p->reply_timeout_ms = MIG_DEFAULT_REPLY_TIMEOUT_MS;
+	p->handshake_timeout_ms = MIG_DEFAULT_HANDSHAKE_TIMEOUT_MS;
+	p->max_paused_ms = MIG_DEFAULT_MAX_PAUSED_MS;
 }
 
 void mig_engine_begin(struct mig_engine *e, enum mig_role role, const struct mig_env *env)
@@ -63,6 +71,8 @@ void mig_engine_begin(struct mig_engine *e, enum mig_role role, const struct mig
 	e->role = role;
 	e->report.role = role;
 	e->phase = MIG_PHASE_IDLE;
+	e->kind = role == MIG_ROLE_SOURCE ? MIG_KIND_MIGRATION : MIG_KIND_UNDECIDED;
+	e->authenticated = false;
 	e->env = *env;
 	mig_params_defaults(&e->params);
 	e->guest = NULL;
@@ -71,8 +81,17 @@ void mig_engine_begin(struct mig_engine *e, enum mig_role role, const struct mig
 	e->start_ns = mig_now(e);
 	e->last_rx_ns = e->last_tx_ns = e->pace_start_ns = e->round_start_ns = e->start_ns;
 	e->tx_bytes = e->paced_bytes = e->round_zero = 0;
+	e->rx_messages = 0;
 	e->go_sent = e->destination_running = e->cancel_requested = false;
+	e->rx = e->small_rx;
+	e->rx_cap = sizeof(e->small_rx);
+	e->state_blob = NULL;
 	e->state_len = 0;
+}
+
+void *mig_get_buffers(struct mig_engine *e)
+{
+	return e->env.buffers ? e->env.buffers(e->env.ctx, mig_engine_buffers_size(e->role)) : NULL;
 }
 
 /* ---- the report -------------------------------------------------------------------- */
@@ -168,11 +187,13 @@ int mig_pump_out(struct mig_engine *e)
 		if (n == 0)
 			break;
 		consume(e, (size_t)n);
+		wrote = true;
+		if (e->phase == MIG_PHASE_IN_DOUBT)
+			continue;   /* a query's bytes are not the migration's */
 		e->last_tx_ns = mig_now(e);
 		e->tx_bytes += (uint64_t)n;
 		e->paced_bytes += (uint64_t)n;
 		e->report.total_bytes += (uint64_t)n;
-		wrote = true;
 	}
 	if (wrote && t->flush)
 		t->flush(e->conn);
@@ -188,12 +209,10 @@ bool mig_output_drained(const struct mig_engine *e)
 
 long mig_read(struct mig_engine *e)
 {
-	long n = e->env.transport_ops->read(e->conn, e->rx, sizeof(e->rx));
+	long n = e->env.transport_ops->read(e->conn, e->rx, e->rx_cap);
 
-	if (n > 0) {
+	if (n > 0 && e->phase != MIG_PHASE_IN_DOUBT)
 		e->report.total_bytes += (uint64_t)n;
-		e->last_rx_ns = mig_now(e);
-	}
 	return n;
 }
 
@@ -208,6 +227,23 @@ const char *mig_transport_why(const struct mig_engine *e, const char *fallback)
 	const char *why = e->conn && t->why ? t->why(e->conn) : NULL;
 
 	return why ? why : fallback;
+}
+
+bool mig_handshake_overdue(const struct mig_engine *e, uint64_t since_ns)
+{
+	return mig_now(e) - since_ns > (uint64_t)e->params.handshake_timeout_ms * NS_PER_MS;
+}
+
+/*
+ * Liveness is counted in verified messages: a peer that trickles bytes, or sends
+ * bytes that never make a message, is as silent as one that sends nothing.
+ */
+void mig_note_messages(struct mig_engine *e, uint64_t reader_messages)
+{
+	if (reader_messages != e->rx_messages) {
+		e->rx_messages = reader_messages;
+		e->last_rx_ns = mig_now(e);
+	}
 }
 
 void mig_close_conn(struct mig_engine *e, bool graceful)
@@ -260,4 +296,19 @@ enum mig_engine_phase mig_engine_phase(const struct mig_engine *e)
 struct vm *mig_engine_guest(const struct mig_engine *e)
 {
 	return e->guest;
+}
+
+bool mig_engine_authenticated(const struct mig_engine *e)
+{
+	return e->authenticated;
+}
+
+enum mig_engine_kind mig_engine_kind(const struct mig_engine *e)
+{
+	return e->kind;
+}
+
+enum mig_answer mig_answer_of_report(const struct mig_report *r)
+{
+	return r->outcome == MIG_OUTCOME_COMPLETED ? MIG_ANSWER_RAN : MIG_ANSWER_NEVER_RAN;
 }

@@ -17,16 +17,28 @@
  *
  * What a caller can rely on (docs/migration.md "Failure semantics"; engine_src.c and
  * engine_dst.c hold the logic): before GO is sent, any failure resumes the guest on
- * the source (RAM intact) and the destination discards its shell. After GO the
- * source never resumes on its own: it waits for RESUMED (then frees the guest) or an
- * ABORT (then resumes); on a timeout or a lost connection the outcome is
- * MIG_OUTCOME_IN_DOUBT, the guest stays paused and migrating, and
- * mig_engine_resolve() settles it once an operator knows where the guest runs.
+ * the source (RAM intact) and the destination discards its shell, which never ran
+ * (only the shell it created, checked by name and id through host_ops). Once the
+ * destination started the guest nothing there discards it: a failure after that
+ * (a lost connection, bytes after GO, which are read and dropped) only closes the
+ * connection and is noted in the report's reason. After GO the source never resumes
+ * on its own: it waits for RESUMED (then frees the guest) or an ABORT (then
+ * resumes); on a timeout or a lost connection the outcome is MIG_OUTCOME_IN_DOUBT,
+ * the guest stays paused and migrating, and the engine asks the destination on new
+ * connections (QUERY, by migration id) until it answers running or never-ran, then
+ * settles it; mig_engine_resolve() settles it on an operator's word meanwhile, but
+ * never against a definite answer.
+ *
+ * Hostile peers: every wait is bounded. The handshake (connection to the peer's
+ * verified AUTH) has handshake_timeout_ms; after it a peer is alive only while it
+ * sends verified messages (bytes alone do not count); a source never keeps its
+ * guest paused before GO longer than max(max_paused_ms, 2 x the downtime target).
  *
  * Not reentrant; one engine per migration; the engine allocates nothing: the caller
- * gives it mig_engine_size() bytes (about 485 KiB: the writer's two largest frames,
- * the reader's one, two dirty bitmaps for VM_MAX_MEMORY_MIB, the state blob) for
- * each migration it runs at once.
+ * gives it mig_engine_size() bytes (a few KiB) for each connection, and the engine
+ * asks env->buffers for its working memory (mig_engine_buffers_size(role): about
+ * 340 KiB for a source, 160 KiB for a destination) only when a stream starts: a
+ * source at its start, a destination when it accepts an authenticated offer.
  */
 #ifndef FERRY_MIGRATION_ENGINE_H
 #define FERRY_MIGRATION_ENGINE_H
@@ -66,13 +78,18 @@ struct mig_guest_ops {
 	int (*state_load)(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
 	void (*set_migrating)(struct vm *vm, bool migrating);
 	int (*destroy)(struct vm *vm);                           /* source, after the switchover */
-	int (*discard)(struct vm *vm);                           /* an incoming shell that never ran */
 };
 
 /* What the destination asks of its host; ctx is mig_env.ctx. */
 struct mig_host_ops {
+	/* A shell for the incoming guest (never run); *id names it for discard_incoming. */
 	int (*create_incoming)(void *ctx, const char *name, uint64_t memory_mib, const uint8_t *mac,
-			       struct vm **vm, const char **why);
+			       struct vm **vm, uint64_t *id, const char **why);
+	/*
+	 * Destroys the shell create_incoming made: only while guest `name` is still the
+	 * one with that id and has never run (FERR_NOENT, FERR_BUSY: nothing destroyed).
+	 */
+	int (*discard_incoming)(void *ctx, const char *name, uint64_t id);
 	bool (*memory_available)(void *ctx, uint64_t memory_mib);
 	bool (*name_free)(void *ctx, const char *name);
 	void (*cpu_features)(void *ctx, struct cpu_features *out);
@@ -127,6 +144,21 @@ struct mig_env {
 	void (*progress)(void *ctx, const struct mig_progress *p);   /* may be NULL */
 	/* Sends one Ethernet frame on the host's NIC (RARP); may be NULL. */
 	int (*send_raw_frame)(void *ctx, const uint8_t *frame, size_t len);
+	/*
+	 * The working memory of a stream, `bytes` (mig_engine_buffers_size(role)) zeroed,
+	 * the caller's until the engine is done with it (finished, or resolved); asked
+	 * once. NULL when none can be had now: a source does not start, a destination
+	 * refuses the offer (busy). Required.
+	 */
+	void *(*buffers)(void *ctx, size_t bytes);
+	/* Source in doubt: opens a new connection to the destination (for a QUERY); may be NULL. */
+	int (*connect)(void *ctx, struct tcp_stream **conn);
+	/*
+	 * Destination: what this host knows of migration `id` (a QUERY): MIG_ANSWER_RAN,
+	 * NEVER_RAN (settling a migration that has not resumed its guest: mig_engine_settle)
+	 * or UNKNOWN. NULL: every query is answered UNKNOWN.
+	 */
+	unsigned (*answer_query)(void *ctx, uint64_t id);
 	const uint8_t *key;          /* ferry.cfg migration_key; NULL or len 0: refused */
 	size_t key_len;
 	void *ctx;
@@ -139,6 +171,8 @@ struct mig_params {
 	uint32_t max_time_ms;        /* pre-copy bound; default 300000 */
 	uint32_t connect_timeout_ms; /* default 10000 */
 	uint32_t reply_timeout_ms;   /* a peer silent this long while we wait is gone; default 30000 */
+	uint32_t handshake_timeout_ms; /* connection to the peer's verified AUTH; default 10000 */
+	uint32_t max_paused_ms;      /* before GO, at least 2 x downtime_ms; default 10000 */
 };
 
 #define MIG_DEFAULT_DOWNTIME_MS 50
@@ -146,6 +180,11 @@ struct mig_params {
 #define MIG_DEFAULT_MAX_TIME_MS 300000
 #define MIG_DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define MIG_DEFAULT_REPLY_TIMEOUT_MS 30000
+#define MIG_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
+#define MIG_DEFAULT_MAX_PAUSED_MS 10000
+#define MIG_PAUSED_PER_TARGET 2      /* the pause cap is at least this many downtime targets */
+#define MIG_QUERY_FIRST_MS 1000      /* in doubt: the first query after this, then doubling */
+#define MIG_QUERY_MAX_INTERVAL_MS 60000
 #define MIG_THROTTLE_FIRST 20
 #define MIG_THROTTLE_STEP 10
 #define MIG_THROTTLE_MAX 95
@@ -160,11 +199,22 @@ enum mig_engine_phase {
 	MIG_PHASE_STOP_COPY,        /* source paused; destination receiving the last of it */
 	MIG_PHASE_SWITCHOVER,       /* READY/GO/RESUMED */
 	MIG_PHASE_ANNOUNCE,         /* destination: RARP frames after resume */
+	MIG_PHASE_IN_DOUBT,         /* source: GO sent, no answer; asking the destination */
+	MIG_PHASE_ANSWER,           /* destination: a query answered, the answer being sent */
 	MIG_PHASE_FINISHED,         /* see the report's outcome */
 };
 
-/* Bytes of a struct mig_engine: what the caller provides for each migration. */
+/* What an incoming connection turned out to be. */
+enum mig_engine_kind {
+	MIG_KIND_UNDECIDED,         /* no OFFER or QUERY yet */
+	MIG_KIND_MIGRATION,         /* a source's own engine, or an OFFER came */
+	MIG_KIND_QUERY,             /* a QUERY came: not a migration, kept in no history */
+};
+
+/* Bytes of a struct mig_engine: what the caller provides for each connection. */
 size_t mig_engine_size(void);
+/* Bytes of the working memory a stream of this role asks env->buffers for. */
+size_t mig_engine_buffers_size(enum mig_role role);
 
 /* Defaults for every field. */
 void mig_params_defaults(struct mig_params *p);
@@ -192,16 +242,38 @@ bool mig_engine_step(struct mig_engine *e);
 int mig_engine_cancel(struct mig_engine *e, const char *why);
 
 /*
- * Settles an IN_DOUBT source once the operator knows the truth: dest_runs true
- * destroys the local copy, false resumes it. FERR_INVAL when not in doubt.
+ * Settles an IN_DOUBT source on the operator's word: dest_runs true destroys the
+ * local copy, false resumes it. FERR_INVAL when not in doubt; FERR_BUSY (nothing
+ * done) when the destination's last answer says the contrary.
  */
 int mig_engine_resolve(struct mig_engine *e, bool dest_runs);
+
+/*
+ * An IN_DOUBT source: asks the destination now, on a new connection (a query under
+ * way is dropped uncounted). Returns the count of queries finished so far (compare
+ * with mig_engine_doubt()'s to see this one's result), or FERR_INVAL when not in doubt.
+ */
+long mig_engine_query_now(struct mig_engine *e);
+/* Queries finished while in doubt, the last one's answer (MIG_ANSWER_NONE: failed) and why. */
+uint32_t mig_engine_doubt(const struct mig_engine *e, enum mig_answer *answer, const char **why);
+
+/*
+ * Destination, for a QUERY about this engine's migration: RAN when the guest was
+ * started here; otherwise NEVER_RAN, and an engine still running stops now (it
+ * will discard its shell, never start it).
+ */
+enum mig_answer mig_engine_settle(struct mig_engine *e);
+/* What a finished destination's report says for a QUERY: RAN for completed, else NEVER_RAN. */
+enum mig_answer mig_answer_of_report(const struct mig_report *r);
 
 const struct mig_report *mig_engine_report(const struct mig_engine *e);
 bool mig_engine_finished(const struct mig_engine *e);
 enum mig_engine_phase mig_engine_phase(const struct mig_engine *e);
 /* The guest the engine works on (the source's, or the destination's shell); NULL when none. */
 struct vm *mig_engine_guest(const struct mig_engine *e);
+/* True once the peer proved the key (its AUTH verified). */
+bool mig_engine_authenticated(const struct mig_engine *e);
+enum mig_engine_kind mig_engine_kind(const struct mig_engine *e);
 const char *mig_phase_name(enum mig_engine_phase phase);
 
 #endif

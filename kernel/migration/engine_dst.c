@@ -2,18 +2,25 @@
  * The destination role of the migration engine (engine.h): answer the handshake,
  * check the offer against this host (host ops), create the guest's shell, apply the
  * pages as they come, check the stream, load the state, READY; on GO resume the
- * guest, answer RESUMED, then broadcast RARP announcements from its MAC. Drives
- * proto_dest.c with the guest, host and transport ops of the env. Portable.
+ * guest, answer RESUMED, then broadcast RARP announcements from its MAC. A source in
+ * doubt may instead ask about a migration (QUERY): the answer comes from the env.
+ * Drives proto_dest.c with the guest, host and transport ops of the env. Portable.
  *
  * Failure semantics (docs/migration.md):
  * - Until GO, any failure (dst_fail) discards the shell, which never ran, and tells
- *   the source with ABORT when it still can: the source resumes its copy.
+ *   the source with ABORT when it still can: the source resumes its copy. The shell
+ *   is discarded through host_ops by its name and id, never by a pointer alone, so
+ *   a guest made later in a freed slot is never named.
  * - On GO, a guest that cannot be started is still a guest that never ran here:
  *   ABORT, and the source resumes it.
- * - Once resumed here (RESUMED queued), the guest is this host's: a lost connection
- *   changes nothing; the announcements go out and the migration completes. A source
- *   that sent GO and never heard RESUMED is left in doubt until its operator settles
- *   it; this side never undoes a resume.
+ * - Once the guest was started here (dst.resumed), it is this host's: nothing
+ *   discards it. The engine stops reading the source (bytes after GO are read and
+ *   dropped), a lost connection changes nothing, the announcements go out and the
+ *   migration completes; what went wrong after the resume is in the report's
+ *   reason. A source that sent GO and never heard RESUMED asks again (QUERY).
+ * - Memory: until it accepts an offer the engine holds only its own small buffers;
+ *   the working memory (env->buffers) comes with the ACCEPT, and when there is none
+ *   the offer is refused (busy).
  */
 #include "kernel/migration/engine_internal.h"
 
@@ -26,19 +33,36 @@
 /* The role's step; mig_engine_step() runs it through e->role_step. */
 static void role_dest_step(struct mig_engine *e);
 
+/* The shell goes, if it never ran: by its name and id (host_ops), never once resumed. */
 static void dst_discard(struct mig_engine *e)
 {
-	if (!e->guest)
+	if (!e->guest || e->dst.resumed)
 		return;
 	mig_gops(e)->set_migrating(e->guest, false);
-	mig_gops(e)->discard(e->guest);
+	int err = e->env.host_ops->discard_incoming(e->env.ctx, e->report.guest, e->dst.shell_id);
+	if (err)
+		mig_say(e, "incoming migration of %s: shell not discarded: %s", e->report.guest,
+			err_name(err));
 	e->guest = NULL;
 	e->dst.ram = NULL;
+}
+
+/* A failure once the guest runs here: the connection goes, the guest stays; the report says why. */
+static void dst_fail_after_resume(struct mig_engine *e, const char *why)
+{
+	if (!e->report.reason[0])
+		fmt_snprintf(e->report.reason, sizeof(e->report.reason),
+			     "after the resume (the guest runs here): %s", why);
+	mig_close_conn(e, false);
 }
 
 /* Any failure before the guest runs here: ABORT (reason given) and the shell goes. */
 static void dst_fail(struct mig_engine *e, int err, unsigned reason, const char *why)
 {
+	if (e->dst.resumed) {
+		dst_fail_after_resume(e, why);
+		return;
+	}
 	mig_set_reason(e, err, why);
 	if (e->conn) {
 		if (reason != MIG_REASON_NONE)
@@ -84,19 +108,47 @@ int mig_dest_start(struct mig_engine *e, const struct mig_env *env, struct tcp_s
 
 /* ---- what the source sends ------------------------------------------------------------- */
 
+/* The working memory for the stream, the reader moved onto it: false (offer refused) without. */
+static bool dst_take_buffers(struct mig_engine *e)
+{
+	struct mig_dst_buffers *b = mig_get_buffers(e);
+
+	if (!b)
+		return false;
+	e->dst.buffers = b;
+	e->state_blob = b->state_blob;
+	/* Input already read and not fed yet moves along with the reader. */
+	size_t left = e->dst.rx_end - e->dst.rx_start;
+	memmove(b->rx, e->rx + e->dst.rx_start, left);
+	e->rx = b->rx;
+	e->rx_cap = sizeof(b->rx);
+	e->dst.rx_start = 0;
+	e->dst.rx_end = left;
+	return true;
+}
+
 static void dst_offer(struct mig_engine *e)
 {
 	const struct mig_offer *o = &e->proto.dst.offer;
 	const char *why = "cannot create the guest shell";
 	struct vm *guest = NULL;
+	uint64_t id = 0;
 	int err;
 
+	e->kind = MIG_KIND_MIGRATION;
 	fmt_snprintf(e->report.guest, sizeof(e->report.guest), "%s", o->name);
 	e->report.migration_id = o->migration_id;
 	e->report.ram_bytes = (uint64_t)o->memory_mib << MIB_SHIFT;
 	e->report.dirty_mode = mig_dirty_mode_name(o->dirty_mode);
 	e->pages = e->report.ram_bytes >> MIG_PAGE_SHIFT;
-	err = e->env.host_ops->create_incoming(e->env.ctx, o->name, o->memory_mib, o->mac, &guest, &why);
+	if (!dst_take_buffers(e)) {
+		const char *busy = "destination runs its maximum of incoming migrations";
+		mig_dst_refuse(&e->proto.dst, MIG_REASON_BUSY, busy);
+		dst_fail(e, FERR_BUSY, MIG_REASON_NONE, busy);
+		return;
+	}
+	err = e->env.host_ops->create_incoming(e->env.ctx, o->name, o->memory_mib, o->mac, &guest,
+					       &id, &why);
 	if (err) {
 		char text[MIG_TEXT_MAX + 1];
 		fmt_snprintf(text, sizeof(text), "%s", why ? why : err_name(err));
@@ -106,12 +158,30 @@ static void dst_offer(struct mig_engine *e)
 		return;
 	}
 	e->guest = guest;
+	e->dst.shell_id = id;
 	e->dst.ram = mig_gops(e)->ram(guest);
 	mig_gops(e)->set_migrating(guest, true);
-	mig_dst_accept(&e->proto.dst);
+	if (mig_dst_accept(&e->proto.dst, e->dst.buffers->stream, sizeof(e->dst.buffers->stream))) {
+		dst_fail(e, FERR_BUSY, MIG_REASON_INTERNAL, "cannot accept the offer");
+		return;
+	}
 	e->phase = MIG_PHASE_PRECOPY;
 	e->round_start_ns = mig_now(e);
 	mig_say(e, "incoming migration of %s (%u MiB): accepted", o->name, o->memory_mib);
+}
+
+static void dst_query(struct mig_engine *e, uint64_t id)
+{
+	unsigned answer = e->env.answer_query ? e->env.answer_query(e->env.ctx, id)
+		: MIG_ANSWER_UNKNOWN;
+
+	e->kind = MIG_KIND_QUERY;
+	e->report.migration_id = id;
+	fmt_snprintf(e->report.guest, sizeof(e->report.guest), "(query)");
+	mig_dst_answer(&e->proto.dst, answer);
+	e->phase = MIG_PHASE_ANSWER;
+	mig_say(e, "migration query about %016llx: answered %s", (unsigned long long)id,
+		mig_answer_name(answer));
 }
 
 static void dst_page(struct mig_engine *e, uint32_t page_number, const uint8_t *data)
@@ -154,13 +224,18 @@ static void dst_verified(struct mig_engine *e)
 
 static void dst_go(struct mig_engine *e)
 {
+	if (e->cancel_requested) {
+		/* Settled by a query (or an operator) before GO was read: it never runs here. */
+		dst_fail(e, FERR_BUSY, MIG_REASON_CANCELLED, e->cancel_reason);
+		return;
+	}
 	int err = mig_gops(e)->resume(e->guest);
-
 	if (err) {
 		/* It never ran here: ABORT tells the source to resume its paused copy. */
 		dst_fail(e, err, MIG_REASON_INTERNAL, "the guest could not be started on the destination");
 		return;
 	}
+	e->dst.resumed = true;
 	e->dst.resume_ns = mig_now(e);
 	e->report.downtime_dst_ns = e->dst.resume_ns - e->dst.last_precopy_ns;
 	mig_gops(e)->set_migrating(e->guest, false);
@@ -176,8 +251,14 @@ static void dst_event(struct mig_engine *e, const struct mig_dst_event *ev)
 	char why[MIG_TEXT_MAX + 40];
 
 	switch (ev->kind) {
+	case MIG_DST_EV_AUTHENTICATED:
+		e->authenticated = true;
+		break;
 	case MIG_DST_EV_OFFER:
 		dst_offer(e);
+		break;
+	case MIG_DST_EV_QUERY:
+		dst_query(e, ev->migration_id);
 		break;
 	case MIG_DST_EV_PAGE:
 		dst_page(e, ev->page, ev->data);
@@ -207,13 +288,25 @@ static void dst_event(struct mig_engine *e, const struct mig_dst_event *ev)
 	}
 }
 
-/* Reads and feeds input to the protocol; 0 or the transport's error. */
+/* True while the engine reads the source: not once the guest runs here or a query is answered. */
+static bool dst_reading(const struct mig_engine *e)
+{
+	return e->phase != MIG_PHASE_FINISHED && e->phase != MIG_PHASE_ANNOUNCE &&
+	       e->phase != MIG_PHASE_ANSWER;
+}
+
+/*
+ * Reads and feeds input to the protocol; 0 or the transport's error. Each feed
+ * takes bytes, gives an event or fails: a feed that does neither is a Ferry bug
+ * (the machine waits for an answer the engine always gives at once) and fails the
+ * migration rather than spin.
+ */
 static int dst_pump_in(struct mig_engine *e)
 {
 	const struct mig_transport_ops *t = e->env.transport_ops;
 	int reads = 0;
 
-	while (e->phase != MIG_PHASE_FINISHED) {
+	while (dst_reading(e)) {
 		struct mig_dst_event ev;
 		size_t used;
 		int rc;
@@ -230,6 +323,7 @@ static int dst_pump_in(struct mig_engine *e)
 		rc = mig_dst_input(&e->proto.dst, e->rx + e->dst.rx_start,
 				   e->dst.rx_end - e->dst.rx_start, &used, &ev);
 		e->dst.rx_start += used;
+		mig_note_messages(e, e->proto.dst.reader.messages);
 		if (rc < 0) {
 			dst_fail(e, rc, MIG_REASON_NONE, e->proto.dst.error);
 			return 0;
@@ -238,15 +332,39 @@ static int dst_pump_in(struct mig_engine *e)
 			dst_event(e, &ev);
 			continue;
 		}
-		if (used == 0 && e->dst.rx_start != e->dst.rx_end)
-			return 0;   /* the machine waits for us (never the case after dst_event) */
+		if (used == 0 && e->dst.rx_start != e->dst.rx_end) {
+			dst_fail(e, FERR_PROTO, MIG_REASON_INTERNAL,
+				 "the protocol took no bytes (a Ferry bug)");
+			return 0;
+		}
 		if (e->dst.rx_start == e->dst.rx_end && t->readable && t->readable(e->conn) == 0)
 			return 0;
 	}
 	return 0;
 }
 
-/* ---- after the resume ------------------------------------------------------------------- */
+/*
+ * After GO the source has nothing more to say: what it (or anyone on the path)
+ * still sends is read and dropped, counted for the report, and changes nothing.
+ */
+static void dst_drop_input(struct mig_engine *e)
+{
+	uint64_t dropped = e->dst.rx_end - e->dst.rx_start;
+
+	e->dst.rx_start = e->dst.rx_end = 0;
+	for (int i = 0; e->conn && i < MIG_READS_PER_STEP; i++) {
+		long n = mig_read(e);
+		if (n <= 0)
+			break;
+		dropped += (uint64_t)n;
+	}
+	if (dropped && !e->dst.ignored_bytes)
+		mig_say(e, "incoming migration of %s: bytes from the source after GO ignored",
+			e->report.guest);
+	e->dst.ignored_bytes += dropped;
+}
+
+/* ---- after the resume, or the answer ---------------------------------------------------- */
 
 static void dst_announce(struct mig_engine *e)
 {
@@ -263,10 +381,62 @@ static void dst_announce(struct mig_engine *e)
 		e->dst.announce_next++;
 	}
 	if (e->dst.announce_next == RARP_ANNOUNCE_COUNT && (!e->conn || mig_output_drained(e))) {
+		if (e->dst.ignored_bytes && !e->report.reason[0])
+			fmt_snprintf(e->report.reason, sizeof(e->report.reason),
+				     "after the resume: %llu bytes from the source after GO ignored",
+				     (unsigned long long)e->dst.ignored_bytes);
 		mig_close_conn(e, true);
 		mig_dst_fini(&e->proto.dst);
 		mig_finish(e, MIG_OUTCOME_COMPLETED);
 	}
+}
+
+/*
+ * The guest runs here now: keep sending RESUMED, drop input, announce; nothing
+ * undoes it. The source closes the connection once it has RESUMED: only a
+ * connection lost before RESUMED was written out is worth a word in the report.
+ */
+static void dst_after_resume_step(struct mig_engine *e)
+{
+	if (e->conn) {
+		dst_drop_input(e);
+		int err = e->env.transport_ops->error(e->conn);
+		if (!err)
+			err = mig_pump_out(e);
+		if (err && !mig_output_drained(e))
+			dst_fail_after_resume(e, "connection to the source lost before RESUMED was sent");
+		else if (err)
+			mig_close_conn(e, false);
+	}
+	dst_announce(e);
+}
+
+/* A query answered: send the answer, then close; no history, no guest. */
+static void dst_answer_step(struct mig_engine *e)
+{
+	int err = mig_pump_out(e);
+
+	if (!err && !mig_output_drained(e) && !mig_reply_overdue(e, e->last_rx_ns))
+		return;
+	mig_close_conn(e, !err);
+	mig_dst_fini(&e->proto.dst);
+	e->report.outcome = MIG_OUTCOME_COMPLETED;
+	e->phase = MIG_PHASE_FINISHED;
+}
+
+enum mig_answer mig_engine_settle(struct mig_engine *e)
+{
+	if (e->role != MIG_ROLE_DEST || e->kind != MIG_KIND_MIGRATION)
+		return MIG_ANSWER_UNKNOWN;
+	if (e->dst.resumed)
+		return MIG_ANSWER_RAN;
+	if (e->phase != MIG_PHASE_FINISHED && !e->cancel_requested) {
+		/* Checked before the next step reads GO: this guest will never start here. */
+		e->cancel_requested = true;
+		fmt_snprintf(e->cancel_reason, sizeof(e->cancel_reason),
+			     "the source asked about it (in doubt): never run here");
+	}
+	return MIG_ANSWER_NEVER_RAN;
 }
 
 /* ---- the step ---------------------------------------------------------------------------- */
@@ -276,10 +446,11 @@ static void role_dest_step(struct mig_engine *e)
 	int err;
 
 	if (e->phase == MIG_PHASE_ANNOUNCE) {
-		/* The guest runs here now: a lost connection changes nothing. */
-		if (e->conn && (e->env.transport_ops->error(e->conn) || mig_pump_out(e)))
-			mig_close_conn(e, false);
-		dst_announce(e);
+		dst_after_resume_step(e);
+		return;
+	}
+	if (e->phase == MIG_PHASE_ANSWER) {
+		dst_answer_step(e);
 		return;
 	}
 	if (e->cancel_requested) {
@@ -289,18 +460,17 @@ static void role_dest_step(struct mig_engine *e)
 	err = dst_pump_in(e);
 	if (e->phase == MIG_PHASE_FINISHED)
 		return;
-	if (!err)
-		err = mig_pump_out(e);
-	if (err && e->phase == MIG_PHASE_ANNOUNCE) {
-		mig_close_conn(e, false);
-		return;
-	}
+	if (!err && e->conn)
+		err = mig_pump_out(e);   /* RESUMED or ANSWER without waiting for the next step */
 	if (err) {
 		dst_fail(e, err, MIG_REASON_NONE, mig_transport_why(e, "connection to the source lost"));
 		return;
 	}
-	if (e->phase != MIG_PHASE_ANNOUNCE && mig_reply_overdue(e, e->last_rx_ns))
+	if (e->phase == MIG_PHASE_ANNOUNCE || e->phase == MIG_PHASE_ANSWER)
+		return;
+	if (!e->authenticated && mig_handshake_overdue(e, e->start_ns))
+		dst_fail(e, FERR_TIMEOUT, MIG_REASON_TIMEOUT,
+			 "the source did not prove the key in time (handshake deadline)");
+	else if (mig_reply_overdue(e, e->last_rx_ns))
 		dst_fail(e, FERR_TIMEOUT, MIG_REASON_TIMEOUT, "source stopped sending");
-	else if (e->phase == MIG_PHASE_ANNOUNCE)
-		dst_announce(e);
 }

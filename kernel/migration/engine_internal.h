@@ -19,15 +19,46 @@
 /* Guest RAM the engine can move: the bitmaps are sized for VM_MAX_MEMORY_MIB. */
 #define MIG_MAX_PAGES ((uint64_t)VM_MAX_MEMORY_MIB << (MIB_SHIFT - MIG_PAGE_SHIFT))
 #define MIG_BITMAP_WORDS (MIG_MAX_PAGES / 64)
+#define MIG_BITMAP_BYTES (MIG_BITMAP_WORDS * sizeof(uint64_t))
 /* One page on the wire: its record header and its data. */
 #define MIG_PAGE_WIRE_BYTES (MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE)
 /* Transport reads in one step: a step must stay short (the console and the NIC share the poller). */
 #define MIG_READS_PER_STEP 8
 #define MIG_RX_BYTES 16384
+/* Reads before a stream is accepted, and all a source reads: small messages only. */
+#define MIG_SMALL_RX_BYTES 512
 
+/*
+ * The working memory of a migration (engine.h env->buffers): given to a source at its
+ * start and to a destination when it accepts an offer, never to a connection that
+ * has not proved the key or only asks a question.
+ */
+struct mig_src_buffers {
+	uint8_t stream[MIG_WRITER_CAPACITY];   /* the writer's page stream (mig_src_offer) */
+	uint8_t state_blob[VM_SNAPSHOT_MAX_BYTES];
+	uint64_t send_map[MIG_BITMAP_WORDS];
+	uint64_t dirty_map[MIG_BITMAP_WORDS];
+};
+struct mig_dst_buffers {
+	uint8_t stream[MIG_FRAME_MAX];         /* the reader's page stream (mig_dst_accept) */
+	uint8_t rx[MIG_RX_BYTES];
+	uint8_t state_blob[VM_SNAPSHOT_MAX_BYTES];
+};
+
+/* A source in doubt after GO asks the destination on new connections (engine_doubt.c). */
+struct mig_engine_doubt {
+	bool querying;                   /* a query connection is open */
+	uint64_t next_query_ns;          /* when the next query starts */
+	uint64_t query_start_ns;
+	uint32_t interval_ms;            /* the wait before the next one; doubles up to a bound */
+	uint32_t queries;                /* queries finished, answered or not */
+	enum mig_answer answer;          /* of the last one: MIG_ANSWER_NONE when it failed */
+	char why[MIG_TEXT_MAX + 1];      /* why the last one failed, or what it said */
+};
 /* The source's part (engine_src.c). */
 struct mig_engine_src {
 	bool dirty_logging, paused_by_us;
+	uint64_t connected_ns;           /* the handshake's start */
 	uint64_t pause_ns;
 	uint64_t cursor;                 /* next page to consider in this round */
 	bool round0;                     /* round 0 walks all of RAM, later rounds send_map */
@@ -40,13 +71,19 @@ struct mig_engine_src {
 	bool draining;                   /* the last dirty set fits; waiting for the queue to drain */
 	uint64_t drain_queued;           /* unacked when last looked at while draining */
 	uint64_t last_progress_ns, progress_bytes;
-	uint64_t send_map[MIG_BITMAP_WORDS];  /* pages to send in this round */
-	uint64_t dirty_map[MIG_BITMAP_WORDS]; /* pages found dirty by collect */
+	uint64_t *send_map;              /* pages to send in this round (in the buffers) */
+	uint64_t *dirty_map;             /* pages found dirty by collect */
+	struct mig_src_buffers *buffers;
+	struct mig_engine_doubt doubt;
 };
 
 /* The destination's part (engine_dst.c). */
 struct mig_engine_dst {
 	uint8_t *ram;                    /* the shell's RAM, once created */
+	uint64_t shell_id;               /* host_ops->create_incoming's id of the shell */
+	bool resumed;                    /* the guest was started here: nothing may discard it now */
+	uint64_t ignored_bytes;          /* from the source after GO: read and dropped */
+	struct mig_dst_buffers *buffers;
 	uint64_t last_precopy_ns;        /* the last pre-copy round's end: the downtime's start */
 	uint64_t resume_ns;
 	uint32_t announce_next;          /* RARP frames sent */
@@ -57,12 +94,15 @@ struct mig_engine {
 	enum mig_role role;
 	void (*role_step)(struct mig_engine *e);   /* the role's step, set by its start */
 	enum mig_engine_phase phase;
+	enum mig_engine_kind kind;
+	bool authenticated;              /* the peer proved the key */
 	struct mig_env env;
 	struct mig_params params;
 	struct vm *guest;                /* the source's guest, or the destination's shell */
 	struct tcp_stream *conn;         /* NULL once closed */
 	uint64_t pages;                  /* guest pages */
-	uint64_t start_ns, last_rx_ns, last_tx_ns;
+	uint64_t start_ns, last_rx_ns, last_tx_ns;   /* last_rx_ns: the last verified message */
+	uint64_t rx_messages;            /* verified messages seen (the reader's count) */
 	uint64_t tx_bytes;               /* every byte written to the transport */
 	uint64_t pace_start_ns, paced_bytes;   /* the bandwidth limit's account */
 	uint64_t round_start_ns, round_zero;   /* the round being sent or received */
@@ -78,8 +118,10 @@ struct mig_engine {
 		struct mig_src src;
 		struct mig_dst dst;
 	} proto;
-	uint8_t rx[MIG_RX_BYTES];
-	uint8_t state_blob[VM_SNAPSHOT_MAX_BYTES];
+	uint8_t *rx;                     /* small_rx, or the destination's buffers once accepted */
+	size_t rx_cap;
+	uint8_t small_rx[MIG_SMALL_RX_BYTES];
+	uint8_t *state_blob;             /* in the buffers */
 	size_t state_len;
 	struct mig_report report;
 };
@@ -119,7 +161,24 @@ long mig_read(struct mig_engine *e);
 bool mig_reply_overdue(const struct mig_engine *e, uint64_t since_ns);
 /* What the transport says its error was (mig_transport_ops.why), else `fallback`. */
 const char *mig_transport_why(const struct mig_engine *e, const char *fallback);
+/* Counts the reader's newly verified messages as the peer's liveness (last_rx_ns). */
+void mig_note_messages(struct mig_engine *e, uint64_t reader_messages);
+/* True when the handshake (connection to the peer's verified AUTH) has run out of time. */
+bool mig_handshake_overdue(const struct mig_engine *e, uint64_t since_ns);
+/* The env's working memory for this role, or NULL (none to be had now). */
+void *mig_get_buffers(struct mig_engine *e);
 void mig_close_conn(struct mig_engine *e, bool graceful);
+
+/* ---- engine_src.c and engine_doubt.c ----------------------------------------------- */
+
+/* Stops what the source started on its guest and leaves it running there. */
+void mig_src_restore_guest(struct mig_engine *e);
+/* The destination runs the guest: the copy here goes. */
+void mig_src_drop_guest(struct mig_engine *e);
+/* After GO, no answer: the guest stays paused here; the engine starts asking (engine_doubt.c). */
+void mig_src_in_doubt(struct mig_engine *e, int err, const char *why);
+/* The step of a source in doubt (engine_doubt.c). */
+void mig_doubt_step(struct mig_engine *e);
 
 
 #endif

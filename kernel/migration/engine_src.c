@@ -14,8 +14,13 @@
  *   (src_complete frees the guest), and an ABORT, which the destination sends only
  *   when it never ran the guest, resumes it here.
  * - After GO, a timeout or a lost connection leaves the outcome IN_DOUBT
- *   (src_in_doubt): the guest stays paused and migrating, since it may run on the
- *   destination already, until mig_engine_resolve() settles it on an operator's word.
+ *   (mig_src_in_doubt, engine_doubt.c): the guest stays paused and migrating, since
+ *   it may run on the destination already, until the destination's answer to a
+ *   QUERY or an operator's word (mig_engine_resolve) settles it.
+ * - Bounds: the handshake (connected to the destination's verified AUTH) has
+ *   handshake_timeout_ms; the guest never stays paused before GO longer than
+ *   max(max_paused_ms, 2 x the downtime target): then it resumes here, as for any
+ *   failure before GO, however slowly the destination still takes the stream.
  */
 #include "kernel/migration/engine_internal.h"
 
@@ -35,10 +40,15 @@ static void role_source_step(struct mig_engine *e);
 #define PAGES_PER_STEP MIG_BATCH_MAX_PAGES
 #define PROGRESS_INTERVAL_NS NS_PER_S
 
+/* The migration's own connection is over: finished, or in doubt (asking on others). */
+static bool src_over(const struct mig_engine *e)
+{
+	return e->phase == MIG_PHASE_FINISHED || e->phase == MIG_PHASE_IN_DOUBT;
+}
+
 /* ---- failing, before and after GO ---------------------------------------------------- */
 
-/* Stops everything we started on the source guest and leaves it running there. */
-static void src_restore_guest(struct mig_engine *e)
+void mig_src_restore_guest(struct mig_engine *e)
 {
 	if (e->src.dirty_logging) {
 		mig_gops(e)->dirty_stop(e->guest);
@@ -56,7 +66,7 @@ static void src_restore_guest(struct mig_engine *e)
 }
 
 /* The destination runs the guest: the copy here goes, its dirty logging with it. */
-static void src_drop_guest(struct mig_engine *e)
+void mig_src_drop_guest(struct mig_engine *e)
 {
 	e->src.dirty_logging = false;
 	mig_gops(e)->set_migrating(e->guest, false);
@@ -72,24 +82,15 @@ static void src_fail(struct mig_engine *e, enum mig_outcome outcome, int err, un
 	if (e->conn && mig_src_abort(&e->proto.src, reason, why) == 0)
 		mig_pump_out(e);
 	mig_close_conn(e, true);
-	src_restore_guest(e);
+	mig_src_restore_guest(e);
 	mig_src_fini(&e->proto.src);
 	mig_finish(e, outcome);
-}
-
-/* After GO: a lost peer or a timeout leaves the guest paused here until resolved. */
-static void src_in_doubt(struct mig_engine *e, int err, const char *why)
-{
-	mig_set_reason(e, err, why);
-	mig_close_conn(e, false);
-	mig_say(e, "migration %s: IN DOUBT, guest kept paused here: %s", e->report.guest, why);
-	mig_finish(e, MIG_OUTCOME_IN_DOUBT);
 }
 
 static void src_connection_lost(struct mig_engine *e, int err)
 {
 	if (e->go_sent)
-		src_in_doubt(e, err, "connection lost after GO");
+		mig_src_in_doubt(e, err, "connection lost after GO");
 	else
 		src_fail(e, MIG_OUTCOME_FAILED, err, MIG_REASON_NONE,
 			 mig_transport_why(e, "connection to the destination lost"));
@@ -98,27 +99,10 @@ static void src_connection_lost(struct mig_engine *e, int err)
 static void src_complete(struct mig_engine *e)
 {
 	mig_close_conn(e, true);
-	src_drop_guest(e);
+	mig_src_drop_guest(e);
 	mig_src_fini(&e->proto.src);
 	mig_set_reason(e, 0, "");
 	mig_finish(e, MIG_OUTCOME_COMPLETED);
-}
-
-int mig_engine_resolve(struct mig_engine *e, bool dest_runs)
-{
-	if (e->role != MIG_ROLE_SOURCE || e->report.outcome != MIG_OUTCOME_IN_DOUBT || !e->guest)
-		return FERR_INVAL;
-	if (dest_runs) {
-		src_drop_guest(e);
-		e->report.outcome = MIG_OUTCOME_COMPLETED;
-		mig_set_reason(e, 0, "resolved: the guest runs on the destination");
-	} else {
-		src_restore_guest(e);
-		e->report.outcome = MIG_OUTCOME_FAILED;
-		mig_set_reason(e, FERR_IO, "resolved: the destination never ran the guest; resumed here");
-	}
-	mig_src_fini(&e->proto.src);
-	return 0;
 }
 
 /* ---- the start and the handshake ------------------------------------------------------ */
@@ -158,6 +142,8 @@ int mig_source_start(struct mig_engine *e, const struct mig_env *env,
 		return src_refuse_start(e, FERR_AUTH, "no migration_key in ferry.cfg: migration refused");
 	if (e->pages == 0 || e->pages > MIG_MAX_PAGES || e->report.ram_bytes % MIB)
 		return src_refuse_start(e, FERR_RANGE, "guest memory size cannot be migrated");
+	if (!env->buffers)
+		return src_refuse_start(e, FERR_INVAL, "no working memory for the migration");
 	err = env->random(env->ctx, nonce, sizeof(nonce));
 	if (!err)
 		err = env->random(env->ctx, &e->report.migration_id, sizeof(e->report.migration_id));
@@ -166,6 +152,12 @@ int mig_source_start(struct mig_engine *e, const struct mig_env *env,
 	err = mig_src_init(&e->proto.src, env->key, env->key_len, nonce);
 	if (err)
 		return src_refuse_start(e, err, e->proto.src.error);
+	e->src.buffers = mig_get_buffers(e);
+	if (!e->src.buffers)
+		return src_refuse_start(e, FERR_NOMEM, "no memory for the migration's buffers");
+	e->src.send_map = e->src.buffers->send_map;
+	e->src.dirty_map = e->src.buffers->dirty_map;
+	e->state_blob = e->src.buffers->state_blob;
 	e->conn = conn;
 	mig_gops(e)->set_migrating(guest, true);
 	e->phase = MIG_PHASE_CONNECTING;
@@ -187,7 +179,8 @@ static void src_send_offer(struct mig_engine *e)
 
 	fmt_snprintf(offer.name, sizeof(offer.name), "%s", e->report.guest);
 	memcpy(offer.mac, mig_gops(e)->mac(e->guest), MIG_MAC_BYTES);
-	if (mig_src_offer(&e->proto.src, &offer))
+	if (mig_src_offer(&e->proto.src, &offer, e->src.buffers->stream,
+			  sizeof(e->src.buffers->stream)))
 		src_fail(e, MIG_OUTCOME_FAILED, FERR_INVAL, MIG_REASON_INTERNAL, "cannot build the offer");
 }
 
@@ -237,8 +230,8 @@ static void src_start_precopy(struct mig_engine *e)
 		return;
 	}
 	e->src.dirty_logging = true;
-	memset(e->src.dirty_map, 0, sizeof(e->src.dirty_map));
-	memset(e->src.send_map, 0, sizeof(e->src.send_map));
+	memset(e->src.dirty_map, 0, MIG_BITMAP_BYTES);
+	memset(e->src.send_map, 0, MIG_BITMAP_BYTES);
 	e->phase = MIG_PHASE_PRECOPY;
 	e->pace_start_ns = mig_now(e);
 	e->paced_bytes = 0;
@@ -402,12 +395,12 @@ static void src_after_round(struct mig_engine *e, uint32_t round)
 {
 	uint64_t dirty;
 
-	memset(e->src.dirty_map, 0, sizeof(e->src.dirty_map));
+	memset(e->src.dirty_map, 0, MIG_BITMAP_BYTES);
 	if (src_collect(e, e->src.dirty_map) < 0)
 		return;
 	dirty = bitmap_weight(e->src.dirty_map, e->pages);
 	mig_round_row(e, round)->dirty_found = dirty;
-	memcpy(e->src.send_map, e->src.dirty_map, sizeof(e->src.send_map));
+	memcpy(e->src.send_map, e->src.dirty_map, MIG_BITMAP_BYTES);
 	src_next_round(e, round, dirty, false);
 }
 
@@ -465,6 +458,7 @@ static void src_event(struct mig_engine *e, const struct mig_src_event *ev)
 
 	switch (ev->kind) {
 	case MIG_SRC_EV_AUTHENTICATED:
+		e->authenticated = true;
 		src_send_offer(e);
 		break;
 	case MIG_SRC_EV_ACCEPTED:
@@ -493,29 +487,36 @@ static void src_event(struct mig_engine *e, const struct mig_src_event *ev)
 		src_fail(e, ev->reason == MIG_REASON_CANCELLED ? MIG_OUTCOME_CANCELLED
 			 : MIG_OUTCOME_FAILED, FERR_PROTO, MIG_REASON_NONE, why);
 		break;
+	case MIG_SRC_EV_ANSWER:
+		break;   /* a migration never queries (engine_doubt.c does, on its own connection) */
 	}
 }
 
 static int src_pump_in(struct mig_engine *e)
 {
-	for (int i = 0; i < MIG_READS_PER_STEP && e->phase != MIG_PHASE_FINISHED; i++) {
+	for (int i = 0; i < MIG_READS_PER_STEP && !src_over(e); i++) {
 		long n = mig_read(e);
 		size_t at = 0;
 		if (n < 0)
 			return (int)n;
 		if (n == 0)
 			break;
-		while (at < (size_t)n && e->phase != MIG_PHASE_FINISHED) {
+		while (at < (size_t)n && !src_over(e)) {
 			struct mig_src_event ev;
 			size_t used;
 			int rc = mig_src_input(&e->proto.src, e->rx + at, (size_t)n - at, &used, &ev);
 			at += used;
+			mig_note_messages(e, e->proto.src.reader.messages);
+			if (rc == 0 && used == 0)
+				rc = FERR_PROTO;   /* no progress: mig_src_input's contract broken */
 			if (rc < 0) {
 				if (e->go_sent)
-					src_in_doubt(e, rc, e->proto.src.error);
+					mig_src_in_doubt(e, rc, e->proto.src.error[0] ? e->proto.src.error
+							 : "the protocol took no bytes (a Ferry bug)");
 				else
 					src_fail(e, MIG_OUTCOME_FAILED, rc, MIG_REASON_PROTOCOL,
-						 e->proto.src.error);
+						 e->proto.src.error[0] ? e->proto.src.error
+						 : "the protocol took no bytes (a Ferry bug)");
 				return 0;
 			}
 			if (rc == 1)
@@ -547,7 +548,7 @@ static bool src_connected(struct mig_engine *e)
 		return false;
 	}
 	e->phase = MIG_PHASE_HANDSHAKE;
-	e->last_rx_ns = mig_now(e);
+	e->last_rx_ns = e->src.connected_ns = mig_now(e);
 	return true;
 }
 
@@ -571,7 +572,7 @@ static void src_stop_copy_step(struct mig_engine *e)
 	if (!e->src.sent_state) {
 		if (!src_send_pages(e) || !src_end_round(e, true))
 			return;
-		long len = mig_gops(e)->state_save(e->guest, e->state_blob, sizeof(e->state_blob));
+		long len = mig_gops(e)->state_save(e->guest, e->state_blob, VM_SNAPSHOT_MAX_BYTES);
 		if (len <= 0) {
 			src_fail(e, MIG_OUTCOME_FAILED, len ? (int)len : FERR_INVAL,
 				 MIG_REASON_INTERNAL, "cannot save the guest state");
@@ -588,11 +589,37 @@ static void src_stop_copy_step(struct mig_engine *e)
 	}
 }
 
-/* A destination silent too long: before GO the guest stays here, after GO it is in doubt. */
+/* The longest the guest may stay paused before GO: then it resumes here. */
+static uint64_t src_pause_cap_ns(const struct mig_engine *e)
+{
+	uint64_t cap_ms = e->params.max_paused_ms;
+	uint64_t floor_ms = (uint64_t)e->params.downtime_ms * MIG_PAUSED_PER_TARGET;
+
+	return (cap_ms > floor_ms ? cap_ms : floor_ms) * NS_PER_MS;
+}
+
+/*
+ * A destination silent too long: before GO the guest stays here, after GO it is in
+ * doubt. A destination that is slow, or takes the stream a byte at a time, is bounded
+ * too: by the handshake deadline, the pause cap and pre-copy's max_time.
+ */
 static void src_check_silence(struct mig_engine *e)
 {
 	uint64_t last_io_ns = e->last_tx_ns > e->last_rx_ns ? e->last_tx_ns : e->last_rx_ns;
 
+	if (e->phase == MIG_PHASE_HANDSHAKE && !e->authenticated &&
+	    mig_handshake_overdue(e, e->src.connected_ns)) {
+		src_fail(e, MIG_OUTCOME_FAILED, FERR_TIMEOUT, MIG_REASON_TIMEOUT,
+			 "destination did not prove the key in time (handshake deadline)");
+		return;
+	}
+	if (e->src.paused_by_us && !e->go_sent && mig_now(e) - e->src.pause_ns > src_pause_cap_ns(e)) {
+		char why[MIG_TEXT_MAX + 1];
+		fmt_snprintf(why, sizeof(why), "guest paused %llu ms without the destination's READY: "
+			     "resumed here", (unsigned long long)(src_pause_cap_ns(e) / NS_PER_MS));
+		src_fail(e, MIG_OUTCOME_FAILED, FERR_TIMEOUT, MIG_REASON_TIMEOUT, why);
+		return;
+	}
 	if ((e->phase == MIG_PHASE_PRECOPY || e->phase == MIG_PHASE_STOP_COPY) &&
 	    mig_reply_overdue(e, last_io_ns)) {
 		src_fail(e, MIG_OUTCOME_FAILED, FERR_TIMEOUT, MIG_REASON_TIMEOUT,
@@ -602,7 +629,7 @@ static void src_check_silence(struct mig_engine *e)
 	if (mig_reply_overdue(e, e->last_rx_ns) &&
 	    (e->phase == MIG_PHASE_HANDSHAKE || e->phase == MIG_PHASE_SWITCHOVER)) {
 		if (e->go_sent)
-			src_in_doubt(e, FERR_TIMEOUT, "no RESUMED from the destination after GO");
+			mig_src_in_doubt(e, FERR_TIMEOUT, "no RESUMED from the destination after GO");
 		else
 			src_fail(e, MIG_OUTCOME_FAILED, FERR_TIMEOUT, MIG_REASON_TIMEOUT,
 				 "destination stopped answering");
@@ -613,6 +640,10 @@ static void role_source_step(struct mig_engine *e)
 {
 	int err;
 
+	if (e->phase == MIG_PHASE_IN_DOUBT) {
+		mig_doubt_step(e);
+		return;
+	}
 	if (e->cancel_requested && !e->go_sent) {
 		src_fail(e, MIG_OUTCOME_CANCELLED, FERR_BUSY, MIG_REASON_CANCELLED, e->cancel_reason);
 		return;
@@ -621,7 +652,7 @@ static void role_source_step(struct mig_engine *e)
 		return;
 
 	err = src_pump_in(e);
-	if (e->phase == MIG_PHASE_FINISHED)
+	if (src_over(e))
 		return;
 	if (e->destination_running) {
 		src_complete(e);
@@ -649,7 +680,7 @@ static void role_source_step(struct mig_engine *e)
 	default:
 		break;
 	}
-	if (e->phase == MIG_PHASE_FINISHED)
+	if (src_over(e))
 		return;
 	err = mig_pump_out(e);
 	if (err) {

@@ -6,6 +6,7 @@
 #include "kernel/migration/guest_ops.h"
 
 #include "arch/x86/vcpu.h"
+#include "kernel/lib/errors.h"
 #include "kernel/lib/units.h"
 #include "kernel/memory.h"
 #include "kernel/vm/vm.h"
@@ -26,8 +27,9 @@ static uint32_t guest_cpu_vendor(const struct vm *vm)
 }
 
 /*
- * Both the source's copy after the switchover and an incoming shell that never ran
- * go the same way, vm_destroy(); the engine clears the migrating mark first.
+ * The source's copy goes with vm_destroy() after the switchover (the engine clears
+ * the migrating mark first); an incoming shell goes through migrate_host_ops'
+ * discard_incoming, which names it by name and id.
  */
 const struct mig_guest_ops migrate_vm_ops = {
 	.pause = vm_pause,
@@ -47,14 +49,46 @@ const struct mig_guest_ops migrate_vm_ops = {
 	.state_load = vm_snapshot_load,
 	.set_migrating = vm_set_migrating,
 	.destroy = vm_destroy,
-	.discard = vm_destroy,
 };
 
 static int host_create_incoming(void *ctx, const char *name, uint64_t memory_mib,
-				const uint8_t *mac, struct vm **vm, const char **why)
+				const uint8_t *mac, struct vm **vm, uint64_t *id, const char **why)
 {
+	struct vm_info info;
+	int err;
+
 	(void)ctx;
-	return vm_create_incoming(name, memory_mib, mac, vm, why);
+	err = vm_create_incoming(name, memory_mib, mac, vm, why);
+	if (err)
+		return err;
+	vm_get_info(*vm, &info);
+	*id = info.id;
+	return 0;
+}
+
+/*
+ * Only the shell this migration made, and only if it never ran: looked up by name
+ * (a pointer could name a guest created later in the same slot), checked by its id
+ * (unique since boot) and by its state and slice count (a shell is VM_INCOMING, or
+ * VM_PAUSED once its state loaded, and was never scheduled).
+ */
+static int host_discard_incoming(void *ctx, const char *name, uint64_t id)
+{
+	struct vm *vm = vm_find(name);
+	struct vm_info info;
+	enum vm_state state;
+
+	(void)ctx;
+	if (!vm)
+		return FERR_NOENT;
+	vm_get_info(vm, &info);
+	if (info.id != id)
+		return FERR_NOENT;
+	state = vm_get_state(vm);
+	if (info.slices != 0 || (state != VM_INCOMING && state != VM_PAUSED))
+		return FERR_BUSY;
+	vm_set_migrating(vm, false);
+	return vm_destroy(vm);
 }
 
 static bool host_memory_available(void *ctx, uint64_t memory_mib)
@@ -88,6 +122,7 @@ static void host_cpu_features(void *ctx, struct cpu_features *out)
 
 const struct mig_host_ops migrate_host_ops = {
 	.create_incoming = host_create_incoming,
+	.discard_incoming = host_discard_incoming,
 	.memory_available = host_memory_available,
 	.name_free = host_name_free,
 	.cpu_features = host_cpu_features,

@@ -43,13 +43,14 @@
 enum mig_src_state {
 	MIG_SRC_WAIT_HELLO,     /* HELLO sent */
 	MIG_SRC_WAIT_AUTH,      /* AUTH sent, waiting for the destination's */
-	MIG_SRC_AUTHENTICATED,  /* may send OFFER */
+	MIG_SRC_AUTHENTICATED,  /* may send OFFER (or QUERY) */
 	MIG_SRC_WAIT_ACCEPT,
+	MIG_SRC_WAIT_ANSWER,    /* QUERY sent */
 	MIG_SRC_STREAMING,      /* pages, round ends, state, done */
 	MIG_SRC_WAIT_READY,     /* DONE sent */
 	MIG_SRC_READY,          /* may send GO */
 	MIG_SRC_WAIT_RESUMED,   /* GO sent: the guest belongs to the destination unless it aborts */
-	MIG_SRC_FINISHED,       /* RESUMED received */
+	MIG_SRC_FINISHED,       /* RESUMED (or ANSWER) received */
 	MIG_SRC_CLOSED,         /* aborted, refused or failed */
 };
 
@@ -60,6 +61,7 @@ enum mig_src_event_kind {
 	MIG_SRC_EV_READY,
 	MIG_SRC_EV_RESUMED,     /* dest_downtime_ns */
 	MIG_SRC_EV_ABORTED,     /* the destination aborted: reason, text */
+	MIG_SRC_EV_ANSWER,      /* answer to a QUERY: answer (enum mig_answer) */
 };
 
 struct mig_src_event {
@@ -67,6 +69,7 @@ struct mig_src_event {
 	uint16_t reason;
 	char text[MIG_TEXT_MAX + 1];
 	uint64_t dest_downtime_ns;
+	uint8_t answer;
 };
 
 struct mig_src {
@@ -86,9 +89,12 @@ struct mig_src {
 	bool final_round_ended, state_sent;
 	uint64_t state_bytes;
 	struct mig_stream_sum checksum;
+	uint64_t query_id;              /* the migration a QUERY asked about */
 	char error[MIG_TEXT_MAX + 1];
-	struct mig_reader reader;
-	struct mig_writer writer;
+	struct mig_reader reader;       /* on `in`: a destination sends small messages only */
+	struct mig_writer writer;       /* on `out` until the page stream's buffer is given */
+	uint8_t in[MIG_SMALL_FRAME_MAX];
+	uint8_t out[MIG_SMALL_WRITER_CAPACITY];
 };
 
 /* Starts: queues HELLO. psk must stay valid; psk_len 0 is refused (FERR_AUTH). */
@@ -100,11 +106,19 @@ void mig_src_fini(struct mig_src *s);
  * Feeds bytes from the destination. Returns 1 with *ev filled, 0 when all bytes
  * were used without an event, or a negative ferry_err (s->error says why; the
  * machine is then CLOSED and the caller should send nothing more but may queue ABORT).
+ * Once FINISHED, bytes are taken and ignored.
  */
 int mig_src_input(struct mig_src *s, const uint8_t *data, size_t len, size_t *used,
 		  struct mig_src_event *ev);
 
-int mig_src_offer(struct mig_src *s, const struct mig_offer *offer);
+/*
+ * Queues OFFER (once authenticated). stream_buf (MIG_WRITER_CAPACITY bytes, the
+ * caller's, valid until fini) holds the outgoing page stream from now on.
+ */
+int mig_src_offer(struct mig_src *s, const struct mig_offer *offer, uint8_t *stream_buf,
+		  size_t stream_cap);
+/* Queues QUERY about migration_id instead of an offer (once authenticated). */
+int mig_src_query(struct mig_src *s, uint64_t migration_id);
 /* True when another full batch of pages can be queued now. */
 bool mig_src_has_room(const struct mig_src *s);
 /* Adds a page (data NULL: zero page) to the open batch; FERR_BUSY when no room. */
@@ -125,8 +139,10 @@ void mig_src_consume(struct mig_src *s, size_t n);
 enum mig_dst_state {
 	MIG_DST_WAIT_HELLO,
 	MIG_DST_WAIT_AUTH,
-	MIG_DST_WAIT_OFFER,
+	MIG_DST_WAIT_OFFER,     /* authenticated: OFFER or QUERY */
 	MIG_DST_OFFERED,        /* OFFER checked: the engine creates the shell, then accept/refuse */
+	MIG_DST_QUERIED,        /* QUERY received: the engine answers */
+	MIG_DST_ANSWERED,       /* ANSWER queued: nothing more on this connection */
 	MIG_DST_PRECOPY,        /* PAGES and ROUND_END */
 	MIG_DST_WAIT_STATE,     /* after the final ROUND_END */
 	MIG_DST_WAIT_DONE,
@@ -146,6 +162,8 @@ enum mig_dst_event_kind {
 	MIG_DST_EV_GO,
 	MIG_DST_EV_ABORTED,     /* the source aborted: reason, text */
 	MIG_DST_EV_REFUSED,     /* this side refused the offer (reply queued): reason, text */
+	MIG_DST_EV_QUERY,       /* the source asks about migration_id: answer it */
+	MIG_DST_EV_AUTHENTICATED, /* the source proved the key (AUTH checked, ours queued) */
 };
 
 struct mig_dst_event {
@@ -157,6 +175,7 @@ struct mig_dst_event {
 	struct mig_round_end round;
 	uint16_t reason;
 	char text[MIG_TEXT_MAX + 1];
+	uint64_t migration_id;
 };
 
 /* What the destination checks an OFFER against. */
@@ -178,6 +197,7 @@ struct mig_dst {
 	struct mig_session session;
 	struct mig_dst_checks checks;
 	struct mig_offer offer;
+	uint64_t query_id;              /* the migration a QUERY asked about */
 	/* the PAGES message being handed out record by record */
 	const uint8_t *pages;
 	size_t pages_len, pages_at;
@@ -185,8 +205,10 @@ struct mig_dst {
 	uint32_t next_round;
 	struct mig_stream_sum checksum;
 	char error[MIG_TEXT_MAX + 1];
-	struct mig_reader reader;
-	struct mig_writer writer;
+	struct mig_reader reader;       /* on `in` until the page stream's buffer is given */
+	struct mig_writer writer;       /* on `out`: a destination sends small messages only */
+	uint8_t in[MIG_SMALL_FRAME_MAX];
+	uint8_t out[MIG_SMALL_WRITER_CAPACITY];
 };
 
 /* psk_len 0: every source is answered ABORT no-key. */
@@ -194,14 +216,25 @@ void mig_dst_init(struct mig_dst *d, const uint8_t *psk, size_t psk_len,
 		  const uint8_t nonce[MIG_NONCE_BYTES], const struct mig_dst_checks *checks);
 void mig_dst_fini(struct mig_dst *d);
 
-/* As mig_src_input. A refusal it decides itself is queued and reported as EV_REFUSED. */
+/*
+ * As mig_src_input. A refusal it decides itself is queued and reported as EV_REFUSED.
+ * While an event waits for the engine's answer (OFFERED, QUERIED, VERIFIED, GO) it
+ * takes no bytes; after RESUMED or ANSWER it takes them and ignores them: nothing
+ * the source sends then can change what was done.
+ */
 int mig_dst_input(struct mig_dst *d, const uint8_t *data, size_t len, size_t *used,
 		  struct mig_dst_event *ev);
 
-int mig_dst_accept(struct mig_dst *d);
+/*
+ * Queues ACCEPT. stream_buf (at least MIG_FRAME_MAX bytes, the caller's, valid until
+ * fini) receives the page stream from now on.
+ */
+int mig_dst_accept(struct mig_dst *d, uint8_t *stream_buf, size_t stream_cap);
 int mig_dst_refuse(struct mig_dst *d, unsigned reason, const char *text);
 int mig_dst_ready(struct mig_dst *d);
 int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns);
+/* Queues ANSWER to a QUERY (answer: enum mig_answer, RAN..UNKNOWN). */
+int mig_dst_answer(struct mig_dst *d, unsigned answer);
 /*
  * Queues ABORT and closes; allowed until RESUMED (after GO only when the guest could
  * not be started: ABORT always means the destination never ran the guest).

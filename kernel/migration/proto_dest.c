@@ -33,20 +33,45 @@ void mig_dst_init(struct mig_dst *d, const uint8_t *psk, size_t psk_len,
 	memcpy(d->nonce, nonce, MIG_NONCE_BYTES);
 	d->checks = *checks;
 	memset(&d->offer, 0, sizeof(d->offer));
+	d->query_id = 0;
 	d->pages = NULL;
 	d->pages_len = d->pages_at = 0;
 	d->round_pages = d->round_bytes = d->pages_total = d->state_bytes = 0;
 	d->next_round = 0;
 	d->error[0] = '\0';
 	mig_stream_sum_init(&d->checksum);
-	mig_reader_init(&d->reader);
-	mig_writer_init(&d->writer);
+	mig_reader_init(&d->reader, d->in, sizeof(d->in));
+	mig_writer_init(&d->writer, d->out, sizeof(d->out));
 }
 
 void mig_dst_fini(struct mig_dst *d)
 {
 	mig_session_wipe(&d->session);
 	d->state = MIG_DST_CLOSED;
+}
+
+/* The types a source may send in each state: the reader refuses others from their header. */
+static uint32_t dst_accepts(enum mig_dst_state state)
+{
+	const uint32_t abort = MIG_TYPE_BIT(MIG_ABORT);
+
+	switch (state) {
+	case MIG_DST_WAIT_HELLO:  return abort | MIG_TYPE_BIT(MIG_HELLO);
+	case MIG_DST_WAIT_AUTH:   return abort | MIG_TYPE_BIT(MIG_AUTH);
+	case MIG_DST_WAIT_OFFER:  return abort | MIG_TYPE_BIT(MIG_OFFER) | MIG_TYPE_BIT(MIG_QUERY);
+	case MIG_DST_PRECOPY:     return abort | MIG_TYPE_BIT(MIG_PAGES) | MIG_TYPE_BIT(MIG_ROUND_END);
+	case MIG_DST_WAIT_STATE:  return abort | MIG_TYPE_BIT(MIG_STATE);
+	case MIG_DST_WAIT_DONE:   return abort | MIG_TYPE_BIT(MIG_DONE);
+	case MIG_DST_WAIT_GO:     return abort | MIG_TYPE_BIT(MIG_GO);
+	case MIG_DST_OFFERED:
+	case MIG_DST_QUERIED:
+	case MIG_DST_ANSWERED:
+	case MIG_DST_VERIFIED:
+	case MIG_DST_GO:
+	case MIG_DST_FINISHED:
+	case MIG_DST_CLOSED:      return 0;
+	}
+	return 0;
 }
 
 static void put_reason(struct mig_dst *d, unsigned type, unsigned reason, const char *text)
@@ -145,9 +170,17 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 		mig_session_auth_response(&d->session, response);
 		mig_writer_put(&d->writer, MIG_AUTH, response, sizeof(response));
 		d->state = MIG_DST_WAIT_OFFER;
-		return 0;
+		ev->kind = MIG_DST_EV_AUTHENTICATED;
+		return 1;
 	}
 	case MIG_DST_WAIT_OFFER:
+		if (type == MIG_QUERY) {
+			d->query_id = m->u.query_id;
+			d->state = MIG_DST_QUERIED;
+			ev->kind = MIG_DST_EV_QUERY;
+			ev->migration_id = m->u.query_id;
+			return 1;
+		}
 		if (type != MIG_OFFER)
 			break;
 		d->offer = m->u.offer;
@@ -236,6 +269,28 @@ static int next_page(struct mig_dst *d, struct mig_dst_event *ev)
 	return 1;
 }
 
+/* Why the reader refused the source's bytes, for d->error and the ABORT. */
+static const char *dst_read_error(struct mig_dst *d, int rc, char *buf, size_t size)
+{
+	if (d->reader.unexpected_type) {
+		fmt_snprintf(buf, size, "unexpected %s from source",
+			     mig_type_name(d->reader.unexpected_type));
+		return buf;
+	}
+	return rc == FERR_AUTH && d->state == MIG_DST_WAIT_AUTH
+		? "wrong migration key: the source's proof failed"
+		: rc == FERR_AUTH ? "bad message tag from source"
+		: rc == FERR_TOOBIG ? "oversized message from source"
+		: "malformed message from source";
+}
+
+/* States in which the machine waits for the engine's answer to the event it gave. */
+static bool waits_for_engine(enum mig_dst_state state)
+{
+	return state == MIG_DST_OFFERED || state == MIG_DST_QUERIED ||
+	       state == MIG_DST_VERIFIED || state == MIG_DST_GO;
+}
+
 int mig_dst_input(struct mig_dst *d, const uint8_t *data, size_t len, size_t *used,
 		  struct mig_dst_event *ev)
 {
@@ -244,46 +299,50 @@ int mig_dst_input(struct mig_dst *d, const uint8_t *data, size_t len, size_t *us
 	*used = 0;
 	if (next_page(d, ev))
 		return 1;
-	if (d->state == MIG_DST_CLOSED || d->state == MIG_DST_FINISHED)
+	if (d->state == MIG_DST_CLOSED)
 		return len ? FERR_PROTO : 0;
-	/* The engine answers OFFER and VERIFIED before more input counts. */
-	if (d->state == MIG_DST_OFFERED || d->state == MIG_DST_VERIFIED || d->state == MIG_DST_GO)
+	if (d->state == MIG_DST_FINISHED || d->state == MIG_DST_ANSWERED) {
+		*used = len;   /* the guest runs here, or the answer is given: nothing to change */
+		return 0;
+	}
+	if (waits_for_engine(d->state))
 		return 0;
 	while (total < len) {
 		struct mig_msg m;
 		size_t n;
-		int rc = mig_reader_feed(&d->reader, data + total, len - total, &n, &m);
+		char why[MIG_TEXT_MAX + 1];
 
+		d->reader.accept = dst_accepts(d->state);
+		int rc = mig_reader_feed(&d->reader, data + total, len - total, &n, &m);
 		total += n;
 		*used = total;
-		if (rc < 0) {
-			const char *why = rc == FERR_AUTH && d->state == MIG_DST_WAIT_AUTH
-				? "wrong migration key: the source's proof failed"
-				: rc == FERR_AUTH ? "bad message tag from source"
-				: rc == FERR_TOOBIG ? "oversized message from source"
-				: "malformed message from source";
+		if (rc < 0)
 			return dst_fail_abort(d, rc, rc == FERR_AUTH ? MIG_REASON_AUTH
-					      : MIG_REASON_PROTOCOL, why);
-		}
+					      : MIG_REASON_PROTOCOL, dst_read_error(d, rc, why, sizeof(why)));
+		if (rc == 0 && n == 0)
+			return dst_fail_abort(d, FERR_PROTO, MIG_REASON_INTERNAL,
+					      "the reader took no bytes (a Ferry bug)");
 		if (rc == 1) {
 			rc = dst_handle(d, &m, ev);
 			if (rc != 0)
 				return rc;
 			if (next_page(d, ev))
 				return 1;
-			if (d->state == MIG_DST_OFFERED || d->state == MIG_DST_VERIFIED)
+			if (waits_for_engine(d->state))
 				return 0;
 		}
 	}
 	return 0;
 }
 
-int mig_dst_accept(struct mig_dst *d)
+int mig_dst_accept(struct mig_dst *d, uint8_t *stream_buf, size_t stream_cap)
 {
-	if (d->state != MIG_DST_OFFERED)
+	if (d->state != MIG_DST_OFFERED || !stream_buf || stream_cap < MIG_FRAME_MAX)
 		return FERR_INVAL;
-	if (mig_writer_put(&d->writer, MIG_ACCEPT, NULL, 0))
+	if (!mig_writer_has_room(&d->writer, MIG_ACCEPT) ||
+	    mig_reader_rebuffer(&d->reader, stream_buf, stream_cap))
 		return FERR_BUSY;
+	mig_writer_put(&d->writer, MIG_ACCEPT, NULL, 0);
 	d->state = MIG_DST_PRECOPY;
 	return 0;
 }
@@ -321,13 +380,28 @@ int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns)
 	return 0;
 }
 
+int mig_dst_answer(struct mig_dst *d, unsigned answer)
+{
+	uint8_t payload[MIG_ANSWER_BYTES];
+	struct mig_answer_msg a = { .migration_id = 0, .answer = (uint8_t)answer };
+
+	if (d->state != MIG_DST_QUERIED || answer == MIG_ANSWER_NONE || answer >= MIG_ANSWER_COUNT)
+		return FERR_INVAL;
+	a.migration_id = d->query_id;
+	mig_encode_answer(payload, &a);
+	if (mig_writer_put(&d->writer, MIG_ANSWER, payload, sizeof(payload)))
+		return FERR_BUSY;
+	d->state = MIG_DST_ANSWERED;
+	return 0;
+}
+
 int mig_dst_abort(struct mig_dst *d, unsigned reason, const char *text)
 {
 	/*
 	 * After RESUMED the guest runs here: no going back. Between GO and RESUMED the
 	 * engine may still abort when the guest could not be started (it never ran).
 	 */
-	if (d->state == MIG_DST_FINISHED)
+	if (d->state == MIG_DST_FINISHED || d->state == MIG_DST_ANSWERED)
 		return FERR_BUSY;
 	if (d->state != MIG_DST_CLOSED)
 		put_reason(d, MIG_ABORT, reason, text);

@@ -35,10 +35,11 @@ int mig_src_init(struct mig_src *s, const uint8_t *psk, size_t psk_len,
 	s->round = 0;
 	s->final_round_ended = s->state_sent = false;
 	s->state_bytes = 0;
+	s->query_id = 0;
 	s->error[0] = '\0';
 	mig_stream_sum_init(&s->checksum);
-	mig_reader_init(&s->reader);
-	mig_writer_init(&s->writer);
+	mig_reader_init(&s->reader, s->in, sizeof(s->in));
+	mig_writer_init(&s->writer, s->out, sizeof(s->out));
 	if (psk_len == 0)
 		return src_fail(s, FERR_AUTH, "no migration_key configured on this host");
 	s->state = MIG_SRC_WAIT_HELLO;
@@ -51,6 +52,27 @@ void mig_src_fini(struct mig_src *s)
 {
 	mig_session_wipe(&s->session);
 	s->state = MIG_SRC_CLOSED;
+}
+
+/* The types a destination may send in each state: the reader refuses others from their header. */
+static uint32_t src_accepts(enum mig_src_state state)
+{
+	const uint32_t abort = MIG_TYPE_BIT(MIG_ABORT);
+
+	switch (state) {
+	case MIG_SRC_WAIT_HELLO:    return abort | MIG_TYPE_BIT(MIG_HELLO);
+	case MIG_SRC_WAIT_AUTH:     return abort | MIG_TYPE_BIT(MIG_AUTH);
+	case MIG_SRC_WAIT_ACCEPT:   return abort | MIG_TYPE_BIT(MIG_ACCEPT) | MIG_TYPE_BIT(MIG_REFUSE);
+	case MIG_SRC_WAIT_ANSWER:   return abort | MIG_TYPE_BIT(MIG_ANSWER);
+	case MIG_SRC_WAIT_READY:    return abort | MIG_TYPE_BIT(MIG_READY);
+	case MIG_SRC_WAIT_RESUMED:  return abort | MIG_TYPE_BIT(MIG_RESUMED);
+	case MIG_SRC_AUTHENTICATED:
+	case MIG_SRC_STREAMING:
+	case MIG_SRC_READY:         return abort;
+	case MIG_SRC_FINISHED:
+	case MIG_SRC_CLOSED:        return 0;
+	}
+	return 0;
 }
 
 static void reason_event(struct mig_src_event *ev, enum mig_src_event_kind kind,
@@ -125,12 +147,36 @@ static int src_handle(struct mig_src *s, const struct mig_msg *m, struct mig_src
 		ev->kind = MIG_SRC_EV_RESUMED;
 		ev->dest_downtime_ns = m->u.resumed.dest_downtime_ns;
 		return 1;
+	case MIG_SRC_WAIT_ANSWER:
+		if (type != MIG_ANSWER)
+			break;
+		if (m->u.answer.migration_id != s->query_id)
+			return src_fail(s, FERR_PROTO, "destination answered about another migration");
+		s->state = MIG_SRC_FINISHED;
+		ev->kind = MIG_SRC_EV_ANSWER;
+		ev->answer = m->u.answer.answer;
+		return 1;
 	default:
 		break;
 	}
 	char why[MIG_TEXT_MAX + 1];
 	fmt_snprintf(why, sizeof(why), "unexpected %s from destination", mig_type_name(type));
 	return src_fail(s, FERR_PROTO, why);
+}
+
+/* Why the reader refused the destination's bytes, for s->error. */
+static const char *src_read_error(struct mig_src *s, int rc, char *buf, size_t size)
+{
+	if (s->reader.unexpected_type) {
+		fmt_snprintf(buf, size, "unexpected %s from destination",
+			     mig_type_name(s->reader.unexpected_type));
+		return buf;
+	}
+	return rc == FERR_AUTH && s->state == MIG_SRC_WAIT_AUTH
+		? "wrong migration key: the destination's proof failed"
+		: rc == FERR_AUTH ? "bad message tag from destination"
+		: rc == FERR_TOOBIG ? "oversized message from destination"
+		: "malformed message from destination";
 }
 
 int mig_src_input(struct mig_src *s, const uint8_t *data, size_t len, size_t *used,
@@ -141,21 +187,23 @@ int mig_src_input(struct mig_src *s, const uint8_t *data, size_t len, size_t *us
 	*used = 0;
 	if (s->state == MIG_SRC_CLOSED)
 		return FERR_PROTO;
+	if (s->state == MIG_SRC_FINISHED) {
+		*used = len;   /* the answer is in: nothing after it matters */
+		return 0;
+	}
 	while (total < len) {
 		struct mig_msg m;
 		size_t n;
-		int rc = mig_reader_feed(&s->reader, data + total, len - total, &n, &m);
+		char why[MIG_TEXT_MAX + 1];
 
+		s->reader.accept = src_accepts(s->state);
+		int rc = mig_reader_feed(&s->reader, data + total, len - total, &n, &m);
 		total += n;
 		*used = total;
-		if (rc < 0) {
-			const char *why = rc == FERR_AUTH && s->state == MIG_SRC_WAIT_AUTH
-				? "wrong migration key: the destination's proof failed"
-				: rc == FERR_AUTH ? "bad message tag from destination"
-				: rc == FERR_TOOBIG ? "oversized message from destination"
-				: "malformed message from destination";
-			return src_fail(s, rc, why);
-		}
+		if (rc < 0)
+			return src_fail(s, rc, src_read_error(s, rc, why, sizeof(why)));
+		if (rc == 0 && n == 0)
+			return src_fail(s, FERR_PROTO, "the reader took no bytes (a Ferry bug)");
 		if (rc == 1) {
 			rc = src_handle(s, &m, ev);
 			if (rc != 0)
@@ -170,18 +218,36 @@ static bool streaming(const struct mig_src *s)
 	return s->state == MIG_SRC_STREAMING;
 }
 
-int mig_src_offer(struct mig_src *s, const struct mig_offer *offer)
+int mig_src_offer(struct mig_src *s, const struct mig_offer *offer, uint8_t *stream_buf,
+		  size_t stream_cap)
 {
 	uint8_t *p;
 
-	if (s->state != MIG_SRC_AUTHENTICATED || !mig_name_valid(offer->name))
+	if (s->state != MIG_SRC_AUTHENTICATED || !mig_name_valid(offer->name) || !stream_buf ||
+	    stream_cap < MIG_WRITER_CAPACITY)
 		return FERR_INVAL;
+	if (mig_writer_rebuffer(&s->writer, stream_buf, stream_cap))
+		return FERR_BUSY;
 	p = mig_writer_begin(&s->writer, MIG_OFFER);
 	if (!p)
 		return FERR_BUSY;
 	mig_writer_end(&s->writer, mig_encode_offer(p, offer));
 	s->page_limit = (uint64_t)offer->memory_mib << (MIB_SHIFT - MIG_PAGE_SHIFT);
 	s->state = MIG_SRC_WAIT_ACCEPT;
+	return 0;
+}
+
+int mig_src_query(struct mig_src *s, uint64_t migration_id)
+{
+	uint8_t payload[MIG_QUERY_BYTES];
+
+	if (s->state != MIG_SRC_AUTHENTICATED)
+		return FERR_INVAL;
+	mig_encode_query(payload, migration_id);
+	if (mig_writer_put(&s->writer, MIG_QUERY, payload, sizeof(payload)))
+		return FERR_BUSY;
+	s->query_id = migration_id;
+	s->state = MIG_SRC_WAIT_ANSWER;
 	return 0;
 }
 
@@ -289,7 +355,7 @@ int mig_src_abort(struct mig_src *s, unsigned reason, const char *text)
 		return FERR_BUSY;   /* after GO the guest is the destination's to run */
 	if (s->batch) {
 		/* Drop the half-built batch: the destination discards everything anyway. */
-		s->writer.open = SIZE_MAX;
+		mig_writer_cancel(&s->writer);
 		s->batch = NULL;
 	}
 	if (may_send) {

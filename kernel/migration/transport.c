@@ -20,6 +20,8 @@
 static struct mig_tls_config tls_config;
 static bool tls_config_ready;
 static struct tcp_stream *channels[MIGRATE_CHANNELS_MAX];   /* streams that carry a channel */
+/* Where each channel's inner key goes once its handshake is done (NULL: given already). */
+static uint8_t *key_outs[MIGRATE_CHANNELS_MAX];
 
 /* ---- the channel's lower stream: a TCP stream ------------------------------------------- */
 
@@ -69,11 +71,26 @@ static struct mig_tls *channel_of(const struct tcp_stream *s)
 	return tcp_stream_user(s);
 }
 
+/*
+ * Once the channel is open, copies its inner key to where the caller of attach wanted it:
+ * before the engine can read a byte of the peer's, hence before it derives anything.
+ */
+static void give_key(const struct tcp_stream *s)
+{
+	for (unsigned i = 0; i < MIGRATE_CHANNELS_MAX; i++)
+		if (channels[i] == s && key_outs[i] && mig_tls_open(channel_of(s))) {
+			memcpy(key_outs[i], mig_tls_inner_key(channel_of(s)), MIG_TLS_INNER_KEY_BYTES);
+			key_outs[i] = NULL;
+		}
+}
+
 static void forget(struct tcp_stream *s)
 {
 	for (unsigned i = 0; i < MIGRATE_CHANNELS_MAX; i++)
-		if (channels[i] == s)
+		if (channels[i] == s) {
 			channels[i] = NULL;
+			key_outs[i] = NULL;
+		}
 }
 
 static void log_open(struct tcp_stream *s, struct mig_tls *t)
@@ -97,6 +114,7 @@ static void channels_poll(void)
 		mig_tls_step(t);
 		if (!was_open && mig_tls_open(t))
 			log_open(s, t);
+		give_key(s);
 		if (mig_tls_open(t) || mig_tls_error(t))
 			tcp_stream_flush(s);
 	}
@@ -106,6 +124,7 @@ static void channels_poll(void)
 
 static bool op_connected(const struct tcp_stream *s)
 {
+	give_key(s);
 	return mig_tls_open(channel_of(s));
 }
 
@@ -128,7 +147,10 @@ static int op_flush(struct tcp_stream *s)
 
 static long op_read(struct tcp_stream *s, void *buf, size_t len)
 {
-	return mig_tls_read(channel_of(s), buf, len);
+	long n = mig_tls_read(channel_of(s), buf, len);
+
+	give_key(s);
+	return n;
 }
 
 static size_t op_readable(const struct tcp_stream *s)
@@ -188,7 +210,8 @@ const struct mig_transport_ops migrate_tcp_ops = {
 	.why = op_why,
 };
 
-int migrate_transport_attach(struct tcp_stream *s, enum mig_role role)
+int migrate_transport_attach(struct tcp_stream *s, enum mig_role role,
+			     uint8_t key_out[MIG_TLS_INNER_KEY_BYTES])
 {
 	int err;
 
@@ -200,15 +223,13 @@ int migrate_transport_attach(struct tcp_stream *s, enum mig_role role)
 			return err;
 		tcp_stream_set_user(s, t);
 		channels[i] = s;
+		key_outs[i] = key_out;
+		memset(key_out, 0, MIG_TLS_INNER_KEY_BYTES);
 		return 0;
 	}
 	return FERR_BUSY;
 }
 
-const uint8_t *migrate_transport_inner_key(struct tcp_stream *s)
-{
-	return mig_tls_inner_key(channel_of(s));
-}
 
 /* ---- the host's TLS config ---------------------------------------------------------------------- */
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "kernel/migration/engine.h"
+#include "kernel/migration/tls.h"
 
 /* Channels at once (each on mbedTLS's heap while it lives). */
 #define MIGRATE_CHANNELS_MAX 16
@@ -33,16 +34,14 @@ bool migrate_transport_can_migrate(void);
 
 /*
  * Puts a channel of `role` on a fresh stream (connecting or just accepted); from
- * then on the stream is used only through migrate_tcp_ops. FERR_NOMEM (channel heap
+ * then on the stream is used only through migrate_tcp_ops. The channel's inner key
+ * (tls.h: mig_tls_inner_key, MIG_TLS_INNER_KEY_BYTES) is copied to key_out when its
+ * handshake is done, before the engine can read a byte of the peer's: key_out is the
+ * caller's, stable while the engine lives (the key of the protocol messages inside the
+ * channel; a source in doubt reconnects with the same buffer). FERR_NOMEM (channel heap
  * full) or FERR_BUSY (MIGRATE_CHANNELS_MAX channels) leave the stream to the caller.
  */
-int migrate_transport_attach(struct tcp_stream *s, enum mig_role role);
-
-/*
- * The key of the protocol messages inside this stream's channel (tls.h:
- * mig_tls_inner_key): MIG_TLS_INNER_KEY_BYTES, filled when the handshake is done,
- * valid while the stream lives.
- */
-const uint8_t *migrate_transport_inner_key(struct tcp_stream *s);
+int migrate_transport_attach(struct tcp_stream *s, enum mig_role role,
+			     uint8_t key_out[MIG_TLS_INNER_KEY_BYTES]);
 
 #endif

@@ -45,6 +45,12 @@
 #define MIG_PAGES_MAX_PAYLOAD (MIG_BATCH_MAX_PAGES * (MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE))
 /* The largest message on the wire: a full batch with its header and tag. */
 #define MIG_FRAME_MAX (MIG_HEADER_BYTES + MIG_PAGES_MAX_PAYLOAD + MIG_TAG_BYTES)
+/*
+ * The largest message of the handshake, of a query and of everything a destination
+ * sends (REFUSE and ABORT with their longest text): what a side buffers before it
+ * has accepted a stream of pages. Every type but PAGES and STATE fits.
+ */
+#define MIG_SMALL_FRAME_MAX (MIG_HEADER_BYTES + MIG_REASON_MAX_BYTES + MIG_TAG_BYTES)
 
 #define MIG_FLAG_TAGGED 0x01u
 #define MIG_FLAGS_KNOWN MIG_FLAG_TAGGED
@@ -63,8 +69,13 @@ enum mig_type {
 	MIG_GO = 11,        /* source: switch over; the source never resumes on its own after this */
 	MIG_RESUMED = 12,   /* destination: the guest runs here */
 	MIG_ABORT = 13,     /* either: reason code + text; the migration ends */
+	MIG_QUERY = 14,     /* source, instead of OFFER: did you run migration X? (in doubt) */
+	MIG_ANSWER = 15,    /* destination: what it knows of migration X (enum mig_answer) */
 	MIG_TYPE_COUNT
 };
+
+/* A set of message types (a reader's acceptable types): one bit per enum mig_type. */
+#define MIG_TYPE_BIT(type) (1u << (type))
 
 enum mig_role { MIG_ROLE_SOURCE = 1, MIG_ROLE_DEST = 2 };
 
@@ -86,6 +97,7 @@ enum mig_reason {
 	MIG_REASON_NOT_CONVERGED = 13, /* pre-copy gave up: the guest dirties memory too fast */
 	MIG_REASON_INTERNAL = 14,   /* a local failure (guest operation, resources) */
 	MIG_REASON_VENDOR = 15,     /* the guest ran on a CPU of another vendor (VT-x vs AMD-V) */
+	MIG_REASON_BUSY = 16,       /* the destination runs its maximum of incoming migrations */
 	MIG_REASON_COUNT
 };
 
@@ -160,6 +172,23 @@ struct mig_resumed {
 };
 #define MIG_RESUMED_BYTES 8
 
+#define MIG_QUERY_BYTES 8            /* u64 migration id */
+
+/* What a destination answers about a migration id (ANSWER). */
+enum mig_answer {
+	MIG_ANSWER_NONE = 0,            /* not on the wire: no answer (yet) */
+	MIG_ANSWER_RAN = 1,             /* it resumed that migration's guest: the guest is its */
+	MIG_ANSWER_NEVER_RAN = 2,       /* it never ran it and never will (shell discarded) */
+	MIG_ANSWER_UNKNOWN = 3,         /* it has no record of that migration */
+	MIG_ANSWER_COUNT
+};
+struct mig_answer_msg {
+	uint64_t migration_id;
+	uint8_t answer;                 /* enum mig_answer, RAN..UNKNOWN */
+};
+#define MIG_ANSWER_BYTES (8 + 1 + 3)   /* id, answer, 3 zero bytes */
+const char *mig_answer_name(unsigned answer);
+
 enum mig_page_kind { MIG_PAGE_ZERO = 0, MIG_PAGE_FULL = 1 };
 
 struct mig_page_rec {
@@ -180,6 +209,8 @@ struct mig_msg {
 		struct mig_round_end round_end;
 		struct mig_done done;
 		struct mig_resumed resumed;
+		uint64_t query_id;              /* QUERY: the migration asked about */
+		struct mig_answer_msg answer;
 		uint32_t page_count;            /* PAGES: records in the batch */
 	} u;
 };
@@ -228,6 +259,8 @@ size_t mig_encode_reason(uint8_t *out, unsigned reason, const char *text);
 size_t mig_encode_round_end(uint8_t *out, const struct mig_round_end *m);
 size_t mig_encode_done(uint8_t *out, const struct mig_done *m);
 size_t mig_encode_resumed(uint8_t *out, const struct mig_resumed *m);
+size_t mig_encode_query(uint8_t *out, uint64_t migration_id);
+size_t mig_encode_answer(uint8_t *out, const struct mig_answer_msg *m);
 
 /* Appends one page record (data NULL: a zero-page marker); returns its length. */
 size_t mig_encode_page(uint8_t *out, uint32_t page, const uint8_t *data);

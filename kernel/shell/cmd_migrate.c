@@ -21,6 +21,7 @@
 #define BANDWIDTH_MAX_MBPS 100000
 #define WAIT_SLICE_MS 1000
 #define CANCEL_WAIT_MS 10000
+#define RESOLVE_ASK_MS 20000        /* a query's own deadline is 10 s after it connects */
 #define REPORT_BYTES 8192
 #define NS_PER_MS 1000000ull
 #define BYTES_PER_MB 1000000ull
@@ -239,8 +240,38 @@ static enum shell_status cmd_migrate_cancel(int argc, char **argv)
 	return SHELL_OK;
 }
 
+struct ask_ctx {
+	uint64_t id;
+	uint32_t asked;
+	enum mig_answer answer;
+	const char *why;
+};
+
+static bool asked(void *ctx)
+{
+	struct ask_ctx *a = ctx;
+
+	return migrate_asked(a->id, a->asked, &a->answer, &a->why);
+}
+
+static void print_resolved(const char *name, bool destination_runs, const char *how)
+{
+	if (destination_runs)
+		kprintf("migrate-resolve: %s runs on the destination; the copy here is destroyed (%s)\n",
+			name, how);
+	else
+		kprintf("migrate-resolve: %s resumed here (%s)\n", name, how);
+}
+
+/*
+ * Asks the destination first (a query by migration id) and follows a definite
+ * answer, which settles the migration on its own: the operator's word is taken
+ * only when the destination cannot say, and refused when it says the contrary.
+ */
 static enum shell_status cmd_migrate_resolve(int argc, char **argv)
 {
+	struct ask_ctx a = { 0 };
+	struct migrate_info info;
 	bool destination_runs;
 
 	if (argc != 3)
@@ -251,16 +282,38 @@ static enum shell_status cmd_migrate_resolve(int argc, char **argv)
 		destination_runs = false;
 	else
 		return SHELL_USAGE;
+	if (migrate_ask(argv[1], &a.id, &a.asked)) {
+		shell_error("no migration of '%.32s' is in doubt", argv[1]);
+		return SHELL_FAILED;
+	}
+	kprintf("migrate-resolve: asking the destination about migration %016llx\n",
+		(unsigned long long)a.id);
+	poll_until(asked, &a, RESOLVE_ASK_MS);
+	if (migrate_find(a.id, &info) && info.report->outcome != MIG_OUTCOME_IN_DOUBT) {
+		bool settled_for_destination = info.report->outcome == MIG_OUTCOME_COMPLETED;
+		if (settled_for_destination == destination_runs) {
+			print_resolved(argv[1], destination_runs, "the destination confirmed it");
+			return SHELL_OK;
+		}
+		shell_error("the destination says it %s '%.32s': refusing '%s'; %s",
+			    settled_for_destination ? "runs" : "never ran", argv[1], argv[2],
+			    settled_for_destination ? "the copy here is destroyed" : "it is resumed here");
+		return SHELL_FAILED;
+	}
 	int err = migrate_resolve(argv[1], destination_runs);
+	if (err == FERR_BUSY) {
+		shell_error("the destination answered %s about '%.32s': refusing '%s'",
+			    mig_answer_name(a.answer), argv[1], argv[2]);
+		return SHELL_FAILED;
+	}
 	if (err) {
 		shell_error("no migration of '%.32s' is in doubt", argv[1]);
 		return SHELL_FAILED;
 	}
-	if (destination_runs)
-		kprintf("migrate-resolve: %s runs on the destination; the copy here is destroyed\n",
-			argv[1]);
-	else
-		kprintf("migrate-resolve: %s resumed here\n", argv[1]);
+	char how[MIG_TEXT_MAX + 40];
+	fmt_snprintf(how, sizeof(how), "on your word; the destination could not say: %s",
+		     a.why && a.why[0] ? a.why : "no answer in time");
+	print_resolved(argv[1], destination_runs, how);
 	return SHELL_OK;
 }
 

@@ -20,6 +20,8 @@
 
 static struct mig_src src;
 static struct mig_dst dst;
+/* The page stream's buffers, the caller's (mig_src_offer, mig_dst_accept). */
+static uint8_t src_stream[MIG_WRITER_CAPACITY], dst_stream[MIG_FRAME_MAX];
 
 static bool always(void *ctx, uint64_t mib) { (void)ctx; (void)mib; return true; }
 static bool name_free(void *ctx, const char *name) { (void)ctx; (void)name; return true; }
@@ -43,7 +45,7 @@ static void src_to_dst(void)
 		mig_src_consume(&src, used);
 	}
 	if (dst.state == MIG_DST_OFFERED)
-		mig_dst_accept(&dst);
+		mig_dst_accept(&dst, dst_stream, sizeof(dst_stream));
 }
 
 static void dst_to_src(void)
@@ -69,7 +71,7 @@ static void setup(void)
 	dst_to_src();
 	src_to_dst();
 	dst_to_src();
-	mig_src_offer(&src, &o);
+	mig_src_offer(&src, &o, src_stream, sizeof(src_stream));
 	src_to_dst();
 	dst_to_src();
 	if (dst.state != MIG_DST_PRECOPY) {

@@ -7,11 +7,15 @@
  * hello, so that the fuzzer reaches the TLS handshake at once. The second byte sets how
  * many bytes each read may take, so every split of the input is reached. Findings: a crash or sanitizer report; a channel
  * that opens (no input can complete a handshake without the key); a failed channel
- * without words; a channel still waiting after the input is used up and closed.
+ * without words; a channel still waiting after the input is used up and closed. Seeds
+ * (fuzz_initialize): a real source's hello and ClientHello, a real destination's
+ * ServerHello flight, a v1 refusal frame.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "migration_fuzz.h"
 
 #include "kernel/lib/errors.h"
 #include "kernel/migration/preamble.h"
@@ -49,6 +53,42 @@ static void config_once(void)
 		abort();
 	}
 	ready = 1;
+}
+
+/* A seed: the side byte, a read split, then `len` bytes. */
+static void write_seed(const char *name, uint8_t side, const uint8_t *data, size_t len)
+{
+	static uint8_t seed[PIPE_QUEUE_BYTES];
+
+	seed[0] = side;
+	seed[1] = 31;
+	memcpy(seed + 2, data, len);
+	fuzz_write_seed(name, seed, len + 2);
+}
+
+static void fuzz_initialize(void)
+{
+	static struct pipe p;
+	uint8_t frame[MIG_PREAMBLE_ABORT_MAX];
+	int err;
+
+	if (!getenv("FERRY_FUZZ_SEEDS"))
+		return;
+	config_once();
+	pipe_init(&p);
+	struct mig_tls *src = mig_tls_new(&cfg, MIG_ROLE_SOURCE, &pipe_lower, &p.a, &err);
+	struct mig_tls *dst = mig_tls_new(&cfg, MIG_ROLE_DEST, &pipe_lower, &p.b, &err);
+	mig_tls_step(src);
+	/* What a source sends first: its version hello and ClientHello (for a destination). */
+	write_seed("dest-hello-clienthello", 0, p.ab.buf + p.ab.start, pipe_queued(&p.ab));
+	size_t before = p.ba.end;
+	mig_tls_step(dst);
+	/* The destination's first flight: ServerHello ... ServerHelloDone (for a source). */
+	write_seed("source-serverhello", 1, p.ba.buf + before, p.ba.end - before);
+	size_t n = mig_preamble_abort(frame, MIG_PREAMBLE_REASON_VERSION, "destination speaks protocol v1 only");
+	write_seed("source-refusal", 1, frame, n);
+	mig_tls_free(src, false);
+	mig_tls_free(dst, false);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

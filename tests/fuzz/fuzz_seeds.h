@@ -1,9 +1,10 @@
 /*
- * Seeds for the Linux guest's libFuzzer targets (mk/linux.mk): each target's
- * LLVMFuzzerInitialize() calls fuzz_write_seed() for inputs worth starting from, and
- * they are written into the directory FERRY_FUZZ_SEEDS names (the corpus the make target
- * passes), so no seed file lives in the repository. Without the variable nothing is
- * written. Host only.
+ * Seeds for libFuzzer targets: each target's LLVMFuzzerInitialize() calls
+ * fuzz_write_seed() for inputs worth starting from, and they are written into the
+ * directory FERRY_FUZZ_SEEDS names. The Linux guest's targets (mk/linux.mk) write them
+ * into the corpus the make target passes, so none of theirs lives in the repository;
+ * the migration targets' are kept in tests/fuzz/corpus/ (mk/migration.mk,
+ * `make fuzz-migration-seeds`). Without the variable nothing is written. Host only.
  */
 #ifndef FERRY_TESTS_FUZZ_SEEDS_H
 #define FERRY_TESTS_FUZZ_SEEDS_H

@@ -40,6 +40,7 @@ struct vm {
 	uint8_t *ram;
 	uint64_t bytes, pages;
 	bool running, paused, migrating, destroyed, discarded, incoming, logging;
+	bool ran;                       /* it has run (resumed) since it was made */
 	uint64_t *dirty;                /* pages written since the last collect */
 	unsigned throttle, max_throttle;
 	uint8_t mac[6];
@@ -126,6 +127,7 @@ static int fg_resume(struct vm *g)
 	g->running = true;
 	g->paused = false;
 	g->incoming = false;
+	g->ran = true;
 	return 0;
 }
 
@@ -206,19 +208,27 @@ static int fg_destroy(struct vm *g)
 
 /* ---- destination host --------------------------------------------------------------- */
 
+#define FAKE_MAX_BUFFERS 8
+
 struct fake_host {
 	uint64_t free_mib;
 	const char *existing_name;
 	struct cpu_features features;
 	uint32_t vendor;
 	struct vm *created;
+	uint64_t created_id;
 	int frames_sent;
 	uint8_t last_frame[64];
 	bool refuse_create;
+	int discards;                   /* discard_incoming calls */
+	int guests_lost;                /* of which discarded a guest that had run: a lost guest */
+	void *buffers[FAKE_MAX_BUFFERS];   /* working memory given to engines */
+	unsigned buffers_given, buffers_limit;   /* limit 0: no limit */
+	void *test;                     /* the test's own state, for env callbacks it adds */
 };
 
 static int fh_create_incoming(void *ctx, const char *name, uint64_t mib, const uint8_t *mac,
-			      struct vm **guest, const char **why)
+			      struct vm **guest, uint64_t *id, const char **why)
 {
 	struct fake_host *h = ctx;
 	if (h->refuse_create || mib > h->free_mib) {
@@ -230,11 +240,26 @@ static int fh_create_incoming(void *ctx, const char *name, uint64_t mib, const u
 	g->incoming = true;
 	h->created = g;
 	*guest = g;
+	*id = h->created_id = 1000 + (uint64_t)h->discards;
 	return 0;
 }
 
-static int fg_discard(struct vm *g)
+/*
+ * As vm_destroy: destroys whatever guest it is given, running or not, without the
+ * image's identity and never-ran checks; so a test sees the engine ask for a wrong
+ * discard as a lost guest.
+ */
+static int fh_discard_incoming(void *ctx, const char *name, uint64_t id)
 {
+	struct fake_host *h = ctx;
+	struct vm *g = h->created;
+
+	(void)id;
+	h->discards++;
+	if (!g || strcmp(g->name, name) != 0)
+		return FERR_NOENT;
+	if (g->ran)
+		h->guests_lost++;
 	g->discarded = true;
 	g->running = false;
 	return 0;
@@ -255,11 +280,12 @@ static FAKE_UNUSED const struct mig_guest_ops fake_guest_ops = {
 	.cpu_vendor = fg_cpu_vendor,
 	.dirty_start = fg_dirty_start, .dirty_collect = fg_dirty_collect, .dirty_stop = fg_dirty_stop,
 	.set_throttle = fg_set_throttle, .state_save = fg_state_save, .state_load = fg_state_load,
-	.set_migrating = fg_set_migrating, .destroy = fg_destroy, .discard = fg_discard,
+	.set_migrating = fg_set_migrating, .destroy = fg_destroy,
 };
 
 static FAKE_UNUSED const struct mig_host_ops fake_host_ops = {
-	.create_incoming = fh_create_incoming, .memory_available = fh_memory_available,
+	.create_incoming = fh_create_incoming, .discard_incoming = fh_discard_incoming,
+	.memory_available = fh_memory_available,
 	.name_free = fh_name_free, .cpu_features = fh_host_features,
 	.cpu_vendor = fh_cpu_vendor,
 };
@@ -419,6 +445,23 @@ static int fake_send_frame(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/* Working memory for an engine, freed by fake_host_free_buffers(). */
+static void *fake_buffers(void *ctx, size_t bytes)
+{
+	struct fake_host *h = ctx;
+	if (h->buffers_given == FAKE_MAX_BUFFERS ||
+	    (h->buffers_limit && h->buffers_given >= h->buffers_limit))
+		return NULL;
+	return h->buffers[h->buffers_given++] = calloc(1, bytes);
+}
+
+static FAKE_UNUSED void fake_host_free_buffers(struct fake_host *h)
+{
+	for (unsigned i = 0; i < h->buffers_given; i++)
+		free(h->buffers[i]);
+	h->buffers_given = 0;
+}
+
 static FAKE_UNUSED struct mig_env fake_env(void *ctx, const char *key)
 {
 	struct mig_env env = {
@@ -426,6 +469,7 @@ static FAKE_UNUSED struct mig_env fake_env(void *ctx, const char *key)
 		.transport_ops = &fake_transport_ops,
 		.now_ns = fake_now, .log = NULL, .progress = NULL,
 		.send_raw_frame = fake_send_frame, .random = fake_random,
+		.buffers = fake_buffers,
 		.key = (const uint8_t *)key, .key_len = key ? strlen(key) : 0, .ctx = ctx,
 	};
 	return env;

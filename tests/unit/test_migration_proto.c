@@ -9,6 +9,7 @@
 #include "kernel/migration/auth.h"
 #include "kernel/migration/channel.h"
 #include "kernel/migration/proto.h"
+#include "tests/unit/migration_pair.h"
 #include "kernel/migration/stream_sum.h"
 #include "kernel/migration/wire.h"
 #include "mbedtls/poly1305.h"
@@ -345,31 +346,6 @@ TEST(small_messages_round_trip)
 
 /* ---- state machines ------------------------------------------------------------------ */
 
-static bool always(void *ctx, uint64_t mib) { (void)ctx; (void)mib; return true; }
-static bool name_free(void *ctx, const char *name) { (void)ctx; (void)name; return true; }
-
-static struct mig_src src;
-static struct mig_dst dst;
-
-/* Moves every pending byte from src to dst; returns dst's first event result. */
-static int to_dst(struct mig_dst_event *ev)
-{
-	const uint8_t *p;
-	size_t len = mig_src_pending(&src, &p), used;
-	int rc = mig_dst_input(&dst, p, len, &used, ev);
-	mig_src_consume(&src, used);
-	return rc;
-}
-
-static int to_src(struct mig_src_event *ev)
-{
-	const uint8_t *p;
-	size_t len = mig_dst_pending(&dst, &p), used;
-	int rc = mig_src_input(&src, p, len, &used, ev);
-	mig_dst_consume(&dst, used);
-	return rc;
-}
-
 static struct mig_offer test_offer(void)
 {
 	struct mig_offer o = { .migration_id = 1, .memory_mib = 16, .page_size = MIG_PAGE_SIZE,
@@ -391,21 +367,16 @@ static void accepted_pair(const char *src_key, const char *dst_key)
 	mig_dst_init(&dst, (const uint8_t *)dst_key, strlen(dst_key), nonce_b, &checks);
 	CHECK_EQ_I(to_dst(&dev), 0);                 /* HELLO */
 	CHECK_EQ_I(to_src(&sev), 0);                 /* HELLO, source sends AUTH */
-	CHECK_EQ_I(to_dst(&dev), 0);                 /* AUTH, destination answers AUTH */
+	CHECK_EQ_I(to_dst(&dev), 1);                 /* AUTH checked, destination answers AUTH */
+	CHECK_EQ_U(dev.kind, MIG_DST_EV_AUTHENTICATED);
 	CHECK_EQ_I(to_src(&sev), 1);
 	CHECK_EQ_U(sev.kind, MIG_SRC_EV_AUTHENTICATED);
-	CHECK_EQ_I(mig_src_offer(&src, &o), 0);
+	CHECK_EQ_I(mig_src_offer(&src, &o, src_stream, sizeof(src_stream)), 0);
 	CHECK_EQ_I(to_dst(&dev), 1);
 	CHECK_EQ_U(dev.kind, MIG_DST_EV_OFFER);
-	CHECK_EQ_I(mig_dst_accept(&dst), 0);
+	CHECK_EQ_I(mig_dst_accept(&dst, dst_stream, sizeof(dst_stream)), 0);
 	CHECK_EQ_I(to_src(&sev), 1);
 	CHECK_EQ_U(sev.kind, MIG_SRC_EV_ACCEPTED);
-}
-
-static void pair_fini(void)
-{
-	mig_src_fini(&src);
-	mig_dst_fini(&dst);
 }
 
 TEST(state_machines_full_exchange)
@@ -518,10 +489,11 @@ TEST(no_key_refuses_both_ways)
 
 /* A writer with the source's session: forges well-tagged messages of any content. */
 static struct mig_writer forger;
+static uint8_t forger_buf[MIG_WRITER_CAPACITY];
 
 static void forger_start(void)
 {
-	mig_writer_init(&forger);
+	mig_writer_init(&forger, forger_buf, sizeof(forger_buf));
 	forger.session = &src.session;
 	forger.next_sequence = src.writer.next_sequence;
 }
@@ -617,10 +589,11 @@ TEST(destination_rejects_bad_page_number_bad_tag_replay_and_summary)
 	CHECK_EQ_U(used, MIG_HEADER_BYTES);
 	pair_fini();
 
-	/* an untagged message after the handshake */
+	/* an untagged message after the handshake, refused from its header */
 	accepted_pair(KEY, KEY);
-	frame(big, MIG_GO, 0, src.writer.next_sequence);
-	CHECK_EQ_I(mig_dst_input(&dst, big, MIG_HEADER_BYTES, &used, &dev), FERR_AUTH);
+	frame(big, MIG_ROUND_END, MIG_ROUND_END_BYTES, src.writer.next_sequence);
+	CHECK_EQ_I(mig_dst_input(&dst, big, sizeof(big), &used, &dev), FERR_AUTH);
+	CHECK_EQ_U(used, MIG_HEADER_BYTES);
 	pair_fini();
 }
 
@@ -660,7 +633,7 @@ TEST(destination_refuses_offers_it_cannot_take)
 	to_src(&sev);
 	to_dst(&dev);
 	CHECK_EQ_I(to_src(&sev), 1);
-	CHECK_EQ_I(mig_src_offer(&src, &o), 0);
+	CHECK_EQ_I(mig_src_offer(&src, &o, src_stream, sizeof(src_stream)), 0);
 	CHECK_EQ_I(to_dst(&dev), 1);
 	CHECK_EQ_U(dev.kind, MIG_DST_EV_REFUSED);
 	CHECK_EQ_U(dev.reason, MIG_REASON_INVALID);

@@ -143,23 +143,59 @@ TEST(malformed_headers_and_sections)
 	CHECK_STR(why, "guest state has trailing bytes");
 }
 
+/*
+ * Random bit flips in a valid blob. Nothing crashes; a blob that decodes encodes back
+ * to exactly its bytes (the decoder accepts nothing the encoder would not write); a
+ * refusal always says why; a state that validates has every property validation
+ * exists for (those each_invalid_value_is_refused_with_a_reason breaks one at a time).
+ * Some flips must decode and validate and some must be refused, or this proves nothing.
+ */
+#define UART_IER_RESERVED 0xf0u   /* 16550: IER bits 7:4 */
+#define UART_MCR_RESERVED 0xe0u   /* 16550: MCR bits 7:5 */
+
 TEST(random_corruption_never_crashes)
 {
 	long n = encode_fresh();
 	struct vm_snapshot s;
 	struct x86_state_limits l = bochs_limits();
 	const char *why;
-	uint8_t copy[4096];
+	uint8_t copy[4096], again[4096];
+	unsigned decoded = 0, refused = 0, validated = 0, invalid = 0;
+	unsigned not_canonical = 0, silent = 0, let_through = 0;
+
 	srand(2026);
 	for (int round = 0; round < 20000; round++) {
 		memcpy(copy, blob, (size_t)n);
 		int flips = 1 + rand() % 4;
 		for (int f = 0; f < flips; f++)
 			copy[rand() % n] ^= (uint8_t)(1u << (rand() % 8));
-		if (vm_snapshot_decode(copy, (size_t)n, &s, &why) == 0)
-			(void)vm_snapshot_validate(&s, &l, &why);
+		why = NULL;
+		if (vm_snapshot_decode(copy, (size_t)n, &s, &why) != 0) {
+			refused++;
+			silent += why == NULL;
+			continue;
+		}
+		decoded++;
+		not_canonical += vm_snapshot_encode(&s, again, sizeof(again)) != n ||
+				 memcmp(again, copy, (size_t)n) != 0;
+		why = NULL;
+		if (vm_snapshot_validate(&s, &l, &why) != 0) {
+			invalid++;
+			silent += why == NULL;
+			continue;
+		}
+		validated++;
+		let_through += s.tsc_hz == 0 || s.uart_line_len >= VDEV_UART_LINE_MAX ||
+			       (s.uart.ier & UART_IER_RESERVED) || (s.uart.mcr & UART_MCR_RESERVED) ||
+			       !cpu_features_subset(&s.cpuid, &l.host, NULL);
 	}
-	CHECK(1);
+	CHECK_EQ_U(not_canonical, 0);
+	CHECK_EQ_U(silent, 0);
+	CHECK_EQ_U(let_through, 0);
+	CHECK(refused > 0 && decoded > 0 && validated > 0 && invalid > 0);
+	if (!(refused && decoded && validated && invalid))
+		printf("  refused %u decoded %u validated %u invalid %u\n", refused, decoded, validated,
+		       invalid);
 }
 
 typedef void (*mutation)(struct vm_snapshot *s);
