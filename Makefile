@@ -23,7 +23,9 @@ IMAGE_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror \
   -MMD -MP
 
 # kernel/migration/ enters the image through mk/migration.mk (an archive, plus its image-only files).
-IMAGE_SRCS := $(filter-out kernel/migration/%,\
+# The commands that exist only to test Ferry (`crash`) are in the debug image alone (below).
+DEBUG_ONLY_SRCS := kernel/shell/cmd_debug.c
+IMAGE_SRCS := $(filter-out kernel/migration/% $(DEBUG_ONLY_SRCS),\
   $(wildcard boot/*.c kernel/*.c kernel/*/*.c arch/x86/*.c arch/x86/*/*.c drivers/*.c net/*.c))
 IMAGE_ASMS := $(wildcard arch/x86/*.S arch/x86/*/*.S)
 IMAGE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(IMAGE_SRCS)) \
@@ -80,26 +82,50 @@ $(BUILD)/libefi.a: $(EFI_LIB)/libefi.a
 	@mkdir -p $(dir $@)
 	$(OBJCOPY) --weaken-symbol=memcpy --weaken-symbol=memset $< $@
 
-$(BUILD)/ferry.so: $(BUILD)/layers.ok $(IMAGE_OBJS) $(BUILD)/libefi.a linker.ld
-	$(LD) -nostdlib -shared -Bsymbolic -znocombreloc --no-undefined -T linker.ld \
-	  $(EFI_LIB)/crt0-efi-x86_64.o $(IMAGE_OBJS) -L$(EFI_LIB) -lgnuefi $(BUILD)/libefi.a -o $@
+# IMAGE_LDFLAGS: what mk/ fragments add to the link (mk/lwip.mk: its pool bounds).
+LINK_IMAGE = $(LD) -nostdlib -shared -Bsymbolic -znocombreloc --no-undefined $(IMAGE_LDFLAGS) -T linker.ld \
+  $(EFI_LIB)/crt0-efi-x86_64.o $(1) -L$(EFI_LIB) -lgnuefi $(BUILD)/libefi.a -o $@
 
-$(BUILD)/ferry.efi: $(BUILD)/ferry.so
+$(BUILD)/ferry.so: $(BUILD)/layers.ok $(IMAGE_OBJS) $(BUILD)/libefi.a linker.ld
+	$(call LINK_IMAGE,$(IMAGE_OBJS))
+
+$(BUILD)/%.efi: $(BUILD)/%.so
 	$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
+# ---- the debug image ----------------------------------------------------------------
+# build/ferry-debug.efi (on build/esp-debug.img): the production image plus the commands
+# that exist only to test Ferry (DEBUG_ONLY_SRCS), named in the shell's command tables
+# when FERRY_DEBUG is set. The test suite boots it for the crash reports; an operator's
+# host runs build/esp.img, which cannot be made to fault on purpose.
+DEBUG_VARIANT_SRCS := kernel/shell/command_tables.c
+DEBUG_VARIANT_OBJS := $(patsubst %.c,$(BUILD)/obj-debug/%.o,$(DEBUG_ONLY_SRCS) $(DEBUG_VARIANT_SRCS))
+DEBUG_IMAGE_OBJS = $(filter-out $(patsubst %.c,$(BUILD)/obj/%.o,$(DEBUG_VARIANT_SRCS)),$(IMAGE_OBJS)) \
+  $(DEBUG_VARIANT_OBJS)
+
+$(BUILD)/obj-debug/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (debug)"
+	@$(CC) $(IMAGE_CFLAGS) -DFERRY_DEBUG -c $< -o $@
+
+$(BUILD)/ferry-debug.so: $(BUILD)/layers.ok $(DEBUG_IMAGE_OBJS) $(BUILD)/libefi.a linker.ld
+	$(call LINK_IMAGE,$(DEBUG_IMAGE_OBJS))
 
 # ---- the EFI system partition ------------------------------------------------------
 # A FAT16 image with a CHS-friendly size (64 cylinders x 16 heads x 63 sectors), so
 # that Bochs accepts it as a flat disk without geometry hints.
 ESP_BLOCKS_KIB := 32256
-esp: $(BUILD)/esp.img
+# `make esp` lays out both: build/esp.img (production) and build/esp-debug.img.
+esp: $(BUILD)/esp.img $(BUILD)/esp-debug.img
+# $(call LAY_OUT_ESP,EFI): the ESP in $(basename $@)/ and the image $@, booting EFI.
+LAY_OUT_ESP = rm -rf $(basename $@) && mkdir -p $(basename $@)/EFI/BOOT $(basename $@)/guests && \
+  cp $(1) $(basename $@)/EFI/BOOT/BOOTX64.EFI && cp ferry.cfg $(basename $@)/ferry.cfg && \
+  $(if $(ESP_GUESTS),cp $(ESP_GUESTS) $(basename $@)/guests/ &&) \
+  rm -f $@.tmp && mkfs.fat -C -F 16 -n FERRY $@.tmp $(ESP_BLOCKS_KIB) >/dev/null && \
+  mcopy -s -i $@.tmp $(basename $@)/* ::/ && mv $@.tmp $@
 $(BUILD)/esp.img: $(BUILD)/ferry.efi $(ESP_GUESTS) ferry.cfg
-	rm -rf $(BUILD)/esp && mkdir -p $(BUILD)/esp/EFI/BOOT $(BUILD)/esp/guests
-	cp $(BUILD)/ferry.efi $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI
-	cp ferry.cfg $(BUILD)/esp/ferry.cfg
-	$(if $(ESP_GUESTS),cp $(ESP_GUESTS) $(BUILD)/esp/guests/)
-	rm -f $@.tmp && mkfs.fat -C -F 16 -n FERRY $@.tmp $(ESP_BLOCKS_KIB) >/dev/null
-	mcopy -s -i $@.tmp $(BUILD)/esp/* ::/
-	mv $@.tmp $@
+	$(call LAY_OUT_ESP,$<)
+$(BUILD)/esp-debug.img: $(BUILD)/ferry-debug.efi $(ESP_GUESTS) ferry.cfg
+	$(call LAY_OUT_ESP,$<)
 
 # ---- host unit tests of the portable modules ----------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/host/%,$(wildcard tests/unit/test_*.c))
@@ -126,10 +152,10 @@ test:
 	/usr/bin/python3 -m pytest -v tests
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/guests $(BUILD)/esp $(BUILD)/*.efi $(BUILD)/*.so $(BUILD)/*.img $(BUILD)/libefi.a
+	rm -rf $(BUILD)/obj $(BUILD)/obj-debug $(BUILD)/host $(BUILD)/guests $(BUILD)/esp $(BUILD)/esp-debug $(BUILD)/*.efi $(BUILD)/*.so $(BUILD)/*.img $(BUILD)/libefi.a
 
 # Objects that enter the image through an archive (mk/migration.mk, mk/mbedtls.mk) are not
 # in IMAGE_OBJS themselves: their header dependencies must be read too, or a changed
 # struct would leave stale objects in the archive.
--include $(patsubst %.o,%.d,$(filter %.o,$(IMAGE_OBJS) $(PORTABLE_OBJS) $(MIGRATION_IMAGE_OBJS) $(MBEDTLS_IMAGE_OBJS)))
+-include $(patsubst %.o,%.d,$(filter %.o,$(IMAGE_OBJS) $(DEBUG_VARIANT_OBJS) $(PORTABLE_OBJS) $(MIGRATION_IMAGE_OBJS) $(MBEDTLS_IMAGE_OBJS)))
 -include $(patsubst %,%.d,$(UNIT_TESTS))

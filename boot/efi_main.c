@@ -129,7 +129,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	InitializeLib(image, systab);
 	uart_init();
-	console_attach_output(uart_putc);
+	console_attach_output(uart_try_putc);
 	console_attach_input(uart_try_getc);
 	char vendor[48];
 	size_t n = 0;

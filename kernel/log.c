@@ -38,7 +38,8 @@ void klog(enum log_level level, const char *fmt, ...)
 	line[n++] = '\n';
 	line[n] = '\0';
 	log_ring_write(&ring, line, n);
-	console_write(line, n);
+	/* Charged to the log's source: from a background poller it never waits on the UART. */
+	console_emit(&console_log_source, line, n);
 }
 
 size_t klog_read(uint64_t *pos, char *out, size_t max)

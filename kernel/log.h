@@ -1,6 +1,9 @@
 /*
  * The kernel log: timestamped lines kept in a ring (`dmesg`) and shown on the
- * console as they happen. Usable from the first instruction of efi_main on.
+ * console as they happen, charged to the console's log source (kernel/console.h):
+ * a line logged by a background poller never waits on the UART, and past the
+ * source's rate limit it is in `dmesg` only (the console says how many were
+ * left out). Usable from the first instruction of efi_main on.
  */
 #ifndef FERRY_LOG_H
 #define FERRY_LOG_H

@@ -4,11 +4,13 @@
  * entropy source, power,
  * memory and page tables, the host's configuration (ferry.cfg), PCI and the NIC,
  * the network,
- * guests and migration, then the shell on the console.
+ * guests and migration, then the shell on the console, whose output is queued
+ * and drained by a poller from then on.
  * From then on the main loop calls every registered poller, forever. Nothing here
  * does work of its own: each step is its module's.
  */
 #include "kernel/boot_info.h"
+#include "kernel/console.h"
 #include "kernel/host.h"
 #include "kernel/log.h"
 #include "kernel/migration/service.h"
@@ -54,8 +56,10 @@ void kernel_main(struct boot_info *info)
 	migrate_service_init();
 
 	poll_register("console", shell_poll, POLL_CONSOLE);
+	poll_register("console-out", console_drain, POLL_BACKGROUND);
 	klog_info("ferry ready");
 	shell_start();
+	console_start_queue();
 	for (;;)
 		poll_run_all();
 }

@@ -18,6 +18,7 @@ void panic(const char *fmt, ...)
 
 	if (arch)
 		arch->quiesce();
+	console_panic();
 	kprintf("\nFERRY PANIC: ");
 	va_start(ap, fmt);
 	kvprintf(fmt, ap);

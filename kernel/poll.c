@@ -1,6 +1,7 @@
 /* The main loop's pollers; see poll.h. */
 #include "kernel/poll.h"
 #include "kernel/clock.h"
+#include "kernel/console.h"
 #include "kernel/lib/errors.h"
 
 #include <stddef.h>
@@ -23,10 +24,23 @@ int poll_register(const char *name, void (*fn)(void), enum poll_kind kind)
 	return FERR_OK;
 }
 
+/*
+ * The console poller runs the operator's commands, whose output may wait for the
+ * UART; every other poller writes as background, which never waits (console.h).
+ */
+static void run_poller(unsigned i)
+{
+	enum console_context was = console_set_context(
+		pollers[i].kind == POLL_CONSOLE ? CONSOLE_OPERATOR : CONSOLE_BACKGROUND);
+
+	pollers[i].fn();
+	console_set_context(was);
+}
+
 void poll_run_all(void)
 {
 	for (unsigned i = 0; i < poller_count; i++)
-		pollers[i].fn();
+		run_poller(i);
 }
 
 bool poll_until(bool (*done)(void *ctx), void *ctx, uint64_t timeout_ms)
@@ -38,7 +52,7 @@ bool poll_until(bool (*done)(void *ctx), void *ctx, uint64_t timeout_ms)
 			return false;
 		for (unsigned i = 0; i < poller_count; i++)
 			if (pollers[i].kind == POLL_BACKGROUND)
-				pollers[i].fn();
+				run_poller(i);
 	}
 	return true;
 }

@@ -13,8 +13,8 @@
 #define POLL_MAX 16
 
 enum poll_kind {
-	POLL_BACKGROUND,   /* runs always, also while a command waits (poll_until) */
-	POLL_CONSOLE,      /* reads commands: not run while a command waits */
+	POLL_BACKGROUND,   /* runs always, also while a command waits (poll_until); its console output never waits */
+	POLL_CONSOLE,      /* reads commands: not run while a command waits; writes as the operator */
 };
 
 /* Adds a poller; returns 0, or FERR_NOMEM past POLL_MAX. */

@@ -16,6 +16,8 @@ LWIP_OBJS := $(patsubst $(LWIP_DIR)/%.c,$(BUILD)/obj/lwip/%.o,$(LWIP_SRCS))
 IMAGE_CFLAGS += -Inet -isystem $(LWIP_DIR)/include
 LWIP_CFLAGS  = $(filter-out -Werror -MMD -MP,$(IMAGE_CFLAGS)) -Inet/lwip_libc -w
 IMAGE_OBJS   += $(LWIP_OBJS)
+# Every lwIP pool request passes net/lwip_pools.c first, which makes the MEMP_NUM_* bounds real.
+IMAGE_LDFLAGS += --wrap=memp_malloc --wrap=memp_free
 
 $(BUILD)/obj/lwip/%.o: $(LWIP_DIR)/%.c net/lwipopts.h net/arch/cc.h
 	@mkdir -p $(dir $@)

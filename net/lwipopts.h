@@ -3,9 +3,12 @@
  * Ferry's network poller), raw API only, IPv4 with ARP, ICMP, UDP, TCP and DHCP.
  *
  * Memory: every lwIP allocation (heap and pools alike, MEMP_MEM_MALLOC) comes
- * from net/lwip_heap.c, a size-class allocator over frames owned by "lwip", so
- * that the image carries no large static pools and `mem` shows what the stack
- * holds. The heap's size is the hard bound on what traffic can make lwIP keep.
+ * from net/lwip_heap.c, a buddy allocator over frames owned by "lwip", so that
+ * the image carries no large static pools and `mem` shows what the stack holds.
+ * The heap's size is the hard bound on what traffic can make lwIP keep, and each
+ * pool's MEMP_NUM_* (below, or opt.h's default) is a real bound within it:
+ * net/lwip_pools.c refuses an element past it (lwIP ignores them under
+ * MEMP_MEM_MALLOC).
  *
  * TCP is sized for bulk transfers (live migration, netbench) on a gigabit link:
  * MSS 1460, window scaling so that windows and the send buffer can exceed
@@ -103,6 +106,10 @@ void lwip_heap_free(void *p);
 #define MEMP_NUM_UDP_PCB       8
 #define MEMP_NUM_RAW_PCB       4
 #define PBUF_POOL_SIZE         1024   /* receive side: RX ring plus a window in segments */
+#define MEMP_NUM_PBUF          64     /* PBUF_REF/ROM: the fragments of what IP_FRAG splits */
+#define MEMP_NUM_FRAG_PBUF     64
+#define MEMP_NUM_REASSDATA     8      /* datagrams under reassembly at once */
+#define MEMP_NUM_ARP_QUEUE     32     /* packets waiting for an ARP answer */
 #define PBUF_POOL_BUFSIZE      1536
 
 /* ---- netif ----------------------------------------------------------------------------- */

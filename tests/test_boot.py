@@ -7,7 +7,7 @@ import re
 import pytest
 
 from harness.machine import FerryMachine
-from harness.paths import ROOT
+from harness.paths import DEBUG_ESP_IMAGE, ROOT
 
 BAD_CONFIG = """\
 hostname = lab-a
@@ -142,6 +142,11 @@ def test_qemu_mem_accounts_for_every_owner(qemu):
 
 @pytest.mark.qemu
 def test_qemu_help_and_shutdown(qemu):
+    help_text = qemu.cmd("help")
+    assert "shutdown" in help_text
+    # The production image cannot be made to fault on purpose: `crash` is in the debug image only.
+    assert "crash" not in help_text
+    assert "crash" in qemu.cmd("crash null")   # an unknown command, answered, and Ferry runs on
     assert "shutdown" in qemu.cmd("help")
     qemu.shutdown()
     assert qemu.powered_off_cleanly()
@@ -156,7 +161,7 @@ def test_qemu_help_and_shutdown(qemu):
     ("panic", r"FERRY PANIC: crash command: a deliberate panic"),
 ])
 def test_qemu_crash_report(built, kind, report):
-    with FerryMachine(emulator="qemu", name=f"crash-{kind}") as m:
+    with FerryMachine(emulator="qemu", name=f"crash-{kind}", esp=DEBUG_ESP_IMAGE) as m:
         m.wait_prompt(timeout=120)
         m.send_raw(f"crash {kind}\r".encode())
         m.expect(report, timeout=60)

@@ -247,6 +247,79 @@ def test_io_flood_is_counted_and_contained(ferry):
     ferry.cmd("destroy io")
 
 
+# ---- a hostile guest kernel (tests/guests/hostile.c) ----------------------------------
+SPEC_CTRL_ENUMERATED = 1 << 26   # CPUID.(7,0).EDX: IBRS and IBPB (IA32_SPEC_CTRL, IA32_PRED_CMD)
+FERR_RANGE, FERR_TOOBIG, FERR_PERM = -5, -12, -13
+
+
+def hostile_results(m, name):
+    """The guest's `hostile: PROBE RESULT` lines as a dict (a probe run twice keeps both, in order)."""
+    results = {}
+    for probe, result in re.findall(r"\[%s\] hostile: (.+) (\S+)\n" % re.escape(name), m.text()):
+        results.setdefault(probe, []).append(result)
+    return results
+
+
+def test_hostile_guest_probes_get_clean_answers(ferry):
+    if ferry.b.name == "svm-wp":
+        pytest.skip("nothing here depends on the dirty-tracking mode")
+    lspci = ferry.cmd("lspci")
+    ferry.cmd("create h hostile memory=16", timeout=SLOW)
+    ferry.expect(r"\[h\] hostile: done", timeout=SLOW)
+    r = hostile_results(ferry, "h")
+    # Port I/O to PCI configuration space reaches no device: all ones, the host's functions untouched.
+    assert r["pci-read"] == ["0xffffffff"] and r["pci-write"] == ["ok"], r
+    assert ferry.cmd("lspci") == lspci
+    # MSRs: SPEC_CTRL follows what the CPU enumerates; a non-canonical LSTAR is refused and not kept.
+    if int(r["cpuid7.edx"][0], 16) & SPEC_CTRL_ENUMERATED:
+        assert r["rdmsr spec_ctrl"] == ["0x0", "0x1"] and r["wrmsr spec_ctrl"] == ["ok", "ok"], r
+        assert r["wrmsr spec_ctrl.reserved"] == ["#GP"] and r["wrmsr pred_cmd"] == ["ok"], r
+    else:
+        assert r["rdmsr spec_ctrl"] == ["#GP", "#GP"] and r["wrmsr pred_cmd"] == ["#GP"], r
+    assert len(r["rdmsr apic_base"]) == 1 and len(r["wrmsr apic_base"]) == 1, r
+    assert r["wrmsr lstar.noncanonical"] == ["#GP"], r
+    assert r["rdmsr lstar"] != ["0x8000000000000000"], r
+    # PRINT: the last bytes of RAM print; past the end, wrapping or over the limit is refused.
+    assert r["print ram_end"] == ["0"] and "[h] edge-of-ram-ok!\n" in ferry.text(), r
+    for probe in ("past_end", "at_end", "wrap"):
+        assert r[f"print {probe}"] == [str(FERR_RANGE)], (probe, r)
+    assert r["print at_end.empty"] == ["0"] and r["print too_long"] == [str(FERR_TOOBIG)], r
+    # Control bytes from PRINT and from the UART are shown, never sent (item 5).
+    shown = re.findall(r"\[h\] controls: (.*)\n", ferry.text())
+    assert len(shown) == 2 and all("esc=^[[2J^[[31mred" in s and "bell=^G" in s and
+                                   "c1=<U+009B>" in s and "rlo=<U+202E>" in s for s in shown), shown
+    assert "\x1b]52" not in ferry.text() and "\x07" not in ferry.text()
+    # WBINVD is trapped and skipped; hypercalls from CPL 3 are refused and leak nothing.
+    assert r["wbinvd"] == ["ok"], r
+    assert r["cpl3 print"] == [str(FERR_PERM)] and r["cpl3 clock"] == [str(FERR_PERM)], r
+    assert "cpl3-leak" not in ferry.text()
+    info = ferry.cmd("vminfo h")
+    assert "hypercalls_refused=2" in info and re.search(r"wbinvd=1\b", info), info
+    assert re.search(r"^h\s+\d+\s+running", ferry.cmd("list"), re.M)
+    # MACs (item 8): the zero address and one a guest here already has are refused.
+    mac = re.search(r"mac=(\S+)", info).group(1)
+    assert "is the zero address" in ferry.cmd("create z counter memory=16 mac=00:00:00:00:00:00")
+    assert f"mac {mac} is in use by another guest here" in ferry.cmd(f"create z counter memory=16 mac={mac}")
+    assert "no guest named 'z'" in ferry.cmd("vminfo z")
+    ferry.cmd("destroy h")
+    assert_counter_healthy(ferry)
+
+
+def test_console_flood_is_dropped_counted_and_the_console_answers(ferry):
+    if ferry.b.name == "svm-wp":
+        pytest.skip("nothing here depends on the dirty-tracking mode")
+    ferry.cmd('create fl hostile memory=16 args="mode=flood"', timeout=SLOW)
+    ferry.expect(r"console: guest fl: \d+ lines \(\d+ bytes\) dropped; `console fl` has them", timeout=SLOW)
+    # The console answers every command while the guest floods, and other guests run on.
+    for _ in range(3):
+        assert re.search(r"^fl\s+\d+\s+running", ferry.cmd("list", timeout=SLOW), re.M)
+    dropped = int(re.search(r"console: dropped_lines=(\d+)", ferry.cmd("vminfo fl")).group(1))
+    assert dropped > 0
+    assert_counter_healthy(ferry)
+    ferry.cmd("destroy fl")
+    assert "\x1b]52" not in ferry.text() and "\x07" not in ferry.text()
+
+
 def test_snapshot_round_trip_runs_on(ferry):
     last = counts(ferry, "cnt")[-1]
     out = ferry.cmd("snapshot cnt cnt2", timeout=SLOW)
@@ -264,3 +337,4 @@ def test_snapshot_round_trip_runs_on(ferry):
     assert newer > gen
     assert "CORRUPT" not in ferry.text()
     assert re.search(r"^mt2\s+\d+\s+running", ferry.cmd("list"), re.M)
+

@@ -50,6 +50,7 @@ struct x86_cpu_state {
 	uint64_t efer, pat, debugctl;
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
+	uint64_t spec_ctrl;        /* IA32_SPEC_CTRL as the guest set it (arch/x86/spec_ctrl.h) */
 	uint8_t fxsave[FXSAVE_BYTES];
 	uint32_t interruptibility, activity;   /* INTERRUPTIBILITY_*, ACTIVITY_* */
 	uint64_t pending_debug;

@@ -1,5 +1,6 @@
 /* CPUID for guests; see cpuid_guest.h. Bit names (arch/x86/x86.h): SDM Vol. 2A, CPUID, tables 3-10, 3-11 and leaf 07H. */
 #include "arch/x86/cpuid_guest.h"
+#include "arch/x86/spec_hw.h"
 #include "arch/x86/x86.h"
 
 #include <string.h>
@@ -9,7 +10,9 @@
  * migrates), paging and SYSCALL/SYSENTER (whose MSRs Ferry emulates). Left
  * out: VMX/SMX, XSAVE/AVX (XSAVE state is not switched), the APIC and x2APIC,
  * MTRRs, machine checks, performance monitoring, PCID/INVPCID, RDTSCP and
- * TSC_AUX, TSX, and every speculation-control MSR.
+ * TSC_AUX, TSX. The speculation controls of CPUID.7.EDX are not in the baseline:
+ * a guest is shown what the host has of them (arch/x86/spec_ctrl.h decides,
+ * synthesizing the Intel bits from AMD's Fn8000_0008 as KVM does).
  */
 const struct cpu_features cpuid_baseline = {
 	.leaf1_ecx = CPUID_1_ECX_SSE3 | CPUID_1_ECX_PCLMULQDQ | CPUID_1_ECX_SSSE3 | CPUID_1_ECX_CX16 |
@@ -50,7 +53,7 @@ void cpu_features_host(struct cpu_features *out)
 		r = cpuid(CPUID_LEAF_EXTENDED_7, 0);
 		out->leaf7_ebx = r.ebx & cpuid_baseline.leaf7_ebx;
 		out->leaf7_ecx = r.ecx & cpuid_baseline.leaf7_ecx;
-		out->leaf7_edx = r.edx & cpuid_baseline.leaf7_edx;
+		out->leaf7_edx = (r.edx & cpuid_baseline.leaf7_edx) | spec_hw_policy()->guest_leaf7_edx;
 	}
 	if (ext_max >= CPUID_LEAF_EXT_FEATURES) {
 		r = cpuid(CPUID_LEAF_EXT_FEATURES, 0);
@@ -104,8 +107,9 @@ struct cpuid_regs cpuid_guest(const struct cpu_features *mask, uint32_t leaf, ui
 		if (subleaf != 0)
 			return zero;
 		r = cpuid(CPUID_LEAF_EXTENDED_7, 0);
+		/* EDX from the mask alone: on AMD its speculation bits are synthesized, not the CPU's. */
 		return (struct cpuid_regs){ 0, r.ebx & mask->leaf7_ebx, r.ecx & mask->leaf7_ecx,
-					    r.edx & mask->leaf7_edx };
+					    mask->leaf7_edx };
 	case CPUID_LEAF_XSAVE:
 		return zero;   /* XSAVE is not offered */
 	default:

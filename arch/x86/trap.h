@@ -3,7 +3,10 @@
  * panic(). Any exception in Ferry's own code is a bug: it prints the vector,
  * the error code, every register, the control registers and a frame-pointer
  * backtrace on the console, then stops the machine. (Guest exceptions never
- * arrive here: they cause VM exits.)
+ * arrive here: they cause VM exits.) The exception is the NMI, which is the
+ * host's (a BMC's NMI button, a watchdog): counted (trap_host_nmis) and survived,
+ * whether it arrives while Ferry runs or, handed over by the backend, while a
+ * guest did.
  */
 #ifndef FERRY_ARCH_X86_TRAP_H
 #define FERRY_ARCH_X86_TRAP_H
@@ -32,6 +35,9 @@ void trap_dump(const struct trap_frame *frame);
 
 /* panic()'s x86 half (kernel/panic.h): cli, the register dump from panic() itself, hlt. */
 extern const struct panic_arch trap_panic_arch;
+
+/* Host NMIs taken since boot (`info`). */
+uint64_t trap_host_nmis(void);
 
 /* Called by isr.S. */
 void trap_handler(struct trap_frame *frame);

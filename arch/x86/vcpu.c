@@ -5,6 +5,7 @@
  */
 #include "arch/x86/vcpu.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/spec_hw.h"
 #include "arch/x86/vcpu_backend.h"
 #include "arch/x86/x86.h"
 #include "kernel/lib/errors.h"
@@ -72,6 +73,7 @@ int vcpu_hw_init(const char **why)
 		*why = "AMD-V is not supported yet";
 		return FERR_NOTSUP;
 	}
+	spec_hw_init();   /* the speculation controls both backends follow (arch/x86/spec_hw.h) */
 	int err = b->hw_init(why);
 	if (!err)
 		active = b;

@@ -43,6 +43,7 @@
 #define CR4_DE         X86_BIT(3)
 #define CR4_PSE        X86_BIT(4)
 #define CR4_PAE        X86_BIT(5)
+#define CR4_MCE        X86_BIT(6)    /* machine-check exception enable (clear: #MC shuts the CPU down) */
 #define CR4_PGE        X86_BIT(7)
 #define CR4_OSFXSR     X86_BIT(9)
 #define CR4_OSXMMEXCPT X86_BIT(10)
@@ -127,9 +128,11 @@
 #define CPUID_1_EDX_TSC   X86_BIT32(4)
 #define CPUID_1_EDX_MSR   X86_BIT32(5)
 #define CPUID_1_EDX_PAE   X86_BIT32(6)
+#define CPUID_1_EDX_MCE   X86_BIT32(7)
 #define CPUID_1_EDX_CX8   X86_BIT32(8)
 #define CPUID_1_EDX_SEP   X86_BIT32(11)
 #define CPUID_1_EDX_PGE   X86_BIT32(13)
+#define CPUID_1_EDX_MCA   X86_BIT32(14)
 #define CPUID_1_EDX_CMOV  X86_BIT32(15)
 #define CPUID_1_EDX_PAT   X86_BIT32(16)
 #define CPUID_1_EDX_PSE36 X86_BIT32(17)
@@ -158,6 +161,53 @@
 #define CPUID_EXT1_EDX_NX        X86_BIT32(20)
 #define CPUID_EXT1_EDX_PAGE1GB   X86_BIT32(26)
 #define CPUID_EXT1_EDX_LM        X86_BIT32(29)
+
+/* CPUID.(07H,0):EDX: speculation controls (what Ferry does with them: arch/x86/spec_ctrl.h) */
+#define CPUID_7_EDX_MD_CLEAR      X86_BIT32(10)   /* VERW clears CPU buffers */
+#define CPUID_7_EDX_IBRS_IBPB     X86_BIT32(26)   /* IA32_SPEC_CTRL.IBRS and IA32_PRED_CMD.IBPB */
+#define CPUID_7_EDX_STIBP         X86_BIT32(27)
+#define CPUID_7_EDX_L1D_FLUSH     X86_BIT32(28)   /* IA32_FLUSH_CMD */
+#define CPUID_7_EDX_ARCH_CAPS     X86_BIT32(29)   /* IA32_ARCH_CAPABILITIES */
+#define CPUID_7_EDX_SSBD          X86_BIT32(31)   /* IA32_SPEC_CTRL.SSBD */
+
+/* CPUID Fn8000_0008_EBX (AMD APM Vol. 3, appendix E). */
+#define CPUID_EXT8_EBX_IBPB       X86_BIT32(12)
+#define CPUID_EXT8_EBX_IBRS       X86_BIT32(14)
+#define CPUID_EXT8_EBX_STIBP      X86_BIT32(15)
+#define CPUID_EXT8_EBX_SSBD       X86_BIT32(24)
+
+/* Speculation-control MSRs (SDM Vol. 4 table 2-2; the same numbers on AMD). */
+#define MSR_IA32_SPEC_CTRL        0x048
+#define MSR_IA32_PRED_CMD         0x049
+#define MSR_IA32_ARCH_CAPABILITIES 0x10a
+#define MSR_IA32_FLUSH_CMD        0x10b
+#define SPEC_CTRL_IBRS            X86_BIT(0)
+#define SPEC_CTRL_STIBP           X86_BIT(1)
+#define SPEC_CTRL_SSBD            X86_BIT(2)
+#define PRED_CMD_IBPB             X86_BIT(0)
+#define FLUSH_CMD_L1D             X86_BIT(0)
+#define ARCH_CAP_RDCL_NO          X86_BIT(0)   /* not affected by Meltdown or L1TF */
+#define ARCH_CAP_IBRS_ALL         X86_BIT(1)
+#define ARCH_CAP_SKIP_L1DFL_VMENTRY X86_BIT(3) /* no L1D flush needed on VM entry */
+#define ARCH_CAP_MDS_NO           X86_BIT(5)
+#define ARCH_CAP_TAA_NO           X86_BIT(8)
+
+/* Machine-check architecture (SDM Vol. 3B 16.3; the same MSRs on AMD, APM Vol. 2 9.3). */
+#define MSR_IA32_MCG_CAP          0x179
+#define MSR_IA32_MCG_STATUS       0x17a
+#define MSR_IA32_MC0_STATUS       0x401        /* bank i: MSR_IA32_MC0_STATUS + 4 * i */
+#define MSR_IA32_MC0_ADDR         0x402
+#define MCE_BANK_MSR_STRIDE       4
+#define MCG_CAP_COUNT_MASK        0xff
+#define MCG_STATUS_RIPV           X86_BIT(0)   /* the interrupted context can be restarted */
+#define MCG_STATUS_EIPV           X86_BIT(1)   /* the saved RIP points at the cause */
+#define MCG_STATUS_MCIP           X86_BIT(2)   /* a machine check is in progress */
+#define MCI_STATUS_VAL            X86_BIT(63)
+#define MCI_STATUS_OVER           X86_BIT(62)
+#define MCI_STATUS_UC             X86_BIT(61)  /* uncorrected */
+#define MCI_STATUS_EN             X86_BIT(60)
+#define MCI_STATUS_ADDRV          X86_BIT(58)
+#define MCI_STATUS_PCC            X86_BIT(57)  /* processor context corrupt */
 
 /* ---- general-purpose registers ------------------------------------------------------- */
 /*

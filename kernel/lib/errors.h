@@ -20,6 +20,7 @@ enum ferry_err {
 	FERR_AUTH = -10,     /* authentication failed */
 	FERR_TIMEOUT = -11,  /* a peer or device did not answer in time */
 	FERR_TOOBIG = -12,   /* an input larger than its limit */
+	FERR_PERM = -13,     /* not permitted to the caller (a hypercall from guest user mode) */
 };
 
 static inline const char *err_name(int err)
@@ -38,6 +39,7 @@ static inline const char *err_name(int err)
 	case FERR_AUTH:    return "authentication failed";
 	case FERR_TIMEOUT: return "timed out";
 	case FERR_TOOBIG:  return "too big";
+	case FERR_PERM:    return "not permitted";
 	default:           return "unknown error";
 	}
 }

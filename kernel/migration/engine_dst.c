@@ -153,7 +153,8 @@ static void dst_offer(struct mig_engine *e)
 		char text[MIG_TEXT_MAX + 1];
 		fmt_snprintf(text, sizeof(text), "%s", why ? why : err_name(err));
 		mig_dst_refuse(&e->proto.dst, err == FERR_NOMEM ? MIG_REASON_MEMORY
-			       : err == FERR_EXIST ? MIG_REASON_NAME : MIG_REASON_INTERNAL, text);
+			       : err == FERR_EXIST ? MIG_REASON_NAME
+			       : err == FERR_INVAL ? MIG_REASON_INVALID : MIG_REASON_INTERNAL, text);
 		dst_fail(e, err, MIG_REASON_NONE, text);
 		return;
 	}

@@ -58,6 +58,10 @@ static int host_create_incoming(void *ctx, const char *name, uint64_t memory_mib
 	int err;
 
 	(void)ctx;
+	/* The offer's MAC follows the rule `create` does: it will be announced on this segment. */
+	err = vm_mac_check(mac, why);
+	if (err)
+		return err;
 	err = vm_create_incoming(name, memory_mib, mac, vm, why);
 	if (err)
 		return err;

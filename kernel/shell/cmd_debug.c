@@ -3,6 +3,8 @@
  * suite) can see that the crash report works and that Ferry's memory protection
  * holds: null pointers, writes to code, execution of data and stack overflow
  * each fault at once instead of corrupting memory. It stops the machine.
+ * Only in the debug image (build/ferry-debug.efi, FERRY_DEBUG): a production
+ * host cannot be made to fault on purpose from its console.
  */
 #include "kernel/console.h"
 #include "kernel/panic.h"

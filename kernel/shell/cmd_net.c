@@ -5,6 +5,7 @@
 #include "net/net.h"
 #include "net/bench_stream.h"
 #include "net/lwip_heap.h"
+#include "net/lwip_pools.h"
 #include "net/ping.h"
 #include "net/tcp_stream.h"
 #include "kernel/clock.h"
@@ -86,9 +87,10 @@ static enum shell_status cmd_net(int argc, char **argv)
 	kprintf("switch_ports=%u switch_forwarded=%llu switch_flooded=%llu switch_dropped=%llu\n",
 		sw->port_count, (unsigned long long)sw->forwarded,
 		(unsigned long long)sw->flooded, (unsigned long long)sw->dropped);
-	kprintf("lwip_heap_kib=%llu lwip_used_kib=%llu lwip_peak_kib=%llu lwip_alloc_failures=%llu\n",
+	kprintf("lwip_heap_kib=%llu lwip_used_kib=%llu lwip_peak_kib=%llu lwip_alloc_failures=%llu "
+		"lwip_pool_refusals=%llu\n",
 		heap.region_bytes / KIB, heap.used_bytes / KIB, heap.peak_bytes / KIB,
-		(unsigned long long)heap.failures);
+		(unsigned long long)heap.failures, (unsigned long long)lwip_pools_refused());
 	return SHELL_OK;
 }
 

@@ -8,7 +8,10 @@
 #include "kernel/shell/shell.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/entropy.h"
+#include "arch/x86/mce.h"
 #include "arch/x86/power.h"
+#include "arch/x86/spec_hw.h"
+#include "arch/x86/trap.h"
 #include "arch/x86/vcpu.h"
 
 #include <string.h>
@@ -132,6 +135,12 @@ static enum shell_status cmd_info(int argc, char **argv)
 		kprintf(" %s=%s", caps[i].key, yes_no(caps[i].present));
 	kprintf("\n");
 
+	char mitigations[256];
+	spec_hw_describe(mitigations, sizeof(mitigations));
+	kprintf("speculation: %s\n", mitigations);
+	kprintf("events: host_nmis=%llu machine_checks_in_guests=%llu\n",
+		(unsigned long long)trap_host_nmis(), (unsigned long long)mce_guest_count());
+
 	print_memory_totals();
 	kprintf("host: name=%s uptime_ms=%llu tsc_khz=%llu\n", host_config()->hostname,
 		(unsigned long long)clock_ms(), (unsigned long long)(clock_tsc_hz() / 1000));
@@ -177,6 +186,7 @@ static enum shell_status cmd_shutdown(int argc, char **argv)
 	if (argc != 1)
 		return SHELL_USAGE;
 	kprintf("powering off\n");
+	console_flush();
 	int err = power_off();
 	shell_error("power-off failed: %s", err_name(err));
 	return SHELL_FAILED;
@@ -188,6 +198,7 @@ static enum shell_status cmd_reboot(int argc, char **argv)
 	if (argc != 1)
 		return SHELL_USAGE;
 	kprintf("rebooting\n");
+	console_flush();
 	int err = power_reboot();
 	shell_error("reboot failed: %s", err_name(err));
 	return SHELL_FAILED;

@@ -7,6 +7,7 @@
 #include "kernel/console.h"
 #include "kernel/lib/bitmap.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/guest_text.h"
 #include "kernel/memory.h"
 #include "kernel/shell/shell.h"
 #include "kernel/vm/vm_internal.h"
@@ -128,9 +129,16 @@ static enum shell_status cmd_unpause(int argc, char **argv)
 	return pause_or_unpause(argc, argv, false);
 }
 
+static void write_rendered(void *ctx, const char *s, size_t len)
+{
+	(void)ctx;
+	console_write(s, len);
+}
+
 static enum shell_status cmd_console(int argc, char **argv)
 {
 	static char text[VDEV_UART_RING_BYTES];
+	struct guest_text render;
 
 	if (argc != 2)
 		return SHELL_USAGE;
@@ -138,7 +146,9 @@ static enum shell_status cmd_console(int argc, char **argv)
 	if (!vm)
 		return SHELL_FAILED;
 	size_t n = vdev_uart_recent(&vm->uart, text, sizeof(text));
-	console_write(text, n);
+	guest_text_init(&render, GUEST_TEXT_TERMINAL);
+	guest_text_render(&render, (const uint8_t *)text, n, write_rendered, NULL);
+	guest_text_finish(&render, write_rendered, NULL);
 	if (n && text[n - 1] != '\n')
 		console_puts("\n");
 	return SHELL_OK;
@@ -190,10 +200,14 @@ static enum shell_status cmd_vminfo(int argc, char **argv)
 	print_registers(vm);
 	kprintf("exits: total=%llu", (unsigned long long)info.exits);
 	vm_for_each_exit_count(vm, print_exit_count, NULL);
-	kprintf("\nio: uart_bytes=%llu other_reads=%llu other_writes=%llu string=%llu hypercalls=%llu\n",
+	kprintf("\nio: uart_bytes=%llu other_reads=%llu other_writes=%llu string=%llu hypercalls=%llu"
+		" hypercalls_refused=%llu\n",
 		(unsigned long long)info.uart_bytes, (unsigned long long)info.io_other_reads,
 		(unsigned long long)info.io_other_writes, (unsigned long long)info.io_string,
-		(unsigned long long)info.hypercalls);
+		(unsigned long long)info.hypercalls, (unsigned long long)info.hypercalls_refused);
+	kprintf("console: dropped_lines=%llu dropped_bytes=%llu\n",
+		(unsigned long long)info.console_dropped_lines,
+		(unsigned long long)info.console_dropped_bytes);
 	kprintf("sched: slices=%llu throttled=%llu throttle=%u%%\n", (unsigned long long)info.slices,
 		(unsigned long long)info.slices_throttled, info.throttle_percent);
 	kprintf("dirty: mode=%s logging=%s\n", vm_dirty_mode(vm), info.dirty_logging ? "yes" : "no");

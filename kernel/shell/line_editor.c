@@ -82,6 +82,12 @@ static void history_add(struct line_editor *ed)
 
 static enum line_result end_line(struct line_editor *ed)
 {
+	/*
+	 * The caller may have split the previous line in place (shell_execute), and
+	 * after an empty line nothing was typed over it: terminate what is handed out
+	 * at the typed length, or Enter alone would hand out the old command's first word.
+	 */
+	ed->line[ed->len] = '\0';
 	echo(ed, "\r\n", 2);
 	if (ed->overflow) {
 		reset_line(ed);

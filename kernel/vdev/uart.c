@@ -34,8 +34,8 @@ static void transmit(struct vdev_uart *u, uint8_t c)
 		flush_line(u);
 		return;
 	}
-	/* Control characters would reach Ferry's console: show them as '.'. */
-	u->line[u->line_len++] = (c < ' ' && c != '\t') || c >= 0x7f ? '.' : (char)c;
+	/* Raw: whoever shows the line renders it (kernel/lib/guest_text.h), in one place. */
+	u->line[u->line_len++] = (char)c;
 	if (u->line_len == VDEV_UART_LINE_MAX)
 		flush_line(u);
 }

@@ -2,7 +2,9 @@
  * The 16550 UART a guest sees at I/O port 0x3F8 (8 registers), emulated from
  * I/O exits. Output only: bytes written to THR are gathered into lines, handed
  * to a line callback (Ferry prints `[NAME] line`) and kept in a ring that
- * `console NAME` shows. LSR always says the transmitter is empty; there is
+ * `console NAME` shows. Both hold the guest's bytes as written (CR dropped):
+ * they are untrusted, and whoever shows them renders them for a terminal
+ * (guest_text_render(), kernel/lib/guest_text.h). LSR always says the transmitter is empty; there is
  * never input; interrupts are never raised. The other registers hold what the
  * guest writes, so that a driver's probe (scratch register, divisor latch,
  * loopback-free MCR) finds a plausible 16550.

@@ -2,6 +2,12 @@
  * The hypercalls of include/ferry/guest_abi.h: VMCALL with the number in RAX,
  * arguments in RDI, RSI, RDX; the result (or a negative ferry_err) in RAX. The
  * vCPU backend decodes the call (struct vcpu_hypercall) and writes the result.
+ *
+ * Only the guest's kernel may call: a hypercall from CPL 1-3 does nothing and
+ * returns FERR_PERM (as KVM and Xen answer -EPERM), or any process in a guest
+ * could print the guest's memory on Ferry's console. PRINT reads guest RAM only
+ * inside [0, ram_bytes) and at most PRINT_MAX_BYTES: FERR_RANGE or FERR_TOOBIG
+ * otherwise, nothing printed.
  */
 #include "ferry/guest_abi.h"
 #include "kernel/lib/errors.h"
@@ -10,6 +16,7 @@
 #include "kernel/vm/vm_internal.h"
 
 #define PRINT_MAX_BYTES 4096
+#define CPL_KERNEL      0
 
 uint64_t vm_clock_ns(const struct vm *vm)
 {
@@ -36,6 +43,10 @@ uint64_t hypercall_handle(struct vm *vm, const struct vcpu_hypercall *call, bool
 	int64_t result;
 
 	*yield = false;
+	if (call->cpl != CPL_KERNEL) {
+		vm->hypercalls_refused++;
+		return (uint64_t)(int64_t)FERR_PERM;
+	}
 	switch (call->nr) {
 	case FERRY_HC_CLOCK_NS:
 		result = (int64_t)vm_clock_ns(vm);

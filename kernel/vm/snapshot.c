@@ -4,6 +4,7 @@
  * direction), so the two paths cannot drift apart.
  */
 #include "kernel/vm/snapshot.h"
+#include "arch/x86/spec_ctrl.h"
 #include "kernel/lib/errors.h"
 
 #include <string.h>
@@ -93,6 +94,7 @@ static void section_msrs(struct codec *c, struct vm_snapshot *s)
 	F64(c, cpu->cstar);
 	F64(c, cpu->sfmask);
 	F64(c, cpu->kernel_gs_base);
+	F64(c, cpu->spec_ctrl);
 }
 
 static void section_fpu(struct codec *c, struct vm_snapshot *s)
@@ -156,7 +158,7 @@ static const struct {
 } sections[SNAP_TAG_COUNT] = {
 	{ SNAP_TAG_REGS, 1, section_regs },
 	{ SNAP_TAG_SEGMENTS, 1, section_segments },
-	{ SNAP_TAG_MSRS, 1, section_msrs },
+	{ SNAP_TAG_MSRS, 2, section_msrs },     /* 2: IA32_SPEC_CTRL last */
 	{ SNAP_TAG_FPU, 1, section_fpu },
 	{ SNAP_TAG_EVENTS, 1, section_events },
 	{ SNAP_TAG_TIME, 1, section_time },
@@ -287,6 +289,10 @@ int vm_snapshot_validate(const struct vm_snapshot *s, const struct x86_state_lim
 	if (!cpu_features_subset(&s->cpuid, &lim->host, NULL)) {
 		*why = "the guest was given CPU features this host lacks";
 		return FERR_NOTSUP;
+	}
+	if (s->cpu.spec_ctrl & ~spec_guest_spec_ctrl_bits(&s->cpuid)) {
+		*why = "IA32_SPEC_CTRL sets bits the guest's CPUID does not offer";
+		return FERR_INVAL;
 	}
 	return FERR_OK;
 }

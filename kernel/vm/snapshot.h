@@ -33,7 +33,7 @@
 enum vm_snapshot_tag {
 	SNAP_TAG_REGS = 1,      /* GPRs, RIP, RFLAGS, control and debug registers */
 	SNAP_TAG_SEGMENTS = 2,  /* ES CS SS DS FS GS LDTR TR, GDTR, IDTR */
-	SNAP_TAG_MSRS = 3,      /* EFER, PAT, SYSENTER, SYSCALL MSRs, KERNEL_GS_BASE */
+	SNAP_TAG_MSRS = 3,      /* EFER, PAT, SYSENTER, SYSCALL MSRs, KERNEL_GS_BASE, SPEC_CTRL */
 	SNAP_TAG_FPU = 4,       /* the FXSAVE image */
 	SNAP_TAG_EVENTS = 5,    /* interruptibility, activity, pending debug and injected event */
 	SNAP_TAG_TIME = 6,      /* guest TSC and its rate, hypercall clock base */

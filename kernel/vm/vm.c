@@ -4,9 +4,12 @@
  * is the vCPU backend behind arch/x86/vcpu.h.
  */
 #include "kernel/vm/vm.h"
+#include "arch/x86/spec_hw.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
 #include "kernel/lib/errors.h"
+#include "kernel/vm/guest_console.h"
+#include "kernel/vm/guest_mac.h"
 #include "kernel/vm/loader_elf.h"
 #include "kernel/vm/snapshot.h"
 #include "kernel/host.h"
@@ -17,6 +20,7 @@
 #include "kernel/memory.h"
 #include "kernel/poll.h"
 #include "kernel/vm/vm_internal.h"
+#include "net/net.h"
 
 #include <string.h>
 
@@ -26,7 +30,7 @@
 #define THROTTLE_MAX 95
 #define PERCENT 100
 #define MAC_LOCAL_UNICAST 0x02   /* locally administered, unicast (IEEE 802) */
-#define HW_DESCRIPTION_MAX 160
+#define HW_DESCRIPTION_MAX 256
 
 static struct vm vms[VM_MAX];
 static bool supported;
@@ -54,6 +58,9 @@ void vm_init(void)
 	supported = true;
 	poll_register("vm", schedule, POLL_BACKGROUND);
 	klog_info("%s: on; %s", vcpu_hw_name(), controls);
+	char mitigations[HW_DESCRIPTION_MAX];
+	spec_hw_describe(mitigations, sizeof(mitigations));
+	klog_info("%s: speculation: %s", vcpu_hw_name(), mitigations);
 }
 
 bool vm_supported(void)
@@ -79,10 +86,13 @@ void vm_get_info(const struct vm *vm, struct vm_info *out)
 		.stop_reason = vm->stop_reason,
 		.exits = vcpu_exit_counts(vm->vcpu, NULL, NULL),
 		.uart_bytes = vm->uart.bytes_out,
+		.console_dropped_lines = vm->console.dropped_lines,
+		.console_dropped_bytes = vm->console.dropped_bytes,
 		.io_other_reads = vm->io_other_reads,
 		.io_other_writes = vm->io_other_writes,
 		.io_string = vm->io_string,
 		.hypercalls = vm->hypercalls,
+		.hypercalls_refused = vm->hypercalls_refused,
 		.slices = vm->slices,
 		.slices_throttled = vm->slices_throttled,
 		.throttle_percent = vm->throttle_percent,
@@ -112,39 +122,6 @@ struct vm *vm_find(const char *name)
 		if (vms[i].used && strcmp(vms[i].name, name) == 0)
 			return &vms[i];
 	return NULL;
-}
-
-/*
- * Guest lines wait while a command is being typed, so that they do not cut
- * through its echo; they are shown once the line is done. When the queue is
- * full they are shown at once (every line is in its guest's ring anyway).
- */
-#define DEFERRED_BYTES 4096
-#define GUEST_LINE_BYTES (VM_NAME_MAX + VDEV_UART_LINE_MAX + 8)
-static char deferred[DEFERRED_BYTES];
-static size_t deferred_len;
-
-static void flush_deferred(void)
-{
-	console_write(deferred, deferred_len);
-	deferred_len = 0;
-}
-
-static void print_guest_line(void *ctx, const char *line, size_t len)
-{
-	struct vm *vm = ctx;
-	char text[GUEST_LINE_BYTES];
-	size_t n = fmt_snprintf(text, sizeof(text), "[%s] %.*s\n", vm->name, (int)len, line);
-
-	if (n >= sizeof(text))
-		n = sizeof(text) - 1;
-	if (console_input_pending() && deferred_len + n <= sizeof(deferred)) {
-		memcpy(deferred + deferred_len, text, n);
-		deferred_len += n;
-		return;
-	}
-	flush_deferred();
-	console_write(text, n);
 }
 
 static bool name_valid(const char *name)
@@ -189,6 +166,7 @@ static void teardown(struct vm *vm)
 	free_run(vm, &vm->dirty_cmd_phys, vm->dirty_bitmap_frames);
 	if (mem_owner_unregister(&vm->owner))
 		klog_error("guest %s: frames still charged after teardown", vm->name);
+	guest_console_fini(vm);
 	memset(vm, 0, sizeof(*vm));
 }
 
@@ -240,7 +218,7 @@ static int build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac
 	vm->ram_bytes = memory_mib * MIB;
 	vm->tsc_hz = clock_tsc_hz();
 	cpu_features_host(&vm->cpu);
-	vdev_uart_init(&vm->uart, print_guest_line, vm);
+	guest_console_init(vm);
 
 	uint64_t ram_frames = vm->ram_bytes / FRAME_SIZE;
 	vm->dirty_bitmap_frames =
@@ -277,17 +255,41 @@ static const struct boot_file *find_image(const char *image)
 	return host_file(path);
 }
 
+int vm_mac_check(const uint8_t mac[6], const char **why)
+{
+	static char text[GUEST_MAC_WHY_MAX];
+	uint8_t in_use[VM_MAX][GUEST_MAC_BYTES], host_mac[GUEST_MAC_BYTES];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < VM_MAX; i++)
+		if (vms[i].used)
+			memcpy(in_use[n++], vms[i].mac, GUEST_MAC_BYTES);
+	net_mac(host_mac);
+	int err = guest_mac_check(mac, host_mac, (const uint8_t (*)[GUEST_MAC_BYTES])in_use, n, text);
+	if (err)
+		*why = text;
+	return err;
+}
+
 int vm_create(const char *name, const char *image, uint64_t memory_mib, const uint8_t *mac,
 	      const char *args, struct vm **out, const char **why)
 {
 	const struct boot_file *file = supported ? find_image(image) : NULL;
+	uint8_t chosen_mac[GUEST_MAC_BYTES];
 
 	if (supported && !file) {
 		*why = "unknown image (not on the ESP under guests/)";
 		return FERR_NOENT;
 	}
+	if (mac)
+		memcpy(chosen_mac, mac, GUEST_MAC_BYTES);
+	else
+		mac_from_name(name, chosen_mac);
+	/* After the name's own checks (build_shell's): a taken name says so, not its MAC. */
+	if (supported && name_valid(name) && !vm_find(name) && vm_mac_check(chosen_mac, why))
+		return FERR_INVAL;
 	struct vm *vm;
-	int err = build_shell(name, memory_mib, mac, &vm, why);
+	int err = build_shell(name, memory_mib, chosen_mac, &vm, why);
 	if (err)
 		return err;
 	struct guest_entry_state entry;
@@ -353,8 +355,6 @@ int vm_set_throttle(struct vm *vm, unsigned percent)
 /* One slice of the next running guest per call, so the console and the network keep running. */
 static void schedule(void)
 {
-	if (deferred_len && !console_input_pending())
-		flush_deferred();
 	for (unsigned n = 0; n < VM_MAX; n++) {
 		struct vm *vm = &vms[next_slot];
 		next_slot = (next_slot + 1) % VM_MAX;
@@ -368,7 +368,7 @@ static void schedule(void)
 			return;
 		}
 		vm->slices++;
-		vm_run_slice(vm, VM_SLICE_NS);
+		vm_run_slice(vm, console_backlog() ? VM_SLICE_CONSOLE_NS : VM_SLICE_NS);
 		return;
 	}
 }

@@ -46,6 +46,12 @@ bool vm_supported(void);
  */
 int vm_create(const char *name, const char *image, uint64_t memory_mib, const uint8_t *mac,
 	      const char *args, struct vm **out, const char **why);
+/*
+ * 0 when mac may be given to a new guest here (kernel/vm/guest_mac.h: not a group
+ * address, not zero, not the host's NIC, not another guest's); FERR_INVAL with
+ * *why otherwise. vm_create checks it; so does an incoming migration's offer.
+ */
+int vm_mac_check(const uint8_t mac[6], const char **why);
 /* Stops the guest and returns every frame it held. */
 int vm_destroy(struct vm *vm);
 struct vm *vm_find(const char *name);
@@ -66,8 +72,11 @@ struct vm_info {
 	const char *stop_reason;         /* why it stopped ("" unless VM_STOPPED); valid until destroy */
 	uint64_t exits;                  /* VM exits of every reason */
 	uint64_t uart_bytes;             /* bytes the guest wrote to its UART */
+	uint64_t console_dropped_lines;  /* its lines left off Ferry's console by the rate limit */
+	uint64_t console_dropped_bytes;
 	uint64_t io_other_reads, io_other_writes, io_string;
 	uint64_t hypercalls;
+	uint64_t hypercalls_refused;     /* made above CPL 0, refused */
 	uint64_t slices, slices_throttled;
 	unsigned throttle_percent;
 	bool dirty_logging;

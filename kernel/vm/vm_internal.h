@@ -9,6 +9,7 @@
 #define FERRY_VM_INTERNAL_H
 
 #include "arch/x86/vcpu.h"
+#include "kernel/console.h"
 #include "kernel/frame_alloc.h"
 #include "kernel/vdev/uart.h"
 #include "kernel/vm/vm.h"
@@ -36,6 +37,9 @@ struct vm {
 	uint64_t tsc_hz;                 /* the TSC rate the guest was told */
 	uint64_t clock_ns_base, clock_tsc_base;
 	struct vdev_uart uart;
+	struct console_source console;   /* its lines on Ferry's console (guest_console.c) */
+	char console_name[VM_NAME_MAX + 8];          /* "guest NAME" */
+	char console_where[VM_NAME_MAX + 12];        /* "`console NAME`" */
 
 	bool dirty_logging;
 	uint64_t dirty_bitmap_frames;    /* a bitmap of the guest's pages, in frames */
@@ -45,12 +49,20 @@ struct vm {
 
 	uint64_t io_other_reads, io_other_writes, io_string;
 	uint64_t hypercalls;
+	uint64_t hypercalls_refused;     /* from guest user mode (FERR_PERM) */
 	uint64_t slices, slices_throttled;
 	char stop_reason[VM_STOP_REASON_MAX];
 };
 
 /* Stops the guest for good (kept for vminfo until destroyed) and prints `guest NAME stopped: why`. */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * While the console has output queued, slices are no longer than this: Ferry runs
+ * with interrupts masked and drains the UART from a poller between slices, and a
+ * 16-byte FIFO at 115200 baud empties in 1.39 ms.
+ */
+#define VM_SLICE_CONSOLE_NS 1000000ull   /* 1 ms */
 
 /* Runs the guest for one slice of slice_ns (kernel/vm/run.c). */
 void vm_run_slice(struct vm *vm, uint64_t slice_ns);

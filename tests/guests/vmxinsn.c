@@ -18,94 +18,34 @@
  */
 #include "guest_rt.h"
 
-#define VECTOR_UD 6
-#define VECTOR_GP 13
-#define IDT_ENTRIES 32
-#define GATE_INTERRUPT_PRESENT_DPL0 0x8e   /* P, DPL 0, 64-bit interrupt gate (type 0xE) */
-#define CODE_SELECTOR 0x08
+#include "guest_trap.h"
+
 #define UNKNOWN_HYPERCALL 999
 
-struct __attribute__((packed)) idt_gate {
-	uint16_t offset_low, selector;
-	uint8_t ist, type_attr;
-	uint16_t offset_mid;
-	uint32_t offset_high, reserved;
-};
-
-struct __attribute__((packed)) idt_pointer {
-	uint16_t limit;
-	uint64_t base;
-};
-
-/* Saved by trap_common: 9 scratch registers, then vector, error code, CPU frame. */
-struct trap_frame {
-	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
-	uint64_t vector, error_code;
-	uint64_t rip, cs, rflags, rsp, ss;
-};
-
-static struct idt_gate idt[IDT_ENTRIES] __attribute__((aligned(16)));
 static const char *current_name;
 static int faulted;
-uint64_t resume_rip;   /* set by TRY before each instruction: where a trap resumes */
 
-void trap_c(struct trap_frame *frame);
-void trap_c(struct trap_frame *frame)
+static void on_trap(struct trap_frame *frame)
 {
 	faulted = 1;
-	guest_printf("vmxinsn: #%s on %s\n", frame->vector == VECTOR_UD ? "UD" : "GP",
+	guest_printf("vmxinsn: #%s on %s\n", frame->vector == TRAP_VECTOR_UD ? "UD" : "GP",
 		     current_name ? current_name : "?");
-	if (!resume_rip) {
+	if (!trap_resume_rip) {
 		guest_printf("vmxinsn: unexpected fault rip=0x%lx\n", (unsigned long)frame->rip);
 		guest_halt();
 	}
-	frame->rip = resume_rip;
-	resume_rip = 0;
-}
-
-/* Both stubs leave the same layout: #UD pushes a zero error code, #GP has one. */
-__asm__(".text\n"
-	"ud_stub:\n"
-	"	push $0\n"
-	"	push $6\n"
-	"	jmp trap_common\n"
-	"gp_stub:\n"
-	"	push $13\n"
-	"	jmp trap_common\n"
-	"trap_common:\n"
-	"	push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n"
-	"	push %r8; push %r9; push %r10; push %r11\n"
-	"	mov %rsp, %rdi\n"
-	"	cld\n"
-	"	call trap_c\n"
-	"	pop %r11; pop %r10; pop %r9; pop %r8\n"
-	"	pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n"
-	"	add $16, %rsp\n"
-	"	iretq\n");
-
-extern char ud_stub[], gp_stub[];
-
-static void set_gate(unsigned vector, void *handler)
-{
-	uint64_t a = (uint64_t)(uintptr_t)handler;
-
-	idt[vector] = (struct idt_gate){
-		.offset_low = (uint16_t)a, .selector = CODE_SELECTOR, .type_attr = GATE_INTERRUPT_PRESENT_DPL0,
-		.offset_mid = (uint16_t)(a >> 16), .offset_high = (uint32_t)(a >> 32),
-	};
+	frame->rip = trap_resume_rip;
+	trap_resume_rip = 0;
 }
 
 static uint8_t vmx_region[4096] __attribute__((aligned(4096)));
 
-/* Runs one instruction with RAX = &vmx_region; a trap resumes at label 1. */
+/* Runs one instruction with RAX = &vmx_region; a trap resumes after it. */
 #define TRY(name, insn)                                                               \
 	do {                                                                          \
 		current_name = name;                                                  \
 		faulted = 0;                                                          \
-		__asm__ volatile("lea 1f(%%rip), %%rcx\n\tmov %%rcx, resume_rip(%%rip)\n\t" \
-				 insn "\n1:"                                          \
-				 : : "a"(vmx_region) : "rbx", "rcx", "r9", "r13", "cc", "memory"); \
-		resume_rip = 0;                                                       \
+		TRAP_TRY(insn, : : "a"(vmx_region) : "rbx", "rcx", "r9", "r11", "r13", "cc", "memory"); \
 		if (!faulted)                                                         \
 			guest_printf("vmxinsn: no fault on %s\n", name);              \
 	} while (0)
@@ -143,19 +83,14 @@ static void check_allowed_registers(void)
 	guest_printf("vmxinsn: dr roundtrip %s\n", ok ? "ok" : "bad");
 }
 
-/* The unknown hypercall through `insn`, its result in r; a trap resumes at label 1. */
+/* The unknown hypercall through `insn`, its result in r; a trap resumes after it. */
 #define TRY_HYPERCALL(insn, r)                                                        \
-	__asm__ volatile("lea 1f(%%rip), %%rcx\n\tmov %%rcx, resume_rip(%%rip)\n\t" insn "\n1:" \
-			 : "=a"(r) : "a"((long)UNKNOWN_HYPERCALL), "D"(0L), "S"(0L), "d"(0L)  \
-			 : "rcx", "cc", "memory")
+	TRAP_TRY(insn, : "=a"(r) : "a"((long)UNKNOWN_HYPERCALL), "D"(0L), "S"(0L), "d"(0L) \
+		 : "r11", "cc", "memory")
 
 void guest_main(void)
 {
-	struct idt_pointer idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
-
-	set_gate(VECTOR_UD, ud_stub);
-	set_gate(VECTOR_GP, gp_stub);
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+	trap_install(on_trap);
 	guest_printf("vmxinsn: start\n");
 
 	TRY("vmxon", "vmxon (%%rax)");
@@ -195,7 +130,6 @@ void guest_main(void)
 		TRY_HYPERCALL("vmmcall", r);
 	else
 		TRY_HYPERCALL("vmcall", r);
-	resume_rip = 0;
 	if (!faulted)
 		guest_printf("vmxinsn: %s %u -> %ld\n", hypercall_instruction(), UNKNOWN_HYPERCALL, r);
 	guest_printf("vmxinsn: done\n");

@@ -25,6 +25,7 @@ import time
 
 from . import netns
 from .lifecycle import StartStop
+from .slow_serial import SlowSerial
 from .paths import BUILD, OVMF_FD, ESP_IMAGE
 
 PROMPT = "ferry> "
@@ -84,11 +85,13 @@ def backend_emulator(backend):
 class FerryMachine(StartStop):
     def __init__(self, emulator="bochs", config_text=None, memory_mib=256, nic=None,
                  netns=None, name="ferry", esp=None, log_dir=None, realtime=True,
-                 cpu_model="tigerlake", qemu_cpu=None, esp_files=None):
+                 cpu_model="tigerlake", qemu_cpu=None, serial_bytes_per_s=None, esp_files=None):
         self.emulator = emulator
         self.esp_files = esp_files or {}   # {"tls/a.crt": host path}: copied onto the ESP
         self.cpu_model = cpu_model    # Bochs' `cpu: model=` (bochs -help cpu lists them)
         self.qemu_cpu = qemu_cpu      # qemu-svm's `-cpu` (default QEMU_SVM_CPU)
+        self.serial_bytes_per_s = serial_bytes_per_s   # QEMU only: a slow line (harness/slow_serial.py)
+        self.slow_serial = None
         self.config_text = config_text
         self.memory_mib = memory_mib
         self.nic = nic
@@ -120,6 +123,8 @@ class FerryMachine(StartStop):
         for path, source in self.esp_files.items():
             subprocess.run(["mcopy", "-o", "-i", esp, source, "::/" + path], check=True)
         self.port = free_port(self.netns)
+        if self.serial_bytes_per_s:
+            self.slow_serial = SlowSerial(self.workdir, self.serial_bytes_per_s)
         if self.emulator == "bochs":
             argv = self._bochs_argv(esp)
         elif self.emulator in ("qemu", "qemu-kvm", "qemu-svm"):
@@ -200,7 +205,8 @@ class FerryMachine(StartStop):
         argv = ["qemu-system-x86_64", "-machine", "q35", "-m", str(self.memory_mib),
                 "-bios", OVMF_FD, "-drive", "format=raw,file=%s,if=ide" % esp,
                 "-display", "none", "-no-reboot",
-                "-serial", "tcp:127.0.0.1:%d,server=on,wait=on" % self.port]
+                "-serial", self.slow_serial.qemu_argument() if self.slow_serial else
+                "tcp:127.0.0.1:%d,server=on,wait=on" % self.port]
         if self.emulator == "qemu-kvm":
             argv += ["-enable-kvm", "-cpu", "host"]
         elif self.emulator == "qemu-svm":
@@ -213,6 +219,10 @@ class FerryMachine(StartStop):
         return argv
 
     def _connect(self, timeout=30):
+        if self.slow_serial:
+            self.sock = self.slow_serial.sock
+            self.sock.setblocking(False)
+            return
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -242,6 +252,9 @@ class FerryMachine(StartStop):
         if self.sock:
             self.sock.close()
             self.sock = None
+        if self.slow_serial:
+            self.slow_serial.close()
+            self.slow_serial = None
         if self.proc and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)

@@ -4,6 +4,7 @@ import os
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, "build")
 ESP_IMAGE = os.path.join(BUILD, "esp.img")
+DEBUG_ESP_IMAGE = os.path.join(BUILD, "esp-debug.img")   # plus `crash` (Makefile: the debug image)
 OVMF_FD = "/usr/share/ovmf/OVMF.fd"
 
 # The Linux guest's files (scripts/guest-linux.sh, run by scripts/setup.sh).

@@ -220,6 +220,7 @@ struct fake_host {
 	int frames_sent;
 	uint8_t last_frame[64];
 	bool refuse_create;
+	const char *refuse_mac;   /* why the offer's MAC is refused here (guest_ops: vm_mac_check), or NULL */
 	int discards;                   /* discard_incoming calls */
 	int guests_lost;                /* of which discarded a guest that had run: a lost guest */
 	void *buffers[FAKE_MAX_BUFFERS];   /* working memory given to engines */
@@ -231,6 +232,10 @@ static int fh_create_incoming(void *ctx, const char *name, uint64_t mib, const u
 			      struct vm **guest, uint64_t *id, const char **why)
 {
 	struct fake_host *h = ctx;
+	if (h->refuse_mac) {
+		*why = h->refuse_mac;
+		return FERR_INVAL;
+	}
 	if (h->refuse_create || mib > h->free_mib) {
 		*why = "no room";
 		return FERR_NOMEM;

@@ -163,6 +163,20 @@ TEST(busy_while_a_line_is_half_typed)
 	CHECK(!line_editor_busy(&ed));       /* typed and erased */
 }
 
+/* The shell splits a line in place (NULs between words); Enter alone must then give "", not the first word. */
+TEST(empty_line_after_a_split_command_is_empty)
+{
+	struct line_editor ed;
+
+	line_editor_init(&ed, NULL, NULL);
+	CHECK_EQ_U(FEED(&ed, "crash null\r"), LINE_READY);
+	ed.line[5] = '\0';                  /* what cmdline_split leaves behind */
+	CHECK_EQ_U(FEED(&ed, "\r"), LINE_READY);
+	CHECK_STR(ed.line, "");
+	CHECK_EQ_U(FEED(&ed, "x\x7f\r"), LINE_READY);   /* typed and erased, then Enter */
+	CHECK_STR(ed.line, "");
+}
+
 int main(void)
 {
 	return run_tests();

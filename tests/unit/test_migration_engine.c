@@ -242,6 +242,19 @@ TEST(refusal_when_the_shell_cannot_be_created)
 	run_free(&r);
 }
 
+TEST(refusal_for_the_offered_mac)
+{
+	struct run r;
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.host.refuse_mac = "mac 02:00:00:00:00:01 is in use by another guest here";
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 10000);
+	check_refused(&r, "invalid-offer");
+	check_refused(&r, "mac 02:00:00:00:00:01 is in use by another guest here");
+	CHECK(r.host.created == NULL);
+	run_free(&r);
+}
+
 TEST(wrong_key_is_refused)
 {
 	struct run r;

@@ -26,8 +26,8 @@ static void fresh(struct vm_snapshot *s)
 
 static uint8_t blob[16384];
 
-/* Header, 8 section headers, and the payloads of format 1 (docs/vmx.md, "Saved state"); CPUID v2. */
-#define WIRE_BYTES_V1 (8 + 8 * 12 + 32 * 8 + (8 * 18 + 2 * 12) + 11 * 8 + 512 + 24 + 4 * 8 + \
+/* Header, 8 section headers, and the payloads of format 1 (docs/vmx.md, "Saved state"); CPUID v2, MSRs v2. */
+#define WIRE_BYTES_V1 (8 + 8 * 12 + 32 * 8 + (8 * 18 + 2 * 12) + 12 * 8 + 512 + 24 + 4 * 8 + \
 		       (4 + 8 * 4) + (7 + 4 + VDEV_UART_LINE_MAX))
 
 static long encode_fresh(void)
@@ -205,6 +205,7 @@ MUTATION(cpu_state, s->cpu.cr0 |= 1ull << 40)   /* the CPU checks: test_cpu_stat
 MUTATION(tsc_rate_zero, s->tsc_hz = 0)
 MUTATION(uart_line_too_long, s->uart_line_len = VDEV_UART_LINE_MAX)
 MUTATION(uart_ier_reserved, s->uart.ier = 0x10)
+MUTATION(spec_ctrl_not_offered, s->cpu.spec_ctrl = 1)   /* IBRS, but the mask shows no SPEC_CTRL */
 
 static const struct {
 	const char *name;
@@ -212,6 +213,7 @@ static const struct {
 } invalid[] = {
 #define M(n) { #n, n }
 	M(cpu_state), M(tsc_rate_zero), M(uart_line_too_long), M(uart_ier_reserved),
+	M(spec_ctrl_not_offered),
 #undef M
 };
 
@@ -263,6 +265,25 @@ TEST(a_state_from_another_vendor_is_refused_naming_both)
 	CHECK(n > 0);
 	CHECK_EQ_I(vm_snapshot_decode(blob, (size_t)n, &back, &why), 0);
 	CHECK_EQ_U(back.vendor, VCPU_VENDOR_INTEL);
+}
+
+TEST(spec_ctrl_travels_within_what_the_guest_was_shown)
+{
+	struct vm_snapshot s, back;
+	const char *why = NULL;
+
+	fresh(&s);
+	s.cpuid.leaf7_edx = 1u << 26 | 1u << 31;   /* IBRS/IBPB and SSBD */
+	s.cpu.spec_ctrl = 1 | 4;                    /* IBRS and SSBD set by the guest */
+	long n = vm_snapshot_encode(&s, blob, sizeof(blob));
+	CHECK(n > 0);
+	CHECK_EQ_I(vm_snapshot_decode(blob, (size_t)n, &back, &why), 0);
+	CHECK_EQ_U(back.cpu.spec_ctrl, 5);
+	s.cpu.spec_ctrl = 2;                        /* STIBP, which it was not shown */
+	struct x86_state_limits l = bochs_limits();
+	l.host.leaf7_edx = s.cpuid.leaf7_edx;
+	CHECK_EQ_I(vm_snapshot_validate(&s, &l, &why), FERR_INVAL);
+	CHECK_STR(why, "IA32_SPEC_CTRL sets bits the guest's CPUID does not offer");
 }
 
 int main(void)

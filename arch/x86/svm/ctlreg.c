@@ -49,8 +49,7 @@ static int read_guest_ram(void *ctx, uint64_t gpa, void *buf, size_t len)
 	return FERR_OK;
 }
 
-/* The instruction bytes at the guest's CS:RIP, through its own page tables; 0 when none. */
-static unsigned fetch_at_rip(const struct vcpu *v, uint8_t *bytes, unsigned max)
+unsigned svm_fetch_at_rip(const struct vcpu *v, uint8_t *bytes, unsigned max)
 {
 	const struct vmcb_save *s = &v->vmcb->save;
 	struct guest_paging p = {
@@ -79,7 +78,7 @@ static bool decode_mov(const struct vcpu *v, uint8_t opcode, bool is_cr, unsigne
 		return true;
 	}
 	uint8_t bytes[INSN_MAX_BYTES];
-	unsigned n = fetch_at_rip(v, bytes, sizeof(bytes));
+	unsigned n = svm_fetch_at_rip(v, bytes, sizeof(bytes));
 	struct insn_mov_crdr mov;
 	if (insn_decode_mov_crdr(bytes, n, mode64(v), opcode, &mov))
 		return false;

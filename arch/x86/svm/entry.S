@@ -8,7 +8,11 @@
  * LSTAR, CSTAR, SFMASK and SYSENTER go through VMLOAD/VMSAVE of the guest's VMCB,
  * and Ferry's own come back from its host save area. The other GPRs move here.
  * gpr[] follows GPR_*: rax rcx rdx rbx rsp rbp rsi rdi r8..r15 (rax, rsp unused).
+ * After #VMEXIT the return stack buffer is refilled before the first RET
+ * (arch/x86/spec_asm.h); VERW on entry is for Intel parts only (spec_ctrl.h).
  */
+#include "arch/x86/spec_asm.h"
+
 #define G(n) (8 * (n))
 
 	.text
@@ -61,6 +65,7 @@ svm_enter:
 	popq %rax
 	movq %rax, G(2)(%rdx)
 	popq %rdx                       /* the gpr array, done with */
+	SPEC_FILL_RSB %rcx
 	popq %rax                       /* the host save area */
 	vmload %rax
 	popq %r15

@@ -10,6 +10,8 @@
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid_guest.h"
+#include "arch/x86/mce.h"
+#include "arch/x86/spec_hw.h"
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/svm/svm_vcpu.h"
 #include "arch/x86/svm/timer.h"
@@ -134,7 +136,15 @@ static enum svm_exit_action on_init(struct vcpu *v, unsigned code, struct vcpu_e
 static enum svm_exit_action on_shutdown(struct vcpu *v, unsigned code, struct vcpu_exit *exit)
 {
 	(void)code;
+	if (mce_in_progress())   /* a machine check with the guest's CR4.MCE clear (spec.c) */
+		return svm_on_machine_check(v, exit);
 	return svm_stop(v, exit, "triple fault");
+}
+
+static enum svm_exit_action on_machine_check(struct vcpu *v, unsigned code, struct vcpu_exit *exit)
+{
+	(void)code;
+	return svm_on_machine_check(v, exit);
 }
 
 static enum svm_exit_action inject_ud(struct vcpu *v, unsigned code, struct vcpu_exit *exit)
@@ -307,6 +317,8 @@ static const exit_handler handlers[SVM_EXIT_CODE_TABLE] = {
 	[SVM_EXIT_CLGI] = inject_ud,
 	[SVM_EXIT_SKINIT] = inject_ud,
 	[SVM_EXIT_RDTSCP] = inject_ud,
+	[SVM_EXIT_WBINVD] = svm_on_wbinvd,
+	[SVM_EXIT_EXCEPTION0 + VECTOR_MC] = on_machine_check,
 	[SVM_EXIT_MONITOR] = inject_ud,
 	[SVM_EXIT_MWAIT] = inject_ud,
 	[SVM_EXIT_MWAIT_ARMED] = inject_ud,
@@ -328,6 +340,7 @@ static const char *const exit_names[SVM_COUNT_SLOTS] = {
 	[SVM_EXIT_SHUTDOWN] = "shutdown", [SVM_EXIT_VMRUN] = "vmrun", [SVM_EXIT_VMMCALL] = "vmmcall",
 	[SVM_EXIT_VMLOAD] = "vmload", [SVM_EXIT_VMSAVE] = "vmsave", [SVM_EXIT_STGI] = "stgi",
 	[SVM_EXIT_CLGI] = "clgi", [SVM_EXIT_SKINIT] = "skinit", [SVM_EXIT_RDTSCP] = "rdtscp",
+	[SVM_EXIT_WBINVD] = "wbinvd",
 	[SVM_EXIT_MONITOR] = "monitor", [SVM_EXIT_MWAIT] = "mwait", [SVM_EXIT_MWAIT_ARMED] = "mwait-armed",
 	[SVM_EXIT_XSETBV] = "xsetbv", [SVM_COUNT_NPF] = "npf", [SVM_COUNT_VMRUN_FAILED] = "vmrun-failed",
 };
@@ -405,8 +418,10 @@ void svm_vcpu_run(struct vcpu *v, uint64_t deadline_tsc, struct vcpu_exit *exit)
 		}
 		c->tlb_control = svm_asids_shared() ? svm_tlb_flush_command() : v->tlb_control;
 		svm_clgi();
+		spec_hw_enter(&v->spec, v);
 		svm_enter(v->vmcb_phys, host_save, v->gpr);
-		svm_stgi();
+		spec_hw_exit(&v->spec);
+		svm_stgi();   /* a host NMI the intercept held is taken here (arch/x86/trap.c) */
 		c->tlb_control = SVM_TLB_NOTHING;
 		v->tlb_control = SVM_TLB_NOTHING;
 		if (dispatch(v, exit) == SVM_REPORT)

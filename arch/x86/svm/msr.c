@@ -6,6 +6,7 @@
  * on VT-x. VM_CR reads as SVM disabled and locked, which is what a CPU without
  * SVM shows (AMD64 APM Vol. 2, 15.30.1); EFER.SVME is neither shown nor settable.
  */
+#include "arch/x86/spec_hw.h"
 #include "arch/x86/svm/caps.h"
 #include "arch/x86/svm/svm_vcpu.h"
 #include "arch/x86/x86.h"
@@ -17,7 +18,10 @@
 bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 {
 	const struct vmcb_save *s = &v->vmcb->save;
+	enum spec_msr_result spec = spec_hw_guest_msr(v->cpuid, &v->spec, msr, false, value);
 
+	if (spec != SPEC_MSR_NOT_MINE)   /* the speculation controls (arch/x86/spec_hw.h) */
+		return spec == SPEC_MSR_DONE;
 	switch (msr) {
 	case MSR_IA32_TSC:          *value = svm_vcpu_guest_tsc(v); return true;
 	case MSR_IA32_SYSENTER_CS:  *value = s->sysenter_cs; return true;
@@ -62,7 +66,10 @@ static bool write_efer(struct vcpu *v, uint64_t value)
 bool svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 {
 	struct vmcb_save *s = &v->vmcb->save;
+	enum spec_msr_result spec = spec_hw_guest_msr(v->cpuid, &v->spec, msr, true, &value);
 
+	if (spec != SPEC_MSR_NOT_MINE)
+		return spec == SPEC_MSR_DONE;
 	switch (msr) {
 	case MSR_IA32_TSC:
 		svm_vcpu_set_guest_tsc(v, value);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "arch/x86/cpu_state.h"
+#include "arch/x86/spec_ctrl.h"
 #include "arch/x86/svm/npt.h"
 #include "arch/x86/svm/vmcb.h"
 #include "arch/x86/vcpu.h"
@@ -36,6 +37,7 @@ struct vcpu {
 	uint64_t gpr[GPR_COUNT];     /* GPR_* order; RAX and RSP live in the VMCB */
 	uint8_t fxsave[FXSAVE_BYTES] __attribute__((aligned(16)));
 	uint64_t dr[4], dr6;         /* emulated: never loaded into the CPU */
+	struct spec_guest spec;      /* IA32_SPEC_CTRL as the guest set it (switched around each VMRUN) */
 	struct frame_owner *owner;
 	const struct cpu_features *cpuid;
 	uint64_t ram_phys, ram_bytes;
@@ -99,6 +101,13 @@ enum svm_exit_action svm_stop(struct vcpu *v, struct vcpu_exit *exit, const char
 /* MSR intercepts (msr.c): false means #GP. */
 bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *value);
 bool svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t value);
+
+/* The bytes of the instruction at the guest's CS:RIP, through its page tables (ctlreg.c); 0 when none. */
+unsigned svm_fetch_at_rip(const struct vcpu *v, uint8_t *bytes, unsigned max);
+
+/* Side channels and native events (spec.c): a machine check that ended the run; WBINVD. */
+enum svm_exit_action svm_on_machine_check(struct vcpu *v, struct vcpu_exit *exit);
+enum svm_exit_action svm_on_wbinvd(struct vcpu *v, unsigned code, struct vcpu_exit *exit);
 
 /* CR and DR intercepts (ctlreg.c), by exit code. */
 enum svm_exit_action svm_on_cr_write(struct vcpu *v, unsigned cr, struct vcpu_exit *exit);

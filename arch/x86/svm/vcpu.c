@@ -36,7 +36,7 @@ static void init_control(struct vcpu *v, unsigned slot)
 	c->intercept_cr_write = CR_INTERCEPT(GUEST_CR4);
 	c->intercept_dr_read = DR_INTERCEPTS;
 	c->intercept_dr_write = DR_INTERCEPTS;
-	c->intercept_exceptions = 0;
+	c->intercept_exceptions = X86_BIT32(VECTOR_MC);   /* a machine check is the host's (spec.c) */
 	c->intercept_misc1 = SVM_INTERCEPT1_INTR | SVM_INTERCEPT1_NMI | SVM_INTERCEPT1_SMI |
 			     SVM_INTERCEPT1_INIT | SVM_INTERCEPT1_RDPMC | SVM_INTERCEPT1_CPUID |
 			     SVM_INTERCEPT1_INVD | SVM_INTERCEPT1_HLT | SVM_INTERCEPT1_INVLPGA |
@@ -45,7 +45,8 @@ static void init_control(struct vcpu *v, unsigned slot)
 	c->intercept_misc2 = SVM_INTERCEPT2_VMRUN | SVM_INTERCEPT2_VMMCALL | SVM_INTERCEPT2_VMLOAD |
 			     SVM_INTERCEPT2_VMSAVE | SVM_INTERCEPT2_STGI | SVM_INTERCEPT2_CLGI |
 			     SVM_INTERCEPT2_SKINIT | SVM_INTERCEPT2_RDTSCP | SVM_INTERCEPT2_MONITOR |
-			     SVM_INTERCEPT2_MWAIT | SVM_INTERCEPT2_MWAIT_ARMED | SVM_INTERCEPT2_XSETBV;
+			     SVM_INTERCEPT2_MWAIT | SVM_INTERCEPT2_MWAIT_ARMED | SVM_INTERCEPT2_XSETBV |
+			     SVM_INTERCEPT2_WBINVD;   /* skipped, not run (spec.c) */
 	c->iopm_base_pa = h->iopm_phys;
 	c->msrpm_base_pa = h->msrpm_phys;
 	c->tsc_offset = -rdtsc();   /* the guest's TSC starts at 0 */
@@ -203,6 +204,7 @@ void svm_vcpu_get_state(struct vcpu *v, struct x86_cpu_state *s)
 	s->cstar = save->cstar;
 	s->sfmask = save->sfmask;
 	s->kernel_gs_base = save->kernel_gs_base;
+	s->spec_ctrl = v->spec.spec_ctrl;
 	memcpy(s->fxsave, v->fxsave, FXSAVE_BYTES);
 	s->interruptibility = svm_interruptibility_from_int_state(c->int_state, save->rflags);
 	s->activity = ACTIVITY_ACTIVE;   /* HLT exits at once: a guest is never halted inside the CPU */
@@ -246,6 +248,7 @@ void svm_vcpu_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 	save->cstar = s->cstar;
 	save->sfmask = s->sfmask;
 	save->kernel_gs_base = s->kernel_gs_base;
+	v->spec.spec_ctrl = s->spec_ctrl;
 	memcpy(v->fxsave, s->fxsave, FXSAVE_BYTES);
 	c->int_state = svm_int_state_from_interruptibility(s->interruptibility);
 	/* VMX-only parts: the activity state (SVM has no HLT state), pending debug exceptions, PDPTEs. */

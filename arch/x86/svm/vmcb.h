@@ -193,6 +193,7 @@ _Static_assert(sizeof(struct vmcb) == VMCB_BYTES, "the VMCB is one page");
 #define SVM_INTERCEPT2_CLGI        (1u << 5)
 #define SVM_INTERCEPT2_SKINIT      (1u << 6)
 #define SVM_INTERCEPT2_RDTSCP      (1u << 7)
+#define SVM_INTERCEPT2_WBINVD      (1u << 9)    /* WBINVD and WBNOINVD */
 #define SVM_INTERCEPT2_MONITOR     (1u << 10)
 #define SVM_INTERCEPT2_MWAIT       (1u << 11)
 #define SVM_INTERCEPT2_MWAIT_ARMED (1u << 12)
@@ -275,6 +276,7 @@ enum svm_exit_code {
 	SVM_EXIT_CLGI = 0x085,
 	SVM_EXIT_SKINIT = 0x086,
 	SVM_EXIT_RDTSCP = 0x087,
+	SVM_EXIT_WBINVD = 0x089,
 	SVM_EXIT_MONITOR = 0x08a,
 	SVM_EXIT_MWAIT = 0x08b,
 	SVM_EXIT_MWAIT_ARMED = 0x08c,

@@ -35,6 +35,7 @@
 #define PROC_CTL_ACTIVATE_SECONDARY       (1u << 31)
 #define PROC2_CTL_ENABLE_EPT              (1u << 1)
 #define PROC2_CTL_ENABLE_VPID             (1u << 5)
+#define PROC2_CTL_WBINVD_EXITING          (1u << 6)
 #define PROC2_CTL_UNRESTRICTED_GUEST      (1u << 7)
 #define PROC2_CTL_ENABLE_PML              (1u << 17)
 

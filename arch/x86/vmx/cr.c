@@ -6,6 +6,7 @@
  * and MOV DR exits (27.1.3, tables 27-3 and 27-4). See vcpu_vmx.h.
  */
 #include "arch/x86/vmx/vcpu_vmx.h"
+#include "arch/x86/mce.h"
 #include "arch/x86/vmx/vmx.h"
 
 #define CR_FIXED_EXEMPT (CR0_PE | CR0_PG)   /* fixed bits an unrestricted guest may clear (26.3.1.1) */
@@ -31,10 +32,17 @@ uint64_t vmx_cr0_real(uint64_t visible)
 	return (visible | (c->cr0_fixed0 & ~CR_FIXED_EXEMPT)) & c->cr0_fixed1;
 }
 
+/*
+ * CR4.MCE is on under every guest (a host-owned bit: the guest reads its own
+ * value), so that a machine check while it runs is a #MC the exception bitmap
+ * turns into an exit, not a shutdown (spec.c).
+ */
 uint64_t vmx_cr4_real(uint64_t visible)
 {
 	const struct vmx_controls *c = vmx_controls();
-	return (visible | c->cr4_fixed0) & c->cr4_fixed1;
+	uint64_t mce = mce_supported() ? CR4_MCE : 0;
+
+	return (visible | c->cr4_fixed0 | mce) & c->cr4_fixed1;
 }
 
 void vmx_set_efer(struct vcpu *v, uint64_t efer)

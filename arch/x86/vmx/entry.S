@@ -4,8 +4,12 @@
  * vmx_exit, loads the guest GPRs and runs VMLAUNCH or VMRESUME. A VM exit
  * lands at vmx_exit with the host's RSP, stores the guest GPRs and returns 0;
  * a failed entry returns 1 (the VM-instruction error field says why).
+ * Speculation controls (arch/x86/spec_asm.h): VERW last before the entry when
+ * the policy wants it, and the return stack buffer refilled before the first
+ * RET after an exit.
  * gpr[] is in GPR_* order (arch/x86/x86.h): rax rcx rdx rbx rsp rbp rsi rdi r8..r15.
  */
+#include "arch/x86/spec_asm.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/x86.h"
 
@@ -27,7 +31,7 @@ vmx_enter:
 	leaq vmx_exit(%rip), %rdx
 	movq $VMCS_HOST_RIP, %rax
 	vmwrite %rdx, %rax
-	cmpl $0, %esi                   /* flags survive the MOVs below */
+	pushq %rsi                      /* launched; below HOST_RSP, so an exit leaves it behind */
 	movq G(RAX)(%rdi), %rax
 	movq G(RCX)(%rdi), %rcx
 	movq G(RDX)(%rdi), %rdx
@@ -43,11 +47,14 @@ vmx_enter:
 	movq G(R14)(%rdi), %r14
 	movq G(R15)(%rdi), %r15
 	movq G(RDI)(%rdi), %rdi
+	SPEC_CLEAR_CPU_BUFFERS
+	cmpq $0, (%rsp)
 	jne 1f
 	vmlaunch
 	jmp 2f
 1:	vmresume
 2:	/* Entry failed: nothing of the guest ran; the stack is as we left it. */
+	addq $8, %rsp                   /* launched */
 	popq %rdi
 	popq %r15
 	popq %r14
@@ -78,6 +85,7 @@ vmx_exit:
 	movq %r15, G(R15)(%rdi)
 	popq %rax
 	movq %rax, G(RDI)(%rdi)
+	SPEC_FILL_RSB %rax
 	popq %rdi
 	popq %r15
 	popq %r14

@@ -8,6 +8,8 @@
 #include "arch/x86/vmx/vcpu_vmx.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid_guest.h"
+#include "arch/x86/mce.h"
+#include "arch/x86/spec_hw.h"
 #include "arch/x86/vmx/vmx.h"
 #include "kernel/console.h"
 #include "kernel/lib/format.h"
@@ -65,6 +67,8 @@ static enum exit_action on_end_slice(struct exit_ctx *x)
 
 static enum exit_action on_triple_fault(struct exit_ctx *x)
 {
+	if (mce_in_progress())   /* a machine check the guest's context could not take */
+		return vmx_on_machine_check(x);
 	return stop(x, "triple fault");
 }
 
@@ -142,7 +146,7 @@ static const struct {
 	exit_handler handler;   /* NULL: the guest stops with a dump */
 	const char *name;       /* for `vminfo`'s exits line */
 } exits[EXIT_REASON_COUNT] = {
-	[EXIT_EXCEPTION_NMI] = { on_end_slice, "exception-nmi" },   /* exception bitmap is 0: only host NMIs */
+	[EXIT_EXCEPTION_NMI] = { vmx_on_exception_nmi, "exception-nmi" },   /* host NMIs and #MC only */
 	[EXIT_EXTERNAL_INTERRUPT] = { on_end_slice, "external-interrupt" },   /* stays pending for Ferry */
 	[EXIT_TRIPLE_FAULT] = { on_triple_fault, "triple-fault" },
 	[EXIT_INIT] = { on_init, "init" },
@@ -181,7 +185,7 @@ static const struct {
 	[EXIT_RDTSCP] = { NULL, "rdtscp" },
 	[EXIT_PREEMPTION_TIMER] = { on_end_slice, "preemption-timer" },
 	[EXIT_INVVPID] = { vmx_inject_ud, "invvpid" },
-	[EXIT_WBINVD] = { NULL, "wbinvd" },
+	[EXIT_WBINVD] = { vmx_on_wbinvd, "wbinvd" },
 	[EXIT_XSETBV] = { vmx_inject_ud, "xsetbv" },
 	[EXIT_INVPCID] = { NULL, "invpcid" },
 	[EXIT_VMFUNC] = { vmx_inject_ud, "vmfunc" },
@@ -232,7 +236,9 @@ static bool enter(struct vcpu *v, uint64_t ticks, struct exit_ctx *x)
 
 	vmwrite(VMCS_PREEMPTION_TIMER, timer > PREEMPTION_TIMER_MAX ? PREEMPTION_TIMER_MAX : timer);
 	write_cr2(v->cr2);
+	spec_hw_enter(&v->spec, v);
 	int failed = vmx_enter(v->gpr, v->launched);
+	spec_hw_exit(&v->spec);
 	v->cr2 = read_cr2();
 	if (failed) {
 		dump_guest(v);

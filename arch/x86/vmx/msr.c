@@ -6,6 +6,7 @@
  */
 #include "arch/x86/vmx/vcpu_vmx.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/spec_hw.h"
 #include "arch/x86/vmx/vmx.h"
 
 #define FEATURE_CONTROL_LOCKED_VMX_OFF FEATURE_CONTROL_LOCK   /* what a guest without VMX sees */
@@ -113,11 +114,24 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t value)
 	}
 }
 
+/* The speculation-control MSRs (arch/x86/spec_hw.h), before Ferry's own list. */
+static bool spec_msr(struct vcpu *v, uint32_t msr, bool write, uint64_t *value, bool *ok)
+{
+	enum spec_msr_result r = spec_hw_guest_msr(v->cpuid, &v->spec, msr, write, value);
+
+	*ok = r == SPEC_MSR_DONE;
+	return r != SPEC_MSR_NOT_MINE;
+}
+
 enum exit_action vmx_on_rdmsr(struct exit_ctx *x)
 {
-	uint64_t *g = x->v->gpr, value;
+	uint64_t *g = x->v->gpr, value = 0;
+	uint32_t msr = (uint32_t)g[GPR_RCX];
+	bool ok;
 
-	if (!read_msr(x->v, (uint32_t)g[GPR_RCX], &value))
+	if (!spec_msr(x->v, msr, false, &value, &ok))
+		ok = read_msr(x->v, msr, &value);
+	if (!ok)
 		return vmx_inject_gp();
 	g[GPR_RAX] = value & MSR_LOW32;
 	g[GPR_RDX] = value >> 32;
@@ -129,8 +143,12 @@ enum exit_action vmx_on_wrmsr(struct exit_ctx *x)
 {
 	uint64_t *g = x->v->gpr;
 	uint64_t value = (g[GPR_RDX] & MSR_LOW32) << 32 | (g[GPR_RAX] & MSR_LOW32);
+	uint32_t msr = (uint32_t)g[GPR_RCX];
+	bool ok;
 
-	if (!write_msr(x->v, (uint32_t)g[GPR_RCX], value))
+	if (!spec_msr(x->v, msr, true, &value, &ok))
+		ok = write_msr(x->v, msr, value);
+	if (!ok)
 		return vmx_inject_gp();
 	vmx_skip_instruction();
 	return EXIT_RESUME;

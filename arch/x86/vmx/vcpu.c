@@ -33,7 +33,7 @@ static void init_exec_controls(struct vcpu *v)
 	vmwrite(VMCS_PROC_CONTROLS, c->proc);
 	v->proc2 = c->proc2;
 	vmwrite(VMCS_PROC2_CONTROLS, v->proc2);
-	vmwrite(VMCS_EXCEPTION_BITMAP, 0);
+	vmwrite(VMCS_EXCEPTION_BITMAP, X86_BIT32(VECTOR_MC));   /* a machine check is the host's (spec.c) */
 	vmwrite(VMCS_CR3_TARGET_COUNT, 0);
 	vmwrite(VMCS_CR0_MASK, vmx_cr0_host_owned());
 	vmwrite(VMCS_CR4_MASK, vmx_cr4_host_owned());
@@ -258,6 +258,7 @@ void vmx_vcpu_get_state(struct vcpu *v, struct x86_cpu_state *s)
 	s->cstar = v->cstar;
 	s->sfmask = v->sfmask;
 	s->kernel_gs_base = v->kernel_gs_base;
+	s->spec_ctrl = v->spec.spec_ctrl;
 	memcpy(s->fxsave, v->fxsave, FXSAVE_BYTES);
 	s->interruptibility = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
 	s->activity = (uint32_t)vmread(VMCS_GUEST_ACTIVITY);
@@ -303,6 +304,7 @@ void vmx_vcpu_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 	v->cstar = s->cstar;
 	v->sfmask = s->sfmask;
 	v->kernel_gs_base = s->kernel_gs_base;
+	v->spec.spec_ctrl = s->spec_ctrl;
 	memcpy(v->fxsave, s->fxsave, FXSAVE_BYTES);
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s->interruptibility);
 	vmwrite(VMCS_GUEST_ACTIVITY, s->activity);

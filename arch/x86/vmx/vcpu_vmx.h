@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch/x86/spec_ctrl.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/vmx/ept.h"
 #include "arch/x86/vmx/vmcs.h"
@@ -42,6 +43,7 @@ struct vcpu {
 	uint8_t fxsave[FXSAVE_BYTES] __attribute__((aligned(16)));
 	uint64_t cr2, dr[4], dr6;
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
+	struct spec_guest spec;     /* IA32_SPEC_CTRL as the guest set it (switched around each entry) */
 	uint64_t self_phys;         /* the frame this struct lives in */
 	uint64_t vmcs_phys;
 	uint64_t eptp;
@@ -128,6 +130,14 @@ void vmx_set_efer(struct vcpu *v, uint64_t efer);
 void vmx_update_long_mode(struct vcpu *v, uint64_t efer, bool paging);
 enum exit_action vmx_on_cr_access(struct exit_ctx *x);
 enum exit_action vmx_on_dr_access(struct exit_ctx *x);
+
+/* ---- spec.c: side channels and native events ---------------------------------------- */
+/* Exit reason 0: a host NMI (handed to Ferry's handler) or a machine check (never the guest's). */
+enum exit_action vmx_on_exception_nmi(struct exit_ctx *x);
+/* A machine check that ended the guest's run: stop the guest or panic (arch/x86/mce.h). */
+enum exit_action vmx_on_machine_check(struct exit_ctx *x);
+/* WBINVD/WBNOINVD: skipped (nothing writes guest memory behind the caches). */
+enum exit_action vmx_on_wbinvd(struct exit_ctx *x);
 
 /* ---- dirty.c ------------------------------------------------------------------------- */
 /* Takes the PML page when the CPU has PML; FERR_NOMEM. */

@@ -69,7 +69,7 @@ static int compute_controls(const struct vmx_msrs *m, const char **why)
 			     PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_RDPMC_EXITING | PROC_MOV_DR_EXITING |
 			     PROC_CTL_ACTIVATE_SECONDARY;
 	uint32_t proc2_need = PROC2_CTL_ENABLE_EPT | PROC2_CTL_UNRESTRICTED_GUEST;
-	uint32_t proc2_want = proc2_need | PROC2_CTL_ENABLE_VPID;
+	uint32_t proc2_want = proc2_need | PROC2_CTL_ENABLE_VPID | PROC2_CTL_WBINVD_EXITING;
 	uint32_t exit_need = EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER;
 	uint32_t exit_want = exit_need | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG_CONTROLS;
 	uint32_t entry_need = ENTRY_LOAD_EFER;
@@ -252,9 +252,10 @@ static unsigned vmx_hw_capabilities(const struct vcpu_capability **list)
 
 static void vmx_hw_describe(char *buf, size_t cap)
 {
-	fmt_snprintf(buf, cap, "pin=0x%x proc=0x%x proc2=0x%x exit=0x%x entry=0x%x vpid=%s dirty=%s",
+	fmt_snprintf(buf, cap, "pin=0x%x proc=0x%x proc2=0x%x exit=0x%x entry=0x%x vpid=%s dirty=%s wbinvd=%s",
 		     ctl.pin, ctl.proc, ctl.proc2, ctl.exit, ctl.entry, ctl.vpid ? "yes" : "no",
-		     ctl.pml ? "pml" : ctl.ept_ad ? "ept-ad" : "none");
+		     ctl.pml ? "pml" : ctl.ept_ad ? "ept-ad" : "none",
+		     ctl.proc2 & PROC2_CTL_WBINVD_EXITING ? "trapped" : "native");
 }
 
 const struct vcpu_backend vmx_backend = {
