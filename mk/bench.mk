@@ -47,6 +47,12 @@ bench-switchover-bochs: $(DIRTY_GUEST_ELF) esp esp-faults
 	/usr/bin/python3 bench/switchover.py --backend vmx --faults --with-qemu \
 	  --json $(BUILD)/bench/switchover-vmx.json --svg $(BUILD)/bench/switchover-vmx.svg
 
+# The cost of the channel's encryption: Ferry's migration on the AMD-V lab with the default
+# cipher (ChaCha20-Poly1305) and with migration_cipher = none, on the same lab, one table each.
+.PHONY: bench-migration-encryption
+bench-migration-encryption: $(DIRTY_GUEST_ELF) esp
+	/usr/bin/python3 bench/ferry_migration.py --backend svm --ciphers chacha20-poly1305,none
+
 -include $(DIRTY_GUEST_OBJS:.o=.d)
 
 clean: clean-bench

@@ -224,6 +224,14 @@ bool mig_reply_overdue(const struct mig_engine *e, uint64_t since_ns)
 	return mig_now(e) - since_ns > (uint64_t)e->params.reply_timeout_ms * NS_PER_MS;
 }
 
+const char *mig_transport_why(const struct mig_engine *e, const char *fallback)
+{
+	const struct mig_transport_ops *t = e->env.transport_ops;
+	const char *why = e->conn && t->why ? t->why(e->conn) : NULL;
+
+	return why ? why : fallback;
+}
+
 bool mig_handshake_overdue(const struct mig_engine *e, uint64_t since_ns)
 {
 	return mig_now(e) - since_ns > (uint64_t)e->params.handshake_timeout_ms * NS_PER_MS;

@@ -119,6 +119,12 @@ struct mig_transport_ops {
 	 * otherwise count against the downtime.
 	 */
 	size_t (*unacked)(const struct tcp_stream *conn);
+	/*
+	 * The transport's own words for its sticky error (a TLS channel: a wrong key, no
+	 * cipher in common, an older peer's refusal...); may be NULL, or return NULL: the
+	 * engine's generic words then.
+	 */
+	const char *(*why)(const struct tcp_stream *conn);
 };
 
 /* Progress, about once a second while pre-copy runs. */

@@ -555,7 +555,7 @@ static void role_dest_step(struct mig_engine *e)
 	if (!err && e->conn)
 		err = mig_pump_out(e);   /* RESUMED or ANSWER without waiting for the next step */
 	if (err) {
-		dst_fail(e, err, MIG_REASON_NONE, "connection to the source lost");
+		dst_fail(e, err, MIG_REASON_NONE, mig_transport_why(e, "connection to the source lost"));
 		return;
 	}
 	if (e->phase == MIG_PHASE_ANNOUNCE || e->phase == MIG_PHASE_ANSWER)

@@ -184,6 +184,8 @@ bool mig_output_drained(const struct mig_engine *e);
 long mig_read(struct mig_engine *e);
 /* True when the peer has said nothing for reply_timeout_ms since `since_ns`. */
 bool mig_reply_overdue(const struct mig_engine *e, uint64_t since_ns);
+/* What the transport says its error was (mig_transport_ops.why), else `fallback`. */
+const char *mig_transport_why(const struct mig_engine *e, const char *fallback);
 /* Counts the reader's newly verified messages as the peer's liveness (last_rx_ns). */
 void mig_note_messages(struct mig_engine *e, uint64_t reader_messages);
 /* True when the handshake (connection to the peer's verified AUTH) has run out of time. */

@@ -105,7 +105,7 @@ static void src_connection_lost(struct mig_engine *e, int err)
 		mig_src_in_doubt(e, err, "connection lost after GO");
 	} else {
 		mig_src_fail(e, MIG_OUTCOME_FAILED, err, MIG_REASON_NONE,
-			     "connection to the destination lost");
+			     mig_transport_why(e, "connection to the destination lost"));
 	}
 }
 
@@ -342,7 +342,7 @@ static bool src_connected(struct mig_engine *e)
 
 	if (err) {
 		mig_src_fail(e, MIG_OUTCOME_FAILED, err, MIG_REASON_NONE,
-			     "no migration listener at the destination");
+			     mig_transport_why(e, "no migration listener at the destination"));
 		return false;
 	}
 	if (!t->connected(e->conn)) {
