@@ -24,7 +24,9 @@ keys of qemu_migration's rows, so format_table() prints both halves with the sam
     print(format_table(rows))
 
 Standalone: `make bench-ferry-migration` (both halves, one run), or
-`python3 bench/ferry_migration.py --rates 0,25,100 [--with-qemu] [--json]`.
+`python3 bench/ferry_migration.py --rates 0,25,100 [--with-qemu] [--json]`. With
+`--ciphers chacha20-poly1305,none` (`make bench-migration-encryption`) every rate runs once
+per migration_cipher, each on a fresh pair of hosts on the same lab: the cost of encryption.
 docs/benchmarks.md describes every figure and how the rates were scaled to the link.
 """
 import argparse
@@ -61,20 +63,23 @@ NETBENCH = re.compile(r"netbench: sent bytes=(\d+) ms=(\d+) mb_per_s=([\d.]+)")
 PING_RTT = re.compile(r"rtt min/avg/max = ([\d.]+)/([\d.]+)/([\d.]+) ms")
 
 
-def open_lab(kind="auto", backend="vmx"):
+def open_lab(kind="auto", backend="vmx", hosts=2):
     """(lab, host factory, description): NetLab when it can be built (or kind="netlab"),
-    else HubLab (Bochs only)."""
+    else HubLab (Bochs only). The factory takes the host's index and its migration_cipher
+    (None: the default, chacha20-poly1305)."""
     if kind == "auto":
         kind = "netlab" if netlab_available()[0] or backend != "vmx" else "hub"
-    config = "migration_key = %s\n" % KEY
+
+    def config(cipher):
+        return "migration_key = %s\n" % KEY + ("migration_cipher = %s\n" % cipher if cipher else "")
     if kind == "netlab":
         lab = NetLab()
         emulator = "bochs" if backend == "vmx" else backend_emulator(backend)
         what = "Bochs hosts" if backend == "vmx" else "QEMU TCG AMD-V hosts"
-        return lab, (lambda i: lab.ferry(i, emulator=emulator, extra_config=config)), \
+        return lab, (lambda i, cipher=None: lab.ferry(i, emulator=emulator, extra_config=config(cipher))), \
             "%s on a Linux bridge (netlab)" % what
-    lab = HubLab(ports=2)
-    return lab, (lambda i: lab.ferry(i, extra_config=config)), "Bochs hosts on bxhub"
+    lab = HubLab(ports=hosts)
+    return lab, (lambda i, cipher=None: lab.ferry(i, extra_config=config(cipher))), "Bochs hosts on bxhub"
 
 
 def netbench(a, b, b_ip, mib=NETBENCH_MIB):
@@ -218,20 +223,25 @@ def run_case(a, b, b_ip, rate, name, memory_mib=GUEST_MIB, window_mib=WINDOW_MIB
 
 
 def run_ferry_migration_bench(rates=DEFAULT_RATES, lab_kind="auto", backend="vmx", floor=False,
-                              **options):
+                              ciphers=(None,), **options):
     """One row per write rate, in order, on one pair of hosts; options as run_case().
-    With floor, the idle link is measured first and every row gets its downtime floor."""
-    lab, ferry, description = open_lab(lab_kind, backend)
+    With floor, the idle link is measured first and every row gets its downtime floor.
+    With several ciphers (migration_cipher values; None: the default), a fresh pair of
+    hosts per cipher on the same lab runs every rate, and each row names its cipher."""
+    lab, ferry, description = open_lab(lab_kind, backend, hosts=2 * len(ciphers))
     rows = []
     with lab:
-        with ferry(0) as a, ferry(1) as b:
-            a.wait_prompt(timeout=BOOT_S)
-            b.wait_prompt(timeout=BOOT_S)
-            link = idle_link(a, b, lab.host_ip(1)) if floor else None
-            for i, rate in enumerate(rates):
-                row = run_case(a, b, lab.host_ip(1), rate, "bench%d" % i, idle_link=link, **options)
-                row["lab"] = description
-                rows.append(row)
+        for k, cipher in enumerate(ciphers):
+            with ferry(2 * k, cipher) as a, ferry(2 * k + 1, cipher) as b:
+                a.wait_prompt(timeout=BOOT_S)
+                b.wait_prompt(timeout=BOOT_S)
+                b_ip = lab.host_ip(2 * k + 1)
+                link = idle_link(a, b, b_ip) if floor else None
+                for i, rate in enumerate(rates):
+                    row = run_case(a, b, b_ip, rate, "bench%d" % i, idle_link=link, **options)
+                    row["lab"] = description
+                    row["cipher"] = cipher or "chacha20-poly1305"
+                    rows.append(row)
     return rows
 
 
@@ -277,17 +287,26 @@ def main(argv=None):
     parser.add_argument("--qemu-rates", default=None,
                         help="QEMU's write rates (default: the same as Ferry's with --backend svm, "
                         "else %s)" % ",".join(map(str, qemu_migration.DEFAULT_RATES)))
+    parser.add_argument("--ciphers", default=None,
+                        help="migration_cipher values, comma-separated (chacha20-poly1305, none): "
+                        "every rate once per cipher, each on a fresh pair of hosts on the same lab, "
+                        "one table per cipher (default: the hosts' default cipher only)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args(argv)
     start = time.monotonic()
     svm = args.backend == "svm"
     rates = args.rates or ",".join(map(str, SVM_RATES if svm else DEFAULT_RATES))
+    ciphers = args.ciphers.split(",") if args.ciphers else [None]
     rows = run_ferry_migration_bench(
         rates=[int(r) for r in rates.split(",")], lab_kind=args.lab, backend=args.backend,
-        floor=svm, memory_mib=args.memory, window_mib=args.window, warmup_s=args.warmup,
-        netbench_mib=args.netbench_mib)
-    title = "Ferry live migration, %d MiB guest, %s, netbench as raw" % (args.memory, rows[0]["lab"])
-    print(format_table(rows, title=title, columns=FLOOR_COLUMNS if svm else COLUMNS))
+        floor=svm, ciphers=ciphers, memory_mib=args.memory, window_mib=args.window,
+        warmup_s=args.warmup, netbench_mib=args.netbench_mib)
+    for cipher in ciphers:
+        part = [r for r in rows if r["cipher"] == (cipher or "chacha20-poly1305")]
+        title = "Ferry live migration, %d MiB guest, %s, netbench as raw" % (args.memory, part[0]["lab"])
+        if args.ciphers:
+            title += ", migration_cipher = %s" % part[0]["cipher"]
+        print(format_table(part, title=title, columns=FLOOR_COLUMNS if svm else COLUMNS))
     qemu_rows = []
     if args.with_qemu:
         # On the AMD-V lab QEMU is held to the link rate Ferry measured, so both move data

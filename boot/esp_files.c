@@ -83,14 +83,18 @@ static void load_config(EFI_FILE_HANDLE root, struct boot_info *info)
 	}
 }
 
-static void load_guest_images(EFI_FILE_HANDLE root, struct boot_info *info)
+/*
+ * Reads every file of an ESP folder whole, named "PREFIX/NAME" (kind names the files in
+ * the log). Returns false when there is no such folder.
+ */
+static bool load_folder(EFI_FILE_HANDLE root, struct boot_info *info, CHAR16 *folder,
+			const char *prefix, const char *kind)
 {
 	EFI_FILE_HANDLE dir;
-	EFI_STATUS st = uefi_call_wrapper(root->Open, 5, root, &dir, L"guests", EFI_FILE_MODE_READ, 0);
-	if (EFI_ERROR(st)) {
-		klog_info("esp: no guests folder");
-		return;
-	}
+	EFI_STATUS st = uefi_call_wrapper(root->Open, 5, root, &dir, folder, EFI_FILE_MODE_READ, 0);
+	if (EFI_ERROR(st))
+		return false;
+	size_t prefix_len = strlen(prefix);
 	/* A directory read returns one EFI_FILE_INFO per call; size 0 marks the end. */
 	union {
 		EFI_FILE_INFO info;
@@ -104,11 +108,9 @@ static void load_guest_images(EFI_FILE_HANDLE root, struct boot_info *info)
 		if (entry.info.Attribute & EFI_FILE_DIRECTORY)
 			continue;
 		char name[BOOT_FILE_NAME];
-		const char prefix[] = "guests/";
-		memcpy(name, prefix, sizeof(prefix));
-		if (!ascii_name(entry.info.FileName, name + sizeof(prefix) - 1,
-				sizeof(name) - sizeof(prefix) + 1)) {
-			klog_warn("esp: a guest file with an unusable name was skipped");
+		memcpy(name, prefix, prefix_len + 1);
+		if (!ascii_name(entry.info.FileName, name + prefix_len, sizeof(name) - prefix_len)) {
+			klog_warn("esp: a %s file with an unusable name was skipped", kind);
 			continue;
 		}
 		EFI_FILE_HANDLE file;
@@ -126,6 +128,7 @@ static void load_guest_images(EFI_FILE_HANDLE root, struct boot_info *info)
 		}
 	}
 	uefi_call_wrapper(dir->Close, 1, dir);
+	return true;
 }
 
 void esp_load_files(EFI_HANDLE image, struct boot_info *info)
@@ -145,6 +148,9 @@ void esp_load_files(EFI_HANDLE image, struct boot_info *info)
 		return;
 	}
 	load_config(root, info);
-	load_guest_images(root, info);
+	if (!load_folder(root, info, L"guests", "guests/", "guest"))
+		klog_info("esp: no guests folder");
+	/* The migration channel's certificates and keys (ferry.cfg's migration_cert...): optional. */
+	load_folder(root, info, L"tls", "tls/", "tls");
 	uefi_call_wrapper(root->Close, 1, root);
 }

@@ -141,6 +141,64 @@ static void set_migration_key(struct parse_state *st, const char *v, size_t len)
 	st->cfg->migration_key[len] = '\0';
 }
 
+static const char *const cipher_names[] = {
+	[CONFIG_CIPHER_CHACHA20_POLY1305] = "chacha20-poly1305",
+	[CONFIG_CIPHER_NONE] = "none",
+};
+
+const char *config_cipher_name(enum config_cipher c)
+{
+	return (unsigned)c < sizeof(cipher_names) / sizeof(cipher_names[0]) ? cipher_names[c] : "?";
+}
+
+static void set_migration_cipher(struct parse_state *st, const char *v, size_t len)
+{
+	for (unsigned i = 0; i < sizeof(cipher_names) / sizeof(cipher_names[0]); i++)
+		if (span_equals(v, len, cipher_names[i])) {
+			st->cfg->migration_cipher = (enum config_cipher)i;
+			return;
+		}
+	report(st, CONFIG_ERROR, "migration_cipher must be chacha20-poly1305 or none");
+}
+
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' ||
+	       c == '_' || c == '-';
+}
+
+/* A file under the ESP's tls folder: "tls/NAME", NAME of letters, digits, '.', '_', '-'. */
+static void set_tls_path(struct parse_state *st, const char *key, char *out, const char *v, size_t len)
+{
+	size_t folder = sizeof(CONFIG_TLS_FOLDER) - 1;
+	bool ok = len > folder && len <= CONFIG_PATH_MAX && memcmp(v, CONFIG_TLS_FOLDER, folder) == 0;
+
+	for (size_t i = folder; ok && i < len; i++)
+		ok = is_name_char(v[i]);
+	if (!ok) {
+		report(st, CONFIG_ERROR, "%s must be a file in the ESP's tls folder: tls/NAME, at most %d characters",
+		       key, CONFIG_PATH_MAX);
+		return;
+	}
+	memcpy(out, v, len);
+	out[len] = '\0';
+}
+
+static void set_migration_cert(struct parse_state *st, const char *v, size_t len)
+{
+	set_tls_path(st, "migration_cert", st->cfg->migration_cert, v, len);
+}
+
+static void set_migration_key_file(struct parse_state *st, const char *v, size_t len)
+{
+	set_tls_path(st, "migration_key_file", st->cfg->migration_key_file, v, len);
+}
+
+static void set_migration_ca(struct parse_state *st, const char *v, size_t len)
+{
+	set_tls_path(st, "migration_ca", st->cfg->migration_ca, v, len);
+}
+
 static void set_svm_dirty(struct parse_state *st, const char *v, size_t len)
 {
 	if (span_equals(v, len, "npt-ad"))
@@ -162,6 +220,10 @@ static const struct key_handler key_handlers[] = {
 	{ "gateway", set_gateway },
 	{ "migration_port", set_migration_port },
 	{ "migration_key", set_migration_key },
+	{ "migration_cert", set_migration_cert },
+	{ "migration_key_file", set_migration_key_file },
+	{ "migration_ca", set_migration_ca },
+	{ "migration_cipher", set_migration_cipher },
 	{ "svm_dirty", set_svm_dirty },
 };
 

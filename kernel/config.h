@@ -9,6 +9,12 @@
  *   gateway         = A.B.C.D          default route (optional)
  *   migration_port  = PORT             TCP port of the migration listener (1-65535)
  *   migration_key   = TEXT             pre-shared key, 16 to 128 printable characters
+ *   migration_cert  = tls/FILE         this host's X.509 certificate (PEM or DER) on the ESP
+ *   migration_key_file = tls/FILE      its private key (ECDSA or RSA, unencrypted)
+ *   migration_ca    = tls/FILE         the CA certificate that signs every peer's certificate
+ *   migration_cipher = chacha20-poly1305 | none
+ *                                      the migration channel's cipher (none: authenticated,
+ *                                      not encrypted; both ends must agree)
  *   svm_dirty       = npt-ad | npt-wp  how AMD-V hosts track guest writes (docs/svm.md)
  *
  * An unknown key gives a warning, a malformed line or value an error naming the
@@ -26,6 +32,17 @@
 #define CONFIG_KEY_MIN 16
 #define CONFIG_KEY_MAX 128
 #define CONFIG_DEFAULT_MIGRATION_PORT 8002
+/* An ESP path of a migration_cert/key_file/ca file: "tls/" and a name (boot loads \tls\ whole). */
+#define CONFIG_TLS_FOLDER "tls/"
+#define CONFIG_PATH_MAX 39
+
+enum config_cipher {
+	CONFIG_CIPHER_CHACHA20_POLY1305,   /* the default */
+	CONFIG_CIPHER_NONE,                /* the NULL cipher: authenticated, not encrypted */
+};
+
+/* The name of a migration_cipher value. */
+const char *config_cipher_name(enum config_cipher c);
 
 struct ferry_config {
 	char hostname[CONFIG_HOSTNAME_MAX + 1];
@@ -34,7 +51,11 @@ struct ferry_config {
 	uint8_t prefix_len;
 	uint32_t gateway;       /* 0 when unset */
 	uint16_t migration_port;
-	char migration_key[CONFIG_KEY_MAX + 1];  /* empty: migration refused */
+	char migration_key[CONFIG_KEY_MAX + 1];  /* empty: no PSK */
+	char migration_cert[CONFIG_PATH_MAX + 1];      /* ESP paths; empty when unset */
+	char migration_key_file[CONFIG_PATH_MAX + 1];
+	char migration_ca[CONFIG_PATH_MAX + 1];
+	enum config_cipher migration_cipher;
 	bool svm_dirty_write_protect;   /* npt-wp instead of the NPT dirty bits (npt-ad) */
 };
 

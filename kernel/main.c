@@ -1,6 +1,7 @@
 /*
  * kernel_main: Ferry after ExitBootServices, its bring-up in order: Ferry's own
- * descriptor tables and crash reports (the arch's half of panic), time, power,
+ * descriptor tables and crash reports (the arch's half of panic), time, the
+ * entropy source, power,
  * memory and page tables, the host's configuration (ferry.cfg), PCI and the NIC,
  * the network,
  * guests and migration, then the shell on the console, whose output is queued
@@ -19,6 +20,7 @@
 #include "kernel/shell/shell.h"
 #include "kernel/vm/vm.h"
 #include "arch/x86/clock.h"
+#include "arch/x86/entropy.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/paging.h"
@@ -38,6 +40,7 @@ void kernel_main(struct boot_info *info)
 	panic_attach(&trap_panic_arch);
 	struct clock_counter tsc = tsc_clock_counter(info->tsc_hz);
 	clock_init(&tsc);
+	entropy_init();
 	power_init(info->runtime_services);
 	memory_init(info);
 	paging_init(info);

@@ -12,6 +12,8 @@ static struct {
 	enum poll_kind kind;
 } pollers[POLL_MAX];
 static unsigned poller_count;
+static uint64_t busy_reported_ns;
+static bool busy_reported;
 
 int poll_register(const char *name, void (*fn)(void), enum poll_kind kind)
 {
@@ -55,4 +57,20 @@ bool poll_until(bool (*done)(void *ctx), void *ctx, uint64_t timeout_ms)
 				run_poller(i);
 	}
 	return true;
+}
+
+uint64_t poll_deadline(void)
+{
+	return clock_ns() + POLL_BUDGET_NS;
+}
+
+void poll_report_busy(void)
+{
+	busy_reported_ns = clock_ns();
+	busy_reported = true;
+}
+
+bool poll_io_busy(void)
+{
+	return busy_reported && clock_ns() - busy_reported_ns < POLL_BUSY_HOLD_NS;
 }

@@ -3,6 +3,13 @@
  * and the guests' scheduler are pollers called in turn. A poller must return
  * quickly (it is called thousands of times a second); long work is split into
  * steps kept in the poller's own state.
+ *
+ * Pace: a poller with more work than one turn holds (a ring of received frames, a
+ * migration with pages to send) works until its turn's deadline, poll_deadline(),
+ * a time budget rather than a count of frames or pages, and says so with
+ * poll_report_busy(). While a report is recent (POLL_BUSY_HOLD_NS) poll_io_busy()
+ * is true and the guests' scheduler runs short slices, so that a CPU-bound guest
+ * does not starve the I/O of a turn for a whole slice.
  */
 #ifndef FERRY_POLL_H
 #define FERRY_POLL_H
@@ -11,6 +18,8 @@
 #include <stdint.h>
 
 #define POLL_MAX 16
+#define POLL_BUDGET_NS    2000000ull     /* 2 ms: one poller's turn while it has work */
+#define POLL_BUSY_HOLD_NS 100000000ull   /* 100 ms: how long a busy report keeps slices short */
 
 enum poll_kind {
 	POLL_BACKGROUND,   /* runs always, also while a command waits (poll_until); its console output never waits */
@@ -29,5 +38,12 @@ void poll_run_all(void);
  * while the machine keeps running.
  */
 bool poll_until(bool (*done)(void *ctx), void *ctx, uint64_t timeout_ms);
+
+/* The end of a turn that starts now (clock_ns() + POLL_BUDGET_NS). */
+uint64_t poll_deadline(void);
+/* A poller has I/O work going on (a migration, heavy traffic): keeps slices short a while. */
+void poll_report_busy(void);
+/* True within POLL_BUSY_HOLD_NS of the last poll_report_busy(). */
+bool poll_io_busy(void);
 
 #endif

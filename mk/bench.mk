@@ -36,6 +36,23 @@ bench-qemu-migration: $(DIRTY_GUEST_ELF)
 bench-ferry-migration: $(DIRTY_GUEST_ELF) esp
 	/usr/bin/python3 bench/ferry_migration.py --with-qemu
 
+# The switchover (issue 13, docs/benchmarks.md "Switchover"): a 64 MiB witness guest at three
+# write rates with verify=off/before/after, beside a spinning neighbour, the injected fault
+# (a fault-injection image), QEMU's migration at the same link rate; JSON and an SVG plot.
+.PHONY: bench-switchover bench-switchover-bochs
+bench-switchover: $(DIRTY_GUEST_ELF) esp esp-faults
+	/usr/bin/python3 bench/switchover.py --backend svm --faults --with-qemu \
+	  --json $(BUILD)/bench/switchover-svm.json --svg $(BUILD)/bench/switchover-svm.svg
+bench-switchover-bochs: $(DIRTY_GUEST_ELF) esp esp-faults
+	/usr/bin/python3 bench/switchover.py --backend vmx --faults --with-qemu \
+	  --json $(BUILD)/bench/switchover-vmx.json --svg $(BUILD)/bench/switchover-vmx.svg
+
+# The cost of the channel's encryption: Ferry's migration on the AMD-V lab with the default
+# cipher (ChaCha20-Poly1305) and with migration_cipher = none, on the same lab, one table each.
+.PHONY: bench-migration-encryption
+bench-migration-encryption: $(DIRTY_GUEST_ELF) esp
+	/usr/bin/python3 bench/ferry_migration.py --backend svm --ciphers chacha20-poly1305,none
+
 -include $(DIRTY_GUEST_OBJS:.o=.d)
 
 clean: clean-bench

@@ -1,10 +1,18 @@
 # mbedTLS (Debian's 2.28 source in build/deps/mbedtls, fetched by scripts/setup.sh):
-# only the files the migration stream needs (SHA-256, on which kernel/migration/auth.c
-# builds HMAC; ChaCha20 and Poly1305 for message tags), configured by kernel/migration/mbedtls_config.h. The image gets them as
-# an archive (MBEDTLS_IMAGE_LIB, linked by mk/migration.mk after its users); host unit
-# tests compile them with the portable sources.
+# the files of the migration channel's TLS 1.2 (kernel/migration/tls*.c: the record
+# layer, ECDHE with PSKs or X.509 certificates, ChaCha20-Poly1305) and of the inner
+# protocol's tags (kernel/migration/auth.c), configured by
+# kernel/migration/mbedtls_config.h. The image gets them as an archive
+# (MBEDTLS_IMAGE_LIB, linked by mk/migration.mk after its users); host unit tests
+# compile them with the portable sources.
 MBEDTLS_DIR     := $(DEPS)/mbedtls
-MBEDTLS_FILES   := sha256.c chacha20.c poly1305.c platform_util.c
+MBEDTLS_FILES   := \
+  ssl_tls.c ssl_msg.c ssl_cli.c ssl_srv.c ssl_ciphersuites.c \
+  cipher.c cipher_wrap.c chacha20.c poly1305.c chachapoly.c aes.c gcm.c \
+  md.c sha1.c sha256.c sha512.c hmac_drbg.c \
+  bignum.c ecp.c ecp_curves.c ecdh.c ecdsa.c rsa.c rsa_internal.c \
+  asn1parse.c asn1write.c oid.c pk.c pk_wrap.c pkparse.c pem.c base64.c x509.c x509_crt.c \
+  platform.c platform_util.c constant_time.c memory_buffer_alloc.c
 MBEDTLS_SRCS    := $(addprefix $(MBEDTLS_DIR)/library/,$(MBEDTLS_FILES))
 MBEDTLS_DEFINES := -DMBEDTLS_CONFIG_FILE='"kernel/migration/mbedtls_config.h"'
 MBEDTLS_INC     := -isystem $(MBEDTLS_DIR)/include

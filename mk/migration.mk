@@ -5,12 +5,14 @@
 # same sources, with their own guests, transport and random bytes. The service, the
 # guest and host ops over kernel/vm/ and the TCP transport are the image's side only.
 MIGRATION_IMAGE_ONLY := kernel/migration/service.c kernel/migration/guest_ops.c \
+  kernel/migration/mbedtls_platform.c \
   kernel/migration/transport.c
 MIGRATION_SRCS := $(filter-out $(MIGRATION_IMAGE_ONLY),$(wildcard kernel/migration/*.c))
 MIGRATION_IMAGE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(MIGRATION_SRCS))
 MIGRATION_IMAGE_LIB  := $(BUILD)/obj/kernel/migration/libmigration.a
 
-PORTABLE_SRCS += $(MIGRATION_SRCS)
+# The memory digest's CRC-32C (arch/x86/crc32c.c) is portable too; the image builds it with arch/x86.
+PORTABLE_SRCS += $(MIGRATION_SRCS) arch/x86/crc32c.c
 IMAGE_OBJS    += $(patsubst %.c,$(BUILD)/obj/%.o,$(MIGRATION_IMAGE_ONLY)) \
   $(MIGRATION_IMAGE_LIB) $(MBEDTLS_IMAGE_LIB)
 
@@ -31,13 +33,13 @@ FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
   -DFERRY_HOST -I. -Iinclude $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
 FUZZ_SRCS    := $(MIGRATION_SRCS) $(MBEDTLS_SRCS) \
-  kernel/lib/format.c arch/x86/cpu_features.c
-FUZZ_NAMES   := fuzz_migration_codec fuzz_migration_dest fuzz_migration_preauth
+  kernel/lib/format.c kernel/lib/parse.c kernel/config.c arch/x86/cpu_features.c arch/x86/crc32c.c
+FUZZ_NAMES   := fuzz_migration_codec fuzz_migration_dest fuzz_migration_preauth fuzz_migration_tls
 FUZZ_TARGETS := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
 FUZZ_SEEDS   := tests/fuzz/corpus
 
 $(FUZZ_TARGETS): $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/migration_fuzz.h tests/fuzz/fuzz_seeds.h \
-    tests/unit/migration_fakes.h $(FUZZ_SRCS) $(wildcard kernel/migration/*.h)
+    tests/unit/migration_fakes.h tests/unit/tls_pipe.h $(FUZZ_SRCS) $(wildcard kernel/migration/*.h)
 	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-$*
 	@echo "  FUZZCC  $@"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -o $@
@@ -60,10 +62,34 @@ fuzz-migration-seeds: $(FUZZ_TARGETS)
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -DFERRY_HOST -I. -Iinclude \
   $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
 $(BUILD)/bench/bench_migration: tests/bench/bench_migration.c $(MIGRATION_SRCS) \
-    $(MBEDTLS_SRCS) kernel/lib/format.c arch/x86/cpu_features.c
+    $(MBEDTLS_SRCS) kernel/lib/format.c arch/x86/cpu_features.c arch/x86/crc32c.c
 	@mkdir -p $(dir $@)
 	@echo "  BENCHCC $@"
 	@$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@
 
 bench-migration: $(BUILD)/bench/bench_migration
 	$(BUILD)/bench/bench_migration
+
+# The channel's encryption beside memcpy: mbedTLS as in the image, then with AES-NI.
+.PHONY: bench-crypto
+BENCH_CRYPTO_SRCS := tests/bench/bench_crypto.c $(MIGRATION_SRCS) $(MBEDTLS_SRCS) \
+  kernel/lib/format.c kernel/lib/parse.c kernel/config.c arch/x86/cpu_features.c
+$(BUILD)/bench/bench_crypto: $(BENCH_CRYPTO_SRCS) tests/unit/tls_pipe.h
+	@mkdir -p $(dir $@)
+	@echo "  BENCHCC $@"
+	@$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@
+$(BUILD)/bench/bench_crypto_aesni: $(BENCH_CRYPTO_SRCS) $(MBEDTLS_DIR)/library/aesni.c
+	@mkdir -p $(dir $@)
+	@echo "  BENCHCC $@"
+	@$(CC) $(BENCH_CFLAGS) -DFERRY_BENCH_AESNI $(filter %.c,$^) -o $@
+
+bench-crypto: $(BUILD)/bench/bench_crypto $(BUILD)/bench/bench_crypto_aesni
+	$(BUILD)/bench/bench_crypto
+	$(BUILD)/bench/bench_crypto_aesni
+
+# The channel's host test reads certificates made fresh by OpenSSL next to it.
+TEST_CERTS := $(BUILD)/host/tls/ca.crt
+$(TEST_CERTS): tests/tools/make_test_certs.sh
+	@echo "  CERTS   $(dir $@)"
+	@tests/tools/make_test_certs.sh $(dir $@)
+$(BUILD)/host/test_migration_tls: $(TEST_CERTS) tests/unit/tls_pipe.h

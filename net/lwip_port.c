@@ -2,17 +2,20 @@
 #include "kernel/memory.h"      /* before lwIP's headers: see the mem_free note in lwipopts.h */
 #include "net/lwip_port.h"
 #include "net/lwip_heap.h"
+#include "net/lwip_hooks.h"
+#include "net/tcp_isn.h"
+#include "arch/x86/entropy.h"
 #include "kernel/clock.h"
 #include "kernel/console.h"
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
-#include "arch/x86/cpu.h"
 
 #include "lwip/sys.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 static struct frame_owner lwip_owner = { .name = "lwip" };
 
@@ -50,17 +53,33 @@ void lwip_port_assert(const char *msg, const char *file, int line)
 	panic("lwIP assertion failed: %s at %s:%d", msg, file, line);
 }
 
-/* xorshift64, seeded from the TSC: lwIP wants it for ports, ISNs and DHCP transaction IDs. */
+/*
+ * lwIP's random numbers (DHCP transaction IDs, its first local ports) from the
+ * seeded generator. A host with no entropy source at all gets the TSC: nothing
+ * lwIP draws here guards a secret (ISNs and Ferry's own ports are below).
+ */
 uint32_t lwip_port_rand(void)
 {
-	static uint64_t state;
+	uint32_t v;
 
-	if (!state)
-		state = rdtsc() | 1;
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return (uint32_t)(state >> 16);
+	if (entropy_random(&v, sizeof(v)))
+		v = (uint32_t)clock_ns();
+	return v;
+}
+
+/* RFC 6528 ISNs under a secret drawn once (net/tcp_isn.h); lwIP's hook. */
+u32_t lwip_port_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
+			const ip_addr_t *remote_ip, u16_t remote_port)
+{
+	static uint8_t secret[TCP_ISN_SECRET_BYTES];
+	static bool have_secret;
+
+	if (!have_secret)
+		have_secret = entropy_random(secret, sizeof(secret)) == 0;
+	if (!have_secret)
+		klog_warn("tcp: no entropy for the ISN secret; this connection's ISN is guessable");
+	return tcp_isn_compute(secret, lwip_ntohl(ip_2_ip4(local_ip)->addr), local_port,
+			       lwip_ntohl(ip_2_ip4(remote_ip)->addr), remote_port, clock_ns());
 }
 
 int lwip_port_atoi(const char *s)

@@ -52,6 +52,15 @@ void lwip_heap_free(void *p);
  */
 #define LWIP_CHKSUM_ALGORITHM  3      /* 32 bits per step */
 
+/*
+ * Hooks (net/lwip_hooks.h, net/lwip_port.c): initial sequence numbers keyed per
+ * RFC 6528 instead of lwIP's counter. Ephemeral ports are drawn at random per
+ * connection by net/tcp_stream.c (RFC 6056's first algorithm); LWIP_RAND (arch/cc.h)
+ * comes from the seeded generator of arch/x86/entropy.h.
+ */
+#define LWIP_HOOK_FILENAME     "net/lwip_hooks.h"
+#define LWIP_HOOK_TCP_ISN      lwip_port_tcp_isn
+
 /* ---- protocols --------------------------------------------------------------------- */
 #define LWIP_IPV4              1
 #define LWIP_IPV6              0

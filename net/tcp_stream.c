@@ -13,6 +13,8 @@
 #include "kernel/memory.h"      /* before lwIP's headers: see the mem_free note in lwipopts.h */
 #include "net/tcp_stream.h"
 #include "net/lwip_heap.h"
+#include "net/tcp_isn.h"
+#include "arch/x86/entropy.h"
 #include "kernel/lib/errors.h"
 
 #include "lwip/tcp.h"
@@ -33,6 +35,7 @@ struct tcp_stream {
 	unsigned connect_polls;       /* slow-timer polls spent connecting */
 	uint32_t peer_ip;
 	uint16_t peer_port;
+	void *user;                   /* the layer above's (tcp_stream_set_user) */
 };
 
 struct tcp_listener {
@@ -162,6 +165,20 @@ static struct tcp_stream *stream_new(struct tcp_pcb *pcb)
 	return s;
 }
 
+/* Tries to bind a random ephemeral port (RFC 6056, algorithm 1) before lwIP picks the next one. */
+#define EPHEMERAL_TRIES 8
+
+static void bind_random_port(struct tcp_pcb *pcb)
+{
+	for (unsigned i = 0; i < EPHEMERAL_TRIES; i++) {
+		uint32_t r;
+		if (entropy_random(&r, sizeof(r)))
+			return;   /* lwIP's own choice, then */
+		if (tcp_bind(pcb, IP4_ADDR_ANY, tcp_ephemeral_port(r)) == ERR_OK)
+			return;
+	}
+}
+
 int tcp_stream_connect(uint32_t ip, uint16_t port, struct tcp_stream **out)
 {
 	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
@@ -175,6 +192,7 @@ int tcp_stream_connect(uint32_t ip, uint16_t port, struct tcp_stream **out)
 	s->peer_ip = ip;
 	s->peer_port = port;
 	tcp_poll(pcb, on_poll, CONNECT_POLL_INTERVAL);
+	bind_random_port(pcb);
 	ip_addr_t addr;
 	ip_addr_set_ip4_u32_val(addr, lwip_htonl(ip));
 	err_t err = tcp_connect(pcb, &addr, port, on_connected);
@@ -366,10 +384,25 @@ int tcp_stream_error(const struct tcp_stream *s)
 	return FERR_OK;
 }
 
+bool tcp_stream_peer_closed(const struct tcp_stream *s)
+{
+	return s->peer_closed && !s->err;
+}
+
 void tcp_stream_set_nodelay(struct tcp_stream *s)
 {
 	if (s->pcb)
 		tcp_nagle_disable(s->pcb);
+}
+
+void tcp_stream_set_user(struct tcp_stream *s, void *user)
+{
+	s->user = user;
+}
+
+void *tcp_stream_user(const struct tcp_stream *s)
+{
+	return s->user;
 }
 
 void tcp_stream_peer(const struct tcp_stream *s, uint32_t *ip, uint16_t *port)
@@ -383,6 +416,16 @@ void tcp_stream_close(struct tcp_stream *s)
 {
 	if (!s)
 		return;
+	/*
+	 * Unread bytes count as read: lwIP answers a close with unread data by a reset
+	 * (RFC 1122 4.2.2.13), which can make the peer drop our last words (a refusal).
+	 */
+	if (s->pcb)
+		for (size_t left = s->rx_bytes; left;) {
+			size_t step = left > RECVED_MAX_STEP ? RECVED_MAX_STEP : left;
+			tcp_recved(s->pcb, (u16_t)step);
+			left -= step;
+		}
 	free_queue(s);
 	if (s->pcb) {
 		struct tcp_pcb *pcb = s->pcb;

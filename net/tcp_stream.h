@@ -19,7 +19,10 @@
 struct tcp_stream;
 struct tcp_listener;
 
-/* Starts connecting to ip:port (ip in host byte order); *out is valid at once. */
+/*
+ * Starts connecting to ip:port (ip in host byte order) from a random ephemeral
+ * port (net/tcp_isn.h); *out is valid at once.
+ */
 int tcp_stream_connect(uint32_t ip, uint16_t port, struct tcp_stream **out);
 /* True once the connection is established; false while connecting or after an error. */
 bool tcp_stream_connected(const struct tcp_stream *s);
@@ -48,12 +51,21 @@ size_t tcp_stream_readable(const struct tcp_stream *s);
 
 /* 0 while healthy, else the sticky ferry_err. */
 int tcp_stream_error(const struct tcp_stream *s);
+/* True when the peer closed its side (a FIN) and the stream did not break otherwise. */
+bool tcp_stream_peer_closed(const struct tcp_stream *s);
 /*
  * Sends small writes at once instead of holding them for the peer's ACK (Nagle's
  * algorithm off): for request/answer protocols, where each held message would wait
  * for the peer's delayed ACK.
  */
 void tcp_stream_set_nodelay(struct tcp_stream *s);
+
+/*
+ * A pointer the stream carries for the layer above it (the migration channel's
+ * TLS state rides on its TCP stream); NULL until set.
+ */
+void tcp_stream_set_user(struct tcp_stream *s, void *user);
+void *tcp_stream_user(const struct tcp_stream *s);
 
 /* Peer address (host byte order) and port, for messages. */
 void tcp_stream_peer(const struct tcp_stream *s, uint32_t *ip, uint16_t *port);

@@ -20,7 +20,7 @@ PACKAGES=(
   qemu-system-x86 ovmf
   mtools dosfstools
   iproute2 iputils-ping tcpdump netcat-openbsd util-linux procps
-  python3 python3-pytest
+  python3 python3-pytest python3-matplotlib
   dpkg-dev
   acpica-tools
 )

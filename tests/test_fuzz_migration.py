@@ -12,7 +12,8 @@ import pytest
 from harness.fuzz import libfuzzer_available
 from harness.paths import BUILD, ROOT
 
-TARGETS = ["fuzz_migration_codec", "fuzz_migration_dest", "fuzz_migration_preauth"]
+TARGETS = ["fuzz_migration_codec", "fuzz_migration_dest", "fuzz_migration_preauth",
+           "fuzz_migration_tls"]
 SECONDS = int(os.environ.get("FUZZ_SECONDS", "20"))
 STALL_SECONDS = 10          # -timeout: one input running this long is a finding
 SEEDS = os.path.join(ROOT, "tests", "fuzz", "corpus")

@@ -32,8 +32,10 @@ import pytest
 from harness import netns
 from harness.migration import (KEY, OTHER_KEY, PROGRESS, corrupt_lines, counter_values,
                                free_kib, guests, memtest_lines, migrations_table, parse_report,
-                               parse_reports, pump, settled, wait_memtest, wait_output)
+                               parse_reports, pump, settled, wait_memtest, wait_output,
+                               witness_lines)
 from harness.machine import backend_emulator
+from harness.paths import BUILD
 from harness.migration_wire import ABORT, GO, READY, RESUMED, Relay, header, messages, read_all
 from harness.netlab import BRIDGE, NetLab, netlab_available
 
@@ -60,9 +62,9 @@ BACKENDS = {
 
 # ---- hosts -------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def ferry_host(lab, index, key=KEY, **machine_kw):
+def ferry_host(lab, index, key=KEY, config="", **machine_kw):
     """A Ferry host of the lab's backend on tap`index`, booted to its prompt; powered off at the end."""
-    extra = "migration_key = %s\n" % key if key else ""
+    extra = ("migration_key = %s\n" % key if key else "") + config
     with lab.ferry(index, emulator=backend_emulator(lab.backend), extra_config=extra,
                    **machine_kw) as m:
         m.wait_prompt(timeout=BOOT_S)
@@ -439,6 +441,52 @@ def test_destination_refuses_and_the_guest_runs_on(lab, a, b, kind):
             remove_everywhere(["rf"], a, b)
 
 
+# The test CA and hosts, made by `make unit` (tests/tools/make_test_certs.sh).
+CERTS = os.path.join(BUILD, "host", "tls")
+CERT_CONFIG = "migration_cert = tls/host.crt\nmigration_key_file = tls/host.key\nmigration_ca = tls/ca.crt\n"
+
+
+def cert_host(lab, index, name):
+    """A host without migration_key, with the test CA's certificate `name` on its ESP."""
+    files = {"tls/host.crt": os.path.join(CERTS, name + ".crt"),
+             "tls/host.key": os.path.join(CERTS, name + ".key"),
+             "tls/ca.crt": os.path.join(CERTS, "ca.crt")}
+    return ferry_host(lab, index, key=None, config=CERT_CONFIG, esp_files=files)
+
+
+def test_certificates_authenticate_without_a_key(lab, a, b):
+    if lab.backend == "vmx":
+        pytest.skip("the channel does not depend on the backend: the AMD-V lab covers it in seconds")
+    if not os.path.exists(os.path.join(CERTS, "ca.crt")):
+        pytest.skip("no test certificates (make unit makes them with OpenSSL)")
+    with cert_host(lab, 6, "a") as x, cert_host(lab, 7, "b") as y:
+        for m, cn in ((x, "ferry-a"), (y, "ferry-b")):
+            log = m.cmd("dmesg")
+            assert re.search(r"migration channel: TLS 1\.2 with certificate CN=%s," % cn, log), log
+        try:
+            create(x, "ct")
+            y_start = len(y.output)
+            out, report = migrate(x, "ct", ip(lab, 7), settle_on=y)
+            assert report["outcome"] == "completed", out
+            # Each end names the suite and who the other proved to be.
+            wait_output(y, r"migration channel with %s: TLS 1\.2 TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256, "
+                        r"peer CN=ferry-a\n" % re.escape(ip(lab, 6)), y_start, timeout=60)
+            assert re.search(r"migration channel with %s: TLS 1\.2 \S+, peer CN=ferry-b\n" % re.escape(ip(lab, 7)),
+                             x.cmd("dmesg")), x.text(0)
+            assert_runs_here(y, "ct")
+            assert_absent(x, "ct")
+            # A host with the key only has no suite in common with one with certificates only.
+            create(a, "ck")
+            out, report = migrate(a, "ck", ip(lab, 7))
+            assert report["outcome"] == "failed", out
+            assert re.search(r"cipher|suite|certificate|credential", report["reason"]), report
+            assert_runs_here(a, "ck")
+            assert_absent(y, "ck")
+            assert_no_corruption(a, x, y)
+        finally:
+            remove_everywhere(["ct", "ck"], a, x, y)
+
+
 def test_destination_without_room_refuses(lab, a, b):
     fillers = []
     try:
@@ -667,15 +715,21 @@ def test_hostile_streams_leave_the_listener_serving(lab, a, b):
             s.sendall(header(6, 0xFFFFFFF0))
             results["oversized"] = read_all(s, 15)
 
-    def wrong_auth():
+    def v1_source():
         with connect() as s:
             s.sendall(header(1, 40) + struct.pack("<IHBB", 0x47494D46, 1, 1, 0) + os.urandom(32))
             s.sendall(header(2, 32, seq=1, flags=1) + os.urandom(32 + 16))
-            results["auth"] = read_all(s, 20)
+            results["v1"] = read_all(s, 20)
+
+    def v2_then_garbage():
+        with connect() as s:
+            s.sendall(header(1, 40) + struct.pack("<IHBB", 0x47494D46, 2, 1, 0) + bytes(32))
+            s.sendall(b"\x16\x03\x03\x00\x40" + os.urandom(64))
+            results["tls"] = read_all(s, 20)
 
     b_start = len(b.output)
     threads = [threading.Thread(target=f, daemon=True)
-               for f in (random_bytes, truncated_hello, oversized, wrong_auth)]
+               for f in (random_bytes, truncated_hello, oversized, v1_source, v2_then_garbage)]
     for t in threads:
         t.start()
         time.sleep(0.5)
@@ -683,20 +737,18 @@ def test_hostile_streams_leave_the_listener_serving(lab, a, b):
     assert "ferry version=" in b.cmd("version")
     for t in threads:
         t.join(timeout=STALL_WAIT_S + 20)
-    assert set(results) == {"random", "truncated", "oversized", "auth"}, results
+    assert set(results) == {"random", "truncated", "oversized", "v1", "tls"}, results
 
     for case, (data, closed) in results.items():
         assert closed, "Ferry kept the %s connection open: %r" % (case, data[:64])
     # An over-long length is refused from the 16 header bytes: nothing of it is awaited.
-    # A well-formed HELLO gets B's HELLO; a wrong AUTH gets an untagged ABORT (auth).
-    replies = messages(results["auth"][0])
-    assert replies and replies[0][0] == 1, replies
-    magic, version, role = struct.unpack("<IHB", replies[0][3][:7])
-    assert (magic, version, role) == (0x47494D46, 1, 2), replies[0]
-    aborts = [m for m in replies if m[0] == ABORT]
-    assert aborts and aborts[0][1] == 0, replies
-    reason, length = struct.unpack("<HH", aborts[0][3][:4])
-    assert reason == 3 and b"wrong migration key" in aborts[0][3][4:4 + length], aborts
+    # A protocol v1 HELLO gets, in v1's own framing, an untagged ABORT (version).
+    replies = messages(results["v1"][0])
+    assert [m[:3] for m in replies] == [(ABORT, 0, 0)], replies
+    reason, length = struct.unpack("<HH", replies[0][3][:4])
+    assert reason == 1 and b"speaks protocol v2 (TLS) only" in replies[0][3][4:4 + length], replies
+    # A v2 hello followed by bytes that are no TLS: a TLS alert record (21), then the close.
+    assert results["tls"][0][:1] in (b"", b"\x15"), results["tls"]
     for case in ("random", "truncated", "oversized"):
         for mtype, flags, _, payload in messages(results[case][0]):
             assert mtype in (1, ABORT), (case, results[case])
@@ -739,3 +791,42 @@ def test_cancel_of_a_background_migration(lab, a, b):
         assert_no_corruption(a, b)
     finally:
         remove_everywhere(["cx"], a, b)
+
+
+def test_switchover_at_the_floor_verified_before(lab, a, b):
+    """Issue 13's sanity case (the benchmark, `make bench-switchover`, measures the rest): a
+    slow writer converges in at most two pre-copy rounds, never throttled; the report
+    states the link, the floor and the estimate; verify=before compares the memory at the
+    pause (a match on both hosts); the witness guest goes on, intact, on B and prints its
+    own longest gap. The AMD-V lab only: the digest and the estimates are portable code."""
+    if lab.backend != "svm":
+        pytest.skip("run on the AMD-V lab only (suite budget)")
+    B = ip(lab, 1)
+    try:
+        start = len(a.output)
+        out = a.cmd('create wit witness memory=16 args="mib=2 rate=20"', timeout=SLOW)
+        assert "created wit" in out, out
+        wait_output(a, r"\[wit\] witness ok ", start, timeout=SLOW)
+        b_start = len(b.output)
+        out, report = migrate(a, "wit", B, "verify=before", settle_on=b)
+        assert report["outcome"] == "completed", out
+        assert report["verify"] == "before" and report["digest"] == "match", report
+        assert report["hash"] in ("crc32c", "mix64"), report
+        assert report["rounds"] <= 3 and report["max_throttle_pct"] == 0, report
+        assert all(r["throttle"] == 0 for r in report["round"]), report
+        assert report["link_kbps"] > 0 and report["rtt_ms"] > 0, report
+        assert report["downtime_floor_ms"] > 0 and report["estimate_ms"] > 0, report
+        assert report["final_bytes"] > report["state_bytes"] > 0, report
+        dest = parse_reports(b.cmd("migrations %s" % report["id"]))
+        assert dest and dest[0]["role"] == "destination" and dest[0]["digest"] == "match", dest
+        lines = []
+        deadline = time.monotonic() + SLOW
+        while len(lines) < 2 and time.monotonic() < deadline:
+            pump(b, seconds=0.5)
+            lines = witness_lines(b, "wit", b_start)
+        assert len(lines) >= 2, b.text(b_start)[-2000:]
+        assert all(line["corrupt"] == 0 for line in lines), lines
+        assert lines[-1]["written"] > lines[0]["written"] and lines[0]["gap_us"] > 0, lines
+        assert_no_corruption(a, b)
+    finally:
+        remove_everywhere(["wit"], a, b)

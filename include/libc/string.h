@@ -20,5 +20,6 @@ int    strncmp(const char *a, const char *b, size_t n);
 char  *strchr(const char *s, int c);
 char  *strrchr(const char *s, int c);
 char  *strncpy(char *dst, const char *src, size_t n);
+char  *strstr(const char *haystack, const char *needle);
 
 #endif

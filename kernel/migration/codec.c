@@ -28,6 +28,8 @@ static const struct mig_type_info type_info[MIG_TYPE_COUNT] = {
 	[MIG_ABORT]     = { "ABORT", MIG_REASON_MIN_BYTES, MIG_REASON_MAX_BYTES },
 	[MIG_QUERY]     = { "QUERY", MIG_QUERY_BYTES, MIG_QUERY_BYTES },
 	[MIG_ANSWER]    = { "ANSWER", MIG_ANSWER_BYTES, MIG_ANSWER_BYTES },
+	[MIG_DIGEST]    = { "DIGEST", MIG_DIGEST_MIN_BYTES, MIG_DIGEST_MAX_BYTES },
+	[MIG_VERDICT]   = { "VERDICT", MIG_VERDICT_MIN_BYTES, MIG_VERDICT_MAX_BYTES },
 };
 
 /* Everything but the page stream fits a small frame (wire.h MIG_SMALL_FRAME_MAX). */
@@ -36,6 +38,8 @@ _Static_assert(MIG_HEADER_BYTES + MIG_OFFER_BYTES + MIG_TAG_BYTES <= MIG_SMALL_F
 _Static_assert(MIG_HEADER_BYTES + MIG_HELLO_BYTES + MIG_TAG_BYTES <= MIG_SMALL_FRAME_MAX,
 	       "a HELLO must fit a small frame");
 _Static_assert(MIG_TYPE_COUNT <= 32, "MIG_TYPE_BIT sets are 32 bits wide");
+_Static_assert(MIG_HEADER_BYTES + MIG_VERDICT_MAX_BYTES + MIG_TAG_BYTES <= MIG_SMALL_FRAME_MAX,
+	       "a VERDICT must fit a small frame: a destination sends small messages only");
 
 static const char *const answer_names[MIG_ANSWER_COUNT] = {
 	[MIG_ANSWER_NONE] = "none", [MIG_ANSWER_RAN] = "running",
@@ -60,6 +64,11 @@ static const char *const reason_names[MIG_REASON_COUNT] = {
 	[MIG_REASON_INTERNAL] = "internal",
 	[MIG_REASON_VENDOR] = "cpu-vendor",
 	[MIG_REASON_BUSY] = "busy",
+	[MIG_REASON_DIGEST] = "digest-mismatch",
+};
+
+static const char *const verify_names[MIG_VERIFY_MODES] = {
+	[MIG_VERIFY_OFF] = "off", [MIG_VERIFY_BEFORE] = "before", [MIG_VERIFY_AFTER] = "after",
 };
 
 static const char *const dirty_mode_names[MIG_DIRTY_MODES] = {
@@ -78,6 +87,11 @@ unsigned mig_dirty_mode_code(const char *name)
 const char *mig_dirty_mode_name(unsigned code)
 {
 	return code < MIG_DIRTY_MODES ? dirty_mode_names[code] : "?";
+}
+
+const char *mig_verify_name(unsigned mode)
+{
+	return mode < MIG_VERIFY_MODES ? verify_names[mode] : "?";
 }
 
 /* strnlen, which C11 lacks. */
@@ -221,6 +235,9 @@ size_t mig_encode_offer(uint8_t *out, const struct mig_offer *m)
 	p[1] = m->vendor;
 	p += 2;
 	p = put_features(p, &m->features);
+	p[0] = m->verify;
+	p[1] = m->hash;
+	p += 2;
 	return (size_t)(p - out);
 }
 
@@ -257,6 +274,7 @@ size_t mig_encode_done(uint8_t *out, const struct mig_done *m)
 size_t mig_encode_resumed(uint8_t *out, const struct mig_resumed *m)
 {
 	mig_put64(out, m->dest_downtime_ns);
+	mig_put64(out + 8, m->dest_load_ns);
 	return MIG_RESUMED_BYTES;
 }
 
@@ -272,6 +290,33 @@ size_t mig_encode_answer(uint8_t *out, const struct mig_answer_msg *m)
 	out[8] = m->answer;
 	out[9] = out[10] = out[11] = 0;
 	return MIG_ANSWER_BYTES;
+}
+
+size_t mig_encode_digest_sums(uint8_t *out, uint32_t first, uint32_t group_pages, uint32_t count,
+			      const uint32_t *entries)
+{
+	uint8_t *p = out;
+
+	mig_put32(p, first);
+	mig_put32(p + 4, group_pages);
+	mig_put32(p + 8, count);
+	p += 12;
+	for (uint32_t i = 0; i < count; i++, p += 4)
+		mig_put32(p, entries[i]);
+	return (size_t)(p - out);
+}
+
+size_t mig_encode_digest_verdict(uint8_t *out, uint32_t differing, uint32_t named,
+				 const uint32_t *pages)
+{
+	uint8_t *p = out;
+
+	mig_put32(p, differing);
+	mig_put32(p + 4, named);
+	p += 8;
+	for (uint32_t i = 0; i < named; i++, p += 4)
+		mig_put32(p, pages[i]);
+	return (size_t)(p - out);
 }
 
 size_t mig_encode_page(uint8_t *out, uint32_t page, const uint8_t *data)
@@ -378,7 +423,38 @@ static int decode_offer(struct mig_msg *msg)
 	if (o->dirty_mode >= MIG_DIRTY_MODES || o->vendor > MIG_VENDOR_MAX)
 		return FERR_PROTO;
 	p += 2;
-	get_features(p, &o->features);
+	p = get_features(p, &o->features);
+	o->verify = p[0];
+	o->hash = p[1];
+	if (o->verify >= MIG_VERIFY_MODES || o->hash > MIG_HASH_MAX)
+		return FERR_PROTO;
+	return 0;
+}
+
+/* DIGEST and VERDICT: counts within their limits, the length exact. */
+static int decode_digest(struct mig_msg *msg)
+{
+	const uint8_t *p = msg->payload;
+	size_t len = msg->header.length;
+	struct mig_digest *d = &msg->u.digest;
+
+	d->kind = msg->header.type == MIG_DIGEST ? MIG_DIGEST_SUMS : MIG_DIGEST_VERDICT;
+	if (d->kind == MIG_DIGEST_SUMS) {
+		d->first = mig_get32(p);
+		d->group_pages = mig_get32(p + 4);
+		d->count = mig_get32(p + 8);
+		d->entries = p + 12;
+		if (d->group_pages == 0 || d->count == 0 || d->count > MIG_DIGEST_SUMS_MAX ||
+		    len != 12 + 4 * (size_t)d->count)
+			return FERR_PROTO;
+		return 0;
+	}
+	d->differing = mig_get32(p);
+	d->named = mig_get32(p + 4);
+	if (d->named > MIG_DIGEST_NAMED_MAX || d->named > d->differing || len != 8 + 4 * (size_t)d->named)
+		return FERR_PROTO;
+	for (uint32_t i = 0; i < d->named; i++)
+		d->pages[i] = mig_get32(p + 8 + 4 * i);
 	return 0;
 }
 
@@ -421,6 +497,7 @@ int mig_payload_decode(struct mig_msg *msg, uint64_t page_limit)
 		return 0;
 	case MIG_RESUMED:
 		msg->u.resumed.dest_downtime_ns = mig_get64(p);
+		msg->u.resumed.dest_load_ns = mig_get64(p + 8);
 		return 0;
 	case MIG_QUERY:
 		msg->u.query_id = mig_get64(p);
@@ -431,6 +508,9 @@ int mig_payload_decode(struct mig_msg *msg, uint64_t page_limit)
 		if (p[9] || p[10] || p[11] || p[8] == MIG_ANSWER_NONE || p[8] >= MIG_ANSWER_COUNT)
 			return FERR_PROTO;
 		return 0;
+	case MIG_DIGEST:
+	case MIG_VERDICT:
+		return decode_digest(msg);
 	case MIG_ACCEPT:
 	case MIG_STATE:
 	case MIG_READY:

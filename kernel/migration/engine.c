@@ -47,8 +47,9 @@ const char *mig_phase_name(enum mig_engine_phase phase)
 		[MIG_PHASE_IDLE] = "idle", [MIG_PHASE_CONNECTING] = "connecting",
 		[MIG_PHASE_HANDSHAKE] = "handshake", [MIG_PHASE_PRECOPY] = "pre-copy",
 		[MIG_PHASE_STOP_COPY] = "stop-and-copy", [MIG_PHASE_SWITCHOVER] = "switchover",
-		[MIG_PHASE_ANNOUNCE] = "announce", [MIG_PHASE_IN_DOUBT] = "in-doubt",
-		[MIG_PHASE_ANSWER] = "answer", [MIG_PHASE_FINISHED] = "finished",
+		[MIG_PHASE_ANNOUNCE] = "announce", [MIG_PHASE_VERIFY] = "verify",
+		[MIG_PHASE_IN_DOUBT] = "in-doubt", [MIG_PHASE_ANSWER] = "answer",
+		[MIG_PHASE_FINISHED] = "finished",
 	};
 	return phase <= MIG_PHASE_FINISHED ? names[phase] : "unknown";
 }
@@ -56,6 +57,7 @@ const char *mig_phase_name(enum mig_engine_phase phase)
 void mig_params_defaults(struct mig_params *p)
 {
 	p->downtime_ms = MIG_DEFAULT_DOWNTIME_MS;
+	p->verify = MIG_DEFAULT_VERIFY;
 	p->bandwidth_mbps = 0;
 	p->max_rounds = MIG_DEFAULT_MAX_ROUNDS;
 	p->max_time_ms = MIG_DEFAULT_MAX_TIME_MS;
@@ -83,6 +85,7 @@ void mig_engine_begin(struct mig_engine *e, enum mig_role role, const struct mig
 	e->tx_bytes = e->paced_bytes = e->round_zero = 0;
 	e->rx_messages = 0;
 	e->go_sent = e->destination_running = e->cancel_requested = false;
+	e->hash = MIG_HASH_CRC32C;
 	e->rx = e->small_rx;
 	e->rx_cap = sizeof(e->small_rx);
 	e->state_blob = NULL;
@@ -219,6 +222,14 @@ long mig_read(struct mig_engine *e)
 bool mig_reply_overdue(const struct mig_engine *e, uint64_t since_ns)
 {
 	return mig_now(e) - since_ns > (uint64_t)e->params.reply_timeout_ms * NS_PER_MS;
+}
+
+const char *mig_transport_why(const struct mig_engine *e, const char *fallback)
+{
+	const struct mig_transport_ops *t = e->env.transport_ops;
+	const char *why = e->conn && t->why ? t->why(e->conn) : NULL;
+
+	return why ? why : fallback;
 }
 
 bool mig_handshake_overdue(const struct mig_engine *e, uint64_t since_ns)

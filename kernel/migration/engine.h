@@ -5,15 +5,18 @@
  * implements mig_guest_ops and mig_host_ops over kernel/vm/vm.h (guest_ops.c) and
  * mig_transport_ops over net/tcp_stream.h (transport.c).
  *
- * Source (engine_src.c): connect, authenticate, offer; pre-copy rounds (round 0 all
- * of RAM, then the pages dirtied meanwhile) until the estimated final transfer fits
- * the downtime target at the measured bandwidth; auto-converge (throttle 20%, +10% a
- * round, up to 95%) when the dirty set stops shrinking for 2 rounds; give up past
- * max_rounds or max_time (guest unthrottled, left running). Stop-and-copy: pause,
- * last dirty pages, STATE, DONE; READY; GO; RESUMED; then destroy the guest.
+ * Source (engine_src.c, its rounds in engine_precopy.c): connect, authenticate,
+ * offer; pre-copy rounds (round 0 all of RAM, then the pages dirtied meanwhile) until
+ * the estimated final transfer (the last dirty pages and the state at the link's
+ * smoothed bandwidth, one round trip, the destination's load: link.h) fits the
+ * downtime target; auto-converge (throttle by time 20%, +10% a round, up to 95%) only
+ * while the dirty rate outruns the link; give up past max_rounds or max_time (guest
+ * unthrottled, left running). Stop-and-copy: pause, last dirty pages, STATE, (DIGEST,)
+ * DONE; READY; GO; RESUMED; (DIGEST, VERDICT;) then destroy the guest.
  * Destination (engine_dst.c): check and accept the offer, create the shell, apply
  * pages, verify, load the state, READY; on GO resume, RESUMED, then RARP
- * announcements. engine.c holds what both share.
+ * announcements. The memory digest of both roles is engine_digest.c; engine.c holds
+ * what both share.
  *
  * What a caller can rely on (docs/migration.md "Failure semantics"; engine_src.c and
  * engine_dst.c hold the logic): before GO is sent, any failure resumes the guest on
@@ -37,7 +40,8 @@
  * Not reentrant; one engine per migration; the engine allocates nothing: the caller
  * gives it mig_engine_size() bytes (a few KiB) for each connection, and the engine
  * asks env->buffers for its working memory (mig_engine_buffers_size(role): about
- * 340 KiB for a source, 160 KiB for a destination) only when a stream starts: a
+ * 380 KiB for a source, with the memory digest's sums; 1.2 MiB for a destination,
+ * with a page hash for each page of the largest guest) only when a stream starts: a
  * source at its start, a destination when it accepts an authenticated offer.
  */
 #ifndef FERRY_MIGRATION_ENGINE_H
@@ -75,6 +79,7 @@ struct mig_guest_ops {
 	void (*dirty_stop)(struct vm *vm);
 	int (*set_throttle)(struct vm *vm, unsigned percent);
 	long (*state_save)(struct vm *vm, uint8_t *buf, size_t cap);
+	long (*state_size)(struct vm *vm);                       /* what state_save would give now; may be NULL */
 	int (*state_load)(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
 	void (*set_migrating)(struct vm *vm, bool migrating);
 	int (*destroy)(struct vm *vm);                           /* source, after the switchover */
@@ -114,6 +119,12 @@ struct mig_transport_ops {
 	 * otherwise count against the downtime.
 	 */
 	size_t (*unacked)(const struct tcp_stream *conn);
+	/*
+	 * The transport's own words for its sticky error (a TLS channel: a wrong key, no
+	 * cipher in common, an older peer's refusal...); may be NULL, or return NULL: the
+	 * engine's generic words then.
+	 */
+	const char *(*why)(const struct tcp_stream *conn);
 };
 
 /* Progress, about once a second while pre-copy runs. */
@@ -158,13 +169,25 @@ struct mig_env {
 	void *ctx;
 };
 
+#ifdef FERRY_FAULT_INJECTION
+/* Faults a test build can inject (never in a production build: make esp-faults). */
+enum mig_fault {
+	MIG_FAULT_NONE,
+	MIG_FAULT_DROP_PAGE,         /* the first page sent after round 0 is never sent again */
+};
+#endif
+
 struct mig_params {
 	uint32_t downtime_ms;        /* target; default 50 */
+	uint8_t verify;              /* enum mig_verify (wire.h); default MIG_DEFAULT_VERIFY */
 	uint32_t bandwidth_mbps;     /* limit in MB/s (10^6 bytes); 0: unlimited */
 	uint32_t max_rounds;         /* pre-copy bound; default 30 */
 	uint32_t max_time_ms;        /* pre-copy bound; default 300000 */
 	uint32_t connect_timeout_ms; /* default 10000 */
 	uint32_t reply_timeout_ms;   /* a peer silent this long while we wait is gone; default 30000 */
+#ifdef FERRY_FAULT_INJECTION
+	uint8_t fault;               /* enum mig_fault */
+#endif
 	uint32_t handshake_timeout_ms; /* connection to the peer's verified AUTH; default 10000 */
 	uint32_t max_paused_ms;      /* before GO, at least 2 x downtime_ms; default 10000 */
 };
@@ -182,8 +205,9 @@ struct mig_params {
 #define MIG_THROTTLE_FIRST 20
 #define MIG_THROTTLE_STEP 10
 #define MIG_THROTTLE_MAX 95
-#define MIG_STALL_ROUNDS 2           /* rounds without a shrinking dirty set before throttling */
-#define MIG_SHRINK_MIN_PCT 10        /* a dirty set not this far below the smallest so far is stalled */
+#define MIG_OUTRUN_ROUNDS 2          /* rounds the dirty rate outran the link before throttling */
+/* verify=after: no cost in downtime, the same faults caught (docs/migration.md "Memory digest"). */
+#define MIG_DEFAULT_VERIFY MIG_VERIFY_AFTER
 
 enum mig_engine_phase {
 	MIG_PHASE_IDLE,
@@ -193,6 +217,7 @@ enum mig_engine_phase {
 	MIG_PHASE_STOP_COPY,        /* source paused; destination receiving the last of it */
 	MIG_PHASE_SWITCHOVER,       /* READY/GO/RESUMED */
 	MIG_PHASE_ANNOUNCE,         /* destination: RARP frames after resume */
+	MIG_PHASE_VERIFY,           /* source, verify=after: the digest of its frozen copy, the verdict */
 	MIG_PHASE_IN_DOUBT,         /* source: GO sent, no answer; asking the destination */
 	MIG_PHASE_ANSWER,           /* destination: a query answered, the answer being sent */
 	MIG_PHASE_FINISHED,         /* see the report's outcome */
@@ -236,9 +261,10 @@ bool mig_engine_step(struct mig_engine *e);
 int mig_engine_cancel(struct mig_engine *e, const char *why);
 
 /*
- * Settles an IN_DOUBT source on the operator's word: dest_runs true destroys the
- * local copy, false resumes it. FERR_INVAL when not in doubt; FERR_BUSY (nothing
- * done) when the destination's last answer says the contrary.
+ * Settles an IN_DOUBT source (or one whose verify=after digest found a MISMATCH) on
+ * the operator's word: dest_runs true destroys the local copy, false resumes it.
+ * FERR_INVAL when there is nothing to settle; FERR_BUSY (nothing done) when the
+ * destination's last answer says the contrary.
  */
 int mig_engine_resolve(struct mig_engine *e, bool dest_runs);
 

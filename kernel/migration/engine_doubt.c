@@ -206,6 +206,8 @@ int mig_engine_resolve(struct mig_engine *e, bool dest_runs)
 {
 	enum mig_answer said = e->src.doubt.answer;
 
+	if (e->role == MIG_ROLE_SOURCE && e->report.outcome == MIG_OUTCOME_MISMATCH)
+		return mig_digest_src_resolve(e, dest_runs);   /* no question to ask: both ran */
 	if (!in_doubt(e))
 		return FERR_INVAL;
 	if ((said == MIG_ANSWER_RAN && !dest_runs) || (said == MIG_ANSWER_NEVER_RAN && dest_runs))

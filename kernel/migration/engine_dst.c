@@ -1,10 +1,13 @@
 /*
  * The destination role of the migration engine (engine.h): answer the handshake,
  * check the offer against this host (host ops), create the guest's shell, apply the
- * pages as they come, check the stream, load the state, READY; on GO resume the
- * guest, answer RESUMED, then broadcast RARP announcements from its MAC. A source in
- * doubt may instead ask about a migration (QUERY): the answer comes from the env.
- * Drives proto_dest.c with the guest, host and transport ops of the env. Portable.
+ * pages as they come (hashing each when the offer asks for a memory digest:
+ * engine_digest.c), check the stream (and with verify=before the digest), load the
+ * state, READY; on GO resume the guest, answer RESUMED, then broadcast RARP
+ * announcements from its MAC (and with verify=after compare the source's digest and
+ * answer its VERDICT). A source in doubt may instead ask about a migration (QUERY):
+ * the answer comes from the env. Drives proto_dest.c with the guest, host and
+ * transport ops of the env. Portable.
  *
  * Failure semantics (docs/migration.md):
  * - Until GO, any failure (dst_fail) discards the shell, which never ran, and tells
@@ -15,12 +18,15 @@
  *   ABORT, and the source resumes it.
  * - Once the guest was started here (dst.resumed), it is this host's: nothing
  *   discards it. The engine stops reading the source (bytes after GO are read and
- *   dropped), a lost connection changes nothing, the announcements go out and the
+ *   dropped, but verify=after's sums), a lost connection changes nothing, the announcements go out and the
  *   migration completes; what went wrong after the resume is in the report's
  *   reason. A source that sent GO and never heard RESUMED asks again (QUERY).
  * - Memory: until it accepts an offer the engine holds only its own small buffers;
  *   the working memory (env->buffers) comes with the ACCEPT, and when there is none
  *   the offer is refused (busy).
+ * - verify=after: a digest that finds pages differing pauses the guest here
+ *   (MIG_OUTCOME_MISMATCH) for the operator; a connection lost before it was compared
+ *   leaves the guest running (digest not compared).
  */
 #include "kernel/migration/engine_internal.h"
 
@@ -140,6 +146,10 @@ static void dst_offer(struct mig_engine *e)
 	e->report.migration_id = o->migration_id;
 	e->report.ram_bytes = (uint64_t)o->memory_mib << MIB_SHIFT;
 	e->report.dirty_mode = mig_dirty_mode_name(o->dirty_mode);
+	e->report.verify = o->verify;
+	e->report.hash = o->hash;
+	e->dst.verify = o->verify;
+	e->hash = o->hash;
 	e->pages = e->report.ram_bytes >> MIG_PAGE_SHIFT;
 	if (!dst_take_buffers(e)) {
 		const char *busy = "destination runs its maximum of incoming migrations";
@@ -193,6 +203,7 @@ static void dst_page(struct mig_engine *e, uint32_t page_number, const uint8_t *
 		memcpy(page, data, MIG_PAGE_SIZE);
 	else
 		memset(page, 0, MIG_PAGE_SIZE);
+	mig_digest_dst_page(e, page_number, data);
 	e->report.pages++;
 	e->round_zero += !data;
 }
@@ -208,19 +219,68 @@ static void dst_round_end(struct mig_engine *e, const struct mig_round_end *r)
 		e->dst.last_precopy_ns = mig_now(e);
 }
 
+/* The stream checked out (DONE): the digest (verify=before), the state, READY. */
 static void dst_verified(struct mig_engine *e)
 {
 	const char *why = "state refused";
-	int err = mig_gops(e)->state_load(e->guest, e->state_blob, e->state_len, &why);
+	char text[MIG_TEXT_MAX + 1];
+	int err;
 
+	e->dst.done_ns = mig_now(e);
+	if (e->dst.verify == MIG_VERIFY_BEFORE) {
+		char pages[MIG_TEXT_MAX];
+		if (e->report.digest_differing) {
+			/* The guest never ran here: the source resumes its copy. */
+			e->report.digest = MIG_DIGEST_MISMATCH;
+			mig_digest_describe(&e->report, pages, sizeof(pages));
+			fmt_snprintf(text, sizeof(text), "digest mismatch: %s", pages);
+			dst_fail(e, FERR_PROTO, MIG_REASON_DIGEST, text);
+			return;
+		}
+		e->report.digest = MIG_DIGEST_MATCH;
+	}
+	err = mig_gops(e)->state_load(e->guest, e->state_blob, e->state_len, &why);
 	if (err) {
-		char text[MIG_TEXT_MAX + 1];
 		fmt_snprintf(text, sizeof(text), "guest state refused: %s", why ? why : err_name(err));
 		dst_fail(e, err, MIG_REASON_STATE, text);
 		return;
 	}
 	mig_dst_ready(&e->proto.dst);
+	e->report.dest_load_ns = mig_now(e) - e->dst.done_ns;
 	e->phase = MIG_PHASE_SWITCHOVER;
+}
+
+/* verify=after, every sum compared: the verdict goes back; a difference pauses the guest. */
+static void dst_verdict(struct mig_engine *e)
+{
+	struct mig_report *r = &e->report;
+	char pages[MIG_TEXT_MAX];
+
+	mig_dst_verdict(&e->proto.dst, r->digest_differing, r->digest_named, r->digest_pages);
+	e->dst.verdict_done = true;
+	if (!r->digest_differing) {
+		r->digest = MIG_DIGEST_MATCH;
+		mig_gops(e)->set_migrating(e->guest, false);
+		return;
+	}
+	r->digest = MIG_DIGEST_MISMATCH;
+	mig_gops(e)->pause(e->guest);
+	mig_gops(e)->set_migrating(e->guest, false);
+	mig_digest_describe(r, pages, sizeof(pages));
+	mig_set_reason(e, FERR_PROTO, "digest mismatch after the switchover");
+	mig_say(e, "incoming migration of %s: digest mismatch after the switchover: %s; guest paused here",
+		r->guest, pages);
+}
+
+/* verify=after: the connection ended before every sum came; the guest runs on. */
+static void dst_verdict_lost(struct mig_engine *e)
+{
+	if (e->dst.verify != MIG_VERIFY_AFTER || e->dst.verdict_done)
+		return;
+	e->dst.verdict_done = true;
+	e->report.digest = MIG_DIGEST_NOT_COMPARED;
+	mig_gops(e)->set_migrating(e->guest, false);
+	mig_say(e, "incoming migration of %s: digest not compared (connection lost)", e->report.guest);
 }
 
 static void dst_go(struct mig_engine *e)
@@ -239,8 +299,10 @@ static void dst_go(struct mig_engine *e)
 	e->dst.resumed = true;
 	e->dst.resume_ns = mig_now(e);
 	e->report.downtime_dst_ns = e->dst.resume_ns - e->dst.last_precopy_ns;
-	mig_gops(e)->set_migrating(e->guest, false);
-	mig_dst_resumed(&e->proto.dst, e->report.downtime_dst_ns);
+	/* verify=after: still migrating (no pause, no destroy) until the verdict. */
+	if (e->dst.verify != MIG_VERIFY_AFTER)
+		mig_gops(e)->set_migrating(e->guest, false);
+	mig_dst_resumed(&e->proto.dst, e->report.downtime_dst_ns, e->report.dest_load_ns);
 	e->destination_running = true;
 	e->phase = MIG_PHASE_ANNOUNCE;
 	e->dst.announce_next = 0;
@@ -277,6 +339,11 @@ static void dst_event(struct mig_engine *e, const struct mig_dst_event *ev)
 	case MIG_DST_EV_GO:
 		dst_go(e);
 		break;
+	case MIG_DST_EV_DIGEST:
+		mig_digest_dst_sums(e, &ev->digest);
+		if (e->dst.verify == MIG_VERIFY_AFTER && mig_dst_digest_complete(&e->proto.dst))
+			dst_verdict(e);
+		break;
 	case MIG_DST_EV_ABORTED:
 		fmt_snprintf(why, sizeof(why), "source aborted (%s): %s",
 			     mig_reason_name(ev->reason), ev->text);
@@ -289,11 +356,21 @@ static void dst_event(struct mig_engine *e, const struct mig_dst_event *ev)
 	}
 }
 
-/* True while the engine reads the source: not once the guest runs here or a query is answered. */
+/* verify=after, the guest running here: the source's sums are still to come. */
+static bool dst_awaits_sums(const struct mig_engine *e)
+{
+	return e->phase == MIG_PHASE_ANNOUNCE && e->conn && e->dst.verify == MIG_VERIFY_AFTER &&
+	       !e->dst.verdict_done;
+}
+
+/*
+ * True while the engine reads the source: not once the guest runs here (but for
+ * verify=after's sums) or a query is answered.
+ */
 static bool dst_reading(const struct mig_engine *e)
 {
-	return e->phase != MIG_PHASE_FINISHED && e->phase != MIG_PHASE_ANNOUNCE &&
-	       e->phase != MIG_PHASE_ANSWER;
+	return e->phase != MIG_PHASE_FINISHED && e->phase != MIG_PHASE_ANSWER &&
+	       (e->phase != MIG_PHASE_ANNOUNCE || dst_awaits_sums(e));
 }
 
 /*
@@ -326,6 +403,7 @@ static int dst_pump_in(struct mig_engine *e)
 		e->dst.rx_start += used;
 		mig_note_messages(e, e->proto.dst.reader.messages);
 		if (rc < 0) {
+			/* Once resumed here, only the connection goes (dst_fail_after_resume). */
 			dst_fail(e, rc, MIG_REASON_NONE, e->proto.dst.error);
 			return 0;
 		}
@@ -381,26 +459,39 @@ static void dst_announce(struct mig_engine *e)
 		}
 		e->dst.announce_next++;
 	}
-	if (e->dst.announce_next == RARP_ANNOUNCE_COUNT && (!e->conn || mig_output_drained(e))) {
+	if (!e->conn)
+		dst_verdict_lost(e);
+	bool verified = e->dst.verify != MIG_VERIFY_AFTER || e->dst.verdict_done;
+	if (e->dst.announce_next == RARP_ANNOUNCE_COUNT && verified &&
+	    (!e->conn || mig_output_drained(e))) {
 		if (e->dst.ignored_bytes && !e->report.reason[0])
 			fmt_snprintf(e->report.reason, sizeof(e->report.reason),
 				     "after the resume: %llu bytes from the source after GO ignored",
 				     (unsigned long long)e->dst.ignored_bytes);
 		mig_close_conn(e, true);
 		mig_dst_fini(&e->proto.dst);
-		mig_finish(e, MIG_OUTCOME_COMPLETED);
+		mig_finish(e, e->report.digest == MIG_DIGEST_MISMATCH ? MIG_OUTCOME_MISMATCH
+								       : MIG_OUTCOME_COMPLETED);
 	}
 }
 
 /*
- * The guest runs here now: keep sending RESUMED, drop input, announce; nothing
- * undoes it. The source closes the connection once it has RESUMED: only a
- * connection lost before RESUMED was written out is worth a word in the report.
+ * The guest runs here now: keep sending RESUMED, drop input (with verify=after, read
+ * the source's sums until the verdict), announce; nothing undoes it. The source
+ * closes the connection once it has RESUMED (or the verdict): only a connection lost
+ * before RESUMED was written out is worth a word in the report.
  */
 static void dst_after_resume_step(struct mig_engine *e)
 {
+	if (dst_awaits_sums(e)) {
+		if (dst_pump_in(e))
+			dst_fail_after_resume(e, "connection to the source lost before the digest's sums");
+		else if (dst_awaits_sums(e) && mig_reply_overdue(e, e->last_rx_ns))
+			dst_fail_after_resume(e, "the source's digest did not come in time");
+	}
 	if (e->conn) {
-		dst_drop_input(e);
+		if (!dst_awaits_sums(e))
+			dst_drop_input(e);
 		int err = e->env.transport_ops->error(e->conn);
 		if (!err)
 			err = mig_pump_out(e);
@@ -464,7 +555,7 @@ static void role_dest_step(struct mig_engine *e)
 	if (!err && e->conn)
 		err = mig_pump_out(e);   /* RESUMED or ANSWER without waiting for the next step */
 	if (err) {
-		dst_fail(e, err, MIG_REASON_NONE, "connection to the source lost");
+		dst_fail(e, err, MIG_REASON_NONE, mig_transport_why(e, "connection to the source lost"));
 		return;
 	}
 	if (e->phase == MIG_PHASE_ANNOUNCE || e->phase == MIG_PHASE_ANSWER)

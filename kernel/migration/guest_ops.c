@@ -46,6 +46,7 @@ const struct mig_guest_ops migrate_vm_ops = {
 	.dirty_stop = vm_dirty_log_stop,
 	.set_throttle = vm_set_throttle,
 	.state_save = vm_snapshot_save,
+	.state_size = vm_snapshot_size,
 	.state_load = vm_snapshot_load,
 	.set_migrating = vm_set_migrating,
 	.destroy = vm_destroy,

@@ -19,6 +19,10 @@
  *                    <------------  READY        (or ABORT)
  *   GO               ------------>
  *                    <------------  RESUMED
+ *   With verify=before a DIGEST of sums goes between STATE and DONE, and the
+ *   destination compares it before READY (a mismatch is ABORT digest-mismatch); with
+ *   verify=after the source sends DIGEST sums after RESUMED and the destination
+ *   answers with a VERDICT.
  *   The source may send ABORT until GO, the destination until RESUMED: it then
  *   discards its shell and never runs the guest, so an ABORT received after GO
  *   still means "resume".
@@ -61,6 +65,7 @@ enum mig_src_event_kind {
 	MIG_SRC_EV_READY,
 	MIG_SRC_EV_RESUMED,     /* dest_downtime_ns */
 	MIG_SRC_EV_ABORTED,     /* the destination aborted: reason, text */
+	MIG_SRC_EV_VERDICT,     /* verify=after: the destination compared (verdict) */
 	MIG_SRC_EV_ANSWER,      /* answer to a QUERY: answer (enum mig_answer) */
 };
 
@@ -68,8 +73,9 @@ struct mig_src_event {
 	enum mig_src_event_kind kind;
 	uint16_t reason;
 	char text[MIG_TEXT_MAX + 1];
-	uint64_t dest_downtime_ns;
+	uint64_t dest_downtime_ns, dest_load_ns;
 	uint8_t answer;
+	struct mig_digest verdict;
 };
 
 struct mig_src {
@@ -87,6 +93,8 @@ struct mig_src {
 	uint64_t round_pages, round_bytes, pages_total;
 	uint32_t round;
 	bool final_round_ended, state_sent;
+	uint8_t verify;                 /* the offer's enum mig_verify */
+	bool verdict_received;
 	uint64_t state_bytes;
 	struct mig_stream_sum checksum;
 	uint64_t query_id;              /* the migration a QUERY asked about */
@@ -126,6 +134,13 @@ int mig_src_page(struct mig_src *s, uint32_t page, const uint8_t *data);
 /* Closes the batch and ends the round (final: the stop-and-copy round); *out (may be NULL) gets its summary. */
 int mig_src_round_end(struct mig_src *s, bool final, struct mig_round_end *out);
 int mig_src_state(struct mig_src *s, const uint8_t *blob, size_t len);
+/*
+ * Queues DIGEST sums (count entries from first, group_pages pages each): with
+ * verify=before between STATE and DONE, with verify=after once RESUMED came.
+ * FERR_BUSY when the writer has no room yet, FERR_INVAL out of turn.
+ */
+int mig_src_digest(struct mig_src *s, uint32_t first, uint32_t group_pages, uint32_t count,
+		   const uint32_t *entries);
 int mig_src_done(struct mig_src *s);
 int mig_src_go(struct mig_src *s);
 /* Queues ABORT (when allowed: before GO) and closes. */
@@ -162,6 +177,7 @@ enum mig_dst_event_kind {
 	MIG_DST_EV_GO,
 	MIG_DST_EV_ABORTED,     /* the source aborted: reason, text */
 	MIG_DST_EV_REFUSED,     /* this side refused the offer (reply queued): reason, text */
+	MIG_DST_EV_DIGEST,      /* the source's sums: digest (entries valid until the next input) */
 	MIG_DST_EV_QUERY,       /* the source asks about migration_id: answer it */
 	MIG_DST_EV_AUTHENTICATED, /* the source proved the key (AUTH checked, ours queued) */
 };
@@ -175,6 +191,7 @@ struct mig_dst_event {
 	struct mig_round_end round;
 	uint16_t reason;
 	char text[MIG_TEXT_MAX + 1];
+	struct mig_digest digest;
 	uint64_t migration_id;
 };
 
@@ -203,6 +220,8 @@ struct mig_dst {
 	size_t pages_len, pages_at;
 	uint64_t round_pages, round_bytes, pages_total, state_bytes;
 	uint32_t next_round;
+	uint64_t digest_next;            /* the sum the source's next DIGEST must start at */
+	bool verdict_sent;
 	struct mig_stream_sum checksum;
 	char error[MIG_TEXT_MAX + 1];
 	struct mig_reader reader;       /* on `in` until the page stream's buffer is given */
@@ -232,9 +251,13 @@ int mig_dst_input(struct mig_dst *d, const uint8_t *data, size_t len, size_t *us
 int mig_dst_accept(struct mig_dst *d, uint8_t *stream_buf, size_t stream_cap);
 int mig_dst_refuse(struct mig_dst *d, unsigned reason, const char *text);
 int mig_dst_ready(struct mig_dst *d);
-int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns);
+int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns, uint64_t load_ns);
 /* Queues ANSWER to a QUERY (answer: enum mig_answer, RAN..UNKNOWN). */
 int mig_dst_answer(struct mig_dst *d, unsigned answer);
+/* True once every sum of the source's digest came. */
+bool mig_dst_digest_complete(const struct mig_dst *d);
+/* verify=after, once every sum came: how many differed, naming the first `named` pages. */
+int mig_dst_verdict(struct mig_dst *d, uint32_t differing, uint32_t named, const uint32_t *pages);
 /*
  * Queues ABORT and closes; allowed until RESUMED (after GO only when the guest could
  * not be started: ABORT always means the destination never ran the guest).

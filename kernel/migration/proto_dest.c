@@ -8,6 +8,7 @@
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/units.h"
+#include "kernel/migration/digest.h"
 
 static int dst_fail(struct mig_dst *d, int err, const char *why)
 {
@@ -38,6 +39,8 @@ void mig_dst_init(struct mig_dst *d, const uint8_t *psk, size_t psk_len,
 	d->pages_len = d->pages_at = 0;
 	d->round_pages = d->round_bytes = d->pages_total = d->state_bytes = 0;
 	d->next_round = 0;
+	d->digest_next = 0;
+	d->verdict_sent = false;
 	d->error[0] = '\0';
 	mig_stream_sum_init(&d->checksum);
 	mig_reader_init(&d->reader, d->in, sizeof(d->in));
@@ -50,25 +53,33 @@ void mig_dst_fini(struct mig_dst *d)
 	d->state = MIG_DST_CLOSED;
 }
 
+static bool digest_complete(const struct mig_dst *d);
+
+/* DIGEST while the verify mode still expects sums in this state (wire.h, docs/migration.md). */
+static uint32_t dst_accepts_digest(const struct mig_dst *d, enum mig_verify when)
+{
+	return d->offer.verify == when && !digest_complete(d) ? MIG_TYPE_BIT(MIG_DIGEST) : 0;
+}
+
 /* The types a source may send in each state: the reader refuses others from their header. */
-static uint32_t dst_accepts(enum mig_dst_state state)
+static uint32_t dst_accepts(const struct mig_dst *d)
 {
 	const uint32_t abort = MIG_TYPE_BIT(MIG_ABORT);
 
-	switch (state) {
+	switch (d->state) {
 	case MIG_DST_WAIT_HELLO:  return abort | MIG_TYPE_BIT(MIG_HELLO);
 	case MIG_DST_WAIT_AUTH:   return abort | MIG_TYPE_BIT(MIG_AUTH);
 	case MIG_DST_WAIT_OFFER:  return abort | MIG_TYPE_BIT(MIG_OFFER) | MIG_TYPE_BIT(MIG_QUERY);
 	case MIG_DST_PRECOPY:     return abort | MIG_TYPE_BIT(MIG_PAGES) | MIG_TYPE_BIT(MIG_ROUND_END);
 	case MIG_DST_WAIT_STATE:  return abort | MIG_TYPE_BIT(MIG_STATE);
-	case MIG_DST_WAIT_DONE:   return abort | MIG_TYPE_BIT(MIG_DONE);
+	case MIG_DST_WAIT_DONE:   return abort | MIG_TYPE_BIT(MIG_DONE) | dst_accepts_digest(d, MIG_VERIFY_BEFORE);
 	case MIG_DST_WAIT_GO:     return abort | MIG_TYPE_BIT(MIG_GO);
+	case MIG_DST_FINISHED:    return dst_accepts_digest(d, MIG_VERIFY_AFTER);   /* no ABORT: it runs here */
 	case MIG_DST_OFFERED:
 	case MIG_DST_QUERIED:
 	case MIG_DST_ANSWERED:
 	case MIG_DST_VERIFIED:
 	case MIG_DST_GO:
-	case MIG_DST_FINISHED:
 	case MIG_DST_CLOSED:      return 0;
 	}
 	return 0;
@@ -116,6 +127,40 @@ static int check_offer(struct mig_dst *d, const struct mig_offer *o, struct mig_
 	ev->reason = (uint16_t)reason;
 	memcpy(ev->text, why, sizeof(ev->text));
 	dst_fail(d, FERR_BUSY, why);
+	return 1;
+}
+
+/* The sums of a digest cover the guest's pages in this many entries, each of group_pages. */
+static uint32_t digest_group_pages(const struct mig_dst *d)
+{
+	return d->offer.verify == MIG_VERIFY_BEFORE ? mig_digest_group_pages(d->reader.page_limit) : 1;
+}
+
+static bool digest_complete(const struct mig_dst *d)
+{
+	return d->digest_next == mig_digest_sum_count(d->reader.page_limit, digest_group_pages(d));
+}
+
+bool mig_dst_digest_complete(const struct mig_dst *d)
+{
+	return d->offer.verify != MIG_VERIFY_OFF && digest_complete(d);
+}
+
+/*
+ * A DIGEST of sums: in order, of the grouping the verify mode asks for, within the
+ * guest's pages. 1 with *ev filled, or a protocol failure.
+ */
+static int digest_sums(struct mig_dst *d, const struct mig_digest *g, struct mig_dst_event *ev)
+{
+	uint32_t total = mig_digest_sum_count(d->reader.page_limit, digest_group_pages(d));
+
+	if (g->kind != MIG_DIGEST_SUMS || g->group_pages != digest_group_pages(d) ||
+	    g->first != d->digest_next || g->count > total - g->first)
+		return dst_fail_abort(d, FERR_PROTO, MIG_REASON_PROTOCOL,
+				      "digest out of order or of the wrong grouping");
+	d->digest_next += g->count;
+	ev->kind = MIG_DST_EV_DIGEST;
+	ev->digest = *g;
 	return 1;
 }
 
@@ -224,8 +269,13 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 		ev->state_len = m->header.length;
 		return 1;
 	case MIG_DST_WAIT_DONE: {
+		if (type == MIG_DIGEST && d->offer.verify == MIG_VERIFY_BEFORE && !digest_complete(d))
+			return digest_sums(d, &m->u.digest, ev);
 		if (type != MIG_DONE)
 			break;
+		if (d->offer.verify == MIG_VERIFY_BEFORE && !digest_complete(d))
+			return dst_fail_abort(d, FERR_PROTO, MIG_REASON_PROTOCOL,
+					      "DONE before the whole digest (verify=before)");
 		if (m->u.done.page_records != d->pages_total ||
 		    m->u.done.state_bytes != d->state_bytes ||
 		    m->u.done.checksum != mig_stream_sum_final(&d->checksum))
@@ -241,6 +291,11 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 		d->state = MIG_DST_GO;
 		ev->kind = MIG_DST_EV_GO;
 		return 1;
+	case MIG_DST_FINISHED:
+		/* verify=after: the source's sums, until every one came. */
+		if (type == MIG_DIGEST && d->offer.verify == MIG_VERIFY_AFTER && !digest_complete(d))
+			return digest_sums(d, &m->u.digest, ev);
+		break;
 	default:
 		break;
 	}
@@ -301,8 +356,9 @@ int mig_dst_input(struct mig_dst *d, const uint8_t *data, size_t len, size_t *us
 		return 1;
 	if (d->state == MIG_DST_CLOSED)
 		return len ? FERR_PROTO : 0;
-	if (d->state == MIG_DST_FINISHED || d->state == MIG_DST_ANSWERED) {
-		*used = len;   /* the guest runs here, or the answer is given: nothing to change */
+	/* The guest runs here, or the answer is given: nothing to change (but verify=after's sums). */
+	if ((d->state == MIG_DST_FINISHED && !dst_accepts(d)) || d->state == MIG_DST_ANSWERED) {
+		*used = len;
 		return 0;
 	}
 	if (waits_for_engine(d->state))
@@ -312,7 +368,7 @@ int mig_dst_input(struct mig_dst *d, const uint8_t *data, size_t len, size_t *us
 		size_t n;
 		char why[MIG_TEXT_MAX + 1];
 
-		d->reader.accept = dst_accepts(d->state);
+		d->reader.accept = dst_accepts(d);
 		int rc = mig_reader_feed(&d->reader, data + total, len - total, &n, &m);
 		total += n;
 		*used = total;
@@ -366,10 +422,10 @@ int mig_dst_ready(struct mig_dst *d)
 	return 0;
 }
 
-int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns)
+int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns, uint64_t load_ns)
 {
 	uint8_t payload[MIG_RESUMED_BYTES];
-	struct mig_resumed r = { .dest_downtime_ns = downtime_ns };
+	struct mig_resumed r = { .dest_downtime_ns = downtime_ns, .dest_load_ns = load_ns };
 
 	if (d->state != MIG_DST_GO)
 		return FERR_INVAL;
@@ -377,6 +433,21 @@ int mig_dst_resumed(struct mig_dst *d, uint64_t downtime_ns)
 	if (mig_writer_put(&d->writer, MIG_RESUMED, payload, sizeof(payload)))
 		return FERR_BUSY;
 	d->state = MIG_DST_FINISHED;
+	return 0;
+}
+
+int mig_dst_verdict(struct mig_dst *d, uint32_t differing, uint32_t named, const uint32_t *pages)
+{
+	uint8_t *p;
+
+	if (d->state != MIG_DST_FINISHED || d->offer.verify != MIG_VERIFY_AFTER || d->verdict_sent ||
+	    !digest_complete(d) || named > MIG_DIGEST_NAMED_MAX || named > differing)
+		return FERR_INVAL;
+	p = mig_writer_begin(&d->writer, MIG_VERDICT);
+	if (!p)
+		return FERR_BUSY;
+	mig_writer_end(&d->writer, mig_encode_digest_verdict(p, differing, named, pages));
+	d->verdict_sent = true;
 	return 0;
 }
 

@@ -34,6 +34,8 @@ int mig_src_init(struct mig_src *s, const uint8_t *psk, size_t psk_len,
 	s->round_pages = s->round_bytes = s->pages_total = 0;
 	s->round = 0;
 	s->final_round_ended = s->state_sent = false;
+	s->verify = MIG_VERIFY_OFF;
+	s->verdict_received = false;
 	s->state_bytes = 0;
 	s->query_id = 0;
 	s->error[0] = '\0';
@@ -55,11 +57,11 @@ void mig_src_fini(struct mig_src *s)
 }
 
 /* The types a destination may send in each state: the reader refuses others from their header. */
-static uint32_t src_accepts(enum mig_src_state state)
+static uint32_t src_accepts(const struct mig_src *s)
 {
 	const uint32_t abort = MIG_TYPE_BIT(MIG_ABORT);
 
-	switch (state) {
+	switch (s->state) {
 	case MIG_SRC_WAIT_HELLO:    return abort | MIG_TYPE_BIT(MIG_HELLO);
 	case MIG_SRC_WAIT_AUTH:     return abort | MIG_TYPE_BIT(MIG_AUTH);
 	case MIG_SRC_WAIT_ACCEPT:   return abort | MIG_TYPE_BIT(MIG_ACCEPT) | MIG_TYPE_BIT(MIG_REFUSE);
@@ -69,7 +71,8 @@ static uint32_t src_accepts(enum mig_src_state state)
 	case MIG_SRC_AUTHENTICATED:
 	case MIG_SRC_STREAMING:
 	case MIG_SRC_READY:         return abort;
-	case MIG_SRC_FINISHED:
+	case MIG_SRC_FINISHED:      /* verify=after: the one VERDICT on the sums (no ABORT: it runs there) */
+		return s->verify == MIG_VERIFY_AFTER && !s->verdict_received ? MIG_TYPE_BIT(MIG_VERDICT) : 0;
 	case MIG_SRC_CLOSED:        return 0;
 	}
 	return 0;
@@ -146,6 +149,15 @@ static int src_handle(struct mig_src *s, const struct mig_msg *m, struct mig_src
 		s->state = MIG_SRC_FINISHED;
 		ev->kind = MIG_SRC_EV_RESUMED;
 		ev->dest_downtime_ns = m->u.resumed.dest_downtime_ns;
+		ev->dest_load_ns = m->u.resumed.dest_load_ns;
+		return 1;
+	case MIG_SRC_FINISHED:
+		/* verify=after: the one verdict on the sums we sent. */
+		if (type != MIG_VERDICT || s->verify != MIG_VERIFY_AFTER || s->verdict_received)
+			break;
+		s->verdict_received = true;
+		ev->kind = MIG_SRC_EV_VERDICT;
+		ev->verdict = m->u.digest;
 		return 1;
 	case MIG_SRC_WAIT_ANSWER:
 		if (type != MIG_ANSWER)
@@ -187,8 +199,8 @@ int mig_src_input(struct mig_src *s, const uint8_t *data, size_t len, size_t *us
 	*used = 0;
 	if (s->state == MIG_SRC_CLOSED)
 		return FERR_PROTO;
-	if (s->state == MIG_SRC_FINISHED) {
-		*used = len;   /* the answer is in: nothing after it matters */
+	if (s->state == MIG_SRC_FINISHED && !src_accepts(s)) {
+		*used = len;   /* the answer (or the verdict) is in: nothing after it matters */
 		return 0;
 	}
 	while (total < len) {
@@ -196,7 +208,7 @@ int mig_src_input(struct mig_src *s, const uint8_t *data, size_t len, size_t *us
 		size_t n;
 		char why[MIG_TEXT_MAX + 1];
 
-		s->reader.accept = src_accepts(s->state);
+		s->reader.accept = src_accepts(s);
 		int rc = mig_reader_feed(&s->reader, data + total, len - total, &n, &m);
 		total += n;
 		*used = total;
@@ -233,6 +245,7 @@ int mig_src_offer(struct mig_src *s, const struct mig_offer *offer, uint8_t *str
 		return FERR_BUSY;
 	mig_writer_end(&s->writer, mig_encode_offer(p, offer));
 	s->page_limit = (uint64_t)offer->memory_mib << (MIB_SHIFT - MIG_PAGE_SHIFT);
+	s->verify = offer->verify;
 	s->state = MIG_SRC_WAIT_ACCEPT;
 	return 0;
 }
@@ -318,6 +331,23 @@ int mig_src_state(struct mig_src *s, const uint8_t *blob, size_t len)
 	mig_stream_sum_state(&s->checksum, blob, len);
 	s->state_sent = true;
 	s->state_bytes = len;
+	return 0;
+}
+
+int mig_src_digest(struct mig_src *s, uint32_t first, uint32_t group_pages, uint32_t count,
+		   const uint32_t *entries)
+{
+	bool before = s->verify == MIG_VERIFY_BEFORE && streaming(s) && s->state_sent;
+	bool after = s->verify == MIG_VERIFY_AFTER && s->state == MIG_SRC_FINISHED &&
+		     !s->verdict_received;
+	uint8_t *p;
+
+	if (!(before || after) || count == 0 || count > MIG_DIGEST_SUMS_MAX || group_pages == 0)
+		return FERR_INVAL;
+	p = mig_writer_begin(&s->writer, MIG_DIGEST);
+	if (!p)
+		return FERR_BUSY;
+	mig_writer_end(&s->writer, mig_encode_digest_sums(p, first, group_pages, count, entries));
 	return 0;
 }
 

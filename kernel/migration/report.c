@@ -6,6 +6,7 @@
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/units.h"
+#include "kernel/migration/digest.h"
 
 const char *mig_outcome_name(enum mig_outcome outcome)
 {
@@ -16,6 +17,18 @@ const char *mig_outcome_name(enum mig_outcome outcome)
 	case MIG_OUTCOME_CANCELLED: return "cancelled";
 	case MIG_OUTCOME_ABANDONED: return "abandoned";
 	case MIG_OUTCOME_IN_DOUBT:  return "in-doubt";
+	case MIG_OUTCOME_MISMATCH:  return "mismatch";
+	}
+	return "unknown";
+}
+
+const char *mig_digest_result_name(enum mig_digest_result result)
+{
+	switch (result) {
+	case MIG_DIGEST_NONE:         return "-";
+	case MIG_DIGEST_MATCH:        return "match";
+	case MIG_DIGEST_MISMATCH:     return "mismatch";
+	case MIG_DIGEST_NOT_COMPARED: return "not-compared";
 	}
 	return "unknown";
 }
@@ -81,8 +94,27 @@ size_t mig_report_format(const struct mig_report *r, char *buf, size_t size)
 	put_ms(&o, "downtime_source_ms", r->downtime_src_ns);
 	put(&o, " ");
 	put_ms(&o, "downtime_dest_ms", r->downtime_dst_ns);
-	put(&o, " downtime_target_ms=%u\n", r->downtime_target_ms);
-	put(&o, "max_throttle_pct=%u bandwidth_limit_mbps=%u dirty_mode=%s\n", r->max_throttle,
-	    r->bandwidth_limit_mbps, r->dirty_mode ? r->dirty_mode : "-");
+	put(&o, " downtime_target_ms=%u ", r->downtime_target_ms);
+	put_ms(&o, "downtime_floor_ms", r->floor_ns);
+	put(&o, "\n");
+	put(&o, "max_throttle_pct=%u bandwidth_limit_mbps=%u dirty_mode=%s verify=%s hash=%s digest=%s ",
+	    r->max_throttle, r->bandwidth_limit_mbps, r->dirty_mode ? r->dirty_mode : "-",
+	    mig_verify_name(r->verify), r->verify ? mig_hash_name(r->hash) : "-",
+	    mig_digest_result_name(r->digest));
+	put_ms(&o, "verify_ms", r->verify_ns);
+	if (r->digest == MIG_DIGEST_MISMATCH) {
+		put(&o, " digest_differing=%u digest_group_pages=%u digest_pages=", r->digest_differing,
+		    r->digest_group_pages);
+		for (uint32_t i = 0; i < r->digest_named; i++)
+			put(&o, "%s%u", i ? "," : "", r->digest_pages[i]);
+	}
+	put(&o, "\nlink_kbps=%llu ", (unsigned long long)(r->bandwidth_bps / KB_DECIMAL));
+	put_ms(&o, "rtt_ms", r->rtt_ns);
+	put(&o, " state_bytes=%llu final_bytes=%llu ", (unsigned long long)r->state_bytes,
+	    (unsigned long long)r->final_bytes);
+	put_ms(&o, "dest_load_ms", r->dest_load_ns);
+	put(&o, " ");
+	put_ms(&o, "estimate_ms", r->estimate_ns);
+	put(&o, "\n");
 	return o.len;
 }

@@ -31,6 +31,15 @@ enum mig_outcome {
 	MIG_OUTCOME_CANCELLED,      /* an operator cancelled; the guest stays on the source */
 	MIG_OUTCOME_ABANDONED,      /* pre-copy did not converge; the guest stays on the source */
 	MIG_OUTCOME_IN_DOUBT,       /* GO sent, no answer: the guest is paused until resolved */
+	MIG_OUTCOME_MISMATCH,       /* verify=after found pages that differ: paused at both ends */
+};
+
+/* What the memory digest found (docs/migration.md "Memory digest"). */
+enum mig_digest_result {
+	MIG_DIGEST_NONE,            /* verify=off, or not reached */
+	MIG_DIGEST_MATCH,
+	MIG_DIGEST_MISMATCH,
+	MIG_DIGEST_NOT_COMPARED,    /* verify=after, but the connection ended before the verdict */
 };
 
 struct mig_report {
@@ -54,9 +63,28 @@ struct mig_report {
 	uint64_t downtime_src_ns;   /* source: pause to RESUMED received */
 	uint64_t downtime_dst_ns;   /* destination: last pre-copy round end to resume */
 	unsigned max_throttle;
+	/* The link and the downtime floor (source): the least downtime this link allows. */
+	uint64_t bandwidth_bps;     /* the smoothed estimate at the pause (link.h) */
+	uint64_t rtt_ns;
+	uint64_t state_bytes;
+	uint64_t final_bytes;       /* wire bytes of the stop-and-copy: last pages, STATE, DONE */
+	uint64_t dest_load_ns;      /* the destination's DONE received to READY queued */
+	uint64_t estimate_ns;       /* the downtime the engine expected when it paused */
+	uint64_t floor_ns;          /* final_bytes at bandwidth_bps + rtt_ns + dest_load_ns */
+	/* The memory digest. */
+	unsigned verify;            /* enum mig_verify */
+	unsigned hash;              /* enum mig_hash: the page hash the digest used */
+	enum mig_digest_result digest;
+	uint64_t verify_ns;         /* source: hashing its RAM; destination: comparing */
+	uint32_t digest_group_pages;   /* pages per compared sum (1: pages named exactly) */
+	uint32_t digest_differing;  /* sums that differed */
+	uint32_t digest_named;
+	uint32_t digest_pages[MIG_DIGEST_NAMED_MAX];   /* the first page of each of the first */
 };
 
 const char *mig_outcome_name(enum mig_outcome outcome);
+
+const char *mig_digest_result_name(enum mig_digest_result result);
 
 /*
  * Writes the report: a table of rounds (ROUND PAGES ZERO BYTES MS DIRTY THROTTLE)

@@ -2,9 +2,9 @@
  * The migration service (service.h): connections and their limits, the listener,
  * the poller that steps the engines, the answer to sources in doubt, and the
  * history of finished migrations. It wires each engine to this host: the guest and
- * host ops over kernel/vm/ (guest_ops.h), TCP streams (transport.h), the clock, the
- * log, frames for the engines and their working memory, the NIC for RARP and the
- * CPU's random source (arch/x86/entropy.h).
+ * host ops over kernel/vm/ (guest_ops.h), TLS channels over TCP streams
+ * (transport.h), the clock, the log, frames for the engines and their working
+ * memory, the NIC for RARP and the CPU's random source (arch/x86/entropy.h).
  */
 #include "kernel/migration/service.h"
 
@@ -20,6 +20,7 @@
 #include "kernel/migration/guest_ops.h"
 #include "kernel/poll.h"
 #include "kernel/vm/vm.h"
+#include "kernel/migration/tls.h"
 #include "kernel/migration/transport.h"
 #include "net/net.h"
 #include "net/net_addr.h"
@@ -40,6 +41,7 @@ struct slot {
 	uint64_t buffers_frames;
 	uint32_t peer_ip;
 	uint16_t peer_port;
+	uint8_t inner_key[MIG_TLS_INNER_KEY_BYTES];   /* the current connection's (transport.h) */
 	struct mig_env env;
 };
 
@@ -176,23 +178,31 @@ static void *env_buffers(void *ctx, size_t bytes)
 	return phys_to_ptr(slot->buffers_phys);
 }
 
-/* A source in doubt asks its destination on a new connection, to where the migration went. */
+/*
+ * A source in doubt asks its destination on a new connection, to where the migration
+ * went: a TLS channel of its own, whose key the inner protocol then uses.
+ */
 static int env_connect(void *ctx, struct tcp_stream **conn)
 {
-	const struct slot *slot = ctx;
+	struct slot *slot = ctx;
 	int err = tcp_stream_connect(slot->peer_ip, slot->peer_port, conn);
 
-	if (!err)
-		tcp_stream_set_nodelay(*conn);
-	return err;
+	if (err)
+		return err;
+	err = migrate_transport_attach(*conn, MIG_ROLE_SOURCE, slot->inner_key);
+	if (err) {
+		tcp_stream_abort(*conn);
+		*conn = NULL;
+		return err;
+	}
+	tcp_stream_set_nodelay(*conn);
+	return 0;
 }
 
 static unsigned env_answer_query(void *ctx, uint64_t id);
 
 static void env_setup(struct slot *slot)
 {
-	const struct ferry_config *cfg = host_config();
-
 	slot->env = (struct mig_env){
 		.guest_ops = &migrate_vm_ops,
 		.host_ops = &migrate_host_ops,
@@ -205,8 +215,9 @@ static void env_setup(struct slot *slot)
 		.buffers = env_buffers,
 		.connect = env_connect,
 		.answer_query = env_answer_query,
-		.key = (const uint8_t *)cfg->migration_key,
-		.key_len = strlen(cfg->migration_key),
+		/* Each connection's TLS channel fills it (transport.h) before the engine reads a byte. */
+		.key = slot->inner_key,
+		.key_len = MIG_TLS_INNER_KEY_BYTES,
 		.ctx = slot,
 	};
 }
@@ -256,9 +267,13 @@ static void slot_retire(struct slot *slot)
 	slot_release(slot);
 }
 
+/* A source kept for migrate-resolve: in doubt, or its verify=after digest found a mismatch. */
 static bool slot_in_doubt(const struct slot *slot)
 {
-	return mig_engine_report(slot->engine)->outcome == MIG_OUTCOME_IN_DOUBT;
+	const struct mig_report *r = mig_engine_report(slot->engine);
+
+	return r->role == MIG_ROLE_SOURCE &&
+	       (r->outcome == MIG_OUTCOME_IN_DOUBT || r->outcome == MIG_OUTCOME_MISMATCH);
 }
 
 static void info_from_slot(const struct slot *slot, struct migrate_info *out)
@@ -385,6 +400,13 @@ static void on_accept(struct tcp_stream *s, void *ctx)
 		tcp_stream_abort(s);
 		return;
 	}
+	int err = migrate_transport_attach(s, MIG_ROLE_DEST, slot->inner_key);
+	if (err) {
+		log_refusal(peer, "no room for its TLS channel");
+		slot_release(slot);
+		tcp_stream_abort(s);
+		return;
+	}
 	klog_info("incoming migration connection from %s:%u", peer, (unsigned)port);
 	/* The switchover is a few small messages each way; none may wait for a delayed ACK. */
 	tcp_stream_set_nodelay(s);
@@ -407,27 +429,47 @@ static void listener_ensure(void)
 		return;
 	}
 	klog_info("listening for migrations on port %u%s", (unsigned)port,
-		  host_config()->migration_key[0] ? "" : " (no key: every one is refused)");
+		  migrate_transport_can_migrate() ? "" : " (no key: every one is refused)");
 }
 
 /* ---- the poller ---------------------------------------------------------------------------- */
 
+/*
+ * An engine's turn: steps while each one moves bytes (pages queued into the
+ * transport, input read), until the poller's time budget is spent (kernel/poll.h); a
+ * running migration reports I/O, so guest slices stay short while it runs.
+ */
+static void engine_turn(struct mig_engine *e, uint64_t deadline)
+{
+	uint64_t moved;
+
+	poll_report_busy();
+	do {
+		moved = mig_engine_report(e)->total_bytes;
+		if (!mig_engine_step(e))
+			return;
+	} while (mig_engine_report(e)->total_bytes != moved && clock_ns() < deadline);
+}
+
 static void service_poll(void)
 {
+	uint64_t deadline = poll_deadline();
+
 	listener_ensure();
 	for (unsigned i = 0; i < MIGRATE_CONNECTIONS; i++) {
 		struct slot *slot = &slots[i];
 		if (!slot->used)
 			continue;
 		if (!mig_engine_finished(slot->engine))
-			mig_engine_step(slot->engine);
-		if (mig_engine_finished(slot->engine))
+			engine_turn(slot->engine, deadline);
+		if (mig_engine_finished(slot->engine) && !slot_in_doubt(slot))
 			slot_retire(slot);
 	}
 }
 
 void migrate_service_init(void)
 {
+	migrate_transport_init();
 	mem_owner_register(&migration_owner);
 	poll_register("migration", service_poll, POLL_BACKGROUND);
 }
@@ -461,7 +503,7 @@ int migrate_start(const char *name, uint32_t ip, uint16_t port, const struct mig
 	case VM_INCOMING:
 		return refuse(why, "it is an incoming migration's shell", FERR_BUSY);
 	}
-	if (!host_config()->migration_key[0])
+	if (!migrate_transport_can_migrate())
 		return refuse(why, "no migration_key in ferry.cfg", FERR_AUTH);
 	if (!net_has_nic() || !net_up())
 		return refuse(why, "the network is down (see net)", FERR_IO);
@@ -477,6 +519,12 @@ int migrate_start(const char *name, uint32_t ip, uint16_t port, const struct mig
 		slot_release(slot);
 		return refuse(why, "cannot open a TCP connection (lwIP out of memory)", err);
 	}
+	err = migrate_transport_attach(s, MIG_ROLE_SOURCE, slot->inner_key);
+	if (err) {
+		tcp_stream_abort(s);
+		slot_release(slot);
+		return refuse(why, "no room for another TLS channel", err);
+	}
 	tcp_stream_set_nodelay(s);
 	slot->show_progress = show_progress;
 	err = mig_source_start(slot->engine, &slot->env, params, vm, s);
@@ -486,7 +534,7 @@ int migrate_start(const char *name, uint32_t ip, uint16_t port, const struct mig
 		if (err == FERR_NOMEM)
 			fmt_snprintf(reason, sizeof(reason),
 				     "too many migrations at once, or no memory for another");
-		tcp_stream_abort(s);
+		migrate_tcp_ops.abort(s);        /* the channel with its stream */
 		slot_release(slot);
 		return refuse(why, reason, err);
 	}

@@ -48,7 +48,7 @@
 /*
  * The largest message of the handshake, of a query and of everything a destination
  * sends (REFUSE and ABORT with their longest text): what a side buffers before it
- * has accepted a stream of pages. Every type but PAGES and STATE fits.
+ * has accepted a stream of pages. Every type but PAGES, STATE and DIGEST fits.
  */
 #define MIG_SMALL_FRAME_MAX (MIG_HEADER_BYTES + MIG_REASON_MAX_BYTES + MIG_TAG_BYTES)
 
@@ -71,6 +71,8 @@ enum mig_type {
 	MIG_ABORT = 13,     /* either: reason code + text; the migration ends */
 	MIG_QUERY = 14,     /* source, instead of OFFER: did you run migration X? (in doubt) */
 	MIG_ANSWER = 15,    /* destination: what it knows of migration X (enum mig_answer) */
+	MIG_DIGEST = 16,    /* source: sums of its RAM at the pause (verify=before or after) */
+	MIG_VERDICT = 17,   /* destination, verify=after: how its RAM compared with the sums */
 	MIG_TYPE_COUNT
 };
 
@@ -98,6 +100,7 @@ enum mig_reason {
 	MIG_REASON_INTERNAL = 14,   /* a local failure (guest operation, resources) */
 	MIG_REASON_VENDOR = 15,     /* the guest ran on a CPU of another vendor (VT-x vs AMD-V) */
 	MIG_REASON_BUSY = 16,       /* the destination runs its maximum of incoming migrations */
+	MIG_REASON_DIGEST = 17,     /* the destination's memory differs from the source's (verify=before) */
 	MIG_REASON_COUNT
 };
 
@@ -132,6 +135,16 @@ const char *mig_dirty_mode_name(unsigned code);
 /* Vendors an offer may name: enum vcpu_vendor (arch/x86/vcpu.h) up to AMD. */
 #define MIG_VENDOR_MAX 2
 
+/*
+ * Whether and when the guest's memory is compared at the switchover (docs/migration.md
+ * "Memory digest"): before, the destination resumes only if its RAM matches the
+ * source's; after, the guest resumes at once and is paused at the destination if the
+ * comparison that follows finds a difference.
+ */
+enum mig_verify { MIG_VERIFY_OFF = 0, MIG_VERIFY_BEFORE = 1, MIG_VERIFY_AFTER = 2, MIG_VERIFY_MODES };
+const char *mig_verify_name(unsigned mode);   /* "off", "before", "after" */
+#define MIG_HASH_MAX 1                   /* the page hashes an offer may name (digest.h) */
+
 struct mig_offer {
 	uint64_t migration_id;          /* chosen by the source, shown on both ends */
 	char name[MIG_NAME_BYTES];      /* NUL-terminated, 1..VM_NAME_MAX of [A-Za-z0-9_-] */
@@ -141,8 +154,10 @@ struct mig_offer {
 	uint8_t dirty_mode;             /* enum mig_dirty_mode, for the reports */
 	uint8_t vendor;                 /* enum vcpu_vendor of the CPU the guest ran on (0: unknown) */
 	struct cpu_features features;   /* the guest's CPUID mask */
+	uint8_t verify;                 /* enum mig_verify */
+	uint8_t hash;                   /* the digest's page hash, enum mig_hash (digest.h) */
 };
-#define MIG_OFFER_BYTES (8 + MIG_NAME_BYTES + 4 + MIG_MAC_BYTES + 2 + 1 + 1 + 8 * 4)
+#define MIG_OFFER_BYTES (8 + MIG_NAME_BYTES + 4 + MIG_MAC_BYTES + 2 + 1 + 1 + 8 * 4 + 2)
 
 struct mig_reason_msg {              /* REFUSE and ABORT */
 	uint16_t reason;
@@ -169,8 +184,34 @@ struct mig_done {
 
 struct mig_resumed {
 	uint64_t dest_downtime_ns;      /* last pre-copy round end to resume, on the destination */
+	uint64_t dest_load_ns;          /* DONE received to READY queued: checks, digest, state load */
 };
-#define MIG_RESUMED_BYTES 8
+#define MIG_RESUMED_BYTES 16
+
+/*
+ * The memory digest's two messages (kernel/migration/digest.h). DIGEST (source): sums
+ * [first, first + count) of its memory, each the digest of group_pages pages: u32 first,
+ * u32 group_pages, u32 count, count x u32. VERDICT (destination, verify=after): how many
+ * sums differed, naming the first page of the first few: u32 differing, u32 named,
+ * named x u32. A VERDICT is small, as everything a destination sends.
+ */
+enum mig_digest_kind { MIG_DIGEST_SUMS = 1, MIG_DIGEST_VERDICT = 2 };   /* which of the two */
+#define MIG_DIGEST_SUMS_MAX 8192         /* sums in one DIGEST */
+#define MIG_DIGEST_NAMED_MAX 16          /* pages a VERDICT names */
+#define MIG_DIGEST_MIN_BYTES (12 + 4)
+#define MIG_DIGEST_MAX_BYTES (12 + 4 * MIG_DIGEST_SUMS_MAX)
+#define MIG_VERDICT_MIN_BYTES 8
+#define MIG_VERDICT_MAX_BYTES (8 + 4 * MIG_DIGEST_NAMED_MAX)
+
+struct mig_digest {                  /* DIGEST or VERDICT, decoded */
+	uint8_t kind;                   /* enum mig_digest_kind: from the message's type */
+	/* SUMS */
+	uint32_t first, group_pages, count;
+	const uint8_t *entries;         /* count little-endian u32s, in the caller's buffer */
+	/* VERDICT */
+	uint32_t differing, named;
+	uint32_t pages[MIG_DIGEST_NAMED_MAX];
+};
 
 #define MIG_QUERY_BYTES 8            /* u64 migration id */
 
@@ -211,6 +252,7 @@ struct mig_msg {
 		struct mig_resumed resumed;
 		uint64_t query_id;              /* QUERY: the migration asked about */
 		struct mig_answer_msg answer;
+		struct mig_digest digest;       /* DIGEST and VERDICT */
 		uint32_t page_count;            /* PAGES: records in the batch */
 	} u;
 };
@@ -237,6 +279,12 @@ static inline uint64_t mig_get64(const uint8_t *p)
 	return (uint64_t)mig_get32(p) | ((uint64_t)mig_get32(p + 4) << 32);
 }
 
+/* Entry i of a decoded SUMS message. */
+static inline uint32_t mig_digest_entry(const struct mig_digest *d, uint32_t i)
+{
+	return mig_get32(d->entries + 4 * (size_t)i);
+}
+
 /* Smallest and largest payload a message of this type may carry (0, 0 for unknown types). */
 size_t mig_payload_min(unsigned type);
 size_t mig_payload_max(unsigned type);
@@ -261,6 +309,11 @@ size_t mig_encode_done(uint8_t *out, const struct mig_done *m);
 size_t mig_encode_resumed(uint8_t *out, const struct mig_resumed *m);
 size_t mig_encode_query(uint8_t *out, uint64_t migration_id);
 size_t mig_encode_answer(uint8_t *out, const struct mig_answer_msg *m);
+/* DIGEST: count sums from first; VERDICT: differing, and the first `named` pages of it. */
+size_t mig_encode_digest_sums(uint8_t *out, uint32_t first, uint32_t group_pages, uint32_t count,
+			      const uint32_t *entries);
+size_t mig_encode_digest_verdict(uint8_t *out, uint32_t differing, uint32_t named,
+				 const uint32_t *pages);
 
 /* Appends one page record (data NULL: a zero-page marker); returns its length. */
 size_t mig_encode_page(uint8_t *out, uint32_t page, const uint8_t *data);

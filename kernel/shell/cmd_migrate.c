@@ -73,6 +73,10 @@ static enum shell_status print_outcome(const char *name, const char *host, uint6
 		shell_error("migration of '%.32s' in-doubt: %s", name, r->reason);
 		kprintf("guest %s is paused here, in doubt: see migrate-resolve\n", name);
 		return SHELL_FAILED;
+	case MIG_OUTCOME_MISMATCH:
+		shell_error("migration of '%.32s' mismatch: %s", name, r->reason);
+		kprintf("guest %s is paused here and on %s: see migrate-resolve\n", name, host);
+		return SHELL_FAILED;
 	default:
 		shell_error("migration of '%.32s' %s: %s", name, mig_outcome_name(r->outcome),
 			    r->reason);
@@ -81,29 +85,59 @@ static enum shell_status print_outcome(const char *name, const char *host, uint6
 	}
 }
 
+/* verify=before|after|off into *mode; false for anything else. */
+static bool parse_verify(const char *text, uint8_t *mode)
+{
+	for (unsigned m = 0; m < MIG_VERIFY_MODES; m++)
+		if (strcmp(text, mig_verify_name(m)) == 0) {
+			*mode = (uint8_t)m;
+			return true;
+		}
+	return false;
+}
+
 static enum shell_status cmd_migrate(int argc, char **argv)
 {
 	bool wait = true;
 	uint64_t downtime = MIG_DEFAULT_DOWNTIME_MS, bandwidth = 0, id = 0;
+	const char *verify = NULL;
 	struct mig_params params;
 	uint32_t ip;
 	uint16_t port;
+#ifdef FERRY_FAULT_INJECTION
+	const char *fault = NULL;
+#endif
 	const struct cmdline_option options[] = {
 		{ "downtime", CMDLINE_U64, "ms", 1, DOWNTIME_MAX_MS, &downtime, NULL },
 		{ "bandwidth", CMDLINE_U64, "MB/s", 1, BANDWIDTH_MAX_MBPS, &bandwidth, NULL },
 		{ "wait", CMDLINE_YES_NO, NULL, 0, 0, &wait, NULL },
+		{ "verify", CMDLINE_STRING, NULL, 0, 0, &verify, NULL },
+#ifdef FERRY_FAULT_INJECTION
+		{ "fault", CMDLINE_STRING, NULL, 0, 0, &fault, NULL },
+#endif
 	};
 
 	enum shell_status st = shell_parse_options(argc, argv, 3, options,
 						   sizeof(options) / sizeof(options[0]));
 	if (st != SHELL_OK)
 		return st;
+	mig_params_defaults(&params);
+	if (verify && !parse_verify(verify, &params.verify)) {
+		shell_error("verify must be before, after or off");
+		return SHELL_FAILED;
+	}
+#ifdef FERRY_FAULT_INJECTION
+	if (fault && strcmp(fault, "drop-page") != 0) {
+		shell_error("fault must be drop-page (a fault-injection build)");
+		return SHELL_FAILED;
+	}
+	params.fault = fault ? MIG_FAULT_DROP_PAGE : MIG_FAULT_NONE;
+#endif
 	if (!net_parse_host_port(argv[2], CONFIG_DEFAULT_MIGRATION_PORT, &ip, &port)) {
 		shell_error("HOST must be A.B.C.D or A.B.C.D:PORT (port 1-65535)");
 		return SHELL_FAILED;
 	}
 
-	mig_params_defaults(&params);
 	params.downtime_ms = (uint32_t)downtime;
 	params.bandwidth_mbps = (uint32_t)bandwidth;
 	const char *why = "unknown";
@@ -318,7 +352,7 @@ static enum shell_status cmd_migrate_resolve(int argc, char **argv)
 }
 
 const struct shell_command migrate_commands[] = {
-	{ "migrate", "NAME HOST[:PORT] [downtime=MS] [bandwidth=MBPS] [wait=yes|no]",
+	{ "migrate", "NAME HOST[:PORT] [downtime=MS] [bandwidth=MBPS] [verify=before|after|off] [wait=yes|no]",
 	  "live-migrate a running guest to a peer Ferry host", cmd_migrate },
 	{ "migrations", "[NAME|ID]", "list running and past migrations, or show their reports",
 	  cmd_migrations },

@@ -7,6 +7,7 @@
 #include "kernel/memory.h"
 #include "kernel/shell/shell.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/entropy.h"
 #include "arch/x86/mce.h"
 #include "arch/x86/power.h"
 #include "arch/x86/spec_hw.h"
@@ -107,6 +108,19 @@ static void print_cpu(void)
 	}
 }
 
+/* The source of random bytes in use (arch/x86/entropy.h), and why an earlier one was dropped. */
+static void print_entropy(void)
+{
+	struct entropy_status e;
+
+	entropy_get_status(&e);
+	kprintf("entropy: source=%s cpu_rdseed=%s cpu_rdrand=%s fallbacks=%u",
+		entropy_source_name(e.source), yes_no(e.cpu_rdseed), yes_no(e.cpu_rdrand), e.fallbacks);
+	if (e.last_failure)
+		kprintf(" last_failure=\"%s\"", e.last_failure);
+	kprintf("\n");
+}
+
 static enum shell_status cmd_info(int argc, char **argv)
 {
 	(void)argv;
@@ -130,6 +144,7 @@ static enum shell_status cmd_info(int argc, char **argv)
 	print_memory_totals();
 	kprintf("host: name=%s uptime_ms=%llu tsc_khz=%llu\n", host_config()->hostname,
 		(unsigned long long)clock_ms(), (unsigned long long)(clock_tsc_hz() / 1000));
+	print_entropy();
 	return SHELL_OK;
 }
 
@@ -192,7 +207,7 @@ static enum shell_status cmd_reboot(int argc, char **argv)
 const struct shell_command system_commands[] = {
 	{ "help", "[COMMAND]", "list the commands, or show how to use one", cmd_help },
 	{ "version", "", "show Ferry's version and git revision", cmd_version },
-	{ "info", "", "show the CPU, the VT-x or AMD-V features Ferry uses, and memory", cmd_info },
+	{ "info", "", "show the CPU, the VT-x or AMD-V features Ferry uses, memory, entropy", cmd_info },
 	{ "mem", "", "show memory use by owner (Ferry, NIC, each guest)", cmd_mem },
 	{ "dmesg", "", "show the kernel log since boot", cmd_dmesg },
 	{ "shutdown", "", "power the machine off (ACPI S5)", cmd_shutdown },

@@ -1,6 +1,6 @@
 /*
- * Guest commands: create, list, destroy, pause, unpause, console, vminfo,
- * dirty, and snapshot (a save/load round trip on this host, the debug twin of
+ * Guest commands: create, list, destroy, pause, unpause, throttle, console,
+ * vminfo, dirty, and snapshot (a save/load round trip on this host, the debug twin of
  * a migration's switchover).
  */
 #include "kernel/shell/cmdline.h"
@@ -10,6 +10,7 @@
 #include "kernel/lib/bitmap.h"
 #include "kernel/lib/errors.h"
 #include "kernel/lib/guest_text.h"
+#include "kernel/lib/parse.h"
 #include "kernel/memory.h"
 #include "kernel/shell/shell.h"
 #include "kernel/vm/vm_internal.h"
@@ -130,6 +131,24 @@ static enum shell_status cmd_unpause(int argc, char **argv)
 	return pause_or_unpause(argc, argv, false);
 }
 
+static enum shell_status cmd_throttle(int argc, char **argv)
+{
+	uint64_t percent;
+
+	if (argc != 3)
+		return SHELL_USAGE;
+	struct vm *vm = find_or_complain(argv[1]);
+	if (!vm)
+		return SHELL_FAILED;
+	if (!parse_u64(argv[2], 0, THROTTLE_MAX_PERCENT, &percent)) {
+		shell_error("PERCENT must be 0 to %u", THROTTLE_MAX_PERCENT);
+		return SHELL_FAILED;
+	}
+	vm_set_throttle_cap(vm, (unsigned)percent);
+	kprintf("throttle %s cap=%u%% in_force=%u%%\n", vm->name, vm->throttle_cap, vm->throttle.percent);
+	return SHELL_OK;
+}
+
 /* The guest's recent output (its UART's ring), rendered, then an interactive attach. */
 static enum shell_status cmd_console(int argc, char **argv)
 {
@@ -205,8 +224,9 @@ static enum shell_status cmd_vminfo(int argc, char **argv)
 	kprintf("console: dropped_lines=%llu dropped_bytes=%llu\n",
 		(unsigned long long)info.console_dropped_lines,
 		(unsigned long long)info.console_dropped_bytes);
-	kprintf("sched: slices=%llu throttled=%llu throttle=%u%%\n", (unsigned long long)info.slices,
-		(unsigned long long)info.slices_throttled, info.throttle_percent);
+	kprintf("sched: slices=%llu throttled=%llu throttle=%u%% cpu=%u%%\n",
+		(unsigned long long)info.slices, (unsigned long long)info.slices_throttled,
+		info.throttle_percent, info.cpu_share_percent);
 	kprintf("dirty: mode=%s logging=%s\n", vm_dirty_mode(vm), info.dirty_logging ? "yes" : "no");
 	print_vm_nic(vm);
 	char features[200];
@@ -321,6 +341,7 @@ const struct shell_command vm_commands[] = {
 	{ "destroy", "NAME", "stop a guest and free its memory", cmd_destroy },
 	{ "pause", "NAME", "stop scheduling a guest", cmd_pause },
 	{ "unpause", "NAME", "schedule a paused guest again", cmd_unpause },
+	{ "throttle", "NAME PERCENT", "keep a guest off the CPU for PERCENT of wall time (0-95)", cmd_throttle },
 	{ "console", "NAME", "show a guest's recent console output and attach to it (Ctrl-] detaches)", cmd_console },
 	{ "vminfo", "NAME", "show a guest's registers, exits, I/O and memory", cmd_vminfo },
 	{ "dirty", "NAME", "show the pages a guest wrote since the last call", cmd_dirty },

@@ -15,6 +15,7 @@ extern const struct shell_command vm_commands[];
 extern const struct shell_command pci_commands[];
 extern const struct shell_command net_commands[];
 extern const struct shell_command migrate_commands[];
+extern const struct shell_command crypto_commands[];
 
 const struct shell_command *const shell_command_tables[] = {
 	system_commands,
@@ -25,5 +26,6 @@ const struct shell_command *const shell_command_tables[] = {
 	pci_commands,
 	net_commands,
 	migrate_commands,
+	crypto_commands,
 	NULL,
 };

@@ -29,8 +29,6 @@
 #define IMAGE_DIR "guests/"
 #define IMAGE_SUFFIX ".elf"
 #define IMAGE_PATH_MAX 40
-#define THROTTLE_MAX 95
-#define PERCENT 100
 #define MAC_LOCAL_UNICAST 0x02   /* locally administered, unicast (IEEE 802) */
 #define HW_DESCRIPTION_MAX 256
 
@@ -96,8 +94,9 @@ void vm_get_info(const struct vm *vm, struct vm_info *out)
 		.hypercalls = vm->hypercalls,
 		.hypercalls_refused = vm->hypercalls_refused,
 		.slices = vm->slices,
-		.slices_throttled = vm->slices_throttled,
-		.throttle_percent = vm->throttle_percent,
+		.slices_throttled = vm->throttle.held,
+		.throttle_percent = vm->throttle.percent,
+		.cpu_share_percent = throttle_share(&vm->throttle, clock_ns()),
 		.dirty_logging = vm->dirty_logging,
 	};
 }
@@ -246,6 +245,7 @@ int vm_build_shell(const char *name, uint64_t memory_mib, const uint8_t *mac, st
 	else
 		mac_from_name(name, vm->mac);
 	vm->state = VM_INCOMING;
+	throttle_init(&vm->throttle, clock_ns());
 	vm->ram_bytes = memory_mib * MIB;
 	vm->tsc_hz = clock_tsc_hz();
 	cpu_features_host(&vm->cpu);
@@ -407,17 +407,49 @@ int vm_unpause(struct vm *vm)
 	return FERR_OK;
 }
 
-int vm_set_throttle(struct vm *vm, unsigned percent)
+/* The operator's cap and auto-converge's throttle: the larger holds. */
+static int apply_throttle(struct vm *vm)
 {
-	if (percent > THROTTLE_MAX)
-		return FERR_RANGE;
-	vm->throttle_percent = percent;
-	return FERR_OK;
+	unsigned percent = vm->throttle_cap > vm->throttle_converge ? vm->throttle_cap
+								      : vm->throttle_converge;
+	return throttle_set(&vm->throttle, percent);
 }
 
-/* One slice of the next running guest per call, so the console and the network keep running. */
+int vm_set_throttle(struct vm *vm, unsigned percent)
+{
+	if (percent > THROTTLE_MAX_PERCENT)
+		return FERR_RANGE;
+	vm->throttle_converge = percent;
+	return apply_throttle(vm);
+}
+
+int vm_set_throttle_cap(struct vm *vm, unsigned percent)
+{
+	if (percent > THROTTLE_MAX_PERCENT)
+		return FERR_RANGE;
+	vm->throttle_cap = percent;
+	return apply_throttle(vm);
+}
+
+/*
+ * Short slices while the pollers have I/O going on (kernel/poll.h) or the console has
+ * output queued for the UART, else the full 10 ms.
+ */
+static uint64_t slice_ns(void)
+{
+	if (poll_io_busy())
+		return VM_SLICE_BUSY_NS;
+	return console_backlog() ? VM_SLICE_CONSOLE_NS : VM_SLICE_NS;
+}
+
+/*
+ * One slice of the next running guest per call, so the console and the network keep
+ * running. A guest resting under its throttle (kernel/vm/throttle.h) is passed over:
+ * its time goes to the others.
+ */
 static void schedule(void)
 {
+	uint64_t now = clock_ns();
 	for (unsigned i = 0; i < VM_MAX; i++)
 		if (vms[i].used && vms[i].state == VM_RUNNING)
 			vm_nic_poll(&vms[i]);   /* a transmit the NIC's full ring stalled */
@@ -426,15 +458,11 @@ static void schedule(void)
 		next_slot = (next_slot + 1) % VM_MAX;
 		if (!vm->used || vm->state != VM_RUNNING || !vm_platform_runnable(vm))
 			continue;   /* a halted Linux guest waits for an interrupt without a turn */
-		/* Throttling: the share of slices given up accumulates as credit; a full 100 skips one. */
-		vm->throttle_credit += vm->throttle_percent;
-		if (vm->throttle_credit >= PERCENT) {
-			vm->throttle_credit -= PERCENT;
-			vm->slices_throttled++;
-			return;
-		}
+		if (!throttle_may_run(&vm->throttle, now))
+			continue;
 		vm->slices++;
-		vm_run_slice(vm, console_backlog() ? VM_SLICE_CONSOLE_NS : VM_SLICE_NS);
+		vm_run_slice(vm, throttle_slice_ns(&vm->throttle, slice_ns()));
+		throttle_ran(&vm->throttle, now, clock_ns());
 		return;
 	}
 }
@@ -496,40 +524,62 @@ uint64_t *vm_dirty_command_bitmap(struct vm *vm)
 
 /* ---- snapshots ----------------------------------------------------------------------- */
 
+/* The guest's state as a snapshot (s is large: the callers keep it off the stack). */
+/*
+ * The snapshot of a paused guest. FERR_BUSY from a NIC not quiesced (a running guest): the
+ * sections are all there, with the device's contents zero, which is enough to size them.
+ */
+static int snapshot_fill(struct vm *vm, struct vm_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	vcpu_get_state(vm->vcpu, &s->cpu);
+	s->guest_tsc = vm->platform.on ? vm->paused_guest_tsc : vcpu_guest_tsc(vm->vcpu);   /* paused (vm_pause) */
+	s->tsc_hz = vm->tsc_hz;
+	s->clock_ns_base = vm->clock_ns_base;
+	s->clock_tsc_base = vm->clock_tsc_base;
+	s->vendor = vcpu_hw_vendor();
+	s->cpuid = vm->cpu;
+	s->uart = vm->uart.regs;
+	memcpy(s->uart_line, vm->uart.line, vm->uart.line_len);
+	s->uart_line_len = vm->uart.line_len;
+	if (vm->platform.on) {
+		const struct vm_platform *p = &vm->platform;
+		s->has_platform = true;
+		s->lapic = p->lapic.s;
+		s->ioapic = p->ioapic.s;
+		s->platform.halted = p->halted;
+		s->platform.rtc_index = p->rtc_index;
+		s->platform.tsc_per_tick = p->cpuid.tsc_per_tick;
+		s->platform.crystal_hz = p->cpuid.crystal_hz;
+		memcpy(s->platform.args, vm->linux_args, sizeof(s->platform.args));
+	}
+	if (vm->nic) {
+		s->has_nic = true;
+		return vm_nic_save(vm, &s->nic);   /* FERR_BUSY unless quiesced by vm_pause */
+	}
+	return FERR_OK;
+}
+
+long vm_snapshot_size(struct vm *vm)
+{
+	static struct vm_snapshot s;
+	static uint8_t scratch[VM_SNAPSHOT_MAX_BYTES];
+
+	int err = snapshot_fill(vm, &s);
+	if (err && err != FERR_BUSY)
+		return err;
+	return vm_snapshot_encode(&s, scratch, sizeof(scratch));
+}
+
 long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap)
 {
 	static struct vm_snapshot s;   /* large (FXSAVE image): kept off the stack */
 
 	if (vm->state != VM_PAUSED)
 		return FERR_BUSY;
-	memset(&s, 0, sizeof(s));
-	vcpu_get_state(vm->vcpu, &s.cpu);
-	s.guest_tsc = vm->platform.on ? vm->paused_guest_tsc : vcpu_guest_tsc(vm->vcpu);   /* paused (vm_pause) */
-	s.tsc_hz = vm->tsc_hz;
-	s.clock_ns_base = vm->clock_ns_base;
-	s.clock_tsc_base = vm->clock_tsc_base;
-	s.vendor = vcpu_hw_vendor();
-	s.cpuid = vm->cpu;
-	s.uart = vm->uart.regs;
-	memcpy(s.uart_line, vm->uart.line, vm->uart.line_len);
-	s.uart_line_len = vm->uart.line_len;
-	if (vm->platform.on) {
-		const struct vm_platform *p = &vm->platform;
-		s.has_platform = true;
-		s.lapic = p->lapic.s;
-		s.ioapic = p->ioapic.s;
-		s.platform.halted = p->halted;
-		s.platform.rtc_index = p->rtc_index;
-		s.platform.tsc_per_tick = p->cpuid.tsc_per_tick;
-		s.platform.crystal_hz = p->cpuid.crystal_hz;
-		memcpy(s.platform.args, vm->linux_args, sizeof(s.platform.args));
-	}
-	if (vm->nic) {
-		int err = vm_nic_save(vm, &s.nic);   /* quiesced by vm_pause */
-		if (err)
-			return err;
-		s.has_nic = true;
-	}
+	int err = snapshot_fill(vm, &s);
+	if (err)
+		return err;
 	return vm_snapshot_encode(&s, buf, cap);
 }
 

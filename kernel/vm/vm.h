@@ -81,8 +81,9 @@ struct vm_info {
 	uint64_t io_other_reads, io_other_writes, io_string;
 	uint64_t hypercalls;
 	uint64_t hypercalls_refused;     /* made above CPL 0, refused */
-	uint64_t slices, slices_throttled;
-	unsigned throttle_percent;
+	uint64_t slices, slices_throttled;  /* slices run; scheduler turns passed over for a throttle */
+	unsigned throttle_percent;       /* in force: the larger of the operator's cap and auto-converge's */
+	unsigned cpu_share_percent;      /* of wall time it ran over the last second (throttle.h) */
 	bool dirty_logging;
 };
 void vm_get_info(const struct vm *vm, struct vm_info *out);
@@ -130,8 +131,13 @@ const char *vm_dirty_mode(const struct vm *vm);   /* "pml" or "ept-ad" */
  */
 uint64_t *vm_dirty_command_bitmap(struct vm *vm);
 
-/* [migration] Auto-converge: keep the vCPU off the CPU for this share of its slices (0-95). */
+/*
+ * [migration] Auto-converge: keep the vCPU off the CPU for this share of wall time
+ * (0-95; kernel/vm/throttle.h); FERR_RANGE above. The operator's cap (vm_set_throttle_cap,
+ * the `throttle` command) stays in force beside it: the larger of the two holds.
+ */
 int vm_set_throttle(struct vm *vm, unsigned percent);
+int vm_set_throttle_cap(struct vm *vm, unsigned percent);
 
 /*
  * [migration] A snapshot: the guest's complete state but its RAM, as a
@@ -145,6 +151,8 @@ int vm_set_throttle(struct vm *vm, unsigned percent);
  */
 #define VM_SNAPSHOT_MAX_BYTES (16u * 1024)
 long vm_snapshot_save(struct vm *vm, uint8_t *buf, size_t cap);
+/* [migration] The length vm_snapshot_save would give now; the guest need not be paused. */
+long vm_snapshot_size(struct vm *vm);
 int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
 
 /* [migration] Called by the migration engine so `list` can show "migrating" and block destroy/pause. */

@@ -13,9 +13,12 @@
 #include "kernel/frame_alloc.h"
 #include "kernel/vdev/uart.h"
 #include "kernel/vm/platform.h"
+#include "kernel/vm/throttle.h"
 #include "kernel/vm/vm.h"
 
 #define VM_SLICE_NS        10000000ull   /* 10 ms */
+/* While a poller has I/O going on (kernel/poll.h): a turn of the pollers every millisecond. */
+#define VM_SLICE_BUSY_NS   1000000ull
 #define VM_STOP_REASON_MAX VCPU_STOP_REASON_MAX
 #define VM_OWNER_NAME_MAX  (VM_NAME_MAX + 8)
 #define VM_IMAGE_LINUX     "linux"        /* create's image name for the Linux guest */
@@ -31,8 +34,9 @@ struct vm {
 	struct frame_owner owner;        /* every frame of this guest is charged here */
 	enum vm_state state;
 	bool migrating;
-	unsigned throttle_percent;
-	unsigned throttle_credit;
+	struct vm_throttle throttle;     /* the larger of the two shares below */
+	unsigned throttle_cap;           /* the operator's (`throttle`) */
+	unsigned throttle_converge;      /* a migration's auto-converge */
 	uint8_t mac[6];
 
 	uint64_t ram_phys, ram_bytes;
@@ -61,7 +65,7 @@ struct vm {
 	uint64_t io_other_reads, io_other_writes, io_string;
 	uint64_t hypercalls;
 	uint64_t hypercalls_refused;     /* from guest user mode (FERR_PERM) */
-	uint64_t slices, slices_throttled;
+	uint64_t slices;
 	char stop_reason[VM_STOP_REASON_MAX];
 };
 

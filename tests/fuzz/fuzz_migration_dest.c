@@ -101,7 +101,7 @@ static void drive(const uint8_t *data, size_t len)
 			if (dst.state == MIG_DST_VERIFIED)
 				mig_dst_ready(&dst);
 			else if (dst.state == MIG_DST_GO)
-				mig_dst_resumed(&dst, 1);
+				mig_dst_resumed(&dst, 1, 1);
 			else if (at == len)
 				return;
 			continue;
@@ -119,7 +119,7 @@ static void drive(const uint8_t *data, size_t len)
 			mig_dst_ready(&dst);
 			break;
 		case MIG_DST_EV_GO:
-			mig_dst_resumed(&dst, 1);
+			mig_dst_resumed(&dst, 1, 1);
 			break;
 		default:
 			break;

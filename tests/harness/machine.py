@@ -85,8 +85,9 @@ def backend_emulator(backend):
 class FerryMachine(StartStop):
     def __init__(self, emulator="bochs", config_text=None, memory_mib=256, nic=None,
                  netns=None, name="ferry", esp=None, log_dir=None, realtime=True,
-                 cpu_model="tigerlake", qemu_cpu=None, serial_bytes_per_s=None):
+                 cpu_model="tigerlake", qemu_cpu=None, serial_bytes_per_s=None, esp_files=None):
         self.emulator = emulator
+        self.esp_files = esp_files or {}   # {"tls/a.crt": host path}: copied onto the ESP
         self.cpu_model = cpu_model    # Bochs' `cpu: model=` (bochs -help cpu lists them)
         self.qemu_cpu = qemu_cpu      # qemu-svm's `-cpu` (default QEMU_SVM_CPU)
         self.serial_bytes_per_s = serial_bytes_per_s   # QEMU only: a slow line (harness/slow_serial.py)
@@ -116,6 +117,11 @@ class FerryMachine(StartStop):
             with open(cfg, "w") as f:
                 f.write(self.config_text)
             subprocess.run(["mcopy", "-o", "-i", esp, cfg, "::/ferry.cfg"], check=True)
+        for folder in sorted({os.path.dirname(p) for p in self.esp_files} - {""}):
+            subprocess.run(["mmd", "-D", "s", "-i", esp, "::/" + folder], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for path, source in self.esp_files.items():
+            subprocess.run(["mcopy", "-o", "-i", esp, source, "::/" + path], check=True)
         self.port = free_port(self.netns)
         if self.serial_bytes_per_s:
             self.slow_serial = SlowSerial(self.workdir, self.serial_bytes_per_s)

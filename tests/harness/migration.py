@@ -24,7 +24,7 @@ ROUND_ROW = re.compile(r"^(\d+)(\*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(
 KEYVAL = re.compile(r"(\w+)=(\"[^\"]*\"|\S+)")
 MEMTEST_OK = re.compile(r"\[(?P<name>[\w-]+)\] memtest ok gen=(?P<gen>\d+) pages=(?P<pages>\d+) "
                         r"written=(?P<written>\d+) passes=(?P<passes>\d+) corrupt=(?P<corrupt>\d+)\n")
-CORRUPT = re.compile(r"memtest CORRUPT[^\n]*")
+CORRUPT = re.compile(r"(?:memtest|witness) CORRUPT[^\n]*")
 PROGRESS = re.compile(r"migrate: (?P<name>\S+) round=(?P<round>\d+) remaining=(?P<remaining>\d+) "
                       r"rate_kbps=(?P<rate>\d+) eta_ms=(?P<eta>\d+) throttle=(?P<throttle>\d+)%")
 
@@ -58,13 +58,13 @@ def parse_reports(text):
         report["round"] = list(reversed(rows))
         # The figures follow, on the next few lines (guest or log lines may interleave).
         rest = text[head.end():].split("\n")
-        wanted = ("reason", "rounds", "time_ms", "max_throttle_pct")
+        wanted = ("reason", "rounds", "time_ms", "max_throttle_pct", "link_kbps")
         found = set()
         for line in rest[:12]:
             if line.startswith("reason="):
                 report["reason"] = line[len("reason="):].strip().strip('"')
                 found.add("reason")
-            elif line.startswith(("rounds=", "time_ms=", "max_throttle_pct=")):
+            elif line.startswith(("rounds=", "time_ms=", "max_throttle_pct=", "link_kbps=")):
                 for k, v in KEYVAL.findall(line):
                     report[k] = _number(v)
                 found.add(line.split("=")[0])
@@ -88,6 +88,17 @@ def memtest_lines(machine, name, start=0):
             for m in MEMTEST_OK.finditer(machine.text(start)) if m.group("name") == name]
 
 
+WITNESS_OK = re.compile(r"\[(?P<name>[\w-]+)\] witness ok written=(?P<written>\d+) "
+                        r"passes=(?P<passes>\d+) corrupt=(?P<corrupt>\d+) gap_us=(?P<gap_us>\d+)\n")
+
+
+def witness_lines(machine, name, start=0):
+    """The witness guest's `ok` lines of `name` on `machine` since output offset `start`
+    (docs/guest-abi.md): written, passes, corrupt, gap_us (its longest gap in progress)."""
+    return [{k: int(v) for k, v in m.groupdict().items() if k != "name"}
+            for m in WITNESS_OK.finditer(machine.text(start)) if m.group("name") == name]
+
+
 def corrupt_lines(*machines):
     return [(m.name, line) for m in machines for line in CORRUPT.findall(m.text())]
 
@@ -108,7 +119,7 @@ def settled(machine, name, start, timeout=60):
     The migration service's log lines are printed as they happen, also into a command
     line being echoed (guest output, unlike them, waits), so scripts type commands on a
     destination only once its engine is done, announcements included."""
-    return wait_output(machine, r"migration %s: (completed|failed|cancelled|abandoned)[^\n]*\n"
+    return wait_output(machine, r"migration %s: (completed|failed|cancelled|abandoned|mismatch)[^\n]*\n"
                        % re.escape(name), start, timeout=timeout)
 
 

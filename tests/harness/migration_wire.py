@@ -1,8 +1,9 @@
-"""Wire-level tools for the migration tests: the protocol's framing (a 16-byte header:
+"""Wire-level tools for the migration tests: protocol v1's framing (a 16-byte header:
 type, flags, reserved, payload length, sequence; a 16-byte tag after the payload when
-flags has TAGGED), a reader that collects what a peer sends, and a relay that forwards
-whole messages until one it was told to withhold or reset at, injecting bytes of its own
-where told."""
+flags has TAGGED), which protocol v2 keeps for its clear-text version hello and refusals
+(kernel/migration/preamble.h), a reader that collects what a peer sends, and a relay that
+forwards whole TLS records until the one that carries a message it was told to withhold or
+reset at, injecting bytes of its own where told."""
 import contextlib
 import socket
 import struct
@@ -53,31 +54,48 @@ def messages(data):
     return out
 
 
+# Protocol v2: the source's clear-text version hello, then TLS records (RFC 5246 6.2: u8
+# type, u16 version, u16 length). The messages inside TLS are still v1's (header 16 +
+# payload + tag 16). With the lab's default cipher, ChaCha20-Poly1305 (a 16-byte tag per
+# record, no explicit nonce), the engine writes each small message as a record of its own,
+# so a message shows in the size of its record: GO 32 bytes from A, ACCEPT and then READY 32
+# and RESUMED 40 from B, and no other message of that direction has those sizes. With
+# migration_cipher = none (TLS's NULL cipher: the plaintext and a 20-byte HMAC-SHA1 per
+# record) the relay reads every inner message itself.
+PREAMBLE_BYTES = HEADER_BYTES + 40
+TLS_RECORD_HEADER = 5
+TLS_APPLICATION_DATA = 23
+TLS_AEAD_TAG = 16
+TLS_NULL_SHA_MAC = 20
+INNER_SIZES = {"a->b": {32: [GO]}, "b->a": {32: [ACCEPT, READY], 40: [RESUMED]}}
+
+
 class Relay:
     """A TCP relay in the lab (on the bridge's address) between a source and a destination's
-    migration port, which follows the protocol's framing (16-byte header: type, flags,
-    length; a 16-byte tag when flags has TAGGED) and forwards whole messages of the first
-    connection, until:
-      - the first message in `hold` ({(direction, type)}, direction "a->b" or "b->a"): that
-        one and everything after it, both ways, it withholds, keeping both connections
-        open, as a link that went silent at that very message would;
+    migration port. It forwards the source's version hello as it is, then whole TLS records
+    of the first connection, knowing which inner messages each record carries (by size, or
+    read through the NULL cipher with `null_cipher`), until:
+      - the first message in `hold` ({(direction, type)}, direction "a->b" or "b->a"): the
+        record that carries it and everything after it, both ways, it withholds, keeping
+        both connections open, as a link that went silent at that very message would;
       - the first message in `reset`: it resets both connections (RST) instead of
-        forwarding it, as a link that failed at that message would.
+        forwarding its record, as a link that failed at that message would.
     `inject` ({(direction, type): bytes}) sends bytes of its own in that direction right
-    after forwarding that message, as someone on the path would; `inject_back` the same
-    but back to the message's sender (after GO towards the destination: towards the source,
-    ahead of RESUMED). Connections after the
-    first (a source in doubt asking again) are piped through unchanged while `passthrough`
-    is true, and held open, silent, while it is false. (No packet filter: this kernel has
-    no tc classifiers or netfilter, and a relay that reads the framing cannot miss.)"""
+    after the record that carries that message, as someone on the path would (TLS then
+    refuses them); `inject_back` the same but back to the message's sender. Connections
+    after the first (a source in doubt asking again) are piped through unchanged while
+    `passthrough` is true, and held open, silent, while it is false. (No packet filter: this
+    kernel has no tc classifiers or netfilter, and a relay that reads the framing cannot
+    miss.)"""
 
     def __init__(self, lab, dest_ip, hold=(), port=9002, inject=None, inject_back=None, reset=(),
-                 passthrough=False):
+                 passthrough=False, null_cipher=False):
         self.hold = set(hold)
         self.reset = set(reset)
         self.inject = dict(inject or {})
         self.inject_back = dict(inject_back or {})
         self.passthrough = passthrough
+        self.null_cipher = null_cipher
         self.frozen = threading.Event()
         self.held = []                      # [(direction, type)]
         self.was_reset = []                 # [(direction, type)]
@@ -140,8 +158,42 @@ class Relay:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 sock.close()
 
+    def _by_size(self, direction, record):
+        """The message a ChaCha20-Poly1305 record carries, when its size says so: [] or [type]."""
+        names = INNER_SIZES[direction].get(len(record) - TLS_RECORD_HEADER - TLS_AEAD_TAG)
+        if not names:
+            return []
+        # Same-sized messages of one direction come in a fixed order (ACCEPT before READY).
+        count = sum(1 for m in self.seen[direction] if m in names)
+        return [names[min(count, len(names) - 1)]]
+
+    def _messages(self, direction, record, inner):
+        """The inner messages that start in this record ([type, ...]); inner is the
+        direction's reassembly state [bytes, bytes of the current message still to skip]."""
+        if record[0] != TLS_APPLICATION_DATA:
+            return []
+        if not self.null_cipher:
+            return self._by_size(direction, record)
+        data = inner[0] + record[TLS_RECORD_HEADER:-TLS_NULL_SHA_MAC]
+        skip, found = inner[1], []
+        while True:
+            if skip:
+                n = min(skip, len(data))
+                data, skip = data[n:], skip - n
+                if skip:
+                    break
+            if len(data) < HEADER_BYTES:
+                break
+            mtype, flags, _, length, _ = struct.unpack("<BBHIQ", data[:HEADER_BYTES])
+            found.append(mtype)
+            skip = HEADER_BYTES + length + (TAG_BYTES if flags & FLAG_TAGGED else 0)
+        inner[0], inner[1] = data, skip
+        return found
+
     def _pump(self, src, dst, direction):
         buf = b""
+        clear = PREAMBLE_BYTES if direction == "a->b" else 0
+        inner = [b"", 0]
         while True:
             try:
                 data = src.recv(65536)
@@ -155,38 +207,51 @@ class Relay:
             if self.frozen.is_set():
                 continue
             buf += data
-            while len(buf) >= HEADER_BYTES:
-                mtype, flags, _, length, _ = struct.unpack("<BBHIQ", buf[:HEADER_BYTES])
-                total = HEADER_BYTES + length + (TAG_BYTES if flags & FLAG_TAGGED else 0)
+            if clear:
+                n = min(clear, len(buf))
+                try:
+                    dst.sendall(buf[:n])
+                except OSError:
+                    return
+                buf, clear = buf[n:], clear - n
+            while len(buf) >= TLS_RECORD_HEADER:
+                length = struct.unpack(">H", buf[3:5])[0]
+                total = TLS_RECORD_HEADER + length
                 if len(buf) < total:
                     break
-                if (direction, mtype) in self.reset:
+                found = self._messages(direction, buf[:total], inner)
+                keys = [(direction, m) for m in found]
+                if any(k in self.reset for k in keys):
+                    at = next(k for k in keys if k in self.reset)
                     self.reset.clear()
-                    self.was_reset.append((direction, mtype))
+                    self.was_reset.append(at)
                     self.frozen.set()
                     self._reset_both(src, dst)
                     return
-                if (direction, mtype) in self.hold:
-                    self.held.append((direction, mtype))
+                if any(k in self.hold for k in keys):
+                    self.held.append(next(k for k in keys if k in self.hold))
                     self.frozen.set()
                     break
-                extra = self.inject.pop((direction, mtype), b"")
-                back = self.inject_back.pop((direction, mtype), b"")
+                extra = b"".join(self.inject.pop(k, b"") for k in keys)
+                back = b"".join(self.inject_back.pop(k, b"") for k in keys)
                 # Noted before sending: once sent, the run may end before this thread runs again.
                 if extra or back:
-                    self.injected.append((direction, mtype))
+                    self.injected += [k for k in keys][:1]
                 try:
                     dst.sendall(buf[:total] + extra)
                     if back:
                         src.sendall(back)
                 except OSError:
                     return
-                self.seen[direction].append(mtype)
+                self.seen[direction] += found
                 buf = buf[total:]
             if self.frozen.is_set():
                 buf = b""
 
     def close(self):
+        # A thread blocked in accept() keeps the port listening past close(): shutdown wakes it.
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         for sock in [self.listener] + self.socks:
             with contextlib.suppress(OSError):
                 sock.close()

@@ -180,6 +180,12 @@ static long fg_state_save(struct vm *g, uint8_t *buf, size_t cap)
 	return (long)len;
 }
 
+static long fg_state_size(struct vm *g)
+{
+	(void)g;
+	return 1000;   /* what fg_state_save writes */
+}
+
 static int fg_state_load(struct vm *g, const uint8_t *buf, size_t len, const char **why)
 {
 	uint32_t magic;
@@ -284,8 +290,8 @@ static FAKE_UNUSED const struct mig_guest_ops fake_guest_ops = {
 	.name = fg_name, .mac = fg_mac, .cpu_features = fg_features, .dirty_mode = fg_dirty_mode,
 	.cpu_vendor = fg_cpu_vendor,
 	.dirty_start = fg_dirty_start, .dirty_collect = fg_dirty_collect, .dirty_stop = fg_dirty_stop,
-	.set_throttle = fg_set_throttle, .state_save = fg_state_save, .state_load = fg_state_load,
-	.set_migrating = fg_set_migrating, .destroy = fg_destroy,
+	.set_throttle = fg_set_throttle, .state_save = fg_state_save, .state_size = fg_state_size,
+	.state_load = fg_state_load, .set_migrating = fg_set_migrating, .destroy = fg_destroy,
 };
 
 static FAKE_UNUSED const struct mig_host_ops fake_host_ops = {

@@ -424,11 +424,12 @@ TEST(state_machines_full_exchange)
 	CHECK_EQ_I(mig_src_abort(&src, MIG_REASON_CANCELLED, "late"), FERR_BUSY);
 	CHECK_EQ_I(to_dst(&dev), 1);
 	CHECK_EQ_U(dev.kind, MIG_DST_EV_GO);
-	CHECK_EQ_I(mig_dst_resumed(&dst, 42), 0);
+	CHECK_EQ_I(mig_dst_resumed(&dst, 42, 7), 0);
 	CHECK_EQ_I(mig_dst_abort(&dst, MIG_REASON_INTERNAL, "late"), FERR_BUSY);
 	CHECK_EQ_I(to_src(&sev), 1);
 	CHECK_EQ_U(sev.kind, MIG_SRC_EV_RESUMED);
 	CHECK_EQ_U(sev.dest_downtime_ns, 42);
+	CHECK_EQ_U(sev.dest_load_ns, 7);
 	pair_fini();
 }
 

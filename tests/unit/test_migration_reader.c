@@ -262,7 +262,7 @@ TEST(after_resumed_the_destination_takes_and_ignores_everything)
 	CHECK_EQ_I(mig_dst_input(&dst, wire, n + 17, &used, &dev), 1);
 	CHECK_EQ_U(dev.kind, MIG_DST_EV_GO);
 	CHECK_EQ_U(used, n);
-	CHECK_EQ_I(mig_dst_resumed(&dst, 5), 0);
+	CHECK_EQ_I(mig_dst_resumed(&dst, 5, 0), 0);
 	/* ...and once RESUMED is queued, takes the rest and ignores it. */
 	CHECK_EQ_I(mig_dst_input(&dst, wire + n, 17, &used, &dev), 0);
 	CHECK_EQ_U(used, 17);

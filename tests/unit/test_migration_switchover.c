@@ -1,0 +1,296 @@
+/*
+ * The switchover (docs/migration.md "Switchover", "Memory digest"): estimates that know
+ * the link, convergence without throttling for idle and slow guests, the floor in the
+ * report, and the memory digest at the pause, verify=before and verify=after, against
+ * a page the fault injection keeps from the destination. Whole migrations between two
+ * engines on the host (migration_run.h).
+ */
+#include "tests/unit/check.h"
+#include "tests/unit/migration_run.h"
+
+#define KEY RUN_KEY
+
+#include <stdlib.h>
+
+/* The page the fault injection dropped, read from the source's log line. */
+static long dropped_page = -1;
+
+static void capture_drop(void *ctx, const char *line)
+{
+	const char *at = strstr(line, "fault injection: page ");
+
+	(void)ctx;
+	if (at)
+		dropped_page = strtol(at + strlen("fault injection: page "), NULL, 10);
+}
+
+static int start_with_log(struct run *r)
+{
+	int err = run_start(r, KEY, KEY);
+
+	r->src->env.log = capture_drop;
+	dropped_page = -1;
+	return err;
+}
+
+/* The idle guest: the same three pages (a stack, a console page) rewritten all the time. */
+static void run_idle(uint64_t link_bytes_per_step, bool deep)
+{
+	struct run r;
+
+	run_setup(&r, 64, link_bytes_per_step, 3);
+	r.link.deep_buffer = deep;
+	r.guest->working_set = 3;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 200000);
+	const struct mig_report *sr = mig_engine_report(r.src);
+	print_report(r.src);
+	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
+	/* At most two pre-copy rounds and the stop-and-copy, never throttled. */
+	CHECK(sr->rounds <= 3);
+	CHECK_EQ_U(sr->max_throttle, 0);
+	CHECK_EQ_U(r.guest->max_throttle, 0);
+	CHECK(sr->downtime_src_ns <= (uint64_t)sr->downtime_target_ms * NS_PER_MS);
+	if (r.host.created)
+		CHECK(memcmp(r.guest->ram, r.host.created->ram, r.guest->bytes) == 0);
+	run_free(&r);
+}
+
+TEST(idle_guest_finishes_in_two_precopy_rounds_unthrottled)
+{
+	run_idle(256 * 1024, false);   /* a fast link */
+	run_idle(16 * 1024, false);    /* a 16 MB/s link */
+	run_idle(4 * 1024, true);      /* a 4 MB/s link behind a deep send buffer */
+}
+
+TEST(slow_writer_converges_without_throttling)
+{
+	struct run r;
+
+	/* 64 KiB a step carries 16 pages; the guest dirties 4 a step in 1024: a quarter. */
+	run_setup(&r, 16, 64 * 1024, 4);
+	r.guest->working_set = 1024;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 200000);
+	const struct mig_report *sr = mig_engine_report(r.src);
+	print_report(r.src);
+	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_U(sr->max_throttle, 0);
+	CHECK(sr->downtime_src_ns <= (uint64_t)sr->downtime_target_ms * NS_PER_MS);
+	run_free(&r);
+}
+
+TEST(report_states_the_floor_beside_the_downtime)
+{
+	struct run r;
+
+	run_setup(&r, 16, 16 * 1024, 2);
+	r.guest->working_set = 256;
+	r.params.downtime_ms = 20;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 200000);
+	const struct mig_report *sr = mig_engine_report(r.src);
+	print_report(r.src);
+	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
+	/* 16 KiB a simulated millisecond, measured by what the peer took. */
+	CHECK(sr->bandwidth_bps >= 15ull * 1024 * 1000 && sr->bandwidth_bps <= 17ull * 1024 * 1000);
+	/* The round trip is the handshake's: a step each way. */
+	CHECK(sr->rtt_ns >= STEP_NS && sr->rtt_ns <= 4 * STEP_NS);
+	CHECK_EQ_U(sr->state_bytes, 1000);
+	CHECK(sr->final_bytes >= sr->state_bytes + sr->round[sr->rounds - 1].bytes);
+	/* floor = the final bytes at the bandwidth + one round trip + the destination's load */
+	uint64_t wire = sr->final_bytes * NS_PER_S / sr->bandwidth_bps;
+	CHECK(sr->floor_ns >= wire + sr->rtt_ns && sr->floor_ns <= wire + sr->rtt_ns + sr->dest_load_ns + NS_PER_US);
+	/* On the simulated link the downtime is the floor within a step or two. */
+	CHECK(sr->downtime_src_ns <= sr->floor_ns + 3 * STEP_NS);
+	CHECK(sr->estimate_ns > 0 && sr->estimate_ns <= (uint64_t)r.params.downtime_ms * NS_PER_MS);
+	char text[4096];
+	mig_report_format(sr, text, sizeof(text));
+	CHECK(strstr(text, " downtime_floor_ms=") != NULL);
+	CHECK(strstr(text, "\nlink_kbps=") != NULL);
+	run_free(&r);
+}
+
+/* ---- the memory digest ------------------------------------------------------------------ */
+
+static void run_verify(struct run *r, unsigned verify, bool drop)
+{
+	run_setup(r, 16, 64 * 1024, 8);
+	r->guest->working_set = 64;
+	r->params.verify = (uint8_t)verify;
+	r->params.fault = drop ? MIG_FAULT_DROP_PAGE : MIG_FAULT_NONE;
+	CHECK_EQ_I(start_with_log(r), 0);
+	run_loop(r, 200000);
+}
+
+TEST(verify_before_and_after_match_when_nothing_is_lost)
+{
+	for (unsigned verify = MIG_VERIFY_BEFORE; verify <= MIG_VERIFY_AFTER; verify++) {
+		struct run r;
+		run_verify(&r, verify, false);
+		const struct mig_report *sr = mig_engine_report(r.src), *dr = mig_engine_report(r.dst);
+		print_report(r.src);
+		CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
+		CHECK_EQ_U(dr->outcome, MIG_OUTCOME_COMPLETED);
+		CHECK_EQ_U(sr->verify, verify);
+		CHECK_EQ_U(sr->digest, MIG_DIGEST_MATCH);
+		CHECK_EQ_U(dr->digest, MIG_DIGEST_MATCH);
+		CHECK_EQ_U(sr->digest_group_pages, verify == MIG_VERIFY_BEFORE ? 16 : 1);
+		CHECK(r.host.created && guest_runs(r.host.created) && !r.host.created->migrating);
+		CHECK(r.guest->destroyed);
+		if (r.host.created)
+			CHECK(memcmp(r.guest->ram, r.host.created->ram, r.guest->bytes) == 0);
+		run_free(&r);
+	}
+}
+
+TEST(dropped_page_without_verify_leaves_a_stale_page)
+{
+	struct run r;
+
+	run_verify(&r, MIG_VERIFY_OFF, true);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK(dropped_page >= 0);
+	/* Nothing noticed: the destination runs with the page as an earlier round sent it. */
+	CHECK(r.host.created != NULL);
+	if (r.host.created && dropped_page >= 0) {
+		uint64_t at = (uint64_t)dropped_page * MIG_PAGE_SIZE;
+		CHECK(memcmp(r.guest->ram + at, r.host.created->ram + at, MIG_PAGE_SIZE) != 0);
+		CHECK(memcmp(r.guest->ram, r.host.created->ram, at) == 0);
+		CHECK(memcmp(r.guest->ram + at + MIG_PAGE_SIZE, r.host.created->ram + at + MIG_PAGE_SIZE,
+			     r.guest->bytes - at - MIG_PAGE_SIZE) == 0);
+	}
+	run_free(&r);
+}
+
+TEST(verify_before_catches_every_dropped_page_and_rolls_back)
+{
+	for (unsigned seed = 1; seed <= 10; seed++) {
+		struct run r;
+		run_setup(&r, 16, 64 * 1024, 8);
+		r.guest->rng = seed * 7919;
+		r.guest->working_set = 64;
+		r.params.verify = MIG_VERIFY_BEFORE;
+		r.params.fault = MIG_FAULT_DROP_PAGE;
+		CHECK_EQ_I(start_with_log(&r), 0);
+		run_loop(&r, 200000);
+		const struct mig_report *sr = mig_engine_report(r.src);
+		CHECK(dropped_page >= 0);
+		CHECK_EQ_U(sr->outcome, MIG_OUTCOME_FAILED);
+		CHECK(strstr(sr->reason, "digest-mismatch") != NULL);
+		CHECK_EQ_U(sr->digest, MIG_DIGEST_MISMATCH);
+		CHECK_EQ_U(mig_engine_report(r.dst)->digest, MIG_DIGEST_MISMATCH);
+		/* The group holding the dropped page is named on the destination. */
+		const struct mig_report *dr = mig_engine_report(r.dst);
+		CHECK(dr->digest_differing == 1 && dr->digest_named == 1);
+		CHECK(dr->digest_pages[0] <= dropped_page && dropped_page < dr->digest_pages[0] + 16);
+		/* Rolled back: the guest runs on here, as it was; the shell never ran. */
+		CHECK(guest_runs(r.guest) && !r.guest->migrating && !r.guest->logging);
+		CHECK(r.host.created && r.host.created->discarded);
+		CHECK(!r.both_ran);
+		run_free(&r);
+	}
+}
+
+TEST(verify_after_catches_every_dropped_page_and_pauses_both)
+{
+	for (unsigned seed = 1; seed <= 10; seed++) {
+		struct run r;
+		run_setup(&r, 16, 64 * 1024, 8);
+		r.guest->rng = seed * 104729;
+		r.guest->working_set = 64;
+		r.params.verify = MIG_VERIFY_AFTER;
+		r.params.fault = MIG_FAULT_DROP_PAGE;
+		CHECK_EQ_I(start_with_log(&r), 0);
+		run_loop(&r, 200000);
+		const struct mig_report *sr = mig_engine_report(r.src), *dr = mig_engine_report(r.dst);
+		CHECK(dropped_page >= 0);
+		/* Named exactly, on both hosts. */
+		CHECK_EQ_U(sr->outcome, MIG_OUTCOME_MISMATCH);
+		CHECK_EQ_U(dr->outcome, MIG_OUTCOME_MISMATCH);
+		CHECK(sr->digest_differing == 1 && sr->digest_named == 1);
+		CHECK_EQ_U(sr->digest_pages[0], dropped_page);
+		CHECK_EQ_U(dr->digest_pages[0], dropped_page);
+		CHECK(strstr(sr->reason, "digest mismatch") != NULL);
+		/* The destination paused its guest; the source keeps its frozen copy. */
+		CHECK(r.host.created && r.host.created->paused && !r.host.created->running);
+		CHECK(r.guest->paused && r.guest->migrating && !r.guest->destroyed);
+		/* The operator settles it: the copy here is the good one. */
+		CHECK_EQ_I(mig_engine_resolve(r.src, false), 0);
+		CHECK(guest_runs(r.guest) && !r.guest->migrating);
+		run_free(&r);
+	}
+}
+
+/* Once the destination runs the guest, the source's bytes (its sums) vanish. */
+static void lose_the_sums(struct run *r)
+{
+	if (mig_engine_phase(r->dst) == MIG_PHASE_ANNOUNCE && !r->hook_done) {
+		r->link.drop_to_dst = true;
+		r->hook_done = true;
+	}
+}
+
+TEST(verify_after_without_a_verdict_leaves_the_guest_at_the_destination)
+{
+	struct run r;
+
+	run_setup(&r, 16, 64 * 1024, 8);
+	r.guest->working_set = 64;
+	r.params.verify = MIG_VERIFY_AFTER;
+	r.hook = lose_the_sums;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 200000);
+	const struct mig_report *sr = mig_engine_report(r.src), *dr = mig_engine_report(r.dst);
+	CHECK(r.hook_done);
+	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_U(sr->digest, MIG_DIGEST_NOT_COMPARED);
+	CHECK_EQ_U(dr->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_U(dr->digest, MIG_DIGEST_NOT_COMPARED);
+	/* Both waited out the silence (30 s), then let it be: the destination runs it. */
+	CHECK(r.guest->destroyed);
+	CHECK(r.host.created && guest_runs(r.host.created) && !r.host.created->migrating);
+	run_free(&r);
+}
+
+/* Once the guest runs at the destination, garbage instead of the source's sums. */
+static void garbage_instead_of_sums(struct run *r)
+{
+	static const uint8_t junk[40] = { 0x10, 0x20, 0x30 };
+	struct fake_pipe *p = &r->link.to_dst;
+
+	if (!r->hook_done && mig_engine_phase(r->dst) == MIG_PHASE_ANNOUNCE) {
+		for (size_t i = 0; i < sizeof(junk); i++)
+			p->buf[(p->head + p->len + i) % FAKE_PIPE_BYTES] = junk[i];
+		p->len += sizeof(junk);
+		r->hook_done = true;
+	}
+}
+
+TEST(verify_after_garbage_instead_of_sums_leaves_the_guest_running)
+{
+	struct run r;
+
+	run_setup(&r, 16, 64 * 1024, 0);
+	r.params.verify = MIG_VERIFY_AFTER;
+	r.hook = garbage_instead_of_sums;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 200000);
+	const struct mig_report *sr = mig_engine_report(r.src), *dr = mig_engine_report(r.dst);
+	CHECK(r.hook_done);
+	/* The destination keeps the guest, running; the digest was not compared on either side. */
+	CHECK_EQ_U(dr->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_U(dr->digest, MIG_DIGEST_NOT_COMPARED);
+	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK_EQ_U(sr->digest, MIG_DIGEST_NOT_COMPARED);
+	CHECK(r.guest->destroyed);
+	CHECK(r.host.created && guest_runs(r.host.created) && !r.host.created->migrating);
+	if (r.host.created)
+		CHECK(memcmp(r.snapshot, r.host.created->ram, r.guest->bytes) == 0);
+	run_free(&r);
+}
+
+int main(void)
+{
+	return run_tests();
+}
