@@ -59,7 +59,9 @@ def messages(data):
 # payload + tag 16). With the lab's default cipher, ChaCha20-Poly1305 (a 16-byte tag per
 # record, no explicit nonce), the engine writes each small message as a record of its own,
 # so a message shows in the size of its record: GO 32 bytes from A, ACCEPT and then READY 32
-# and RESUMED 40 from B, and no other message of that direction has those sizes. With
+# and RESUMED 48 (its payload: the destination's downtime and load time) from B; no other
+# message of that direction has those sizes before RESUMED (a verify=after VERDICT, which
+# follows it, can: the tests that withhold RESUMED migrate with verify=off). With
 # migration_cipher = none (TLS's NULL cipher: the plaintext and a 20-byte HMAC-SHA1 per
 # record) the relay reads every inner message itself.
 PREAMBLE_BYTES = HEADER_BYTES + 40
@@ -67,7 +69,7 @@ TLS_RECORD_HEADER = 5
 TLS_APPLICATION_DATA = 23
 TLS_AEAD_TAG = 16
 TLS_NULL_SHA_MAC = 20
-INNER_SIZES = {"a->b": {32: [GO]}, "b->a": {32: [ACCEPT, READY], 40: [RESUMED]}}
+INNER_SIZES = {"a->b": {32: [GO]}, "b->a": {32: [ACCEPT, READY], 48: [RESUMED]}}
 
 
 class Relay:
