@@ -179,6 +179,7 @@ def stop_counter_check(m, start):
                 start, timeout=SLOW)
 
 
+@pytest.mark.long
 def test_destination_killed_during_precopy_leaves_the_guest_on_a(lab):
     a = lab.a
     begin = len(a.output)
@@ -208,6 +209,7 @@ def link_cut(lab, tap):
         lab.ip("link", "set", tap, "master", BRIDGE)
 
 
+@pytest.mark.long
 def test_link_cut_during_stop_and_copy_leaves_the_guest_on_a(lab):
     """A 20 s downtime target at 2 MB/s: stop-and-copy carries the writer's dirty pages for
     seconds; B's link is cut as it starts. READY cannot have come, so A resumes the guest."""

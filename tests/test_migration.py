@@ -221,6 +221,7 @@ def test_bad_arguments_are_refused_and_change_nothing(lab, a, b):
         remove_everywhere(["ba", "tf"], a, b)
 
 
+@pytest.mark.long_on_bochs
 @pytest.mark.parametrize("target,why", [
     ("closed-port", r"no migration listener at the destination"),
     ("no-host", r"timed? ?out|connect|unreachable"),
@@ -403,6 +404,7 @@ def refused(lab, a, dest, name, reason_pattern, dest_pattern, whole_reason=None)
     return report
 
 
+@pytest.mark.long_on_bochs
 @pytest.mark.parametrize("kind", ["wrong-key", "no-key", "old-cpu"])
 def test_destination_refuses_and_the_guest_runs_on(lab, a, b, kind):
     index, key, cpu = {"wrong-key": (2, OTHER_KEY, {}),
@@ -487,6 +489,7 @@ def test_certificates_authenticate_without_a_key(lab, a, b):
             remove_everywhere(["ct", "ck"], a, x, y)
 
 
+@pytest.mark.long_on_bochs
 def test_destination_without_room_refuses(lab, a, b):
     fillers = []
     try:
@@ -515,6 +518,7 @@ def test_destination_without_room_refuses(lab, a, b):
 
 
 # ---- failures during a migration ------------------------------------------------------------------
+@pytest.mark.long_on_bochs
 def test_destination_killed_during_precopy(lab, a, b):
     with ferry_host(lab, 5) as victim:
         try:
@@ -552,6 +556,7 @@ def link_cut(lab, tap):
         lab.ip("link", "set", tap, "master", BRIDGE)
 
 
+@pytest.mark.long_on_bochs
 def test_link_cut_during_stop_and_copy(lab, a, b):
     """Pre-copy at 1 MB/s with every page dirty and a 20 s downtime target: the stop-and-copy
     round lasts seconds; B's link goes down as it starts. GO cannot have been sent (READY
@@ -589,6 +594,7 @@ def test_link_cut_during_stop_and_copy(lab, a, b):
         remove_everywhere(["lc"], a, b)
 
 
+@pytest.mark.long_on_bochs
 def test_writer_faster_than_the_link_is_throttled(lab, a, b):
     """memtest rate=0 dirties its 2 MiB several times over in the time the link carries it
     once: the dirty set stops shrinking, auto-converge throttles the vCPU, and the migration
@@ -636,6 +642,7 @@ def migrate_in_doubt(a, name, dest):
     return start, report
 
 
+@pytest.mark.long_on_bochs
 def test_lost_resumed_is_in_doubt_and_resolved_to_the_destination(lab, a, b):
     """RESUMED never reaches A: B runs the guest, A keeps its copy paused, in doubt, until
     the operator, seeing it run on B, settles it with `migrate-resolve NAME destination`."""
@@ -665,6 +672,7 @@ def test_lost_resumed_is_in_doubt_and_resolved_to_the_destination(lab, a, b):
         remove_everywhere(["rd"], a, b)
 
 
+@pytest.mark.long_on_bochs
 def test_lost_go_is_in_doubt_and_resolved_to_the_source(lab, a, b):
     """GO never reaches B (nor B's ABORT A): B never runs the guest and discards it after
     30 s; A is in doubt until `migrate-resolve NAME source` resumes it, memory intact."""
@@ -691,6 +699,7 @@ def test_lost_go_is_in_doubt_and_resolved_to_the_source(lab, a, b):
 
 
 # ---- hostile peers, and cancel ----------------------------------------------------------------------
+@pytest.mark.long_on_bochs
 def test_hostile_streams_leave_the_listener_serving(lab, a, b):
     peer = lab.linux_peer()
     B = ip(lab, 1)
@@ -769,6 +778,7 @@ def test_hostile_streams_leave_the_listener_serving(lab, a, b):
         remove_everywhere(["after"], a, b)
 
 
+@pytest.mark.long_on_bochs
 def test_cancel_of_a_background_migration(lab, a, b):
     try:
         create(a, "cx", args="mib=8 rate=200")

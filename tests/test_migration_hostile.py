@@ -336,6 +336,7 @@ PHASES = {
 }
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("phase", list(PHASES))
 def test_connection_reset_in_each_phase(lab, a, b, phase):
     at, outcome, ends = PHASES[phase]

@@ -305,6 +305,7 @@ def test_hostile_guest_probes_get_clean_answers(ferry):
     assert_counter_healthy(ferry)
 
 
+@pytest.mark.long_on_bochs
 def test_console_flood_is_dropped_counted_and_the_console_answers(ferry):
     if ferry.b.name == "svm-wp":
         pytest.skip("nothing here depends on the dirty-tracking mode")
