@@ -21,11 +21,17 @@ FEATURES = ("vmx", "ept", "ept_ad", "pml", "unrestricted", "vpid", "preemption_t
 SVM_FEATURES = ("svm", "npt", "nrips", "decode_assists", "flush_by_asid", "vmcb_clean", "avic")
 
 
-def commands_in_source():
-    """Every command name declared in a shell table anywhere in the sources."""
+DEBUG_COMMANDS_SOURCE = os.path.join("kernel", "shell", "cmd_debug.c")   # the debug image's only
+
+
+def commands_in_source(debug=False):
+    """Every command name declared in a shell table anywhere in the sources (with the debug
+    image's commands when debug is set)."""
     names = set()
     for path in glob.glob(os.path.join(ROOT, "*", "**", "*.c"), recursive=True):
         if "/build/" in path or "/tests/" in path:
+            continue
+        if not debug and path.endswith(DEBUG_COMMANDS_SOURCE):
             continue
         text = open(path, encoding="latin-1").read()
         for table in re.finditer(r"struct shell_command \w+\[\] = \{(.*?)\n\};", text, re.S):
