@@ -47,7 +47,7 @@ LINUX_FUZZ_SRCS_fuzz_mmio_decode  := arch/x86/mmio_decode.c arch/x86/guest_walk.
 LINUX_FUZZ_SRCS_fuzz_apic         := kernel/vdev/lapic.c kernel/vdev/ioapic.c
 LINUX_FUZZ_SRCS_fuzz_snapshot     := kernel/vm/snapshot.c arch/x86/cpu_state.c arch/x86/cpu_features.c \
   kernel/vdev/uart.c kernel/vdev/lapic.c kernel/vdev/ioapic.c kernel/lib/format.c \
-  kernel/vdev/virtio_net_state.c
+  kernel/vdev/virtio_net_state.c arch/x86/spec_ctrl.c
 LINUX_FUZZERS := $(BUILD)/fuzz/fuzz_linux_loader $(BUILD)/fuzz/fuzz_mmio_decode $(BUILD)/fuzz/fuzz_apic \
   $(BUILD)/fuzz/fuzz_snapshot
 
