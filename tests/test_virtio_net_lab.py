@@ -254,8 +254,9 @@ class EchoStream:
         try:
             while not self.stop.is_set():
                 chunk = self.rng.randbytes(self.CHUNK)
-                self.sock.sendall(chunk)
+                # Recorded before it is sent: its echo may come back before sendall returns.
                 self.sent.extend(chunk)
+                self.sock.sendall(chunk)
                 time.sleep(self.PERIOD_S)
         except OSError as e:
             self.error = "send: %r" % e

@@ -64,6 +64,7 @@ static void flush_line(struct vdev_uart *u)
 	if (u->on_line)
 		u->on_line(u->ctx, u->line, u->line_len);
 	u->line_len = 0;
+	u->line_start = u->ring_total;
 }
 
 static void transmit(struct vdev_uart *u, uint8_t c)
@@ -85,6 +86,20 @@ static void transmit(struct vdev_uart *u, uint8_t c)
 void vdev_uart_put(struct vdev_uart *u, uint8_t c)
 {
 	transmit(u, c);
+}
+
+uint64_t vdev_uart_line_start(const struct vdev_uart *u)
+{
+	return u->line_start;
+}
+
+void vdev_uart_restore_line(struct vdev_uart *u, const char *line, uint32_t len)
+{
+	u->line_start = u->ring_total;
+	for (uint32_t i = 0; i < len; i++)
+		ring_put(u, line[i]);
+	memcpy(u->line, line, len);
+	u->line_len = len;
 }
 
 /* ---- input ----------------------------------------------------------------------------- */

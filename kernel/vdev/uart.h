@@ -101,6 +101,7 @@ struct vdev_uart {
 	uint32_t line_len;
 	char ring[VDEV_UART_RING_BYTES];
 	uint64_t ring_total;        /* bytes ever put in the ring */
+	uint64_t line_start;        /* ring_total where the unfinished line began */
 	uint64_t bytes_out;         /* THR writes */
 	uint64_t bytes_in;          /* bytes received */
 	vdev_uart_line_fn on_line;
@@ -128,6 +129,13 @@ unsigned vdev_uart_rx_room(const struct vdev_uart *u);
 
 /* Validates a state to be restored (registers, FIFO, line length): 0, or FERR_INVAL with a reason. */
 int vdev_uart_check_state(const struct vdev_uart_regs *r, uint32_t line_len, const char **why);
+
+/* Where in the ring the unfinished line began: a view that starts there (an attached
+ * console) shows whole lines, as the line callback does. */
+uint64_t vdev_uart_line_start(const struct vdev_uart *u);
+/* Puts back a migrated unfinished line (length checked by vdev_uart_check_state()), in
+ * the ring too, so that an attached console shows it whole. */
+void vdev_uart_restore_line(struct vdev_uart *u, const char *line, uint32_t len);
 
 /* Copies the ring's recent output (oldest first) into out; returns the length. */
 size_t vdev_uart_recent(const struct vdev_uart *u, char *out, size_t max);

@@ -127,7 +127,7 @@ struct vm *vm_find(const char *name)
 
 uint64_t vm_console_position(const struct vm *vm)
 {
-	return vm->uart.ring_total;
+	return vdev_uart_line_start(&vm->uart);
 }
 
 size_t vm_console_read(const struct vm *vm, uint64_t *pos, char *out, size_t max)
@@ -638,8 +638,7 @@ int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char *
 	if (s.has_platform)
 		restore_platform(vm, &s);
 	vm->uart.regs = s.uart;
-	memcpy(vm->uart.line, s.uart_line, s.uart_line_len);
-	vm->uart.line_len = s.uart_line_len;
+	vdev_uart_restore_line(&vm->uart, s.uart_line, s.uart_line_len);
 	if (s.has_platform) {
 		/* The models as saved: after the guest's TSC, so the APIC timer's deadline is its time. */
 		vm->platform.lapic.s = s.lapic;

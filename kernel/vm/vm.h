@@ -96,10 +96,13 @@ void vm_for_each_exit_count(const struct vm *vm,
 /*
  * The guest's serial console (its UART), for an interactive `console NAME`:
  * console_read copies the bytes the guest sent since *pos (a count of bytes ever sent;
- * start from vm_console_position) into out and moves *pos on; when more than the
+ * start from vm_console_position, where the unfinished line began, so that the view
+ * shows whole lines) into out and moves *pos on; when more than the
  * UART's ring holds was sent meanwhile, the oldest are skipped. console_write puts a
  * typed byte into the guest's receive FIFO: false when it is full (try again later).
- * While attached, the guest's lines are not also printed as `[NAME] line`.
+ * While attached, the guest's lines are not also printed as `[NAME] line`: a line
+ * belongs to the view in which it ends (one cut by a detach is printed whole when it
+ * ends).
  */
 uint64_t vm_console_position(const struct vm *vm);
 size_t vm_console_read(const struct vm *vm, uint64_t *pos, char *out, size_t max);

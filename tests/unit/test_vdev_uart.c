@@ -100,6 +100,29 @@ TEST(ring_keeps_recent_output)
 	CHECK_EQ_U(uart.line_len, 1);
 }
 
+/* An attached console starts where the unfinished line began, so it shows whole lines;
+ * a migrated unfinished line is in the ring again on the destination. */
+TEST(line_start_marks_the_unfinished_line)
+{
+	static char out[VDEV_UART_RING_BYTES];
+	vdev_uart_init(&uart, NULL, NULL);
+	send(&uart, "one\r\ntw");
+	CHECK_EQ_U(vdev_uart_line_start(&uart), 5);
+	send(&uart, "o\n");
+	CHECK_EQ_U(vdev_uart_line_start(&uart), uart.ring_total);
+
+	struct vdev_uart dest;
+	vdev_uart_init(&dest, NULL, NULL);
+	send(&dest, "booted\n");
+	vdev_uart_restore_line(&dest, "counter 9 12.", 13);
+	CHECK_EQ_U(vdev_uart_line_start(&dest), 7);
+	CHECK_EQ_U(dest.line_len, 13);
+	send(&dest, "34");
+	size_t n = vdev_uart_recent(&dest, out, sizeof(out));
+	CHECK_EQ_U(n, 7 + 15);
+	CHECK(memcmp(out + 7, "counter 9 12.34", 15) == 0);
+}
+
 /* ---- interrupts, input, loopback, validation -------------------------------------- */
 
 static int irq_changes;
