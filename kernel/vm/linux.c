@@ -131,6 +131,28 @@ static int find_files(const struct boot_file **kernel, const struct boot_file **
 	return FERR_OK;
 }
 
+/*
+ * memory_mib against what this kernel and initramfs need (linux_min_ram_bytes()), from
+ * the setup header alone: a refusal names the minimum and allocates nothing.
+ */
+static int check_memory(uint64_t memory_mib, const struct boot_file *kernel,
+			const struct boot_file *initrd, const char **why)
+{
+	static char text[160];
+	uint64_t min_bytes;
+	int err = linux_min_ram_bytes(kernel->data, kernel->size, initrd->size, &min_bytes, why);
+
+	if (err)
+		return err;
+	if (memory_mib >= min_bytes / MIB)
+		return FERR_OK;
+	fmt_snprintf(text, sizeof(text), "memory=%llu: this kernel and initramfs need at least "
+		     "memory=%llu (MiB)", (unsigned long long)memory_mib,
+		     (unsigned long long)(min_bytes / MIB));
+	*why = text;
+	return FERR_RANGE;
+}
+
 int vm_create_linux(const char *name, uint64_t memory_mib, const uint8_t *mac, const char *args,
 		    struct vm **out, const char **why)
 {
@@ -143,6 +165,9 @@ int vm_create_linux(const char *name, uint64_t memory_mib, const uint8_t *mac, c
 		return FERR_NOTSUP;
 	}
 	int err = find_files(&kernel, &initrd, why);
+	if (err)
+		return err;
+	err = check_memory(memory_mib, kernel, initrd, why);
 	if (err)
 		return err;
 	if (args && strlen(args) >= VM_LINUX_ARGS_MAX) {

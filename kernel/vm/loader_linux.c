@@ -160,6 +160,27 @@ int linux_parse_bzimage(const void *image, size_t image_len, struct linux_bzimag
 	return 0;
 }
 
+static uint64_t min_ram(const struct linux_bzimage *k, size_t initrd_bytes)
+{
+	return align_up(k->load_gpa + k->init_size + align_up(initrd_bytes, PT_PAGE_4K) +
+			LINUX_RUN_RESERVE_BYTES, LINUX_MIN_RAM_GRAIN);
+}
+
+int linux_min_ram_bytes(const void *image, size_t image_len, size_t initrd_bytes,
+			uint64_t *min_bytes, const char **why)
+{
+	struct linux_bzimage k;
+	int err = linux_parse_bzimage(image, image_len, &k, why);
+
+	if (err)
+		return err;
+	/* An initramfs larger than guest RAM can be cannot be placed anyway. */
+	if (initrd_bytes > PLATFORM_RAM_MAX)
+		return reject(why, "initramfs larger than the largest guest", FERR_INVAL);
+	*min_bytes = min_ram(&k, initrd_bytes);
+	return 0;
+}
+
 /* ---- the e820 map ------------------------------------------------------------------------ */
 struct e820_map {
 	struct { uint64_t base, bytes; uint32_t type; } e[E820_MAX_ENTRIES];
@@ -228,10 +249,12 @@ static int place(const struct linux_bzimage *k, const struct linux_boot_config *
 		return reject(why, "guest RAM not a multiple of 4 KiB, or above 3 GiB", FERR_INVAL);
 	if (cfg->ram_bytes <= PLATFORM_HIGH_RAM_START)
 		return reject(why, "guest RAM below 1 MiB", FERR_NOMEM);
-	/* The kernel needs init_size from its load address before it reads the e820 map. */
+	/* The kernel needs init_size from its load address before it reads the e820 map, and
+	 * more to run (linux_min_ram_bytes()). */
 	p->kernel_end = k->load_gpa + k->init_size;
-	if (p->kernel_end > cfg->ram_bytes)
-		return reject(why, "guest RAM too small for the kernel's init_size", FERR_NOMEM);
+	if (cfg->initrd_bytes > PLATFORM_RAM_MAX || cfg->ram_bytes < min_ram(k, cfg->initrd_bytes))
+		return reject(why, "guest RAM below the kernel's minimum (load address + init_size + "
+			      "initramfs + a reserve to run)", FERR_NOMEM);
 
 	p->cmdline_len = 0;
 	while (cfg->cmdline && p->cmdline_len < LINUX_CMDLINE_MAX && cfg->cmdline[p->cmdline_len])

@@ -12,7 +12,7 @@
  * protocol >= 2.12, XLF_KERNEL_64, LOADED_HIGH, the header's own length, setup and
  * kernel sizes against the file, init_size, alignment, the preferred address) before
  * anything is written, and linux_load() checks every placement against guest RAM first;
- * a refusal is FERR_INVAL (the image), FERR_NOMEM (does not fit in this guest's RAM) or
+ * a refusal is FERR_INVAL (the image), FERR_NOMEM (RAM below linux_min_ram_bytes()) or
  * FERR_TOOBIG (command line longer than the kernel takes), with a one-line reason in
  * *why, and leaves RAM untouched.
  *
@@ -50,6 +50,15 @@
 
 #define LINUX_MIN_PROTOCOL 0x020c     /* 2.12: xloadflags, so XLF_KERNEL_64 can be checked */
 #define LINUX_MAX_RESERVED 16         /* reserved windows (MMIO) in the e820 map */
+/*
+ * RAM a kernel needs beyond its init_size window and the initramfs to reach /init: the
+ * unpacked initramfs, its page tables, struct pages and slabs. Measured with Debian's
+ * 6.1 cloud kernel and Ferry's initramfs under QEMU microvm: 70 MiB (1.5 MiB above the
+ * kernel and initramfs) runs out of memory, 72 MiB (3.5 MiB above) reaches /init; this
+ * is about twice that.
+ */
+#define LINUX_RUN_RESERVE_BYTES (8ull << 20)
+#define LINUX_MIN_RAM_GRAIN     (1ull << 20)   /* the minimum is stated in whole MiB */
 
 /* What linux_parse_bzimage() learned from a setup header. */
 struct linux_bzimage {
@@ -102,6 +111,17 @@ struct linux_entry_state {
 /* Validates a bzImage's setup header. Returns 0 and fills *out, or FERR_INVAL. */
 int linux_parse_bzimage(const void *image, size_t image_len, struct linux_bzimage *out,
 			const char **why);
+
+/*
+ * The least guest RAM that boots `image` with an initramfs of initrd_bytes: the load
+ * address + init_size (the kernel's decompression window), the initramfs (page-aligned)
+ * and LINUX_RUN_RESERVE_BYTES, rounded up to a whole MiB. The low boot structures (zero
+ * page, command line, tables) sit below 1 MiB, inside the load address. Reads only the
+ * setup header, so a caller can refuse a guest before allocating anything. Returns 0 and
+ * *min_bytes, or FERR_INVAL (the image, with *why) from linux_parse_bzimage().
+ */
+int linux_min_ram_bytes(const void *image, size_t image_len, size_t initrd_bytes,
+			uint64_t *min_bytes, const char **why);
 
 /* Loads `image` into `ram` (cfg->ram_bytes long, ram[0] is GPA 0, zeroed by the caller)
  * per cfg, and fills *entry. The ACPI tables themselves are the caller's to write into
