@@ -54,6 +54,18 @@ def test_create_reports_the_linux_guest(lab):
     assert re.search(r"created lx id=\d+ memory_mib=128 mac=", lab.created), lab.created
 
 
+def test_memory_below_the_kernels_minimum_is_refused_naming_it(lab):
+    """64 MiB holds the kernel's init_size window but not the kernel at run time: `create`
+    refuses it from the setup header, before a shell exists, and names the minimum."""
+    lab.shell.detach()
+    out = lab.cmd("create small linux memory=64", timeout=60)
+    listed = lab.cmd("list")
+    lab.shell.attach()
+    found = re.search(r"memory=64: this kernel and initramfs need at least memory=(\d+) \(MiB\)", out)
+    assert found and 72 <= int(found.group(1)) <= 80, out
+    assert "small" not in listed, listed
+
+
 def test_the_kernel_is_debians(lab):
     release = lab.shell.run("uname -r")
     assert re.fullmatch(r"6\.1\.0-\d+-cloud-amd64", release), release
