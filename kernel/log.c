@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 #define LOG_RING_BYTES (64 * 1024)
-#define LOG_LINE_MAX   256
+#define LOG_LINE_MAX   512   /* a migration outcome with its whole reason (MIG_SAY_MAX) fits */
 
 static char ring_storage[LOG_RING_BYTES];
 static struct log_ring ring = { ring_storage, LOG_RING_BYTES, 0 };

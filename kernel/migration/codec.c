@@ -383,7 +383,8 @@ static int decode_reason(struct mig_msg *msg)
 	const uint8_t *p = msg->payload;
 	uint16_t text_len = mig_get16(p + 2);
 
-	if ((size_t)text_len + 4 != msg->header.length)
+	/* Hostile input: the text no longer than the field, and exactly the payload's rest. */
+	if (text_len > MIG_TEXT_MAX || (size_t)text_len + 4 != msg->header.length)
 		return FERR_PROTO;
 	msg->u.reason.reason = mig_get16(p);
 	for (unsigned i = 0; i < text_len; i++) {

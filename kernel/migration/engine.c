@@ -30,7 +30,7 @@ uint64_t mig_now(const struct mig_engine *e)
 
 void mig_say(struct mig_engine *e, const char *fmt, ...)
 {
-	char line[160];
+	char line[MIG_SAY_MAX];
 	va_list ap;
 
 	if (!e->env.log)

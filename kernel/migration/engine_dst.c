@@ -311,7 +311,7 @@ static void dst_go(struct mig_engine *e)
 
 static void dst_event(struct mig_engine *e, const struct mig_dst_event *ev)
 {
-	char why[MIG_TEXT_MAX + 40];
+	char why[MIG_REPORT_REASON_MAX + 1];
 
 	switch (ev->kind) {
 	case MIG_DST_EV_AUTHENTICATED:

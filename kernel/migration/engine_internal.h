@@ -159,7 +159,9 @@ static inline const struct mig_guest_ops *mig_gops(const struct mig_engine *e)
 }
 
 uint64_t mig_now(const struct mig_engine *e);
-/* A log line through env->log (none without one). */
+/* A log line through env->log (none without one), at most MIG_SAY_MAX - 1 characters:
+ * a guest's name and an outcome before a whole reason. */
+#define MIG_SAY_MAX (64 + MIG_REPORT_REASON_MAX)
 void mig_say(struct mig_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The common start of both roles: the report cleared, env, default params, clocks; no guest or conn yet. */

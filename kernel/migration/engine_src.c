@@ -235,7 +235,7 @@ static void src_note_handshake(struct mig_engine *e, bool authenticated)
 
 static void src_event(struct mig_engine *e, const struct mig_src_event *ev)
 {
-	char why[MIG_TEXT_MAX + 40];
+	char why[MIG_REPORT_REASON_MAX + 1];
 
 	switch (ev->kind) {
 	case MIG_SRC_EV_AUTHENTICATED:

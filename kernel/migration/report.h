@@ -42,13 +42,20 @@ enum mig_digest_result {
 	MIG_DIGEST_NOT_COMPARED,    /* verify=after, but the connection ended before the verdict */
 };
 
+/*
+ * A report's reason: a peer's whole reason text (MIG_TEXT_MAX) after this side's words
+ * for it (at most MIG_REPORT_PREFIX_MAX: "destination aborted (digest-mismatch): ").
+ */
+#define MIG_REPORT_PREFIX_MAX 48
+#define MIG_REPORT_REASON_MAX (MIG_REPORT_PREFIX_MAX + MIG_TEXT_MAX)
+
 struct mig_report {
 	enum mig_role role;
 	char guest[MIG_NAME_BYTES];
 	uint64_t migration_id;
 	enum mig_outcome outcome;
 	int err;                    /* ferry_err of a failure, 0 otherwise */
-	char reason[MIG_TEXT_MAX + 1];
+	char reason[MIG_REPORT_REASON_MAX + 1];
 	uint64_t ram_bytes;
 	uint32_t downtime_target_ms;
 	uint32_t bandwidth_limit_mbps;

@@ -529,7 +529,7 @@ int migrate_start(const char *name, uint32_t ip, uint16_t port, const struct mig
 	slot->show_progress = show_progress;
 	err = mig_source_start(slot->engine, &slot->env, params, vm, s);
 	if (err) {
-		static char reason[MIG_TEXT_MAX + 1];
+		static char reason[MIG_REPORT_REASON_MAX + 1];
 		memcpy(reason, mig_engine_report(slot->engine)->reason, sizeof(reason));
 		if (err == FERR_NOMEM)
 			fmt_snprintf(reason, sizeof(reason),

@@ -36,7 +36,15 @@
 #define MIG_PAGE_SIZE 4096u
 #define MIG_PAGE_SHIFT 12
 #define MIG_BATCH_MAX_PAGES 32
-#define MIG_TEXT_MAX 96                  /* refusal and abort reasons */
+/*
+ * Refusal and abort reasons (REFUSE, ABORT): the text field's longest content. A side
+ * composes a reason as a prefix of at most MIG_TEXT_PREFIX_MAX characters ("guest state
+ * refused: ") before a VM layer's why (VM_WHY_MAX), so every reason a destination sends
+ * fits whole; the receiver refuses a longer one as a protocol error. The source's report
+ * adds its own prefix (MIG_REPORT_REASON_MAX, report.h).
+ */
+#define MIG_TEXT_PREFIX_MAX 32
+#define MIG_TEXT_MAX (MIG_TEXT_PREFIX_MAX + VM_WHY_MAX)
 #define MIG_NAME_BYTES (VM_NAME_MAX + 1) /* NUL-padded guest name */
 #define MIG_MAC_BYTES 6
 

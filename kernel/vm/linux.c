@@ -138,7 +138,7 @@ static int find_files(const struct boot_file **kernel, const struct boot_file **
 static int check_memory(uint64_t memory_mib, const struct boot_file *kernel,
 			const struct boot_file *initrd, const char **why)
 {
-	static char text[160];
+	static char text[VM_WHY_MAX];
 	uint64_t min_bytes;
 	int err = linux_min_ram_bytes(kernel->data, kernel->size, initrd->size, &min_bytes, why);
 

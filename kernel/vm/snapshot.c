@@ -7,6 +7,7 @@
 #include "arch/x86/spec_ctrl.h"
 #include "kernel/lib/errors.h"
 #include "kernel/lib/format.h"
+#include "kernel/vm/vm.h"
 
 #include <string.h>
 
@@ -362,7 +363,7 @@ int vm_snapshot_decode(const uint8_t *buf, size_t len, struct vm_snapshot *s, co
 /* The TSC rate the guest was told against this host's: within the tolerance, or why not. */
 static int check_tsc_rate(uint64_t guest_hz, uint64_t host_hz, const char **why)
 {
-	static char text[96];
+	static char text[VM_WHY_MAX];
 	uint64_t diff = guest_hz > host_hz ? guest_hz - host_hz : host_hz - guest_hz;
 
 	if (!guest_hz) {

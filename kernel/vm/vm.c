@@ -286,6 +286,8 @@ static const struct boot_file *find_image(const char *image)
 	return host_file(path);
 }
 
+_Static_assert(GUEST_MAC_WHY_MAX <= VM_WHY_MAX, "a MAC refusal fits a VM-layer why");
+
 int vm_mac_check(const uint8_t mac[6], const char **why)
 {
 	static char text[GUEST_MAC_WHY_MAX];

@@ -23,6 +23,9 @@
 #define VM_NAME_MAX 31
 #define VM_MIN_MEMORY_MIB 16
 #define VM_MAX_MEMORY_MIB 1024
+/* The longest text a VM-layer *why holds (its composed reasons live in static buffers of at
+ * most this size, its literals are shorter): what a migration's refusal text must carry. */
+#define VM_WHY_MAX 128
 
 enum vm_state {
 	VM_RUNNING,    /* scheduled */

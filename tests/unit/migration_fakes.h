@@ -51,6 +51,7 @@ struct vm {
 	uint32_t rng;
 	uint64_t working_set;           /* pages the writer touches: the first N (0: all) */
 	bool fail_state_load, fail_resume;
+	const char *state_why;   /* fail_state_load's reason (NULL: "bad section") */
 };
 
 static FAKE_UNUSED struct vm *fake_guest_new(const char *name, uint64_t mib)
@@ -195,7 +196,7 @@ static int fg_state_load(struct vm *g, const uint8_t *buf, size_t len, const cha
 	}
 	memcpy(&magic, buf, 4);
 	if (magic != FAKE_STATE_MAGIC || g->fail_state_load) {
-		*why = "bad section";
+		*why = g->fail_state_load && g->state_why ? g->state_why : "bad section";
 		return FERR_INVAL;
 	}
 	memcpy(&g->counter, buf + 4, 8);

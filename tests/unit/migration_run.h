@@ -48,13 +48,17 @@ struct run {
 	void (*after_src_hook)(struct run *r);
 	int hook_arg;
 	bool hook_done;
-	char log_tail[200];
+#define RUN_OUTCOMES 4
+	char outcome[RUN_OUTCOMES][MIG_SAY_MAX];   /* the last `migration NAME: ...` log lines, both sides */
+	unsigned outcomes;                         /* lines seen (a ring of RUN_OUTCOMES) */
 };
 
 static FAKE_UNUSED void log_line(void *ctx, const char *line)
 {
-	(void)ctx;
-	(void)line;
+	struct run *r = ((struct fake_host *)ctx)->test;
+
+	if (r && strncmp(line, "migration ", 10) == 0)   /* the last RUN_OUTCOMES kept */
+		snprintf(r->outcome[r->outcomes++ % RUN_OUTCOMES], MIG_SAY_MAX, "%s", line);
 }
 
 static FAKE_UNUSED void run_setup(struct run *r, unsigned mib, uint64_t link_bytes_per_step, unsigned rate)

@@ -252,6 +252,9 @@ TEST(refusal_for_the_offered_mac)
 	check_refused(&r, "invalid-offer");
 	check_refused(&r, "mac 02:00:00:00:00:01 is in use by another guest here");
 	CHECK(r.host.created == NULL);
+	/* Refused at the offer, before any page: not after a pre-copy. */
+	CHECK_EQ_U(mig_engine_report(r.src)->page_bytes, 0);
+	CHECK_EQ_U(mig_engine_report(r.src)->rounds, 0);
 	run_free(&r);
 }
 
@@ -474,6 +477,61 @@ TEST(state_refused_by_destination)
 	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
 	run_loop(&r, 20000);
 	check_refused(&r, "state");
+	run_free(&r);
+}
+
+/* The longest reason a VM layer gives (VM_WHY_MAX - 1 characters), its end marked. */
+static const char *longest_why(void)
+{
+	static char why[VM_WHY_MAX];
+	memset(why, 'w', sizeof(why) - 1);
+	memcpy(why + sizeof(why) - 1 - 4, "-END", 4);
+	why[sizeof(why) - 1] = '\0';
+	return why;
+}
+
+static bool logged_whole(const struct run *r, const char *text)
+{
+	for (unsigned i = 0; i < RUN_OUTCOMES && i < r->outcomes; i++)
+		if (strstr(r->outcome[i], text))
+			return true;
+	return false;
+}
+
+static void fail_state_load_longest(struct run *r)
+{
+	if (r->host.created) {
+		r->host.created->fail_state_load = true;
+		r->host.created->state_why = longest_why();
+	}
+}
+
+/* A destination's longest refusal (its prefix before a VM layer's longest why) reaches the
+ * source's report and log whole: the wire field, the report and the log line agree. */
+TEST(the_longest_refusal_arrives_whole)
+{
+	static char expect[MIG_REPORT_REASON_MAX + 1];
+	struct run r;
+
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.hook = fail_state_load_longest;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 20000);
+	snprintf(expect, sizeof(expect), "destination aborted (state): guest state refused: %s",
+		 longest_why());
+	CHECK(strlen("guest state refused: ") + strlen(longest_why()) <= MIG_TEXT_MAX);
+	check_refused(&r, expect);
+	CHECK(logged_whole(&r, expect));
+	run_free(&r);
+
+	/* At the offer: a REFUSE with the longest text. */
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.host.refuse_mac = longest_why();
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 10000);
+	snprintf(expect, sizeof(expect), "destination refused (invalid-offer): %s", longest_why());
+	check_refused(&r, expect);
+	CHECK(logged_whole(&r, expect));
 	run_free(&r);
 }
 

@@ -307,6 +307,14 @@ TEST(reason_round_trip_and_malformations)
 	CHECK_EQ_U(len, MIG_REASON_MAX_BYTES);
 	CHECK_EQ_I(decode(MIG_ABORT, buf, len, 0, &m), 0);
 	CHECK_EQ_U(strlen(m.u.reason.text), MIG_TEXT_MAX);
+	/* Hostile: a text one longer than the field, its length consistent with the payload. */
+	static uint8_t over[MIG_REASON_MAX_BYTES + 1];
+	memcpy(over, buf, MIG_REASON_MAX_BYTES);
+	over[MIG_REASON_MAX_BYTES] = 'x';
+	over[2] = (uint8_t)(MIG_TEXT_MAX + 1);
+	over[3] = (uint8_t)((MIG_TEXT_MAX + 1) >> 8);
+	CHECK_EQ_I(decode(MIG_ABORT, over, sizeof(over), 0, &m), FERR_PROTO);
+	CHECK_EQ_I(decode(MIG_REFUSE, over, sizeof(over), 0, &m), FERR_PROTO);
 	len = mig_encode_reason(buf, MIG_REASON_AUTH, "abc");
 	CHECK_EQ_I(decode(MIG_ABORT, buf, len - 1, 0, &m), FERR_PROTO);   /* length mismatch */
 	buf[5] = 7;
