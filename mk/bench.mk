@@ -53,6 +53,14 @@ bench-switchover-bochs: $(DIRTY_GUEST_ELF) esp esp-faults
 bench-migration-encryption: $(DIRTY_GUEST_ELF) esp
 	/usr/bin/python3 bench/ferry_migration.py --backend svm --ciphers chacha20-poly1305,none
 
+# The Linux guest (issue 14, docs/benchmarks.md "Linux guest"): boot time to /init on each
+# backend beside QEMU microvm booting the same kernel and initramfs, and migration of a
+# 128 MiB Linux guest (idle, idle with init_on_free=0, with a memory writer) on the AMD-V
+# lab (needs root). The Bochs boot takes minutes.
+.PHONY: bench-linux
+bench-linux: esp-linux
+	/usr/bin/python3 tests/bench/bench_linux.py --json $(BUILD)/bench/linux.json
+
 -include $(DIRTY_GUEST_OBJS:.o=.d)
 
 clean: clean-bench
