@@ -143,10 +143,10 @@ def fmt(value, spec):
 
 
 def format_boots(rows):
-    lines = ["%-28s %9s %9s %8s %8s %10s %10s" % ("boot to", "/init s", "ready s", "x init",
+    lines = ["%-30s %9s %9s %8s %8s %10s %10s" % ("boot to", "/init s", "ready s", "x init",
                                                   "x ready", "guest s", "ferry s")]
     for r in rows:
-        lines.append("%-28s %9.1f %9.1f %8s %8s %10s %10s" % (
+        lines.append("%-30s %9.1f %9.1f %8s %8s %10s %10s" % (
             r["what"], r["init_s"], r["ready_s"], fmt(r.get("ratio_init"), ".1f"),
             fmt(r.get("ratio_ready"), ".1f"), fmt(r.get("guest_init_s"), ".2f"),
             fmt(r.get("ferry_clock_s"), ".1f")))
