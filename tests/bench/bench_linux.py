@@ -88,9 +88,10 @@ def oracle_boot():
         init_s = time.monotonic() - t0
         g.expect(re.escape(READY), ORACLE_TIMEOUT_S)
         ready_s = time.monotonic() - t0
-        run_init = RUN_INIT.search(g.output.decode("latin-1"))
+        log = g.output.decode("latin-1")
+        run_init = RUN_INIT.search(log)
     return {"init_s": init_s, "ready_s": ready_s,
-            "guest_init_s": float(run_init.group(1)) if run_init else None}
+            "guest_init_s": float(run_init.group(1)) if run_init else None, "log": log}
 
 
 def ferry_uptime_ms(m):
@@ -115,7 +116,7 @@ def ferry_boot(backend, esp):
         text = m.text(start)
         run_init = RUN_INIT.search(text)
         m.cmd("destroy lx", timeout=60)
-    return {"init_s": init_s, "ready_s": ready_s,
+    return {"init_s": init_s, "ready_s": ready_s, "log": text,
             "guest_init_s": float(run_init.group(1)) if run_init else None,
             "ferry_clock_s": (after - before) / 1000 if before is not None and after is not None else None}
 
@@ -226,7 +227,7 @@ def format_migrations(rows):
             r["bytes_over_ram"], fmt(down, ".1f"), fmt(floor, ".1f"),
             fmt(down / floor if down is not None and floor else None, ".2f"),
             fmt(r.get("max_throttle_pct"), "d"), fmt(r.get("time_ms"), ".0f"),
-            fmt(link / 8000 if link else None, ".1f"), r.get("mem_auto_init") or "-"))
+            fmt(link / 1000 if link else None, ".1f"), r.get("mem_auto_init") or "-"))
         if r["status"] != "completed":
             lines.append("    reason: %s" % r["reason"])
     return "\n".join(lines)
