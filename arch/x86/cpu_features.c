@@ -20,6 +20,7 @@ static const struct {
 	{ "xsave.eax", offsetof(struct cpu_features, xsave_eax) },
 };
 #define WORD_COUNT (sizeof(words) / sizeof(words[0]))
+_Static_assert(WORD_COUNT == CPU_FEATURES_WORDS, "every word of struct cpu_features is named");
 
 static uint32_t word(const struct cpu_features *f, unsigned i)
 {

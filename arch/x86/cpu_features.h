@@ -47,7 +47,13 @@ void cpuid_platform_for_tsc(uint64_t tsc_hz, struct cpuid_platform *out);
 bool cpu_features_subset(const struct cpu_features *need, const struct cpu_features *have,
 			 struct cpu_features *missing);
 
-/* Writes "leaf1.ecx=0x... ..." naming only the non-zero words of f into buf. */
+/*
+ * Writes "leaf1.ecx=0x... ..." naming only the non-zero words of f into buf; the text is at
+ * most CPU_FEATURES_TEXT_MAX characters (every word named: a name of at most 9 characters,
+ * "=0x", 8 digits and a space between).
+ */
+#define CPU_FEATURES_WORDS 8
+#define CPU_FEATURES_TEXT_MAX (CPU_FEATURES_WORDS * (9 + 3 + 8 + 1) - 1)
 void cpu_features_format(const struct cpu_features *f, char *buf, unsigned size);
 
 /* The features this host's CPU can give a guest (its own, under Ferry's baseline). */

@@ -112,7 +112,7 @@ static int check_offer(struct mig_dst *d, const struct mig_offer *o, struct mig_
 		reason = MIG_REASON_NAME;
 		fmt_snprintf(why, sizeof(why), "a guest named %s exists on the destination", o->name);
 	} else if (!cpu_features_subset(&o->features, &d->checks.host_features, &missing)) {
-		char bits[MIG_TEXT_MAX];
+		char bits[CPU_FEATURES_TEXT_MAX + 1];
 		reason = MIG_REASON_CPU;
 		cpu_features_format(&missing, bits, sizeof(bits));
 		fmt_snprintf(why, sizeof(why), "destination CPU lacks %s", bits);

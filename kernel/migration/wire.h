@@ -39,12 +39,14 @@
 /*
  * Refusal and abort reasons (REFUSE, ABORT): the text field's longest content. A side
  * composes a reason as a prefix of at most MIG_TEXT_PREFIX_MAX characters ("guest state
- * refused: ") before a VM layer's why (VM_WHY_MAX), so every reason a destination sends
- * fits whole; the receiver refuses a longer one as a protocol error. The source's report
- * adds its own prefix (MIG_REPORT_REASON_MAX, report.h).
+ * refused: ", "destination CPU lacks ") before a detail: a VM layer's why (VM_WHY_MAX) or
+ * the CPU words a guest needs (CPU_FEATURES_TEXT_MAX, the longest: all eight named), so
+ * every reason a destination sends fits whole; the receiver refuses a longer one as a
+ * protocol error. The source's report adds its own prefix (MIG_REPORT_REASON_MAX, report.h).
  */
 #define MIG_TEXT_PREFIX_MAX 32
-#define MIG_TEXT_MAX (MIG_TEXT_PREFIX_MAX + VM_WHY_MAX)
+#define MIG_TEXT_DETAIL_MAX (VM_WHY_MAX > CPU_FEATURES_TEXT_MAX ? VM_WHY_MAX : CPU_FEATURES_TEXT_MAX)
+#define MIG_TEXT_MAX (MIG_TEXT_PREFIX_MAX + MIG_TEXT_DETAIL_MAX)
 #define MIG_NAME_BYTES (VM_NAME_MAX + 1) /* NUL-padded guest name */
 #define MIG_MAC_BYTES 6
 

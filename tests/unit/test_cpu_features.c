@@ -39,6 +39,19 @@ TEST(format_names_nonzero_words)
 	CHECK_STR(buf, "");
 }
 
+TEST(every_word_named_fits_the_stated_maximum)
+{
+	struct cpu_features all;
+	char buf[CPU_FEATURES_TEXT_MAX + 2];
+
+	memset(&all, 0xff, sizeof(all));
+	cpu_features_format(&all, buf, sizeof(buf));
+	/* Two names are 8 characters: 165 of the 167 the bound allows. */
+	CHECK_EQ_U(strlen(buf), CPU_FEATURES_TEXT_MAX - 2);
+	CHECK(strstr(buf, "leaf1.ecx=0xffffffff ") == buf);
+	CHECK(strcmp(buf + strlen(buf) - 20, "xsave.eax=0xffffffff") == 0);
+}
+
 TEST(format_truncates_safely)
 {
 	struct cpu_features f = { 1, 2, 3, 4, 5, 6, 7, 8 };

@@ -524,7 +524,23 @@ TEST(the_longest_refusal_arrives_whole)
 	CHECK(logged_whole(&r, expect));
 	run_free(&r);
 
-	/* At the offer: a REFUSE with the longest text. */
+	/* The longest text a destination composes: every CPU word lacking, every bit. */
+	static char bits[CPU_FEATURES_TEXT_MAX + 1];
+	run_setup(&r, 16, 256 * 1024, 0);
+	memset(&r.guest->features, 0xff, sizeof(r.guest->features));
+	memset(&r.host.features, 0, sizeof(r.host.features));
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 10000);
+	cpu_features_format(&r.guest->features, bits, sizeof(bits));
+	CHECK_EQ_U(strlen(bits), CPU_FEATURES_TEXT_MAX - 2);   /* two names are 8 characters */
+	snprintf(expect, sizeof(expect), "destination refused (cpu-features): destination CPU lacks %s",
+		 bits);
+	check_refused(&r, expect);
+	CHECK_STR(mig_engine_report(r.src)->reason, expect);
+	CHECK(logged_whole(&r, expect));
+	run_free(&r);
+
+	/* At the offer: a REFUSE with a VM layer's longest text. */
 	run_setup(&r, 16, 256 * 1024, 0);
 	r.host.refuse_mac = longest_why();
 	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
