@@ -174,7 +174,7 @@ int linux_min_ram_bytes(const void *image, size_t image_len, size_t initrd_bytes
 
 	if (err)
 		return err;
-	/* An initramfs larger than guest RAM can be cannot be placed anyway. */
+	/* Larger than the largest guest's RAM: fits no guest (and cannot wrap the sum). */
 	if (initrd_bytes > PLATFORM_RAM_MAX)
 		return reject(why, "initramfs larger than the largest guest", FERR_INVAL);
 	*min_bytes = min_ram(&k, initrd_bytes);
