@@ -249,12 +249,11 @@ static int place(const struct linux_bzimage *k, const struct linux_boot_config *
 		return reject(why, "guest RAM not a multiple of 4 KiB, or above 3 GiB", FERR_INVAL);
 	if (cfg->ram_bytes <= PLATFORM_HIGH_RAM_START)
 		return reject(why, "guest RAM below 1 MiB", FERR_NOMEM);
-	/* The kernel needs init_size from its load address before it reads the e820 map, and
-	 * more to run (linux_min_ram_bytes()). */
+	/* The kernel needs init_size from its load address before it reads the e820 map (what
+	 * it needs to run on is linux_min_ram_bytes(), the caller's policy). */
 	p->kernel_end = k->load_gpa + k->init_size;
-	if (cfg->initrd_bytes > PLATFORM_RAM_MAX || cfg->ram_bytes < min_ram(k, cfg->initrd_bytes))
-		return reject(why, "guest RAM below the kernel's minimum (load address + init_size + "
-			      "initramfs + a reserve to run)", FERR_NOMEM);
+	if (p->kernel_end > cfg->ram_bytes)
+		return reject(why, "guest RAM too small for the kernel's init_size", FERR_NOMEM);
 
 	p->cmdline_len = 0;
 	while (cfg->cmdline && p->cmdline_len < LINUX_CMDLINE_MAX && cfg->cmdline[p->cmdline_len])

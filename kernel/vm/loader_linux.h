@@ -12,7 +12,7 @@
  * protocol >= 2.12, XLF_KERNEL_64, LOADED_HIGH, the header's own length, setup and
  * kernel sizes against the file, init_size, alignment, the preferred address) before
  * anything is written, and linux_load() checks every placement against guest RAM first;
- * a refusal is FERR_INVAL (the image), FERR_NOMEM (RAM below linux_min_ram_bytes()) or
+ * a refusal is FERR_INVAL (the image), FERR_NOMEM (does not fit in this guest's RAM) or
  * FERR_TOOBIG (command line longer than the kernel takes), with a one-line reason in
  * *why, and leaves RAM untouched.
  *
@@ -117,8 +117,10 @@ int linux_parse_bzimage(const void *image, size_t image_len, struct linux_bzimag
  * address + init_size (the kernel's decompression window), the initramfs (page-aligned)
  * and LINUX_RUN_RESERVE_BYTES, rounded up to a whole MiB. The low boot structures (zero
  * page, command line, tables) sit below 1 MiB, inside the load address. Reads only the
- * setup header, so a caller can refuse a guest before allocating anything. Returns 0 and
- * *min_bytes, or FERR_INVAL (the image, with *why) from linux_parse_bzimage().
+ * setup header, so a caller can refuse a guest before allocating anything (`create`
+ * does: kernel/vm/linux.c). linux_load() checks only what the boot protocol needs (the
+ * init_size window, the initramfs placed), so it loads into less; the kernel would not
+ * reach /init there. Returns 0 and *min_bytes, or FERR_INVAL (the image, with *why).
  */
 int linux_min_ram_bytes(const void *image, size_t image_len, size_t initrd_bytes,
 			uint64_t *min_bytes, const char **why);
