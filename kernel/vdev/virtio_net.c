@@ -4,19 +4,23 @@
 #include <string.h>
 
 #include "kernel/lib/errors.h"
+#include "kernel/vdev/net_offload.h"
 
 #define MAC_BYTES 6u
 
 static const struct virtio_feature_dep feature_deps[] = {
 	/* 5.1.3.1: the announcement is acknowledged on the control queue. */
 	{ VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_ANNOUNCE), VIRTIO_FEATURE(VIRTIO_NET_F_CTRL_VQ) },
+	/* 5.1.3.1: segmentation needs the checksum offload. */
+	{ VIRTIO_FEATURE(VIRTIO_NET_F_HOST_TSO4), VIRTIO_FEATURE(VIRTIO_NET_F_CSUM) },
 };
 
 static const struct virtio_mmio_device net_device = {
 	.device_id = VIRTIO_ID_NET,
 	.features = VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | VIRTIO_FEATURE(VIRTIO_NET_F_MAC) |
 		    VIRTIO_FEATURE(VIRTIO_NET_F_STATUS) | VIRTIO_FEATURE(VIRTIO_NET_F_CTRL_VQ) |
-		    VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_ANNOUNCE),
+		    VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_ANNOUNCE) | VIRTIO_FEATURE(VIRTIO_NET_F_CSUM) |
+		    VIRTIO_FEATURE(VIRTIO_NET_F_HOST_TSO4),
 	.deps = feature_deps,
 	.dep_count = sizeof(feature_deps) / sizeof(feature_deps[0]),
 	.queue_count = VIRTIO_NET_QUEUES,
@@ -42,6 +46,7 @@ const char *virtio_net_tx_drop_name(enum virtio_net_tx_drop cause)
 	case VIRTIO_NET_TX_DROP_RUNT:     return "runt";
 	case VIRTIO_NET_TX_DROP_OVERSIZE: return "oversize";
 	case VIRTIO_NET_TX_DROP_PAUSED:   return "paused";
+	case VIRTIO_NET_TX_DROP_BAD_OFFLOAD: return "bad_offload";
 	default:                          return "unknown";
 	}
 }
@@ -160,43 +165,122 @@ void virtio_net_receive(struct virtio_net *n, const uint8_t *frame, size_t len)
 
 /* ---- transmit ---------------------------------------------------------------------------- */
 
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void tx_drop(struct virtio_net *n, enum virtio_net_tx_drop cause)
+{
+	n->counters.tx_drops[cause]++;
+}
+
+/* One frame to the port; counted when taken. Spends one unit of the pass's budget. */
+static int send_frame(struct virtio_net *n, const uint8_t *frame, size_t len, unsigned *budget)
+{
+	int err = n->send ? n->send(n->send_ctx, frame, len) : FERR_OK;
+
+	if (err == FERR_BUSY)
+		return err;
+	n->counters.tx_frames++;
+	n->counters.tx_bytes += len;
+	if (*budget)
+		(*budget)--;
+	return FERR_OK;
+}
+
 /*
- * Sends every chain available on the transmit queue. While draining for a pause the
- * port's "busy" drops the frame (counted); otherwise it stalls the queue with the chain
- * given back, for virtio_net_poll() or the next notify to retry.
+ * The frame of chain c to the port, with the offloads its header asks for (5.1.6.2):
+ * FERR_OK when the chain is done with (sent, or dropped and counted), FERR_BUSY when the
+ * port is busy, with n->tx_segments_done telling where a segmented frame goes on.
+ */
+static int transmit(struct virtio_net *n, const struct virtq_chain *c, unsigned *budget)
+{
+	uint8_t hdr[VIRTIO_NET_HDR_BYTES];
+	const char *why;
+
+	if (c->readable < VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MIN_FRAME) {
+		tx_drop(n, VIRTIO_NET_TX_DROP_RUNT);
+		return FERR_OK;
+	}
+	size_t len = c->readable - VIRTIO_NET_HDR_BYTES;
+	virtq_chain_read(c, &n->ram, 0, hdr, sizeof(hdr));
+	uint8_t gso = hdr[VIRTIO_NET_HDR_GSO_TYPE];
+	if (len > (gso == VIRTIO_NET_HDR_GSO_NONE ? VIRTIO_NET_MAX_FRAME : VIRTIO_NET_MAX_GSO_FRAME)) {
+		tx_drop(n, VIRTIO_NET_TX_DROP_OVERSIZE);
+		return FERR_OK;
+	}
+	virtq_chain_read(c, &n->ram, VIRTIO_NET_HDR_BYTES, n->frame, len);
+	if (gso == VIRTIO_NET_HDR_GSO_NONE) {
+		if ((hdr[VIRTIO_NET_HDR_FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		    (!virtio_mmio_has_feature(&n->mmio, VIRTIO_NET_F_CSUM) ||
+		     net_offload_csum(n->frame, len, le16(hdr + VIRTIO_NET_HDR_CSUM_START),
+				      le16(hdr + VIRTIO_NET_HDR_CSUM_OFFSET), &why))) {
+			tx_drop(n, VIRTIO_NET_TX_DROP_BAD_OFFLOAD);
+			return FERR_OK;
+		}
+		return send_frame(n, n->frame, len, budget);
+	}
+	/* The segments get checksums of their own: the partial one asked for is not needed. */
+	struct net_tso t;
+	if (gso != VIRTIO_NET_HDR_GSO_TCPV4 || !virtio_mmio_has_feature(&n->mmio, VIRTIO_NET_F_HOST_TSO4) ||
+	    net_tso_prepare(&t, n->frame, len, le16(hdr + VIRTIO_NET_HDR_GSO_SIZE), VIRTIO_NET_MAX_FRAME,
+			    &why) || n->tx_segments_done >= t.count) {
+		n->tx_segments_done = 0;
+		tx_drop(n, VIRTIO_NET_TX_DROP_BAD_OFFLOAD);
+		return FERR_OK;
+	}
+	for (unsigned i = n->tx_segments_done; i < t.count; i++) {
+		size_t bytes = net_tso_segment(&t, i, n->segment);
+		if (send_frame(n, n->segment, bytes, budget) == FERR_BUSY) {
+			n->tx_segments_done = i;
+			return FERR_BUSY;
+		}
+	}
+	n->tx_segments_done = 0;
+	n->counters.tx_segmented++;
+	return FERR_OK;
+}
+
+/*
+ * Sends the chains available on the transmit queue, VIRTIO_NET_TX_BUDGET frames at most
+ * unless draining (a chain begun is finished, whatever it costs: at most one segmented
+ * frame over). While draining for a pause the port's "busy" drops the frame (counted);
+ * otherwise it stalls the queue with the chain given back, for virtio_net_poll() or the
+ * next notify to retry.
  */
 static void process_tx(struct virtio_net *n, bool draining)
 {
 	struct virtq *q = live_queue(n, VIRTIO_NET_TXQ);
 	struct virtq_chain *c = &n->tx_chain;
+	unsigned budget = VIRTIO_NET_TX_BUDGET;
 	bool used = false;
 
 	if (!q || (n->paused && !draining))
 		return;
 	n->tx_stalled = false;
+	n->tx_pending = false;
 	/* `send` may deliver into this device and find its receive ring broken: stop then. */
-	while (virtio_mmio_running(&n->mmio) && pop(n, q, c) > 0) {
-		uint32_t readable = c->readable;
-		if (readable < VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MIN_FRAME) {
-			n->counters.tx_drops[VIRTIO_NET_TX_DROP_RUNT]++;
-		} else if (readable - VIRTIO_NET_HDR_BYTES > VIRTIO_NET_MAX_FRAME) {
-			n->counters.tx_drops[VIRTIO_NET_TX_DROP_OVERSIZE]++;
-		} else {
-			size_t len = readable - VIRTIO_NET_HDR_BYTES;
-			virtq_chain_read(c, &n->ram, VIRTIO_NET_HDR_BYTES, n->frame, len);
-			int err = n->send ? n->send(n->send_ctx, n->frame, len) : FERR_OK;
-			if (err == FERR_BUSY && !draining) {
+	while (virtio_mmio_running(&n->mmio)) {
+		if (!budget && !draining) {
+			const char *why;
+			if (virtq_avail_count(q, &n->ram, &why) != 0) {   /* a broken ring: the next pass stops it */
+				n->tx_pending = true;
+				n->counters.tx_budget_yields++;
+			}
+			break;
+		}
+		if (pop(n, q, c) <= 0)
+			break;
+		if (transmit(n, c, &budget) == FERR_BUSY) {
+			if (!draining) {
 				virtq_unpop(q);
 				n->tx_stalled = true;
 				n->counters.tx_stalls++;
 				break;
 			}
-			if (err == FERR_BUSY) {
-				n->counters.tx_drops[VIRTIO_NET_TX_DROP_PAUSED]++;
-			} else {
-				n->counters.tx_frames++;
-				n->counters.tx_bytes += len;
-			}
+			n->tx_segments_done = 0;
+			tx_drop(n, VIRTIO_NET_TX_DROP_PAUSED);
 		}
 		/* A transmit buffer is only read: nothing written (5.1.6.2). */
 		if (!push(n, q, c, 0))
@@ -209,9 +293,9 @@ static void process_tx(struct virtio_net *n, bool draining)
 
 bool virtio_net_poll(struct virtio_net *n)
 {
-	if (n->tx_stalled)
+	if (n->tx_stalled || n->tx_pending)
 		process_tx(n, false);
-	return n->tx_stalled;
+	return n->tx_stalled || n->tx_pending;
 }
 
 /* ---- control ----------------------------------------------------------------------------- */
@@ -273,6 +357,8 @@ int virtio_net_mmio_write(struct virtio_net *n, uint32_t offset, unsigned size, 
 		break;
 	case VIRTIO_MMIO_EV_RESET:
 		n->tx_stalled = false;
+		n->tx_pending = false;
+		n->tx_segments_done = 0;
 		n->net_status &= (uint16_t)~VIRTIO_NET_S_ANNOUNCE;
 		update_config(n);
 		break;
@@ -292,6 +378,8 @@ void virtio_net_quiesce(struct virtio_net *n)
 	n->paused = true;
 	process_tx(n, true);
 	n->tx_stalled = false;
+	n->tx_pending = false;
+	n->tx_segments_done = 0;
 }
 
 void virtio_net_resume(struct virtio_net *n)
@@ -353,5 +441,7 @@ int virtio_net_load(struct virtio_net *n, const struct virtio_net_state *s, cons
 	update_config(n);
 	n->paused = true;
 	n->tx_stalled = false;
+	n->tx_pending = false;
+	n->tx_segments_done = 0;
 	return FERR_OK;
 }

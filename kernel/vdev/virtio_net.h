@@ -3,19 +3,28 @@
  * (virtio_mmio.h): one receive queue (0), one transmit queue (1) and a control queue
  * (2) that carries only the announcement acknowledge.
  *
- * Offered: VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (link up), and
+ * Offered: VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (link up),
  * VIRTIO_NET_F_GUEST_ANNOUNCE with VIRTIO_NET_F_CTRL_VQ, which it requires (5.1.3.1;
  * Linux refuses the device otherwise): after a migration the guest sends its own
- * gratuitous ARP and neighbour advertisements. Not offered: indirect descriptors, the
- * event index, mergeable buffers, checksum and segmentation offloads, multiqueue, receive
- * filtering, MAC changes. So a frame is at most VIRTIO_NET_MAX_FRAME bytes after the
- * 12-byte struct virtio_net_hdr_v1 (5.1.6), each way.
+ * gratuitous ARP and neighbour advertisements; and the transmit offloads
+ * VIRTIO_NET_F_CSUM and VIRTIO_NET_F_HOST_TSO4 (net_offload.h): the device completes a
+ * partial checksum and cuts a TCP/IPv4 frame of up to VIRTIO_NET_MAX_GSO_FRAME bytes into
+ * frames of at most VIRTIO_NET_MAX_FRAME, so the guest's stack and its exits work once
+ * per 64 KiB rather than once per segment. Not offered: indirect descriptors, the event
+ * index, mergeable buffers, receive offloads, TSO for IPv6 and ECN, UFO, multiqueue,
+ * receive filtering, MAC changes. So a received frame is at most VIRTIO_NET_MAX_FRAME
+ * bytes after the 12-byte struct virtio_net_hdr_v1 (5.1.6), and so is every frame the
+ * port gets.
  *
  * The guest's side is the MMIO window: virtio_net_mmio_read/write() (a queue notify
  * runs the queue there and then). The host's side:
- *   - transmit: each chain the guest makes available on queue 1 becomes one frame handed
- *     to `send` (the switch port); FERR_BUSY from it leaves the chain in the ring and
- *     stalls the queue until virtio_net_poll() or the next notify retries it;
+ *   - transmit: each chain the guest makes available on queue 1 becomes one frame (or,
+ *     segmented, several) handed to `send` (the switch port); FERR_BUSY from it leaves
+ *     the chain in the ring (a segmented one goes on later from the segment refused) and
+ *     stalls the queue until virtio_net_poll() or the next notify retries it. One pass (a
+ *     notify, a poll) sends at most VIRTIO_NET_TX_BUDGET frames: the rest waits for the
+ *     next virtio_net_poll(), so a guest flooding its queue cannot hold the host for
+ *     longer than a pass (counted: tx_budget_yields);
  *   - receive: virtio_net_receive() writes a frame into the next posted buffer, or drops
  *     it with a counted cause (device stopped or paused, no buffer, buffer too small,
  *     bad length); a buffer too small for the frame stays posted. It may be called from
@@ -47,7 +56,9 @@
 #define VIRTIO_ID_NET 1u
 
 /* Feature bits (5.1.3). */
+#define VIRTIO_NET_F_CSUM           0u    /* the device completes partial checksums */
 #define VIRTIO_NET_F_MAC            5u
+#define VIRTIO_NET_F_HOST_TSO4      11u   /* the device segments TCP/IPv4 */
 #define VIRTIO_NET_F_STATUS         16u
 #define VIRTIO_NET_F_CTRL_VQ        17u
 #define VIRTIO_NET_F_GUEST_ANNOUNCE 21u
@@ -70,12 +81,24 @@
 /* struct virtio_net_hdr_v1 (5.1.6): flags, gso_type, hdr_len, gso_size, csum_start,
  * csum_offset, num_buffers; 12 bytes whenever VIRTIO_F_VERSION_1 is negotiated. */
 #define VIRTIO_NET_HDR_BYTES 12u
+#define VIRTIO_NET_HDR_FLAGS       0u
+#define VIRTIO_NET_HDR_GSO_TYPE    1u
+#define VIRTIO_NET_HDR_GSO_SIZE    4u
+#define VIRTIO_NET_HDR_CSUM_START  6u
+#define VIRTIO_NET_HDR_CSUM_OFFSET 8u
 #define VIRTIO_NET_HDR_NUM_BUFFERS 10u
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 0x1u
+#define VIRTIO_NET_HDR_GSO_NONE     0u
+#define VIRTIO_NET_HDR_GSO_TCPV4    1u
 
 /* Ethernet frames, no FCS: a header at least, and a 1500-byte payload at most (the
  * uplink's limit, NIC_MAX_FRAME in drivers/nic.h). */
 #define VIRTIO_NET_MIN_FRAME 14u
 #define VIRTIO_NET_MAX_FRAME 1514u
+/* A frame to segment: the largest IPv4 packet behind its Ethernet header. */
+#define VIRTIO_NET_MAX_GSO_FRAME (65535u + 14u)
+/* Frames the port gets in one transmit pass at most (a notify or a poll). */
+#define VIRTIO_NET_TX_BUDGET 64u
 
 /* The control queue's one command (5.1.6.5.4). */
 #define VIRTIO_NET_CTRL_ANNOUNCE     3u
@@ -94,8 +117,9 @@ enum virtio_net_rx_drop {
 
 enum virtio_net_tx_drop {
 	VIRTIO_NET_TX_DROP_RUNT,         /* less than an Ethernet header after the virtio header */
-	VIRTIO_NET_TX_DROP_OVERSIZE,     /* over VIRTIO_NET_MAX_FRAME */
+	VIRTIO_NET_TX_DROP_OVERSIZE,     /* over VIRTIO_NET_MAX_FRAME (VIRTIO_NET_MAX_GSO_FRAME to segment) */
 	VIRTIO_NET_TX_DROP_PAUSED,       /* the port was busy while the device quiesced */
+	VIRTIO_NET_TX_DROP_BAD_OFFLOAD,  /* an offload not negotiated, or one the frame cannot take */
 	VIRTIO_NET_TX_DROP_COUNT
 };
 
@@ -105,7 +129,9 @@ const char *virtio_net_tx_drop_name(enum virtio_net_tx_drop cause);
 
 struct virtio_net_counters {
 	uint64_t rx_frames, rx_bytes;    /* frames written into the guest (bytes without header) */
-	uint64_t tx_frames, tx_bytes;    /* frames the guest sent and the port took */
+	uint64_t tx_frames, tx_bytes;    /* frames the guest sent and the port took (segments each) */
+	uint64_t tx_segmented;           /* frames the device segmented (HOST_TSO4) */
+	uint64_t tx_budget_yields;       /* passes that stopped at VIRTIO_NET_TX_BUDGET with chains left */
 	uint64_t rx_drops[VIRTIO_NET_RX_DROP_COUNT];
 	uint64_t tx_drops[VIRTIO_NET_TX_DROP_COUNT];
 	uint64_t tx_stalls;              /* times the port said busy */
@@ -125,6 +151,8 @@ struct virtio_net {
 	uint16_t net_status;
 	bool paused;           /* quiesced: no frames taken either way */
 	bool tx_stalled;       /* the port was busy: a chain waits in the ring */
+	bool tx_pending;       /* a pass stopped at its budget: chains wait in the ring */
+	unsigned tx_segments_done;   /* of the segmented chain at the ring's head, when stalled */
 	virtio_net_send_fn send;
 	void *send_ctx;
 	struct virtio_net_counters counters;
@@ -132,7 +160,8 @@ struct virtio_net {
 	 * guest (Ferry's own stack answering it) while its transmit chain is still open. */
 	struct virtq_chain rx_chain;
 	struct virtq_chain tx_chain;          /* transmit and control chains */
-	uint8_t frame[VIRTIO_NET_MAX_FRAME];  /* a transmitted frame */
+	uint8_t frame[VIRTIO_NET_MAX_GSO_FRAME];   /* a transmitted frame, before segmentation */
+	uint8_t segment[VIRTIO_NET_MAX_FRAME];     /* one segment of it */
 };
 
 /* A device in its power-on state, link up, with `mac` (the switch port validated it). */
@@ -147,7 +176,8 @@ int virtio_net_mmio_write(struct virtio_net *n, uint32_t offset, unsigned size, 
 
 /* A frame from the switch for this guest. */
 void virtio_net_receive(struct virtio_net *n, const uint8_t *frame, size_t len);
-/* Retries a stalled transmit queue; returns true while it is still stalled. */
+/* Goes on with a transmit queue that was stalled or stopped at its budget (one more
+ * pass); returns true while chains still wait. */
 bool virtio_net_poll(struct virtio_net *n);
 
 /* Why the device stopped itself (DEVICE_NEEDS_RESET), or NULL. */
