@@ -4,34 +4,57 @@ same link, in one run (issue 15's first benchmark).
 
 One Ferry host under QEMU TCG with AMD-V on the lab's bridge (tests/harness/netlab.py,
 needs root), a Linux guest `lx` with `mac=` (198.18.0.50). Each figure is the Linux
-client's measurement (tests/netbench_peer.py: bytes over the seconds from accept or
-connect to EOF), MIB MiB each:
+client's measurement (tests/netbench_peer.py, or the HTTP fetch below: bytes over the
+seconds from connect or accept to EOF), MIB MiB each:
 
     guest_to_client   busybox `dd if=/dev/zero | nc` in the guest -> the client
+                      (nc writes 1 KiB at a time: one frame per write)
+    guest_http        the client fetches a file of random bytes from busybox httpd in the
+                      guest (large writes, as a server's; the MD5 is checked)
     client_to_guest   the client -> `nc -l > /dev/null` in the guest
     ferry_to_client   Ferry's `netbench send` -> the client (Ferry's own stack, same NIC)
     client_to_ferry   the client -> Ferry's `netbench recv`
 
-and the ratios guest/ferry each way. The emulator sets the absolute figures; the ratios
-are what compares (docs/virtio-net.md). Standalone: `make bench-virtio-net`, or
+The two guest-to-client rows run twice in the same boot: with the transmit offloads
+(VIRTIO_NET_F_CSUM, VIRTIO_NET_F_HOST_TSO4: the device segments) and without them (the
+guest's virtio_net reloaded with csum=0 gso=0: one chain a segment, as before Ferry
+offered them). The ratios are guest/ferry each way; the emulator sets the absolute
+figures (docs/virtio-net.md, "Throughput"). Standalone: `make bench-virtio-net`, or
 `python3 bench/virtio_net.py [--mib 8] [--json]`.
 """
 import argparse
+import hashlib
 import json
 import os
+import re
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from harness.linux_nic import guest_with_nic, linux_host  # noqa: E402
-from harness.netlab import BRIDGE_IP, NetLab  # noqa: E402
+from harness.netlab import BRIDGE_IP, PREFIX, NetLab  # noqa: E402
 
 PEER = os.path.join(ROOT, "tests", "netbench_peer.py")
 GUEST_MAC = "52:54:00:18:01:50"
 GUEST_IP = "198.18.0.50"
 PORT = 5001
 GUEST_PORT = 5003
+HTTP_PORT = 8080
+# The client's side of the HTTP row: fetch, time from connect to EOF, MD5 of the body.
+FETCH = r"""
+import hashlib, json, socket, sys, time
+t = time.monotonic()
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=300)
+s.sendall(b"GET /f HTTP/1.0\r\n\r\n")
+data = bytearray()
+while chunk := s.recv(1 << 16):
+    data.extend(chunk)
+seconds = time.monotonic() - t
+body = bytes(data[data.index(b"\r\n\r\n") + 4:])
+print(json.dumps({"bytes": len(body), "mb_per_s": round(len(data) / seconds / 1e6, 2),
+                  "md5": hashlib.md5(body).hexdigest()}))
+"""
 
 
 def peer_recv(lab):
@@ -40,22 +63,52 @@ def peer_recv(lab):
     return p
 
 
+def guest_to_client(lab, shell, mib):
+    p = peer_recv(lab)
+    shell.run("dd if=/dev/zero bs=65536 count=%d 2>/dev/null | nc %s %d" % (mib * 16, BRIDGE_IP, PORT),
+              timeout=120 + 30 * mib)
+    return json.loads(p.communicate(timeout=120)[0])["mb_per_s"]
+
+
+def guest_http(lab, shell, mib, want_md5):
+    out = lab.run([sys.executable, "-c", FETCH, GUEST_IP, str(HTTP_PORT)], timeout=120 + 30 * mib)
+    got = json.loads(out.stdout)
+    assert got["bytes"] == mib << 20 and got["md5"] == want_md5, got
+    return got["mb_per_s"]
+
+
+def offloads(shell, on):
+    """Reloads the guest's virtio_net with its offloads on or off and brings eth0 back."""
+    params = "" if on else " csum=0 gso=0"
+    shell.run("rmmod virtio_net && insmod /lib/modules/virtio_net.ko%s && sleep 1 && "
+              "ip link set eth0 up && ip addr add %s/%d dev eth0 && sleep 1" % (params, GUEST_IP, PREFIX),
+              timeout=120)
+
+
 def run(mib):
     with NetLab() as lab:
         host = linux_host(lab, 0)
         try:
             shell, _ = guest_with_nic(host, "lx", GUEST_MAC, GUEST_IP)
             rows = {}
-            p = peer_recv(lab)
             shell.attach()
-            shell.run("dd if=/dev/zero bs=65536 count=%d 2>/dev/null | nc %s %d" % (mib * 16, BRIDGE_IP, PORT),
-                      timeout=120 + 30 * mib)
-            rows["guest_to_client"] = json.loads(p.communicate(timeout=120)[0])["mb_per_s"]
+            out = shell.run("mkdir -p /www && dd if=/dev/urandom of=/www/f bs=65536 count=%d 2>/dev/null && "
+                            "md5sum /www/f && httpd -p %d -h /www" % (mib * 16, HTTP_PORT), timeout=300)
+            want_md5 = re.search(r"\b([0-9a-f]{32})\b", out).group(1)
+            for on in (False, True):
+                offloads(shell, on)
+                tag = "" if on else "_no_offload"
+                rows["guest_to_client" + tag] = guest_to_client(lab, shell, mib)
+                shell.detach()
+                rows["guest_http" + tag] = guest_http(lab, shell, mib, want_md5)
+                shell.attach()
             shell.run("nc -l -p %d < /dev/null > /dev/null &" % GUEST_PORT)
             shell.detach()
             out = lab.run([sys.executable, PEER, "send", "%s:%d" % (GUEST_IP, GUEST_PORT), str(mib)],
                           timeout=120 + 30 * mib)
             rows["client_to_guest"] = json.loads(out.stdout)["mb_per_s"]
+            info = host.cmd("vminfo lx")
+            rows["tx_segmented"] = int(re.search(r"tx_segmented=(\d+)", info).group(1))
             p = peer_recv(lab)
             host.cmd("netbench send %s %d" % (BRIDGE_IP, mib), timeout=120 + 10 * mib)
             rows["ferry_to_client"] = json.loads(p.communicate(timeout=120)[0])["mb_per_s"]
@@ -66,7 +119,8 @@ def run(mib):
             host.wait_prompt(timeout=60)
         finally:
             host.close()
-    rows["ratio_out"] = rows["guest_to_client"] / rows["ferry_to_client"]
+    for k in ("guest_to_client", "guest_to_client_no_offload", "guest_http", "guest_http_no_offload"):
+        rows["ratio_" + k] = rows[k] / rows["ferry_to_client"]
     rows["ratio_in"] = rows["client_to_guest"] / rows["client_to_ferry"]
     return rows
 
@@ -80,11 +134,16 @@ def main():
     if args.json:
         print(json.dumps(rows))
         return
-    print("%-16s %10s" % ("PATH", "MB/s"))
-    for k in ("guest_to_client", "ferry_to_client", "client_to_guest", "client_to_ferry"):
-        print("%-16s %10.2f" % (k, rows[k]))
-    print("guest/ferry out=%.2f in=%.2f (%d MiB each, same link, same run)"
-          % (rows["ratio_out"], rows["ratio_in"], args.mib))
+    print("%-28s %8s %12s" % ("PATH", "MB/s", "/ferry"))
+    for k, ref in (("guest_to_client_no_offload", "ferry_to_client"), ("guest_to_client", "ferry_to_client"),
+                   ("guest_http_no_offload", "ferry_to_client"), ("guest_http", "ferry_to_client"),
+                   ("ferry_to_client", None), ("client_to_guest", "client_to_ferry"), ("client_to_ferry", None)):
+        ratio = "%12.3f" % (rows[k] / rows[ref]) if ref else "%12s" % ""
+        print("%-28s %8.2f %s" % (k, rows[k], ratio))
+    print("offloads on/off, same boot: nc %.2fx, http %.2fx (%d MiB each, same link, same run; "
+          "%d frames segmented by the device)"
+          % (rows["guest_to_client"] / rows["guest_to_client_no_offload"],
+             rows["guest_http"] / rows["guest_http_no_offload"], args.mib, rows["tx_segmented"]))
 
 
 if __name__ == "__main__":
