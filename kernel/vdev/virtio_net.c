@@ -1,6 +1,7 @@
 /* The virtio-net device (contract in virtio_net.h; virtio 1.1 5.1). */
 #include "kernel/vdev/virtio_net.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "kernel/lib/errors.h"
@@ -175,40 +176,44 @@ static void tx_drop(struct virtio_net *n, enum virtio_net_tx_drop cause)
 	n->counters.tx_drops[cause]++;
 }
 
-/* One frame to the port; counted when taken. Spends one unit of the pass's budget. */
-static int send_frame(struct virtio_net *n, const uint8_t *frame, size_t len, unsigned *budget)
-{
-	int err = n->send ? n->send(n->send_ctx, frame, len) : FERR_OK;
+/* What became of a transmit chain. */
+enum tx_outcome {
+	TX_DONE,         /* sent, or dropped and counted: complete it */
+	TX_PORT_BUSY,    /* the port refused a frame: offer the chain again later */
+	TX_OUT_OF_BUDGET,/* the pass's budget ran out inside a segmented frame: go on next pass */
+};
 
-	if (err == FERR_BUSY)
-		return err;
+/* One frame to the port; counted when taken. */
+static enum tx_outcome send_frame(struct virtio_net *n, const uint8_t *frame, size_t len)
+{
+	if (n->send && n->send(n->send_ctx, frame, len) == FERR_BUSY)
+		return TX_PORT_BUSY;
 	n->counters.tx_frames++;
 	n->counters.tx_bytes += len;
-	if (*budget)
-		(*budget)--;
-	return FERR_OK;
+	return TX_DONE;
 }
 
 /*
- * The frame of chain c to the port, with the offloads its header asks for (5.1.6.2):
- * FERR_OK when the chain is done with (sent, or dropped and counted), FERR_BUSY when the
- * port is busy, with n->tx_segments_done telling where a segmented frame goes on.
+ * The frame of chain c to the port, with the offloads its header asks for (5.1.6.2),
+ * spending one unit of *budget a frame sent (none is checked while *budget is
+ * UINT_MAX: draining). A segmented frame that stops (port busy, budget spent) keeps in
+ * n->tx_segments_done where it goes on.
  */
-static int transmit(struct virtio_net *n, const struct virtq_chain *c, unsigned *budget)
+static enum tx_outcome transmit(struct virtio_net *n, const struct virtq_chain *c, unsigned *budget)
 {
 	uint8_t hdr[VIRTIO_NET_HDR_BYTES];
 	const char *why;
 
 	if (c->readable < VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MIN_FRAME) {
 		tx_drop(n, VIRTIO_NET_TX_DROP_RUNT);
-		return FERR_OK;
+		return TX_DONE;
 	}
 	size_t len = c->readable - VIRTIO_NET_HDR_BYTES;
 	virtq_chain_read(c, &n->ram, 0, hdr, sizeof(hdr));
 	uint8_t gso = hdr[VIRTIO_NET_HDR_GSO_TYPE];
 	if (len > (gso == VIRTIO_NET_HDR_GSO_NONE ? VIRTIO_NET_MAX_FRAME : VIRTIO_NET_MAX_GSO_FRAME)) {
 		tx_drop(n, VIRTIO_NET_TX_DROP_OVERSIZE);
-		return FERR_OK;
+		return TX_DONE;
 	}
 	virtq_chain_read(c, &n->ram, VIRTIO_NET_HDR_BYTES, n->frame, len);
 	if (gso == VIRTIO_NET_HDR_GSO_NONE) {
@@ -217,9 +222,12 @@ static int transmit(struct virtio_net *n, const struct virtq_chain *c, unsigned 
 		     net_offload_csum(n->frame, len, le16(hdr + VIRTIO_NET_HDR_CSUM_START),
 				      le16(hdr + VIRTIO_NET_HDR_CSUM_OFFSET), &why))) {
 			tx_drop(n, VIRTIO_NET_TX_DROP_BAD_OFFLOAD);
-			return FERR_OK;
+			return TX_DONE;
 		}
-		return send_frame(n, n->frame, len, budget);
+		enum tx_outcome out = send_frame(n, n->frame, len);
+		if (out == TX_DONE && *budget != UINT_MAX)
+			(*budget)--;
+		return out;
 	}
 	/* The segments get checksums of their own: the partial one asked for is not needed. */
 	struct net_tso t;
@@ -228,33 +236,41 @@ static int transmit(struct virtio_net *n, const struct virtq_chain *c, unsigned 
 			    &why) || n->tx_segments_done >= t.count) {
 		n->tx_segments_done = 0;
 		tx_drop(n, VIRTIO_NET_TX_DROP_BAD_OFFLOAD);
-		return FERR_OK;
+		return TX_DONE;
 	}
 	for (unsigned i = n->tx_segments_done; i < t.count; i++) {
-		size_t bytes = net_tso_segment(&t, i, n->segment);
-		if (send_frame(n, n->segment, bytes, budget) == FERR_BUSY) {
+		if (*budget == 0) {
 			n->tx_segments_done = i;
-			return FERR_BUSY;
+			return TX_OUT_OF_BUDGET;
 		}
+		size_t bytes = net_tso_segment(&t, i, n->segment);
+		if (send_frame(n, n->segment, bytes) == TX_PORT_BUSY) {
+			n->tx_segments_done = i;
+			return TX_PORT_BUSY;
+		}
+		if (*budget != UINT_MAX)
+			(*budget)--;
 	}
 	n->tx_segments_done = 0;
 	n->counters.tx_segmented++;
-	return FERR_OK;
+	return TX_DONE;
 }
 
 /*
  * Sends the chains available on the transmit queue, VIRTIO_NET_TX_BUDGET frames at most
- * unless draining (a chain begun is finished, whatever it costs: at most one segmented
- * frame over). While draining for a pause the port's "busy" drops the frame (counted);
- * otherwise it stalls the queue with the chain given back, for virtio_net_poll() or the
- * next notify to retry.
+ * unless draining (then every chain, whatever it costs: the queue is at most 256 chains).
+ * What the budget leaves (even inside a segmented frame) waits in the ring for
+ * virtio_net_poll(). While draining for a pause the port's "busy" drops the frame
+ * (counted); otherwise it stalls the queue with the chain given back, for
+ * virtio_net_poll() or the next notify to retry.
  */
 static void process_tx(struct virtio_net *n, bool draining)
 {
 	struct virtq *q = live_queue(n, VIRTIO_NET_TXQ);
 	struct virtq_chain *c = &n->tx_chain;
-	unsigned budget = VIRTIO_NET_TX_BUDGET;
+	unsigned budget = draining ? UINT_MAX : VIRTIO_NET_TX_BUDGET;
 	bool used = false;
+	const char *why;
 
 	if (!q || (n->paused && !draining))
 		return;
@@ -262,9 +278,9 @@ static void process_tx(struct virtio_net *n, bool draining)
 	n->tx_pending = false;
 	/* `send` may deliver into this device and find its receive ring broken: stop then. */
 	while (virtio_mmio_running(&n->mmio)) {
-		if (!budget && !draining) {
-			const char *why;
-			if (virtq_avail_count(q, &n->ram, &why) != 0) {   /* a broken ring: the next pass stops it */
+		if (budget == 0) {
+			/* Chains left (or a broken ring, which the next pass's pop stops). */
+			if (virtq_avail_count(q, &n->ram, &why) != 0) {
 				n->tx_pending = true;
 				n->counters.tx_budget_yields++;
 			}
@@ -272,7 +288,14 @@ static void process_tx(struct virtio_net *n, bool draining)
 		}
 		if (pop(n, q, c) <= 0)
 			break;
-		if (transmit(n, c, &budget) == FERR_BUSY) {
+		enum tx_outcome out = transmit(n, c, &budget);
+		if (out == TX_OUT_OF_BUDGET) {
+			virtq_unpop(q);
+			n->tx_pending = true;
+			n->counters.tx_budget_yields++;
+			break;
+		}
+		if (out == TX_PORT_BUSY) {
 			if (!draining) {
 				virtq_unpop(q);
 				n->tx_stalled = true;

@@ -22,9 +22,10 @@
  *     segmented, several) handed to `send` (the switch port); FERR_BUSY from it leaves
  *     the chain in the ring (a segmented one goes on later from the segment refused) and
  *     stalls the queue until virtio_net_poll() or the next notify retries it. One pass (a
- *     notify, a poll) sends at most VIRTIO_NET_TX_BUDGET frames: the rest waits for the
- *     next virtio_net_poll(), so a guest flooding its queue cannot hold the host for
- *     longer than a pass (counted: tx_budget_yields);
+ *     notify, a poll) sends at most VIRTIO_NET_TX_BUDGET frames, stopping inside a
+ *     segmented frame if need be (a small segment size costs the guest, not the host):
+ *     the rest waits for the next virtio_net_poll(), so a guest flooding its queue cannot
+ *     hold the host for longer than a pass (counted: tx_budget_yields);
  *   - receive: virtio_net_receive() writes a frame into the next posted buffer, or drops
  *     it with a counted cause (device stopped or paused, no buffer, buffer too small,
  *     bad length); a buffer too small for the frame stays posted. It may be called from
