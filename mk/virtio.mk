@@ -3,12 +3,12 @@
 # test_virtio_mmio.c, test_virtio_net.c) and fuzzed with hostile rings over a fake guest RAM:
 #
 #   make fuzz-virtio-net   [FUZZ_SECONDS=20]
-PORTABLE_SRCS += kernel/vdev/virtqueue.c kernel/vdev/virtio_mmio.c kernel/vdev/virtio_net.c kernel/vdev/net_offload.c \
+PORTABLE_SRCS += kernel/vdev/virtqueue.c kernel/vdev/virtio_mmio.c kernel/vdev/virtio_net.c \
   kernel/vdev/virtio_net_state.c
 
-VIRTIO_SRCS := kernel/vdev/virtqueue.c kernel/vdev/virtio_mmio.c kernel/vdev/virtio_net.c kernel/vdev/net_offload.c \
+VIRTIO_SRCS := kernel/vdev/virtqueue.c kernel/vdev/virtio_mmio.c kernel/vdev/virtio_net.c \
   kernel/vdev/virtio_net_state.c
-VIRTIO_HDRS := kernel/vdev/virtqueue.h kernel/vdev/virtio_mmio.h kernel/vdev/virtio_net.h kernel/vdev/net_offload.h
+VIRTIO_HDRS := kernel/vdev/virtqueue.h kernel/vdev/virtio_mmio.h kernel/vdev/virtio_net.h
 VIRTIO_FUZZER := $(BUILD)/fuzz/fuzz_virtio_net
 .PHONY: fuzz-virtio-net
 

@@ -1,27 +1,22 @@
 /* The virtio-net device (contract in virtio_net.h; virtio 1.1 5.1). */
 #include "kernel/vdev/virtio_net.h"
 
-#include <limits.h>
 #include <string.h>
 
 #include "kernel/lib/errors.h"
-#include "kernel/vdev/net_offload.h"
 
 #define MAC_BYTES 6u
 
 static const struct virtio_feature_dep feature_deps[] = {
 	/* 5.1.3.1: the announcement is acknowledged on the control queue. */
 	{ VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_ANNOUNCE), VIRTIO_FEATURE(VIRTIO_NET_F_CTRL_VQ) },
-	/* 5.1.3.1: segmentation needs the checksum offload. */
-	{ VIRTIO_FEATURE(VIRTIO_NET_F_HOST_TSO4), VIRTIO_FEATURE(VIRTIO_NET_F_CSUM) },
 };
 
 static const struct virtio_mmio_device net_device = {
 	.device_id = VIRTIO_ID_NET,
 	.features = VIRTIO_FEATURE(VIRTIO_F_VERSION_1) | VIRTIO_FEATURE(VIRTIO_NET_F_MAC) |
 		    VIRTIO_FEATURE(VIRTIO_NET_F_STATUS) | VIRTIO_FEATURE(VIRTIO_NET_F_CTRL_VQ) |
-		    VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_ANNOUNCE) | VIRTIO_FEATURE(VIRTIO_NET_F_CSUM) |
-		    VIRTIO_FEATURE(VIRTIO_NET_F_HOST_TSO4),
+		    VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_ANNOUNCE),
 	.deps = feature_deps,
 	.dep_count = sizeof(feature_deps) / sizeof(feature_deps[0]),
 	.queue_count = VIRTIO_NET_QUEUES,
@@ -47,7 +42,6 @@ const char *virtio_net_tx_drop_name(enum virtio_net_tx_drop cause)
 	case VIRTIO_NET_TX_DROP_RUNT:     return "runt";
 	case VIRTIO_NET_TX_DROP_OVERSIZE: return "oversize";
 	case VIRTIO_NET_TX_DROP_PAUSED:   return "paused";
-	case VIRTIO_NET_TX_DROP_BAD_OFFLOAD: return "bad_offload";
 	default:                          return "unknown";
 	}
 }
@@ -166,109 +160,18 @@ void virtio_net_receive(struct virtio_net *n, const uint8_t *frame, size_t len)
 
 /* ---- transmit ---------------------------------------------------------------------------- */
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static void tx_drop(struct virtio_net *n, enum virtio_net_tx_drop cause)
-{
-	n->counters.tx_drops[cause]++;
-}
-
-/* What became of a transmit chain. */
-enum tx_outcome {
-	TX_DONE,         /* sent, or dropped and counted: complete it */
-	TX_PORT_BUSY,    /* the port refused a frame: offer the chain again later */
-	TX_OUT_OF_BUDGET,/* the pass's budget ran out inside a segmented frame: go on next pass */
-};
-
-/* One frame to the port; counted when taken. */
-static enum tx_outcome send_frame(struct virtio_net *n, const uint8_t *frame, size_t len)
-{
-	if (n->send && n->send(n->send_ctx, frame, len) == FERR_BUSY)
-		return TX_PORT_BUSY;
-	n->counters.tx_frames++;
-	n->counters.tx_bytes += len;
-	return TX_DONE;
-}
-
 /*
- * The frame of chain c to the port, with the offloads its header asks for (5.1.6.2),
- * spending one unit of *budget a frame sent (none is checked while *budget is
- * UINT_MAX: draining). A segmented frame that stops (port busy, budget spent) keeps in
- * n->tx_segments_done where it goes on.
- */
-static enum tx_outcome transmit(struct virtio_net *n, const struct virtq_chain *c, unsigned *budget)
-{
-	uint8_t hdr[VIRTIO_NET_HDR_BYTES];
-	const char *why;
-
-	if (c->readable < VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MIN_FRAME) {
-		tx_drop(n, VIRTIO_NET_TX_DROP_RUNT);
-		return TX_DONE;
-	}
-	size_t len = c->readable - VIRTIO_NET_HDR_BYTES;
-	virtq_chain_read(c, &n->ram, 0, hdr, sizeof(hdr));
-	uint8_t gso = hdr[VIRTIO_NET_HDR_GSO_TYPE];
-	if (len > (gso == VIRTIO_NET_HDR_GSO_NONE ? VIRTIO_NET_MAX_FRAME : VIRTIO_NET_MAX_GSO_FRAME)) {
-		tx_drop(n, VIRTIO_NET_TX_DROP_OVERSIZE);
-		return TX_DONE;
-	}
-	virtq_chain_read(c, &n->ram, VIRTIO_NET_HDR_BYTES, n->frame, len);
-	if (gso == VIRTIO_NET_HDR_GSO_NONE) {
-		if ((hdr[VIRTIO_NET_HDR_FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-		    (!virtio_mmio_has_feature(&n->mmio, VIRTIO_NET_F_CSUM) ||
-		     net_offload_csum(n->frame, len, le16(hdr + VIRTIO_NET_HDR_CSUM_START),
-				      le16(hdr + VIRTIO_NET_HDR_CSUM_OFFSET), &why))) {
-			tx_drop(n, VIRTIO_NET_TX_DROP_BAD_OFFLOAD);
-			return TX_DONE;
-		}
-		enum tx_outcome out = send_frame(n, n->frame, len);
-		if (out == TX_DONE && *budget != UINT_MAX)
-			(*budget)--;
-		return out;
-	}
-	/* The segments get checksums of their own: the partial one asked for is not needed. */
-	struct net_tso t;
-	if (gso != VIRTIO_NET_HDR_GSO_TCPV4 || !virtio_mmio_has_feature(&n->mmio, VIRTIO_NET_F_HOST_TSO4) ||
-	    net_tso_prepare(&t, n->frame, len, le16(hdr + VIRTIO_NET_HDR_GSO_SIZE), VIRTIO_NET_MAX_FRAME,
-			    &why) || n->tx_segments_done >= t.count) {
-		n->tx_segments_done = 0;
-		tx_drop(n, VIRTIO_NET_TX_DROP_BAD_OFFLOAD);
-		return TX_DONE;
-	}
-	for (unsigned i = n->tx_segments_done; i < t.count; i++) {
-		if (*budget == 0) {
-			n->tx_segments_done = i;
-			return TX_OUT_OF_BUDGET;
-		}
-		size_t bytes = net_tso_segment(&t, i, n->segment);
-		if (send_frame(n, n->segment, bytes) == TX_PORT_BUSY) {
-			n->tx_segments_done = i;
-			return TX_PORT_BUSY;
-		}
-		if (*budget != UINT_MAX)
-			(*budget)--;
-	}
-	n->tx_segments_done = 0;
-	n->counters.tx_segmented++;
-	return TX_DONE;
-}
-
-/*
- * Sends the chains available on the transmit queue, VIRTIO_NET_TX_BUDGET frames at most
- * unless draining (then every chain, whatever it costs: the queue is at most 256 chains).
- * What the budget leaves (even inside a segmented frame) waits in the ring for
- * virtio_net_poll(). While draining for a pause the port's "busy" drops the frame
- * (counted); otherwise it stalls the queue with the chain given back, for
+ * Sends the chains available on the transmit queue, VIRTIO_NET_TX_BUDGET at most unless
+ * draining (then every chain: the queue holds 256 at most); what the budget leaves waits
+ * in the ring for virtio_net_poll(). While draining for a pause the port's "busy" drops
+ * the frame (counted); otherwise it stalls the queue with the chain given back, for
  * virtio_net_poll() or the next notify to retry.
  */
 static void process_tx(struct virtio_net *n, bool draining)
 {
 	struct virtq *q = live_queue(n, VIRTIO_NET_TXQ);
 	struct virtq_chain *c = &n->tx_chain;
-	unsigned budget = draining ? UINT_MAX : VIRTIO_NET_TX_BUDGET;
+	unsigned taken = 0;   /* chains this pass */
 	bool used = false;
 	const char *why;
 
@@ -278,7 +181,7 @@ static void process_tx(struct virtio_net *n, bool draining)
 	n->tx_pending = false;
 	/* `send` may deliver into this device and find its receive ring broken: stop then. */
 	while (virtio_mmio_running(&n->mmio)) {
-		if (budget == 0) {
+		if (!draining && taken == VIRTIO_NET_TX_BUDGET) {
 			/* Chains left (or a broken ring, which the next pass's pop stops). */
 			if (virtq_avail_count(q, &n->ram, &why) != 0) {
 				n->tx_pending = true;
@@ -288,22 +191,28 @@ static void process_tx(struct virtio_net *n, bool draining)
 		}
 		if (pop(n, q, c) <= 0)
 			break;
-		enum tx_outcome out = transmit(n, c, &budget);
-		if (out == TX_OUT_OF_BUDGET) {
-			virtq_unpop(q);
-			n->tx_pending = true;
-			n->counters.tx_budget_yields++;
-			break;
-		}
-		if (out == TX_PORT_BUSY) {
-			if (!draining) {
+		taken++;
+		uint32_t readable = c->readable;
+		if (readable < VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MIN_FRAME) {
+			n->counters.tx_drops[VIRTIO_NET_TX_DROP_RUNT]++;
+		} else if (readable - VIRTIO_NET_HDR_BYTES > VIRTIO_NET_MAX_FRAME) {
+			n->counters.tx_drops[VIRTIO_NET_TX_DROP_OVERSIZE]++;
+		} else {
+			size_t len = readable - VIRTIO_NET_HDR_BYTES;
+			virtq_chain_read(c, &n->ram, VIRTIO_NET_HDR_BYTES, n->frame, len);
+			int err = n->send ? n->send(n->send_ctx, n->frame, len) : FERR_OK;
+			if (err == FERR_BUSY && !draining) {
 				virtq_unpop(q);
 				n->tx_stalled = true;
 				n->counters.tx_stalls++;
 				break;
 			}
-			n->tx_segments_done = 0;
-			tx_drop(n, VIRTIO_NET_TX_DROP_PAUSED);
+			if (err == FERR_BUSY) {
+				n->counters.tx_drops[VIRTIO_NET_TX_DROP_PAUSED]++;
+			} else {
+				n->counters.tx_frames++;
+				n->counters.tx_bytes += len;
+			}
 		}
 		/* A transmit buffer is only read: nothing written (5.1.6.2). */
 		if (!push(n, q, c, 0))
@@ -381,7 +290,6 @@ int virtio_net_mmio_write(struct virtio_net *n, uint32_t offset, unsigned size, 
 	case VIRTIO_MMIO_EV_RESET:
 		n->tx_stalled = false;
 		n->tx_pending = false;
-		n->tx_segments_done = 0;
 		n->net_status &= (uint16_t)~VIRTIO_NET_S_ANNOUNCE;
 		update_config(n);
 		break;
@@ -402,7 +310,6 @@ void virtio_net_quiesce(struct virtio_net *n)
 	process_tx(n, true);
 	n->tx_stalled = false;
 	n->tx_pending = false;
-	n->tx_segments_done = 0;
 }
 
 void virtio_net_resume(struct virtio_net *n)
@@ -465,6 +372,5 @@ int virtio_net_load(struct virtio_net *n, const struct virtio_net_state *s, cons
 	n->paused = true;
 	n->tx_stalled = false;
 	n->tx_pending = false;
-	n->tx_segments_done = 0;
 	return FERR_OK;
 }

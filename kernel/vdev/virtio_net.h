@@ -3,29 +3,22 @@
  * (virtio_mmio.h): one receive queue (0), one transmit queue (1) and a control queue
  * (2) that carries only the announcement acknowledge.
  *
- * Offered: VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (link up),
+ * Offered: VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (link up), and
  * VIRTIO_NET_F_GUEST_ANNOUNCE with VIRTIO_NET_F_CTRL_VQ, which it requires (5.1.3.1;
  * Linux refuses the device otherwise): after a migration the guest sends its own
- * gratuitous ARP and neighbour advertisements; and the transmit offloads
- * VIRTIO_NET_F_CSUM and VIRTIO_NET_F_HOST_TSO4 (net_offload.h): the device completes a
- * partial checksum and cuts a TCP/IPv4 frame of up to VIRTIO_NET_MAX_GSO_FRAME bytes into
- * frames of at most VIRTIO_NET_MAX_FRAME, so the guest's stack and its exits work once
- * per 64 KiB rather than once per segment. Not offered: indirect descriptors, the event
- * index, mergeable buffers, receive offloads, TSO for IPv6 and ECN, UFO, multiqueue,
- * receive filtering, MAC changes. So a received frame is at most VIRTIO_NET_MAX_FRAME
- * bytes after the 12-byte struct virtio_net_hdr_v1 (5.1.6), and so is every frame the
- * port gets.
+ * gratuitous ARP and neighbour advertisements. Not offered: indirect descriptors, the
+ * event index, mergeable buffers, checksum and segmentation offloads, multiqueue, receive
+ * filtering, MAC changes. So a frame is at most VIRTIO_NET_MAX_FRAME bytes after the
+ * 12-byte struct virtio_net_hdr_v1 (5.1.6), each way.
  *
  * The guest's side is the MMIO window: virtio_net_mmio_read/write() (a queue notify
  * runs the queue there and then). The host's side:
- *   - transmit: each chain the guest makes available on queue 1 becomes one frame (or,
- *     segmented, several) handed to `send` (the switch port); FERR_BUSY from it leaves
- *     the chain in the ring (a segmented one goes on later from the segment refused) and
+ *   - transmit: each chain the guest makes available on queue 1 becomes one frame handed
+ *     to `send` (the switch port); FERR_BUSY from it leaves the chain in the ring and
  *     stalls the queue until virtio_net_poll() or the next notify retries it. One pass (a
- *     notify, a poll) sends at most VIRTIO_NET_TX_BUDGET frames, stopping inside a
- *     segmented frame if need be (a small segment size costs the guest, not the host):
- *     the rest waits for the next virtio_net_poll(), so a guest flooding its queue cannot
- *     hold the host for longer than a pass (counted: tx_budget_yields);
+ *     notify, a poll) sends at most VIRTIO_NET_TX_BUDGET frames: the rest waits in the
+ *     ring for the next virtio_net_poll(), so a guest flooding its queue cannot hold the
+ *     host for longer than a pass (counted: tx_budget_yields);
  *   - receive: virtio_net_receive() writes a frame into the next posted buffer, or drops
  *     it with a counted cause (device stopped or paused, no buffer, buffer too small,
  *     bad length); a buffer too small for the frame stays posted. It may be called from
@@ -57,9 +50,7 @@
 #define VIRTIO_ID_NET 1u
 
 /* Feature bits (5.1.3). */
-#define VIRTIO_NET_F_CSUM           0u    /* the device completes partial checksums */
 #define VIRTIO_NET_F_MAC            5u
-#define VIRTIO_NET_F_HOST_TSO4      11u   /* the device segments TCP/IPv4 */
 #define VIRTIO_NET_F_STATUS         16u
 #define VIRTIO_NET_F_CTRL_VQ        17u
 #define VIRTIO_NET_F_GUEST_ANNOUNCE 21u
@@ -82,22 +73,13 @@
 /* struct virtio_net_hdr_v1 (5.1.6): flags, gso_type, hdr_len, gso_size, csum_start,
  * csum_offset, num_buffers; 12 bytes whenever VIRTIO_F_VERSION_1 is negotiated. */
 #define VIRTIO_NET_HDR_BYTES 12u
-#define VIRTIO_NET_HDR_FLAGS       0u
-#define VIRTIO_NET_HDR_GSO_TYPE    1u
-#define VIRTIO_NET_HDR_GSO_SIZE    4u
-#define VIRTIO_NET_HDR_CSUM_START  6u
-#define VIRTIO_NET_HDR_CSUM_OFFSET 8u
 #define VIRTIO_NET_HDR_NUM_BUFFERS 10u
-#define VIRTIO_NET_HDR_F_NEEDS_CSUM 0x1u
-#define VIRTIO_NET_HDR_GSO_NONE     0u
-#define VIRTIO_NET_HDR_GSO_TCPV4    1u
 
 /* Ethernet frames, no FCS: a header at least, and a 1500-byte payload at most (the
  * uplink's limit, NIC_MAX_FRAME in drivers/nic.h). */
 #define VIRTIO_NET_MIN_FRAME 14u
 #define VIRTIO_NET_MAX_FRAME 1514u
-/* A frame to segment: the largest IPv4 packet behind its Ethernet header. */
-#define VIRTIO_NET_MAX_GSO_FRAME (65535u + 14u)
+
 /* Frames the port gets in one transmit pass at most (a notify or a poll). */
 #define VIRTIO_NET_TX_BUDGET 64u
 
@@ -118,9 +100,8 @@ enum virtio_net_rx_drop {
 
 enum virtio_net_tx_drop {
 	VIRTIO_NET_TX_DROP_RUNT,         /* less than an Ethernet header after the virtio header */
-	VIRTIO_NET_TX_DROP_OVERSIZE,     /* over VIRTIO_NET_MAX_FRAME (VIRTIO_NET_MAX_GSO_FRAME to segment) */
+	VIRTIO_NET_TX_DROP_OVERSIZE,     /* over VIRTIO_NET_MAX_FRAME */
 	VIRTIO_NET_TX_DROP_PAUSED,       /* the port was busy while the device quiesced */
-	VIRTIO_NET_TX_DROP_BAD_OFFLOAD,  /* an offload not negotiated, or one the frame cannot take */
 	VIRTIO_NET_TX_DROP_COUNT
 };
 
@@ -130,12 +111,11 @@ const char *virtio_net_tx_drop_name(enum virtio_net_tx_drop cause);
 
 struct virtio_net_counters {
 	uint64_t rx_frames, rx_bytes;    /* frames written into the guest (bytes without header) */
-	uint64_t tx_frames, tx_bytes;    /* frames the guest sent and the port took (segments each) */
-	uint64_t tx_segmented;           /* frames the device segmented (HOST_TSO4) */
-	uint64_t tx_budget_yields;       /* passes that stopped at VIRTIO_NET_TX_BUDGET with chains left */
+	uint64_t tx_frames, tx_bytes;    /* frames the guest sent and the port took */
 	uint64_t rx_drops[VIRTIO_NET_RX_DROP_COUNT];
 	uint64_t tx_drops[VIRTIO_NET_TX_DROP_COUNT];
 	uint64_t tx_stalls;              /* times the port said busy */
+	uint64_t tx_budget_yields;       /* passes that stopped at VIRTIO_NET_TX_BUDGET with chains left */
 	uint64_t announces;              /* announcements asked of the guest */
 	uint64_t announce_acks;
 	uint64_t ctrl_refused;           /* control commands answered VIRTIO_NET_ERR */
@@ -153,7 +133,6 @@ struct virtio_net {
 	bool paused;           /* quiesced: no frames taken either way */
 	bool tx_stalled;       /* the port was busy: a chain waits in the ring */
 	bool tx_pending;       /* a pass stopped at its budget: chains wait in the ring */
-	unsigned tx_segments_done;   /* of the segmented chain at the ring's head, when stalled */
 	virtio_net_send_fn send;
 	void *send_ctx;
 	struct virtio_net_counters counters;
@@ -161,8 +140,7 @@ struct virtio_net {
 	 * guest (Ferry's own stack answering it) while its transmit chain is still open. */
 	struct virtq_chain rx_chain;
 	struct virtq_chain tx_chain;          /* transmit and control chains */
-	uint8_t frame[VIRTIO_NET_MAX_GSO_FRAME];   /* a transmitted frame, before segmentation */
-	uint8_t segment[VIRTIO_NET_MAX_FRAME];     /* one segment of it */
+	uint8_t frame[VIRTIO_NET_MAX_FRAME];  /* a transmitted frame */
 };
 
 /* A device in its power-on state, link up, with `mac` (the switch port validated it). */

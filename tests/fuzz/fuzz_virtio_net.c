@@ -176,13 +176,11 @@ static void bring_up(uint8_t features, uint8_t queues)
 	mmio_write(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	mmio_write(VIRTIO_MMIO_DRIVER_FEATURES, 1);
 	mmio_write(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	/* bits 0-5 of `features` pick MAC, STATUS, CTRL_VQ, GUEST_ANNOUNCE, CSUM, HOST_TSO4 */
+	/* bits 0-3 of `features` pick MAC, STATUS, CTRL_VQ, GUEST_ANNOUNCE */
 	uint32_t low = ((features & 1u) ? 1u << VIRTIO_NET_F_MAC : 0) |
 		       ((features & 2u) ? 1u << VIRTIO_NET_F_STATUS : 0) |
 		       ((features & 4u) ? 1u << VIRTIO_NET_F_CTRL_VQ : 0) |
-		       ((features & 8u) ? 1u << VIRTIO_NET_F_GUEST_ANNOUNCE : 0) |
-		       ((features & 16u) ? 1u << VIRTIO_NET_F_CSUM : 0) |
-		       ((features & 32u) ? 1u << VIRTIO_NET_F_HOST_TSO4 : 0);
+		       ((features & 8u) ? 1u << VIRTIO_NET_F_GUEST_ANNOUNCE : 0);
 	mmio_write(VIRTIO_MMIO_DRIVER_FEATURES, low);
 	mmio_write(VIRTIO_MMIO_STATUS, st |= VIRTIO_STATUS_FEATURES_OK);
 	for (uint32_t q = 0; q < VIRTIO_NET_QUEUES; q++) {
