@@ -11,8 +11,11 @@ ESP_GUESTS   += $(GUEST_ELFS)
 
 guests: $(GUEST_ELFS)
 
-$(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RUNTIME) tests/guests/guest_rt.h tests/guests/guest_trap.h \
-  tests/guests/guest.ld
+# Every guest header counts for every guest: they are few and small (memtest.h, say, is
+# shared by memtest, witness and a host unit test).
+GUEST_HEADERS := $(wildcard tests/guests/*.h include/ferry/*.h)
+
+$(BUILD)/guests/%.elf: tests/guests/%.c $(GUEST_RUNTIME) $(GUEST_HEADERS) tests/guests/guest.ld
 	@mkdir -p $(dir $@)
 	@echo "  GUEST   $@"
 	@$(CC) $(GUEST_CFLAGS) -static -Wl,-T,tests/guests/guest.ld -Wl,--build-id=none \

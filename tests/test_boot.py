@@ -122,7 +122,7 @@ def test_bochs_console_survives_garbage(bochs):
 @pytest.mark.bochs
 def test_bochs_shutdown_powers_off(bochs):
     bochs.shutdown(timeout=120)
-    assert bochs.powered_off_cleanly(), bochs.emulator_log()
+    assert bochs.powered_off_cleanly(), (bochs.exit_status, bochs.emulator_log())
 
 
 @pytest.mark.qemu

@@ -91,16 +91,24 @@ def lab(built):
             yield lab
 
 
-# While `console lx` is attached the guest's bytes show raw; a line belongs to the view in
-# which it ends (kernel/vm/vm.h). A detach in mid-line leaves its start on the terminal,
-# right before the marker, and the line is printed whole as `[lx] ...` when it ends: the
-# cut start is not a line of its own.
+# What `console lx` shows of the guest's recent output before it attaches was seen before
+# (whole lines only: the unfinished one is the live view's); only a line logged there as it
+# came (`[lx] ...`) is new.
+REPLAY = re.compile(r"console lx\r?\n.*?\[attached to lx: Ctrl-\] detaches\]", re.S)
+# While attached the guest's bytes show raw; a line belongs to the view in which it ends
+# (kernel/vm/vm.h). A detach in mid-line leaves the line's start on the terminal right
+# before the marker, and the line is printed whole as `[lx] ...` when it ends: the cut
+# start is not a line of its own.
 CUT_BY_DETACH = re.compile(r"(^|\n)[^\r\n]+\r?\n(?=\[detached: )")
+
+
+def _live_lines_only(replay):
+    return "\n".join(line for line in replay.group(0).split("\n") if line.startswith("[lx] ")) + "\n"
 
 
 def counters(m, start=0, end=None):
     text = m.text(start) if end is None else m.text(start)[:end - start]
-    text = CUT_BY_DETACH.sub(r"\1", text)
+    text = CUT_BY_DETACH.sub(r"\1", REPLAY.sub(_live_lines_only, text))
     return [(int(n), float(u)) for n, u in COUNTER.findall(text)]
 
 

@@ -143,7 +143,12 @@ enum cmdline_result cmdline_parse_options(int argc, char *const argv[], int posi
 		size_t k = 0;
 		while (k < count && !key_matches(argv[i], options[k].key))
 			k++;
-		if (is_option(argv[i]) && k == count) {
+		if (!is_option(argv[i])) {
+			fmt_snprintf(err, CMDLINE_ERROR_MAX,
+				     "unexpected '%s' after the options (options are key=value)", argv[i]);
+			return CMDLINE_INVALID;
+		}
+		if (k == count) {
 			unknown_option(argv[i], options, count, err);
 			return CMDLINE_INVALID;
 		}

@@ -59,11 +59,11 @@ enum cmdline_result {
 /*
  * Parses the options of argv. positionals is how many words (the command's name
  * included) must come before the first option; any other count is CMDLINE_USAGE.
- * Then, in this order: the first word that is an option of no key in options, a key
- * given twice, and the first value (in table order) that is malformed or out of
- * range are CMDLINE_INVALID with the message in err. Words after the options that
- * are not key=value are ignored. On CMDLINE_OK every given option's value is in its
- * target; on an error, targets may hold some of the values.
+ * Then, in this order: the first word after the first option that is not key=value
+ * or is an option of no key in options, a key given twice, and the first value (in
+ * table order) that is malformed or out of range are CMDLINE_INVALID with the message
+ * in err. On CMDLINE_OK every given option's value is in its target; on an error,
+ * targets may hold some of the values.
  */
 enum cmdline_result cmdline_parse_options(int argc, char *const argv[], int positionals,
 					  const struct cmdline_option *options, size_t count,

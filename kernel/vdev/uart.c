@@ -266,10 +266,12 @@ uint8_t vdev_uart_read(struct vdev_uart *u, unsigned offset)
 
 size_t vdev_uart_recent(const struct vdev_uart *u, char *out, size_t max)
 {
-	uint64_t held = u->ring_total < VDEV_UART_RING_BYTES ? u->ring_total : VDEV_UART_RING_BYTES;
+	uint64_t end = u->line_start;   /* the unfinished line is the live view's (vm_console_position) */
+	uint64_t oldest = u->ring_total > VDEV_UART_RING_BYTES ? u->ring_total - VDEV_UART_RING_BYTES : 0;
+	uint64_t held = end > oldest ? end - oldest : 0;   /* CRs alone can push the line's start out */
 	if (held > max)
 		held = max;
-	uint64_t start = u->ring_total - held;
+	uint64_t start = end - held;
 	for (uint64_t i = 0; i < held; i++)
 		out[i] = u->ring[(start + i) % VDEV_UART_RING_BYTES];
 	return (size_t)held;

@@ -137,7 +137,8 @@ uint64_t vdev_uart_line_start(const struct vdev_uart *u);
  * the ring too, so that an attached console shows it whole. */
 void vdev_uart_restore_line(struct vdev_uart *u, const char *line, uint32_t len);
 
-/* Copies the ring's recent output (oldest first) into out; returns the length. */
+/* Copies the ring's recent output (oldest first) into out, up to where the unfinished
+ * line began (an attached view shows that one whole); returns the length. */
 size_t vdev_uart_recent(const struct vdev_uart *u, char *out, size_t max);
 
 #endif

@@ -17,6 +17,7 @@
  */
 #include "guest_rt.h"
 #include "memtest.h"
+#include "memtest_verify.h"
 
 #define WITNESS_MAX_MIB 32u
 #define PAGES_PER_MIB 256u
@@ -95,17 +96,9 @@ static void report(uint64_t passes, uint64_t gap_ns)
 
 static void verify_page(uint32_t page)
 {
-	volatile uint64_t *words = page_words(page);
-	uint64_t bad = memtest_check(words, page, page_gen[page]);
-
-	if (bad == MEMTEST_PAGE_WORDS)
-		return;
-	corrupt_found++;
-	guest_printf("witness CORRUPT page=%u gpa=0x%lx word=%lu expected=0x%lx found=0x%lx\n",
-		     page, (unsigned long)(base + (uint64_t)page * GUEST_PAGE_BYTES + bad * 8),
-		     (unsigned long)bad, (unsigned long)memtest_expected(page, page_gen[page], bad),
-		     (unsigned long)words[bad]);
-	memtest_stamp(words, page, page_gen[page]);   /* repaired: one corruption, one line */
+	if (memtest_verify_page("witness", page_words(page), base + (uint64_t)page * GUEST_PAGE_BYTES,
+				page, page_gen[page]))
+		corrupt_found++;
 }
 
 void guest_main(void)

@@ -172,12 +172,16 @@ TEST(words_that_are_not_options)
 {
 	struct create_args a = { .mib = 32 };
 	const struct cmdline_option options[] = CREATE_OPTIONS(a);
-	/* As ever: a plain word after the options is not looked at; "=x" is no option. */
-	char line[] = "create web counter memory=64 trailing =x";
+	/* A plain word after the options is refused, not ignored: `memory=32 junk` would
+	 * otherwise pass for what the operator meant; "=x" is no option either. */
+	char trailing[] = "create web counter memory=64 trailing";
+	char empty_key[] = "create web counter memory=64 =x";
 	char err[CMDLINE_ERROR_MAX];
 
-	CHECK_EQ_U(parse(line, 3, options, N_OPTIONS, err), CMDLINE_OK);
-	CHECK_EQ_U(a.mib, 64);
+	CHECK_EQ_U(parse(trailing, 3, options, N_OPTIONS, err), CMDLINE_INVALID);
+	CHECK_STR(err, "unexpected 'trailing' after the options (options are key=value)");
+	CHECK_EQ_U(parse(empty_key, 3, options, N_OPTIONS, err), CMDLINE_INVALID);
+	CHECK_STR(err, "unexpected '=x' after the options (options are key=value)");
 }
 
 TEST(no_options_declared)

@@ -98,6 +98,10 @@ TEST(ring_keeps_recent_output)
 	CHECK(memcmp(out, "789\n", 4) == 0);
 	vdev_uart_put(&uart, 'x');
 	CHECK_EQ_U(uart.line_len, 1);
+	/* CRs go to the ring but not the line: they can push its start out of the ring. */
+	for (int i = 0; i < VDEV_UART_RING_BYTES + 10; i++)
+		vdev_uart_put(&uart, '\r');
+	CHECK_EQ_U(vdev_uart_recent(&uart, out, sizeof(out)), 0);
 }
 
 /* An attached console starts where the unfinished line began, so it shows whole lines;
@@ -118,9 +122,14 @@ TEST(line_start_marks_the_unfinished_line)
 	CHECK_EQ_U(vdev_uart_line_start(&dest), 7);
 	CHECK_EQ_U(dest.line_len, 13);
 	send(&dest, "34");
+	/* The recent output stops where the unfinished line began: it is the live view's. */
 	size_t n = vdev_uart_recent(&dest, out, sizeof(out));
-	CHECK_EQ_U(n, 7 + 15);
-	CHECK(memcmp(out + 7, "counter 9 12.34", 15) == 0);
+	CHECK_EQ_U(n, 7);
+	CHECK(memcmp(out, "booted\n", 7) == 0);
+	CHECK_EQ_U(dest.ring_total - vdev_uart_line_start(&dest), 15);
+	CHECK(memcmp(dest.ring + vdev_uart_line_start(&dest), "counter 9 12.34", 15) == 0);
+	send(&dest, "\n");
+	CHECK_EQ_U(vdev_uart_recent(&dest, out, sizeof(out)), 7 + 16);
 }
 
 /* ---- interrupts, input, loopback, validation -------------------------------------- */
