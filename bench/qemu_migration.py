@@ -52,7 +52,8 @@ BOOT_TIMEOUT_S = 30.0
 RESUME_TIMEOUT_S = 5.0
 
 READY = re.compile(r"dirty_guest: ready rate=(\d+) pages=(\d+) tsc_hz=(\d+)")
-PROGRESS = re.compile(r"dirty_guest: seconds=(\d+) written=(\d+) pass=(\d+)")
+PROGRESS = re.compile(r"dirty_guest: seconds=(\d+) written=(\d+) pass=(\d+) sweeps=(\d+) corrupt=(\d+)")
+VERIFY_WAIT_S = 30.0   # two sweeps of the guest's verifier (about 3.6 s each) on a busy machine
 FINAL_STATES = ("completed", "failed", "cancelled")
 
 
@@ -322,6 +323,7 @@ def run_case(rate, kernel=DIRTY_GUEST, memory_mib=GUEST_MIB, warmup_s=WARMUP_S,
                                         after=lambda m: int(m.group(1)) > last)
                 row["guest_resumed"] = (destination.qmp.execute("query-status")["status"] == "running"
                                         and not READY.search(destination.serial()))
+                row["guest_corrupt"] = pages_found_wrong(destination, last)
             except RuntimeError as exc:   # a row that says so beats a run that stops
                 row["error"] = "not resumed: %s" % str(exc).splitlines()[0]
         row["wall_s"] = time.monotonic() - wall_start
@@ -333,6 +335,16 @@ def run_case(rate, kernel=DIRTY_GUEST, memory_mib=GUEST_MIB, warmup_s=WARMUP_S,
             print(f"kept {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def pages_found_wrong(destination, last_second_on_source):
+    """The pages the guest found wrong once its verifier has swept the whole window on the
+    destination at least once (two sweep counts past its first line there)."""
+    first = destination.wait_serial(PROGRESS, RESUME_TIMEOUT_S,
+                                    after=lambda m: int(m.group(1)) > last_second_on_source)
+    swept = destination.wait_serial(PROGRESS, VERIFY_WAIT_S,
+                                    after=lambda m: int(m.group(4)) >= int(first.group(4)) + 2)
+    return int(swept.group(5))
 
 
 def run_qemu_migration_bench(rates=DEFAULT_RATES, **options):
@@ -352,6 +364,7 @@ COLUMNS = (
     ("downtime ms", "downtime_ms", "{}"),
     ("target ms", "downtime_target_ms", "{}"),
     ("throttle %", "throttle_percent", "{}"),
+    ("corrupt", "guest_corrupt", "{}"),
     ("total ms", "total_time_ms", "{}"),
 )
 

@@ -29,3 +29,9 @@ fuzz-virtio-net: $(VIRTIO_FUZZER)
 .PHONY: bench-virtio-net
 bench-virtio-net: esp-linux
 	/usr/bin/python3 bench/virtio_net.py
+
+# What a client sees of a live migration of the guest (lost pings, the echo stream's longest
+# silence, whether it survives), Ferry's beside QEMU's on the same lab (bench/virtio_net_migration.py).
+.PHONY: bench-virtio-net-migration
+bench-virtio-net-migration: esp-linux
+	/usr/bin/python3 bench/virtio_net_migration.py

@@ -22,10 +22,10 @@ virtual switch, configured by hand in its busybox shell with 198.18.0.50. The ch
   and its network run on.
 
 A migration needs both hosts to agree on the TSC rate (within 0.5%); QEMU TCG's
-calibration drifts under load, so host B is booted again until it agrees with A.
+calibration drifts under load, so a host is booted again until they agree
+(harness/linux_nic.py, agreeing_linux_hosts).
 """
 import hashlib
-import os
 import random
 import re
 import socket
@@ -37,10 +37,11 @@ import pytest
 
 from harness import netns
 from harness.linux_guest import GuestShell
-from harness.linux_nic import BOOT_S, guest_with_nic, linux_host
+from harness.linux_nic import agreeing_linux_hosts, guest_with_nic
 from harness.migration import parse_report
 from harness.netlab import BRIDGE_IP, PREFIX, NetLab, netlab_available
 from harness.paths import ROOT, linux_guest_missing
+from harness.stream_probe import PING_EVERY_10_MS, EchoStream, ping_gaps, ping_summary, stop_ping
 
 AVAILABLE, WHY = netlab_available()
 pytestmark = [pytest.mark.netlab, pytest.mark.qemu,
@@ -51,9 +52,6 @@ GUEST_MAC = "52:54:00:18:01:50"
 GUEST_IP = "198.18.0.50"
 PEER_MAC = "52:54:00:18:01:51"   # a second guest, `ly`, on host B
 PEER_IP = "198.18.0.51"
-TSC_KHZ = r"boot: TSC runs at (\d+) kHz"
-TSC_AGREE_PPM = 4000          # below the snapshot's 5000 ppm tolerance
-TSC_TRIES = 8
 ECHO_PORT = 5000
 SEND_PORT = 5001
 RECV_PORT = 5002
@@ -63,38 +61,15 @@ FLOOD_MAC = "52:54:00:18:09:99"
 MIB = 1024 * 1024
 
 
-def tsc_khz(machine):
-    return int(machine.search(TSC_KHZ, 0, BOOT_S).group(1))
-
-
-def agree(a, b):
-    a_khz, b_khz = tsc_khz(a), tsc_khz(b)
-    if abs(a_khz - b_khz) * 1000000 <= a_khz * TSC_AGREE_PPM:
-        return True
-    print("[lab] the hosts' TSC rates differ too much (%d and %d kHz): booting one again" % (a_khz, b_khz))
-    return False
-
-
 @pytest.fixture(scope="module")
 def lab(built):
     subprocess.run(["make", "-s", "-C", ROOT, "esp-linux"], check=True)
     with NetLab() as lab:
-        a = b = None
+        hosts = agreeing_linux_hosts(lab)
+        if hosts is None:
+            pytest.skip("QEMU TCG's TSC calibration would not agree between two hosts")
+        a, b = hosts
         try:
-            for attempt in range(TSC_TRIES):
-                a = a or linux_host(lab, 0)
-                b = b or linux_host(lab, 1)
-                if agree(a, b):
-                    break
-                # Either may be the outlier: boot each again in turn.
-                if attempt % 2 == 0:
-                    b.close()
-                    b = None
-                else:
-                    a.close()
-                    a = None
-            else:
-                pytest.skip("QEMU TCG's TSC calibration would not agree between two hosts")
             shell, lab.created = guest_with_nic(a, "lx", GUEST_MAC, GUEST_IP)
             peer, _ = guest_with_nic(b, "ly", PEER_MAC, PEER_IP)
             lab.a, lab.b, lab.shell, lab.peer = a, b, shell, peer
@@ -102,8 +77,7 @@ def lab(built):
             yield lab
         finally:
             for m in (a, b):
-                if m:
-                    m.close()
+                m.close()
 
 
 def guest(lab):
@@ -111,12 +85,6 @@ def guest(lab):
     host = lab.shell.m
     lab.shell.attach()
     return host, lab.shell
-
-
-def ping_summary(text):
-    m = re.search(r"(\d+) packets transmitted, (\d+) (?:packets )?received", text)
-    assert m, text
-    return int(m.group(1)), int(m.group(2))
 
 
 def figures(text, prefix):
@@ -232,75 +200,6 @@ def test_vminfo_and_net_show_the_card_and_the_switch(lab):
 
 
 # ---- live migration under load ----------------------------------------------------------------
-class EchoStream:
-    """The client's side of a TCP echo through the guest: paced writes of seeded bytes, a
-    reader that checks each echoed byte in order and keeps the longest silence."""
-
-    CHUNK = 2048
-    PERIOD_S = 0.02
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.rng = random.Random(1515)
-        self.sent = bytearray()
-        self.received = bytearray()
-        self.mismatch_at = None
-        self.longest_gap_s = 0.0
-        self.error = None
-        self.stop = threading.Event()
-        self.writer = threading.Thread(target=self._write, daemon=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-
-    def start(self):
-        self.sock.settimeout(120)
-        self.writer.start()
-        self.reader.start()
-
-    def _write(self):
-        try:
-            while not self.stop.is_set():
-                chunk = self.rng.randbytes(self.CHUNK)
-                # Recorded before it is sent: its echo may come back before sendall returns.
-                self.sent.extend(chunk)
-                self.sock.sendall(chunk)
-                time.sleep(self.PERIOD_S)
-        except OSError as e:
-            self.error = "send: %r" % e
-
-    def _read(self):
-        last = time.monotonic()
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                now = time.monotonic()
-                if not chunk:
-                    self.error = self.error or "the guest closed the stream"
-                    return
-                self.longest_gap_s = max(self.longest_gap_s, now - last)
-                last = now
-                start = len(self.received)
-                self.received.extend(chunk)
-                if self.mismatch_at is None and self.received[start:] != self.sent[start:len(self.received)]:
-                    self.mismatch_at = start
-        except OSError as e:
-            self.error = self.error or "recv: %r" % e
-
-    def finish(self, timeout=180):
-        self.stop.set()
-        self.writer.join(30)
-        deadline = time.monotonic() + timeout
-        while len(self.received) < len(self.sent) and time.monotonic() < deadline and not self.error:
-            time.sleep(0.2)
-
-
-def ping_gaps(text):
-    """(transmitted, received, the longest run of lost replies) from ping's output."""
-    seqs = sorted({int(s) for s in re.findall(r"icmp_seq=(\d+) ", text)})
-    sent, got = ping_summary(text)
-    longest = max([b - a - 1 for a, b in zip(seqs, seqs[1:])] + [0])
-    return sent, got, longest
-
-
 def migrate(src, dst, dest_index, lab):
     start = len(dst.output)
     out = src.cmd("migrate lx %s" % lab.host_ip(dest_index), timeout=900)
@@ -332,7 +231,7 @@ def test_live_migration_there_and_back_keeps_the_tcp_stream(lab):
     time.sleep(1)
     stream = EchoStream(connect(lab, ECHO_PORT))
     stream.start()
-    ping = lab.popen(["ping", "-i", "0.01", "-W", "1", GUEST_IP], stdout=subprocess.PIPE, text=True)
+    ping = lab.popen(PING_EVERY_10_MS + [GUEST_IP], stdout=subprocess.PIPE, text=True)
     time.sleep(3)
     there = migrate(a, b, 1, lab)
     lab.shell = GuestShell(b, "lx")
@@ -348,8 +247,7 @@ def test_live_migration_there_and_back_keeps_the_tcp_stream(lab):
     lab.shell = GuestShell(a, "lx")
     moved_to_a = wait_fdb(lab, "tap0")
     time.sleep(5)
-    os.killpg(ping.pid, 2)
-    ping_out, _ = ping.communicate(timeout=30)
+    ping_out = stop_ping(ping)
     stream.finish()
     sent, got, longest = ping_gaps(ping_out)
     print("[lab] pings every 10 ms: %d sent, %d lost, longest gap %d pings (%d ms)"

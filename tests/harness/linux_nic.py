@@ -5,6 +5,11 @@
 
 guest_with_nic() creates the guest with `mac=` (virtio-net on the host's virtual switch),
 waits for its /init, and gives eth0 the address (PREFIX bits) from its busybox shell.
+
+    a, b = agreeing_linux_hosts(lab)             # two hosts whose TSC rates agree, or None
+
+A migration needs both hosts to agree on the TSC rate (the snapshot's 5000 ppm tolerance);
+QEMU TCG's calibration drifts under load, so one host is booted again until they agree.
 """
 import os
 
@@ -17,6 +22,9 @@ from .paths import BUILD
 ESP_LINUX = os.path.join(BUILD, "esp-linux.img")
 HOST_MIB = 512
 BOOT_S = 300
+TSC_KHZ = r"boot: TSC runs at (\d+) kHz"
+TSC_AGREE_PPM = 4000          # below the snapshot's 5000 ppm tolerance
+TSC_TRIES = 8
 
 
 def linux_host(lab, index, start=True):
@@ -50,3 +58,43 @@ def guest_with_nic(machine, name, mac, address):
     finally:
         shell.detach()
     return shell, created
+
+
+def tsc_khz(machine):
+    return int(machine.search(TSC_KHZ, 0, BOOT_S).group(1))
+
+
+def _agree(a, b):
+    a_khz, b_khz = tsc_khz(a), tsc_khz(b)
+    if abs(a_khz - b_khz) * 1000000 <= a_khz * TSC_AGREE_PPM:
+        return True
+    print("[lab] the hosts' TSC rates differ too much (%d and %d kHz): booting one again" % (a_khz, b_khz))
+    return False
+
+
+def agreeing_linux_hosts(lab, tries=TSC_TRIES):
+    """Hosts 0 and 1 (linux_host()) whose calibrated TSC rates agree, started; either may
+    be the outlier, so each is booted again in turn. None (and nothing left running) when
+    they never agree."""
+    a = b = None
+    try:
+        for attempt in range(tries):
+            a = a or linux_host(lab, 0)
+            b = b or linux_host(lab, 1)
+            if _agree(a, b):
+                return a, b
+            if attempt % 2 == 0:
+                b.close()
+                b = None
+            else:
+                a.close()
+                a = None
+    except BaseException:
+        for m in (a, b):
+            if m:
+                m.close()
+        raise
+    for m in (a, b):
+        if m:
+            m.close()
+    return None
