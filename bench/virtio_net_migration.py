@@ -302,7 +302,7 @@ def main():
     if args.only != "qemu":
         with NetLab() as lab:
             result["ferry"] = run_ferry(lab)
-        bandwidth = bandwidth or result["ferry"]["moves"][0]["throughput_kbps"] * 1000 // 8
+        bandwidth = bandwidth or result["ferry"]["moves"][0]["throughput_kbps"] * 1000   # KB/s (report.h)
     if args.only != "ferry":
         bandwidth = bandwidth or 4 * 1000 * 1000
         result["bandwidth_bytes_per_s"] = bandwidth

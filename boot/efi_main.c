@@ -15,11 +15,13 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/stack.h"
 #include "boot/esp_files.h"
+#include "drivers/acpi_tables.h"
 #include "drivers/uart16550.h"
 #include "kernel/boot_info.h"
 #include "kernel/console.h"
 #include "kernel/console_input.h"
 #include "kernel/frame_alloc.h"
+#include "kernel/lib/tsc_rate.h"
 #include "kernel/log.h"
 
 #define BOOT_STACK_PAGES    32   /* 128 KiB */
@@ -27,6 +29,10 @@
 #define GUARD_PAGES         1
 #define TSC_CALIBRATION_US  50000
 #define TSC_CALIBRATION_TRIES 10   /* a loaded emulator host: one stall in ten ends on time */
+#define PM_READINGS         8          /* per end of a window: the narrowest is kept */
+#define PM_WINDOW_TICKS     179000u    /* 50 ms of the PM timer */
+#define PM_WINDOWS          5          /* the median of these */
+#define PM_SPIN_LIMIT       1000000u   /* readings before a timer that never moves is given up */
 #define EXIT_BOOT_ATTEMPTS  4
 #define MAP_SLACK_DESCRIPTORS 16
 
@@ -44,10 +50,11 @@ static uint64_t allocate_pages(uint64_t pages)
 
 /*
  * TSC ticks over a firmware Stall, the fewest of ten tries: anything that delays this
- * CPU (an emulator's thread descheduled on a busy host) only lengthens a measurement,
- * and a guest's clock is this rate (a Linux guest keeps time by it).
+ * CPU (an emulator's thread descheduled on a busy host) only lengthens a measurement.
+ * The fallback where the platform has no ACPI PM timer: the Stall's own accuracy is the
+ * firmware's (OVMF's may rest on a calibration of its own, taken once at its boot).
  */
-static uint64_t calibrate_tsc(void)
+static uint64_t tsc_over_stall(void)
 {
 	uint64_t best = UINT64_MAX;
 
@@ -59,6 +66,66 @@ static uint64_t calibrate_tsc(void)
 			best = ticks;
 	}
 	return best * (1000000 / TSC_CALIBRATION_US);
+}
+
+/* The narrowest of a few bracketed readings of the PM timer (kernel/lib/tsc_rate.h). */
+static struct tsc_reading read_pm_timer(const struct acpi_pm_timer *pm)
+{
+	struct tsc_reading best = { 0, UINT64_MAX, 0 };
+
+	for (unsigned i = 0; i < PM_READINGS; i++) {
+		struct tsc_reading r;
+		r.tsc_before = rdtsc();
+		r.counter = inl(pm->port);
+		r.tsc_after = rdtsc();
+		if (tsc_reading_width(&r) < tsc_reading_width(&best))
+			best = r;
+	}
+	return best;
+}
+
+/* The TSC against the PM timer over PM_WINDOW_TICKS, the median of PM_WINDOWS windows; 0
+ * when the timer does not count. */
+static uint64_t tsc_over_pm_timer(const struct acpi_pm_timer *pm)
+{
+	uint64_t rates[PM_WINDOWS];
+
+	for (unsigned w = 0; w < PM_WINDOWS; w++) {
+		struct tsc_reading start = read_pm_timer(pm), end;
+		uint64_t spins = 0;
+		do {
+			end = read_pm_timer(pm);
+			if (++spins > PM_SPIN_LIMIT)
+				return 0;   /* a timer that does not move: the Stall decides */
+		} while (tsc_counter_elapsed(start.counter, end.counter, pm->bits) < PM_WINDOW_TICKS);
+		rates[w] = tsc_rate_hz(&start, &end, pm->bits, ACPI_PM_TIMER_HZ);
+		if (!rates[w])
+			return 0;
+	}
+	return tsc_rate_median(rates, PM_WINDOWS);
+}
+
+/*
+ * The TSC's rate, which is the rate a guest's clock runs at (a Linux guest keeps time by
+ * it, and a migration between two hosts refuses when theirs differ by more than 0.5%):
+ * against the ACPI PM timer, a hardware counter at a fixed frequency, where the
+ * platform has one; else over the firmware's Stall. Either way a delay of this CPU
+ * cannot shorten a measurement; against the PM timer it cannot lengthen one either
+ * (each reading is bracketed and the narrowest kept).
+ */
+static uint64_t calibrate_tsc(uint64_t rsdp, const char **against)
+{
+	struct acpi_pm_timer pm;
+
+	if (acpi_pm_timer(rsdp, &pm)) {
+		uint64_t hz = tsc_over_pm_timer(&pm);
+		if (hz) {
+			*against = "the ACPI PM timer";
+			return hz;
+		}
+	}
+	*against = "the firmware's Stall";
+	return tsc_over_stall();
 }
 
 static enum boot_region_type region_type(UINT32 efi_type)
@@ -160,13 +227,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	boot_info_block = info;
 
 	esp_load_files(image, info);
-	info->tsc_hz = calibrate_tsc();
-	klog_info("boot: TSC runs at %llu kHz", (unsigned long long)(info->tsc_hz / 1000));
 
 	void *rsdp = NULL;
 	if (LibGetSystemConfigurationTable(&acpi20_guid, &rsdp) == EFI_SUCCESS ||
 	    LibGetSystemConfigurationTable(&AcpiTableGuid, &rsdp) == EFI_SUCCESS)
 		info->acpi_rsdp = (uint64_t)(uintptr_t)rsdp;
+	const char *against;
+	info->tsc_hz = calibrate_tsc(info->acpi_rsdp, &against);
+	klog_info("boot: TSC runs at %llu kHz (against %s)", (unsigned long long)(info->tsc_hz / 1000), against);
 	info->runtime_services = systab->RuntimeServices;
 
 	uint64_t stack = allocate_pages(BOOT_STACK_PAGES + GUARD_PAGES);

@@ -380,6 +380,14 @@ static int e1000_send(struct nic *nic, const void *frame, size_t len)
 	return FERR_OK;
 }
 
+static unsigned e1000_tx_free(struct nic *nic)
+{
+	struct e1000 *e = to_e1000(nic);
+
+	reclaim_tx(e);
+	return e->tx.size - 1 - desc_ring_in_flight(&e->tx);
+}
+
 #define HW_STATS_INTERVAL_MS 1000
 
 /* The statistics registers clear on read and are 32 bits: fold them in now and then. */
@@ -527,6 +535,7 @@ int e1000_probe(struct nic **out)
 
 	e->nic.model = supported[model].model;
 	e->nic.send = e1000_send;
+	e->nic.tx_free = e1000_tx_free;
 	e->nic.poll = e1000_poll;
 	e->nic.link_up = e1000_link_up;
 	e->nic.speed_mbps = e1000_speed;

@@ -38,6 +38,8 @@ struct nic {
 	uint8_t mac[NIC_MAC_LEN];
 	/* Queues one frame; FERR_BUSY when the ring is full, FERR_INVAL for a bad length. */
 	int (*send)(struct nic *nic, const void *frame, size_t len);
+	/* Send slots free now (the ones the device has sent taken back first). */
+	unsigned (*tx_free)(struct nic *nic);
 	/* Delivers up to budget received frames to rx(); returns how many it took off the ring. */
 	unsigned (*poll)(struct nic *nic, unsigned budget);
 	bool (*link_up)(struct nic *nic);

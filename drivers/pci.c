@@ -1,5 +1,6 @@
 /* PCI configuration access and enumeration; see pci.h. */
 #include "drivers/pci.h"
+#include "drivers/acpi_tables.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
 #include "kernel/lib/errors.h"
@@ -24,13 +25,7 @@
 #define PCI_DEVICES   32
 #define PCI_FUNCTIONS 8
 
-/* ACPI (ACPI 6.4, 5.2.5 RSDP, 5.2.6 system description table header; PCI Firmware 3.2 MCFG). */
-#define ACPI_RSDP_SIGNATURE "RSD PTR "
-#define ACPI_RSDP_REVISION  15
-#define ACPI_RSDP_RSDT      16
-#define ACPI_RSDP_XSDT      24
-#define ACPI_SDT_LENGTH     4
-#define ACPI_SDT_HEADER     36
+/* PCI Firmware 3.2, MCFG: after the header, 8 reserved bytes, then 16-byte entries. */
 #define ACPI_MCFG_ENTRIES   (ACPI_SDT_HEADER + 8)
 #define ACPI_MCFG_ENTRY     16
 
@@ -56,31 +51,9 @@ static uint64_t load64(const uint8_t *p)
 	return v;
 }
 
-/* Finds an ACPI table by signature through the XSDT (or the RSDT); NULL when absent. */
-static const uint8_t *acpi_find(uint64_t rsdp_phys, const char signature[4])
-{
-	if (!rsdp_phys)
-		return NULL;
-	const uint8_t *rsdp = phys_to_ptr(rsdp_phys);
-	if (memcmp(rsdp, ACPI_RSDP_SIGNATURE, 8) != 0)
-		return NULL;
-	bool use_xsdt = rsdp[ACPI_RSDP_REVISION] >= 2 && load64(rsdp + ACPI_RSDP_XSDT);
-	const uint8_t *root = phys_to_ptr(use_xsdt ? load64(rsdp + ACPI_RSDP_XSDT)
-						   : load32(rsdp + ACPI_RSDP_RSDT));
-	unsigned entry_size = use_xsdt ? 8 : 4;
-	uint32_t length = load32(root + ACPI_SDT_LENGTH);
-	for (uint32_t off = ACPI_SDT_HEADER; off + entry_size <= length; off += entry_size) {
-		uint64_t table = use_xsdt ? load64(root + off) : load32(root + off);
-		const uint8_t *t = phys_to_ptr(table);
-		if (table && memcmp(t, signature, 4) == 0)
-			return t;
-	}
-	return NULL;
-}
-
 static void find_ecam(uint64_t rsdp)
 {
-	const uint8_t *mcfg = acpi_find(rsdp, "MCFG");
+	const uint8_t *mcfg = acpi_find_table(rsdp, "MCFG");
 	if (!mcfg)
 		return;
 	uint32_t length = load32(mcfg + ACPI_SDT_LENGTH);

@@ -30,6 +30,10 @@
 #define RX_BUSY_WINDOW_MS  100
 #define RX_BUSY_FRAMES     50     /* 500 frames a second: about 0.7 MB/s of full frames */
 #define LINK_CHECK_MS      250
+/* Guests' frames fill the NIC's send ring down to this many free slots, no further: the
+ * rest is for Ferry's own stack (its answers, a migration's stream), however hard a guest
+ * floods (docs/virtio-net.md, "A guest that floods its transmit queue"). */
+#define UPLINK_HOST_RESERVE 32
 #define NETIF_MTU          1500
 
 static struct nic *nic;
@@ -109,10 +113,11 @@ static void nic_rx(void *ctx, const uint8_t *frame, size_t len)
 
 static bool uplink_busy;   /* the NIC's send ring was full for the frame just switched */
 
+/* A guest's frame for the wire (Ferry's own go to the NIC from linkoutput). */
 static void to_uplink(void *ctx, const uint8_t *frame, size_t len)
 {
 	(void)ctx;
-	if (nic->send(nic, frame, len) == FERR_BUSY)
+	if (nic->tx_free(nic) <= UPLINK_HOST_RESERVE || nic->send(nic, frame, len) == FERR_BUSY)
 		uplink_busy = true;
 }
 

@@ -66,8 +66,9 @@ void net_get_counters(struct net_counters *out);
  */
 int net_port_attach(const uint8_t mac[6], vswitch_deliver_fn deliver, void *ctx);
 int net_port_detach(int port);
-/* FERR_BUSY when a unicast frame for the wire found the NIC's send ring full: the port
- * may offer it again later (the guest is flow-controlled); otherwise 0. */
+/* FERR_BUSY when a unicast frame for the wire found the NIC's send ring full, or down to
+ * the slots kept for Ferry's own stack: the port may offer it again later (the guest is
+ * flow-controlled); otherwise 0. */
 int net_port_send(int port, const void *frame, size_t len);
 /* The switch itself, for inspection (`net` prints its counters). */
 const struct vswitch *net_vswitch(void);

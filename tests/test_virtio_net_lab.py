@@ -14,7 +14,10 @@ virtual switch, configured by hand in its busybox shell with 198.18.0.50. The ch
   echo stream through the guest (busybox nc with a FIFO) runs: the connection stays open
   with every byte intact, the bridge moves the guest's MAC to B's tap and back, the lost
   pings are counted and printed beside both hosts' downtime;
-- hostile: frames sent from another MAC are dropped and counted; a driver that breaks
+- hostile: frames sent from another MAC are dropped and counted; a guest flooding its
+  transmit queue (fragmented 60 KB pings, four at once, to a MAC nobody has, and a TCP
+  stream) while the client's pings to Ferry on its host
+  and to the other guest are answered and both consoles answer; a driver that breaks
   the transport's rules stops its own device (needs-reset, with the reason) while Ferry
   and its network run on.
 
@@ -52,6 +55,9 @@ PEER_IP = "198.18.0.51"
 ECHO_PORT = 5000
 SEND_PORT = 5001
 RECV_PORT = 5002
+FLOOD_PORT = 5004
+FLOOD_IP = "198.18.0.99"          # nobody's: the guest is given a static ARP entry for it
+FLOOD_MAC = "52:54:00:18:09:99"
 MIB = 1024 * 1024
 
 
@@ -275,6 +281,59 @@ def test_frames_from_another_mac_are_dropped_and_counted(lab):
     assert figures(info, "port: ")["drop_spoofed"] > 0, info
     assert lab.fdb_port_of("52:54:00:18:01:99") is None, lab.fdb()
     assert lab.wait_ping(GUEST_IP, 60), "the guest is unreachable with its own MAC back"
+
+
+def test_a_guest_flooding_its_transmit_queue_starves_nothing(lab):
+    host = lab.shell.m
+    before = figures(host.cmd("vminfo lx"), "nic: rx_frames=")
+    server = listen(lab, FLOOD_PORT)
+    server.settimeout(120)
+    sunk = [0]
+
+    def sink():
+        conn, _ = server.accept()
+        with conn:
+            conn.settimeout(120)
+            while chunk := conn.recv(1 << 16):
+                sunk[0] += len(chunk)
+
+    t = threading.Thread(target=sink, daemon=True)
+    t.start()
+    host, shell = guest(lab)
+    try:
+        # Fragmented pings queue 41 frames each with no flow control, beside a TCP stream.
+        shell.run("arp -s %s %s && for i in 1 2 3 4; do ping -q -s 60000 -i 0.01 %s > /dev/null 2>&1 & done"
+                  % (FLOOD_IP, FLOOD_MAC, FLOOD_IP))
+        shell.run("dd if=/dev/zero bs=65536 count=512 2>/dev/null | nc %s %d > /dev/null 2>&1 &"
+                  % (BRIDGE_IP, FLOOD_PORT))
+    finally:
+        shell.detach()
+    try:
+        time.sleep(2)
+        pings = [lab.popen(["ping", "-c", "30", "-i", "0.1", "-W", "1", ip], stdout=subprocess.PIPE, text=True)
+                 for ip in (lab.host_ip(0), PEER_IP)]
+        answers = [host.cmd("version"), host.cmd("vminfo lx"), lab.b.cmd("list")]
+        outs = [p.communicate(timeout=60)[0] for p in pings]
+        during = figures(host.cmd("vminfo lx"), "nic: rx_frames=")
+    finally:
+        host, shell = guest(lab)
+        try:
+            shell.run("killall ping nc; arp -d %s" % FLOOD_IP)
+        finally:
+            shell.detach()
+        server.close()
+    frames = during["tx_frames"] - before["tx_frames"]
+    print("[lab] TX flood: %d frames from the guest while pinged, %d budget yields, %d stalls, %d bytes streamed"
+          % (frames, during["tx_budget_yields"] - before["tx_budget_yields"],
+             during["tx_stalls"] - before["tx_stalls"], sunk[0]))
+    for out in outs:
+        print("[lab] %s" % out.strip().splitlines()[-2])
+        assert ping_summary(out)[1] >= 27, out
+    assert "ferry version=" in answers[0], answers[0]
+    assert figures(answers[1], "nic: mac=")["status"] == "running", answers[1]
+    assert re.search(r"^ly\s", answers[2], re.M), answers[2]
+    assert frames >= 1000, (before, during)
+    assert lab.wait_ping(GUEST_IP, 60), "the guest is unreachable after its flood"
 
 
 def test_a_driver_breaking_the_rules_stops_only_its_own_device(lab):

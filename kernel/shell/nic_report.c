@@ -41,11 +41,13 @@ void print_vm_nic(const struct vm *vm)
 	kprintf(" status=%s", device_status(n));
 	if (failure)
 		kprintf(" failure=\"%s\"", failure);
-	kprintf("\nnic: rx_frames=%llu rx_bytes=%llu tx_frames=%llu tx_bytes=%llu tx_stalls=%llu "
-		"notifies=%llu interrupts=%llu resets=%llu needs_reset=%llu announces=%llu\n",
+	kprintf("\nnic: rx_frames=%llu rx_bytes=%llu tx_frames=%llu tx_bytes=%llu "
+		"tx_stalls=%llu tx_budget_yields=%llu notifies=%llu interrupts=%llu resets=%llu "
+		"needs_reset=%llu announces=%llu\n",
 		(unsigned long long)c->rx_frames, (unsigned long long)c->rx_bytes,
 		(unsigned long long)c->tx_frames, (unsigned long long)c->tx_bytes,
-		(unsigned long long)c->tx_stalls, (unsigned long long)n->mmio.counters.notifies,
+		(unsigned long long)c->tx_stalls,
+		(unsigned long long)c->tx_budget_yields, (unsigned long long)n->mmio.counters.notifies,
 		(unsigned long long)n->mmio.counters.interrupts, (unsigned long long)n->mmio.counters.resets,
 		(unsigned long long)n->mmio.counters.needs_reset, (unsigned long long)c->announces);
 	kprintf("nic_drops:");

@@ -161,21 +161,37 @@ void virtio_net_receive(struct virtio_net *n, const uint8_t *frame, size_t len)
 /* ---- transmit ---------------------------------------------------------------------------- */
 
 /*
- * Sends every chain available on the transmit queue. While draining for a pause the
- * port's "busy" drops the frame (counted); otherwise it stalls the queue with the chain
- * given back, for virtio_net_poll() or the next notify to retry.
+ * Sends the chains available on the transmit queue, VIRTIO_NET_TX_BUDGET at most unless
+ * draining (then every chain: the queue holds 256 at most); what the budget leaves waits
+ * in the ring for virtio_net_poll(). While draining for a pause the port's "busy" drops
+ * the frame (counted); otherwise it stalls the queue with the chain given back, for
+ * virtio_net_poll() or the next notify to retry.
  */
 static void process_tx(struct virtio_net *n, bool draining)
 {
 	struct virtq *q = live_queue(n, VIRTIO_NET_TXQ);
 	struct virtq_chain *c = &n->tx_chain;
+	unsigned taken = 0;   /* chains this pass */
 	bool used = false;
+	const char *why;
 
 	if (!q || (n->paused && !draining))
 		return;
 	n->tx_stalled = false;
+	n->tx_pending = false;
 	/* `send` may deliver into this device and find its receive ring broken: stop then. */
-	while (virtio_mmio_running(&n->mmio) && pop(n, q, c) > 0) {
+	while (virtio_mmio_running(&n->mmio)) {
+		if (!draining && taken == VIRTIO_NET_TX_BUDGET) {
+			/* Chains left (or a broken ring, which the next pass's pop stops). */
+			if (virtq_avail_count(q, &n->ram, &why) != 0) {
+				n->tx_pending = true;
+				n->counters.tx_budget_yields++;
+			}
+			break;
+		}
+		if (pop(n, q, c) <= 0)
+			break;
+		taken++;
 		uint32_t readable = c->readable;
 		if (readable < VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MIN_FRAME) {
 			n->counters.tx_drops[VIRTIO_NET_TX_DROP_RUNT]++;
@@ -209,9 +225,9 @@ static void process_tx(struct virtio_net *n, bool draining)
 
 bool virtio_net_poll(struct virtio_net *n)
 {
-	if (n->tx_stalled)
+	if (n->tx_stalled || n->tx_pending)
 		process_tx(n, false);
-	return n->tx_stalled;
+	return n->tx_stalled || n->tx_pending;
 }
 
 /* ---- control ----------------------------------------------------------------------------- */
@@ -273,6 +289,7 @@ int virtio_net_mmio_write(struct virtio_net *n, uint32_t offset, unsigned size, 
 		break;
 	case VIRTIO_MMIO_EV_RESET:
 		n->tx_stalled = false;
+		n->tx_pending = false;
 		n->net_status &= (uint16_t)~VIRTIO_NET_S_ANNOUNCE;
 		update_config(n);
 		break;
@@ -292,6 +309,7 @@ void virtio_net_quiesce(struct virtio_net *n)
 	n->paused = true;
 	process_tx(n, true);
 	n->tx_stalled = false;
+	n->tx_pending = false;
 }
 
 void virtio_net_resume(struct virtio_net *n)
@@ -353,5 +371,6 @@ int virtio_net_load(struct virtio_net *n, const struct virtio_net_state *s, cons
 	update_config(n);
 	n->paused = true;
 	n->tx_stalled = false;
+	n->tx_pending = false;
 	return FERR_OK;
 }

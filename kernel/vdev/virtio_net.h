@@ -15,7 +15,10 @@
  * runs the queue there and then). The host's side:
  *   - transmit: each chain the guest makes available on queue 1 becomes one frame handed
  *     to `send` (the switch port); FERR_BUSY from it leaves the chain in the ring and
- *     stalls the queue until virtio_net_poll() or the next notify retries it;
+ *     stalls the queue until virtio_net_poll() or the next notify retries it. One pass (a
+ *     notify, a poll) sends at most VIRTIO_NET_TX_BUDGET frames: the rest waits in the
+ *     ring for the next virtio_net_poll(), so a guest flooding its queue cannot hold the
+ *     host for longer than a pass (counted: tx_budget_yields);
  *   - receive: virtio_net_receive() writes a frame into the next posted buffer, or drops
  *     it with a counted cause (device stopped or paused, no buffer, buffer too small,
  *     bad length); a buffer too small for the frame stays posted. It may be called from
@@ -77,6 +80,9 @@
 #define VIRTIO_NET_MIN_FRAME 14u
 #define VIRTIO_NET_MAX_FRAME 1514u
 
+/* Frames the port gets in one transmit pass at most (a notify or a poll). */
+#define VIRTIO_NET_TX_BUDGET 64u
+
 /* The control queue's one command (5.1.6.5.4). */
 #define VIRTIO_NET_CTRL_ANNOUNCE     3u
 #define VIRTIO_NET_CTRL_ANNOUNCE_ACK 0u
@@ -109,6 +115,7 @@ struct virtio_net_counters {
 	uint64_t rx_drops[VIRTIO_NET_RX_DROP_COUNT];
 	uint64_t tx_drops[VIRTIO_NET_TX_DROP_COUNT];
 	uint64_t tx_stalls;              /* times the port said busy */
+	uint64_t tx_budget_yields;       /* passes that stopped at VIRTIO_NET_TX_BUDGET with chains left */
 	uint64_t announces;              /* announcements asked of the guest */
 	uint64_t announce_acks;
 	uint64_t ctrl_refused;           /* control commands answered VIRTIO_NET_ERR */
@@ -125,6 +132,7 @@ struct virtio_net {
 	uint16_t net_status;
 	bool paused;           /* quiesced: no frames taken either way */
 	bool tx_stalled;       /* the port was busy: a chain waits in the ring */
+	bool tx_pending;       /* a pass stopped at its budget: chains wait in the ring */
 	virtio_net_send_fn send;
 	void *send_ctx;
 	struct virtio_net_counters counters;
@@ -147,7 +155,8 @@ int virtio_net_mmio_write(struct virtio_net *n, uint32_t offset, unsigned size, 
 
 /* A frame from the switch for this guest. */
 void virtio_net_receive(struct virtio_net *n, const uint8_t *frame, size_t len);
-/* Retries a stalled transmit queue; returns true while it is still stalled. */
+/* Goes on with a transmit queue that was stalled or stopped at its budget (one more
+ * pass); returns true while chains still wait. */
 bool virtio_net_poll(struct virtio_net *n);
 
 /* Why the device stopped itself (DEVICE_NEEDS_RESET), or NULL. */

@@ -187,7 +187,7 @@ void vm_nic_reset(struct vm *vm)
 
 void vm_nic_poll(struct vm *vm)
 {
-	if (vm->nic && vm->nic->dev.tx_stalled)
+	if (vm->nic)
 		virtio_net_poll(&vm->nic->dev);
 }
 

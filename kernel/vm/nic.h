@@ -40,7 +40,8 @@ int vm_nic_add_window(struct vm *vm);
 /* The guest was reset: the device at its power-on state (counters and port kept). */
 void vm_nic_reset(struct vm *vm);
 
-/* Offers a transmit the NIC's full ring stalled again (each scheduling round). */
+/* Goes on with a transmit the NIC's full ring stalled or a pass's budget stopped (each
+ * scheduling round): one more pass of at most VIRTIO_NET_TX_BUDGET frames. */
 void vm_nic_poll(struct vm *vm);
 
 void vm_nic_pause(struct vm *vm);
