@@ -30,7 +30,6 @@ figures; the two halves ran on the same machine and link, side by side.
 import argparse
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -126,18 +125,6 @@ def ferry_move(src, dst, dest_ip):
             "throughput_kbps": int(report["throughput_kbps"])}
 
 
-def frame_drops(host):
-    """The guest's drop counters on `host` (vminfo's nic_drops and port lines), nonzero ones."""
-    info = host.cmd("vminfo lx")
-    drops = {}
-    for line in info.splitlines():
-        if line.startswith("nic_drops:"):
-            drops.update({"nic_" + k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)})
-        elif line.startswith("port:"):
-            drops.update({"port_" + k: int(v) for k, v in re.findall(r"(drop_\w+)=(\d+)", line)})
-    return drops
-
-
 def run_ferry(lab):
     hosts = agreeing_linux_hosts(lab)
     if hosts is None:
@@ -156,17 +143,10 @@ def run_ferry(lab):
         moves = []
         for src, dst, index in ((a, b, 1), (b, a, 0)):
             probe.mark()
-            drops_before = frame_drops(src)
             moves.append(ferry_move(src, dst, lab.host_ip(index)))
-            # Where frames for the guest were dropped on the source while it moved (the
-            # card's and the switch port's counters by cause; vminfo), as the pings lost
-            # during pre-copy are to be explained.
-            moves[-1]["source_drops"] = {k: v - drops_before.get(k, 0) for k, v in drops_before.items()}
             probe.mark()
             time.sleep(SETTLE_S)
-        result = {"moves": moves, **probe.finish()}
-        result["drops_at_end"] = frame_drops(a)
-        return result
+        return {"moves": moves, **probe.finish()}
     finally:
         a.close()
         b.close()
@@ -303,10 +283,6 @@ def print_rows(result):
             r = result[hv]
             print("%-6s stream: %d bytes sent, %d back; back before/after each move: %s"
                   % (hv, r["stream_bytes"], r["stream_bytes_back"], r["stream_bytes_back_at_moves"]))
-            for i, move in enumerate(r["moves"]):
-                drops = {k: v for k, v in move.get("source_drops", {}).items() if v}
-                if drops:
-                    print("%-6s move %d: frames for the guest dropped on the source: %s" % (hv, i + 1, drops))
             if "guest_netstat" in r:
                 print("%-6s the guest's side afterwards:\n%s" % (hv, r["guest_netstat"].rstrip()))
     if "bandwidth_bytes_per_s" in result:
