@@ -312,9 +312,19 @@ static bool src_past_bounds(struct mig_engine *e, uint32_t round, uint64_t dirty
 
 	if (round + 1 < e->params.max_rounds && elapsed_ms < e->params.max_time_ms)
 		return false;
+	/* What the last dirty set would have cost, so that the report says which downtime=
+	 * this link could meet (the figures are the report's link_kbps and estimate_ms). */
+	e->report.bandwidth_bps = bandwidth(e);
+	e->report.estimate_ns = estimate_ns(e, dirty, true);
 	char why[MIG_TEXT_MAX + 1];
-	fmt_snprintf(why, sizeof(why), "not converged after %u rounds: %llu pages dirty, throttle %u%%",
-		     round + 1, (unsigned long long)dirty, e->src.throttle);
+	if (e->report.estimate_ns == UINT64_MAX)
+		fmt_snprintf(why, sizeof(why), "not converged after %u rounds: %llu pages dirty, throttle %u%%",
+			     round + 1, (unsigned long long)dirty, e->src.throttle);
+	else
+		fmt_snprintf(why, sizeof(why), "not converged after %u rounds: %llu pages dirty, throttle %u%%; "
+			     "they would take about %llu ms against the %u ms target",
+			     round + 1, (unsigned long long)dirty, e->src.throttle,
+			     (unsigned long long)(e->report.estimate_ns / NS_PER_MS), e->params.downtime_ms);
 	mig_src_fail(e, MIG_OUTCOME_ABANDONED, FERR_TIMEOUT, MIG_REASON_NOT_CONVERGED, why);
 	return true;
 }

@@ -105,6 +105,11 @@ TEST(no_convergence_is_abandoned_cleanly)
 	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_ABANDONED);
 	CHECK(sr->max_throttle >= MIG_THROTTLE_FIRST + MIG_THROTTLE_STEP);
 	CHECK_EQ_U(sr->rounds, 8);
+	/* The report says what the last set would have cost: the downtime= this link meets. */
+	CHECK(sr->bandwidth_bps > 0);
+	CHECK(sr->estimate_ns > 1 * NS_PER_MS);
+	CHECK(strstr(sr->reason, "would take about ") != NULL);
+	CHECK(strstr(sr->reason, " ms against the 1 ms target") != NULL);
 	check_left_on_source(&r);
 	CHECK_EQ_U(mig_engine_report(r.dst)->outcome, MIG_OUTCOME_FAILED);
 	run_free(&r);
