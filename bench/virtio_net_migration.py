@@ -16,8 +16,9 @@ back; each move is followed by a few seconds of quiet.
          Ferry's first migration had, `downtime-limit` 50 ms (Ferry's target), and
          auto-converge on (QEMU's throttle, as Ferry throttles); downtime as QEMU reports
          it. QEMU never gives up by itself: a move still running after 300 s is
-         cancelled and reported as not converged, the guest running on where it was. The guest's card is QEMU's virtio-net-device; QEMU announces the
-         guest's MAC after the move (self-announce), as Ferry sends RARP.
+         cancelled and reported as not converged, the guest running on where it was.
+         The guest's card is QEMU's virtio-net-device; QEMU announces the guest's MAC
+         after the move (self-announce), as Ferry sends RARP.
 
 Per move: the downtime the hosts report, the longest run of lost pings (as ms: 10 ms
 apart), the longest silence of the echo stream, and whether the stream came through
