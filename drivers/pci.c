@@ -1,9 +1,10 @@
 /* PCI configuration access and enumeration; see pci.h. */
 #include "drivers/pci.h"
-#include "drivers/acpi_tables.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
+#include "drivers/acpi_tables.h"
 #include "kernel/lib/errors.h"
+#include "kernel/lib/unaligned.h"
 #include "kernel/log.h"
 #include "kernel/memory.h"
 
@@ -37,31 +38,17 @@ static bool ecam_bus_mapped[PCI_BUSES];
 static struct pci_device devices[PCI_MAX_DEVICES];
 static unsigned device_count;
 
-static uint32_t load32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static void find_ecam(uint64_t rsdp)
 {
 	const uint8_t *mcfg = acpi_find_table(rsdp, "MCFG");
 	if (!mcfg)
 		return;
-	uint32_t length = load32(mcfg + ACPI_SDT_LENGTH);
+	uint32_t length = load_le32(mcfg + ACPI_SDT_LENGTH);
 	if (length < ACPI_MCFG_ENTRIES + ACPI_MCFG_ENTRY)
 		return;
 	/* Ferry uses segment 0 only: the first entry. */
 	const uint8_t *e = mcfg + ACPI_MCFG_ENTRIES;
-	ecam_base = load64(e);
+	ecam_base = load_le64(e);
 	ecam_start_bus = e[10];
 	ecam_end_bus = e[11];
 	if (ecam_base && ecam_end_bus >= ecam_start_bus)
