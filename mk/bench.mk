@@ -59,7 +59,7 @@ bench-migration-encryption: $(DIRTY_GUEST_ELF) esp
 # lab (needs root). The Bochs boot takes minutes.
 .PHONY: bench-linux
 bench-linux: esp-linux
-	/usr/bin/python3 tests/bench/bench_linux.py --json $(BUILD)/bench/linux.json
+	/usr/bin/python3 bench/linux.py --json $(BUILD)/bench/linux.json
 
 -include $(DIRTY_GUEST_OBJS:.o=.d)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Linux guest's benchmarks (issue 14, `make bench-linux`), side by side in one run.
 
-    tests/bench/bench_linux.py [--backends svm,vmx] [--no-migration] [--json FILE]
+    bench/linux.py [--backends svm,vmx] [--no-migration] [--json FILE]
 
 Boot time. Debian's cloud kernel and Ferry's initramfs (build/esp-linux.img) boot to the
 /init marker (`ferry-guest: init`, the first line /init prints) and to `ferry-guest:
@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 from harness.linux_guest import GuestShell  # noqa: E402
 from harness.linux_oracle import QemuLinux, host_tsc_khz  # noqa: E402
