@@ -73,7 +73,7 @@ bench-migration: $(BUILD)/bench/bench_migration
 # The channel's encryption beside memcpy: mbedTLS as in the image, then with AES-NI.
 .PHONY: bench-crypto
 BENCH_CRYPTO_SRCS := tests/bench/bench_crypto.c $(MIGRATION_SRCS) $(MBEDTLS_SRCS) \
-  kernel/lib/format.c kernel/lib/parse.c kernel/config.c arch/x86/cpu_features.c
+  kernel/lib/format.c kernel/lib/parse.c kernel/config.c arch/x86/cpu_features.c arch/x86/crc32c.c
 $(BUILD)/bench/bench_crypto: $(BENCH_CRYPTO_SRCS) tests/unit/tls_pipe.h
 	@mkdir -p $(dir $@)
 	@echo "  BENCHCC $@"
