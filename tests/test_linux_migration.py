@@ -25,14 +25,13 @@ import os
 import re
 import signal
 import subprocess
-import time
 
 import pytest
 
 from harness.linux_guest import GuestShell
 from harness.machine import backend_emulator
 from harness.migration import KEY, guests, parse_report, settled, wait_output
-from harness.netlab import BRIDGE, NetLab, netlab_available
+from harness.netlab import NetLab, netlab_available
 from harness.paths import BUILD, ROOT, linux_guest_missing
 
 AVAILABLE, WHY = netlab_available()
@@ -215,15 +214,6 @@ def test_destination_killed_during_precopy_leaves_the_guest_on_a(lab):
     assert_counter_continues(counters(a, begin))
 
 
-@contextlib.contextmanager
-def link_cut(lab, tap):
-    lab.ip("link", "set", tap, "nomaster")
-    try:
-        yield
-    finally:
-        lab.ip("link", "set", tap, "master", BRIDGE)
-
-
 @pytest.mark.long
 def test_link_cut_during_stop_and_copy_leaves_the_guest_on_a(lab):
     """A 20 s downtime target at 2 MB/s: stop-and-copy carries the writer's dirty pages for
@@ -232,7 +222,7 @@ def test_link_cut_during_stop_and_copy_leaves_the_guest_on_a(lab):
     a_start, b_start = len(a.output), len(b.output)
     a.send_raw(b"migrate lx %s downtime=20000 bandwidth=2\r" % lab.host_ip(1).encode())
     wait_output(a, r"migration lx: stop-and-copy, \d+ pages", a_start, timeout=SLOW)
-    with link_cut(lab, "tap1"):
+    with lab.link_cut("tap1"):
         wait_output(a, r"migration lx: (failed|in-doubt)[^\n]*\n", a_start, timeout=STALL_WAIT_S)
         end = wait_output(a, r"guest lx (runs here|is paused here[^\n]*)\n", a_start, timeout=60)
         wait_output(b, r"migration lx: failed: [^\n]*", b_start, timeout=STALL_WAIT_S)

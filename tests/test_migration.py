@@ -37,7 +37,7 @@ from harness.migration import (KEY, OTHER_KEY, PROGRESS, corrupt_lines, counter_
 from harness.machine import backend_emulator
 from harness.paths import BUILD
 from harness.migration_wire import ABORT, GO, READY, RESUMED, Relay, header, messages, read_all
-from harness.netlab import BRIDGE, NetLab, netlab_available
+from harness.netlab import NetLab, netlab_available
 
 AVAILABLE, WHY = netlab_available()
 pytestmark = [pytest.mark.netlab, pytest.mark.skipif(not AVAILABLE, reason=WHY)]
@@ -545,17 +545,6 @@ def test_destination_killed_during_precopy(lab, a, b):
             remove_everywhere(["dk"], a, b)
 
 
-@contextlib.contextmanager
-def link_cut(lab, tap):
-    """Takes `tap` off the bridge: nothing passes between it and the rest of the lab. (Not
-    `link set down`: Bochs ends with a fatal I/O error when its tap goes down.)"""
-    lab.ip("link", "set", tap, "nomaster")
-    try:
-        yield
-    finally:
-        lab.ip("link", "set", tap, "master", BRIDGE)
-
-
 @pytest.mark.long_on_bochs
 def test_link_cut_during_stop_and_copy(lab, a, b):
     """Pre-copy at 1 MB/s with every page dirty and a 20 s downtime target: the stop-and-copy
@@ -567,7 +556,7 @@ def test_link_cut_during_stop_and_copy(lab, a, b):
         free_b = free_kib(b)
         a.send_raw(b"migrate lc %s downtime=20000 bandwidth=1\r" % ip(lab, 1).encode())
         paused, _ = log_time(a, r"migration lc: stop-and-copy, \d+ pages", a_start, timeout=SLOW)
-        with link_cut(lab, "tap1"):
+        with lab.link_cut("tap1"):
             failed, _ = log_time(a, r"migration lc: (failed|in-doubt)[^\n]*\n", a_start,
                                  timeout=STALL_WAIT_S)
             end = wait_output(a, r"guest lc (runs here|is paused here[^\n]*)\n", a_start)

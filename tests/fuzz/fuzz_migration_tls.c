@@ -28,22 +28,11 @@
 static struct mig_tls_config cfg;
 static struct pipe pipe;
 
-static int fuzz_random(void *ctx, void *buf, size_t len)
-{
-	static uint64_t counter;
-	uint8_t *p = buf;
-
-	(void)ctx;
-	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)(++counter * 0x9E3779B97F4A7C15ull >> 56);
-	return 0;
-}
-
 static void config_once(void)
 {
 	static int ready;
 	struct mig_tls_settings s = { .psk = (const uint8_t *)KEY, .psk_len = sizeof(KEY) - 1,
-				      .cipher = CONFIG_CIPHER_CHACHA20_POLY1305, .random = fuzz_random };
+				      .cipher = CONFIG_CIPHER_CHACHA20_POLY1305, .random = pipe_fixed_random };
 	char why[MIG_TLS_WHY_MAX];
 
 	if (ready)
