@@ -785,7 +785,9 @@ def test_cancel_of_a_background_migration(lab, a, b):
         wait_output(a, r"migration cx: cancelled", 0, timeout=60)
         reports = parse_reports(a.cmd("migrations %s" % mid))
         assert reports and reports[0]["outcome"] == "cancelled", reports
-        wait_output(b, r"migration cx: failed: [^\n]*(cancel|connection to the source lost)", b_start, timeout=60)
+        # The ABORT does not wait behind pages the bandwidth cap still holds: the
+        # destination learns why, rather than seeing a closed connection.
+        wait_output(b, r"migration cx: failed: [^\n]*cancel", b_start, timeout=60)
         assert_runs_here(a, "cx")
         assert_absent(b, "cx")
         assert "error" in a.cmd("migrate-cancel cx")

@@ -126,7 +126,7 @@ void mig_writer_init(struct mig_writer *w, uint8_t *buf, size_t cap)
 {
 	w->session = NULL;
 	w->next_sequence = 0;
-	w->start = w->end = 0;
+	w->start = w->end = w->unsent = 0;
 	w->open = SIZE_MAX;
 	w->open_type = 0;
 	w->bytes_total = 0;
@@ -145,6 +145,7 @@ int mig_writer_rebuffer(struct mig_writer *w, uint8_t *buf, size_t cap)
 	memmove(buf, w->buf + w->start, waiting);
 	w->buf = buf;
 	w->cap = cap;
+	w->unsent -= w->start;
 	w->start = 0;
 	w->end = waiting;
 	return 0;
@@ -169,6 +170,7 @@ uint8_t *mig_writer_begin(struct mig_writer *w, unsigned type)
 	if (w->cap - w->end < frame_max(type)) {
 		memmove(w->buf, w->buf + w->start, w->end - w->start);
 		w->end -= w->start;
+		w->unsent -= w->start;
 		w->start = 0;
 	}
 	w->open = w->end;
@@ -202,7 +204,37 @@ void mig_writer_cancel(struct mig_writer *w)
 {
 	w->open = SIZE_MAX;
 	if (w->start == w->end)
-		w->start = w->end = 0;
+		w->start = w->end = w->unsent = 0;
+}
+
+/*
+ * A finished message's bytes on the wire, read back from its own header (the writer's
+ * own, so it decodes; false, were it ever not to, and nothing is taken for a boundary).
+ */
+static bool written_message(const struct mig_writer *w, size_t at, size_t *size, uint64_t *sequence)
+{
+	struct mig_header h;
+
+	if (mig_header_decode(w->buf + at, &h))
+		return false;
+	*size = MIG_HEADER_BYTES + h.length + ((h.flags & MIG_FLAG_TAGGED) ? MIG_TAG_BYTES : 0);
+	*sequence = h.sequence;
+	return true;
+}
+
+void mig_writer_drop_unsent(struct mig_writer *w)
+{
+	size_t size;
+	uint64_t first_dropped;
+
+	if (w->open != SIZE_MAX || w->unsent >= w->end ||
+	    !written_message(w, w->unsent, &size, &first_dropped))
+		return;
+	w->bytes_total -= w->end - w->unsent;
+	w->next_sequence = first_dropped;
+	w->end = w->unsent;
+	if (w->start == w->end)
+		w->start = w->end = w->unsent = 0;
 }
 
 int mig_writer_put(struct mig_writer *w, unsigned type, const void *payload, size_t len)
@@ -226,6 +258,16 @@ size_t mig_writer_pending(const struct mig_writer *w, const uint8_t **data)
 void mig_writer_consume(struct mig_writer *w, size_t n)
 {
 	w->start += n;
+	/* The bytes just sent are still in buf: step over the messages they began. */
+	while (w->unsent < w->start) {
+		size_t size;
+		uint64_t sequence;
+		if (!written_message(w, w->unsent, &size, &sequence)) {
+			w->unsent = w->end;   /* no boundary known: nothing is ever dropped */
+			break;
+		}
+		w->unsent += size;
+	}
 	if (w->start == w->end && w->open == SIZE_MAX)
-		w->start = w->end = 0;
+		w->start = w->end = w->unsent = 0;
 }

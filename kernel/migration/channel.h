@@ -71,6 +71,7 @@ struct mig_writer {
 	const struct mig_session *session; /* NULL until keys exist */
 	uint64_t next_sequence;
 	size_t start, end;                 /* bytes [start, end) wait to be sent */
+	size_t unsent;                     /* first whole message not begun on the wire (start..end) */
 	size_t open;                       /* header offset of the message being built, or SIZE_MAX */
 	uint8_t open_type;
 	uint64_t bytes_total;              /* every byte ever finished */
@@ -99,6 +100,14 @@ size_t mig_writer_end(struct mig_writer *w, size_t payload_len);
 void mig_writer_cancel(struct mig_writer *w);
 /* Opens, fills from payload (may be NULL for an empty one) and closes; 0 or FERR_BUSY. */
 int mig_writer_put(struct mig_writer *w, unsigned type, const void *payload, size_t len);
+
+/*
+ * Drops the queued messages no byte of which has been sent (the one under way stays,
+ * since the peer's reader is in the middle of it) and takes their sequence numbers
+ * back: what is queued next follows at once. For a last word (ABORT) that must not
+ * wait behind pages nobody will use. The open message, if any, must be cancelled first.
+ */
+void mig_writer_drop_unsent(struct mig_writer *w);
 
 /* Bytes waiting to be sent and where they are. */
 size_t mig_writer_pending(const struct mig_writer *w, const uint8_t **data);

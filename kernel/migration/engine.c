@@ -161,7 +161,8 @@ uint64_t mig_pace_allowance(struct mig_engine *e)
 	uint64_t bytes_per_s = (uint64_t)e->params.bandwidth_mbps * MB_DECIMAL;
 	uint64_t elapsed_us, allowed;
 
-	if (!bytes_per_s || e->role != MIG_ROLE_SOURCE)
+	/* The cap paces the guest's pages; a source's last words (ABORT) go out at once. */
+	if (!bytes_per_s || e->role != MIG_ROLE_SOURCE || e->proto.src.state == MIG_SRC_CLOSED)
 		return UINT64_MAX;
 	elapsed_us = (mig_now(e) - e->pace_start_ns) / NS_PER_US;
 	allowed = elapsed_us * bytes_per_s / US_PER_S;

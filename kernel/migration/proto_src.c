@@ -388,6 +388,8 @@ int mig_src_abort(struct mig_src *s, unsigned reason, const char *text)
 		mig_writer_cancel(&s->writer);
 		s->batch = NULL;
 	}
+	/* Nor does ABORT wait behind queued pages: only the message under way is finished. */
+	mig_writer_drop_unsent(&s->writer);
 	if (may_send) {
 		size_t len = mig_encode_reason(payload, reason, text);
 		mig_writer_put(&s->writer, MIG_ABORT, payload, len);

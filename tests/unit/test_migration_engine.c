@@ -582,6 +582,41 @@ static void run_cancel(enum mig_engine_phase phase)
 TEST(cancel_in_handshake) { run_cancel(MIG_PHASE_HANDSHAKE); }
 TEST(cancel_in_precopy) { run_cancel(MIG_PHASE_PRECOPY); }
 
+/* After a source step: cancels once the pace holds more queued bytes than a step lets out. */
+static void cancel_with_bytes_held_by_the_pace(struct run *r)
+{
+	const uint8_t *data;
+
+	if (!r->hook_done && r->src->phase == MIG_PHASE_PRECOPY &&
+	    mig_src_pending(&r->src->proto.src, &data) > 16 * 1024) {
+		CHECK_EQ_I(mig_engine_cancel(r->src, "operator cancelled"), 0);
+		r->hook_done = true;
+	}
+}
+
+TEST(cancel_under_a_bandwidth_cap_still_tells_the_destination_why)
+{
+	struct run r;
+
+	/*
+	 * 1 MB/s on a link that could carry 256 KB a step: the writer holds whole batches
+	 * the pace has not let out yet. The ABORT must not wait behind them (nor be dropped
+	 * for want of room), or the destination sees only a closed connection.
+	 */
+	run_setup(&r, 16, 256 * 1024, 0);
+	r.params.bandwidth_mbps = 1;
+	r.after_src_hook = cancel_with_bytes_held_by_the_pace;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 20000);
+	CHECK(r.hook_done);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_CANCELLED);
+	check_left_on_source(&r);
+	CHECK(strstr(mig_engine_report(r.dst)->reason, "operator cancelled") != NULL);
+	if (!strstr(mig_engine_report(r.dst)->reason, "operator cancelled"))
+		printf("  destination's reason: %s\n", mig_engine_report(r.dst)->reason);
+	run_free(&r);
+}
+
 TEST(cancel_after_completion_is_refused)
 {
 	struct run r;

@@ -330,6 +330,62 @@ TEST(rebuffer_keeps_a_message_under_way)
 	CHECK(memcmp(p, bytes, sizeof(bytes)) == 0);
 }
 
+/*
+ * A last word does not wait behind queued messages: those not begun on the wire are
+ * dropped, the one under way goes out whole, and the sequence follows on without a gap,
+ * so the peer's reader takes the ABORT right after the message it was reading.
+ */
+TEST(dropping_unsent_messages_keeps_the_one_under_way_and_the_sequence)
+{
+	static uint8_t wbuf[MIG_WRITER_CAPACITY], rbuf[MIG_FRAME_MAX];
+	uint8_t query[MIG_QUERY_BYTES], reason[MIG_REASON_MAX_BYTES], wire[4 * 64];
+	struct mig_writer w;
+	struct mig_reader r;
+	struct mig_msg m;
+	const uint8_t *p;
+	size_t n, used, sent = 0, first;
+
+	mig_writer_init(&w, wbuf, sizeof(wbuf));
+	for (uint64_t id = 1; id <= 3; id++) {
+		mig_encode_query(query, id);
+		CHECK_EQ_I(mig_writer_put(&w, MIG_QUERY, query, sizeof(query)), 0);
+	}
+	/* Half of the first message and nothing of the others has gone out. */
+	first = mig_writer_pending(&w, &p) / 3;
+	memcpy(wire, p, first / 2);
+	sent = first / 2;
+	mig_writer_consume(&w, first / 2);
+
+	mig_writer_drop_unsent(&w);
+	CHECK_EQ_U(mig_writer_pending(&w, &p), first - first / 2);
+	size_t len = mig_encode_reason(reason, MIG_REASON_CANCELLED, "operator cancelled");
+	CHECK_EQ_I(mig_writer_put(&w, MIG_ABORT, reason, len), 0);
+	n = mig_writer_pending(&w, &p);
+	CHECK(sent + n <= sizeof(wire));
+	memcpy(wire + sent, p, n);
+	mig_writer_consume(&w, n);
+	sent += n;
+
+	mig_reader_init(&r, rbuf, sizeof(rbuf));
+	r.accept = MIG_TYPE_BIT(MIG_QUERY) | MIG_TYPE_BIT(MIG_ABORT);
+	CHECK_EQ_I(mig_reader_feed(&r, wire, sent, &used, &m), 1);
+	CHECK_EQ_U(m.header.type, MIG_QUERY);
+	CHECK_EQ_U(m.u.query_id, 1);
+	CHECK_EQ_I(mig_reader_feed(&r, wire + used, sent - used, &used, &m), 1);
+	CHECK_EQ_U(m.header.type, MIG_ABORT);
+	CHECK_EQ_U(m.header.sequence, 1);
+
+	/* With nothing under way, everything queued goes, and the sequence is taken back. */
+	mig_writer_init(&w, wbuf, sizeof(wbuf));
+	CHECK_EQ_I(mig_writer_put(&w, MIG_QUERY, query, sizeof(query)), 0);
+	n = mig_writer_pending(&w, &p);
+	mig_writer_consume(&w, n);
+	CHECK_EQ_I(mig_writer_put(&w, MIG_QUERY, query, sizeof(query)), 0);
+	mig_writer_drop_unsent(&w);
+	CHECK_EQ_U(mig_writer_pending(&w, &p), 0);
+	CHECK_EQ_U(w.next_sequence, 1);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
