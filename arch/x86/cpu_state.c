@@ -22,9 +22,6 @@
 #define FLAT64_DS_SELECTOR 0x10
 #define FLAT64_TR_SELECTOR 0x18
 #define FLAT64_GDT_LIMIT   0x1f   /* four 8-byte slots */
-#define FLAT64_CS_ACCESS   (SEG_TYPE_CODE_XR_ACCESSED | AR_S | AR_P | AR_L | AR_G)
-#define FLAT64_DS_ACCESS   (SEG_TYPE_DATA_RW_ACCESSED | AR_S | AR_P | AR_DB | AR_G)
-#define FLAT64_TR_ACCESS   (SYS_TYPE_TSS64_BUSY | AR_P)
 
 void x86_cpu_state_flat64(struct x86_cpu_state *s)
 {
@@ -39,14 +36,35 @@ void x86_cpu_state_flat64(struct x86_cpu_state *s)
 	s->dr7 = DR7_INIT;
 	s->pat = PAT_POWER_ON;
 	for (unsigned i = 0; i < SEG_COUNT; i++)
-		s->seg[i] = (struct x86_segment){ FLAT64_DS_SELECTOR, 0, SEG_LIMIT_4G, FLAT64_DS_ACCESS };
+		s->seg[i] = (struct x86_segment){ FLAT64_DS_SELECTOR, 0, SEG_LIMIT_4G, X86_DATA_ACCESS };
 	s->seg[SEG_CS].selector = FLAT64_CS_SELECTOR;
-	s->seg[SEG_CS].access = FLAT64_CS_ACCESS;
+	s->seg[SEG_CS].access = X86_CODE64_ACCESS;
 	s->seg[SEG_LDTR] = (struct x86_segment){ 0, 0, 0, AR_UNUSABLE };
-	s->seg[SEG_TR] = (struct x86_segment){ FLAT64_TR_SELECTOR, 0, TSS64_BYTES - 1, FLAT64_TR_ACCESS };
+	s->seg[SEG_TR] = (struct x86_segment){ FLAT64_TR_SELECTOR, 0, TSS64_BYTES - 1, X86_TSS64_ACCESS };
 	s->gdtr_limit = FLAT64_GDT_LIMIT;
 	memcpy(s->fxsave + FXSAVE_FCW_OFFSET, &fcw, sizeof(fcw));
 	memcpy(s->fxsave + FXSAVE_MXCSR_OFFSET, &mxcsr, sizeof(mxcsr));
+}
+
+void x86_entry_cpu_state(const struct x86_entry_state *e, struct x86_cpu_state *s)
+{
+	x86_cpu_state_flat64(s);
+	s->gpr[GPR_RSP] = e->rsp;
+	s->gpr[GPR_RSI] = e->rsi;
+	s->rip = e->rip;
+	s->rflags = e->rflags | RFLAGS_FIXED1;
+	s->cr0 = e->cr0;
+	s->cr3 = e->cr3;
+	s->cr4 = e->cr4;
+	s->efer = e->efer;
+	for (unsigned i = 0; i < SEG_COUNT; i++)
+		s->seg[i] = (struct x86_segment){ e->ds_selector, 0, SEG_LIMIT_4G, e->ds_access };
+	s->seg[SEG_CS].selector = e->cs_selector;
+	s->seg[SEG_CS].access = e->cs_access;
+	s->seg[SEG_LDTR] = (struct x86_segment){ 0, 0, 0, AR_UNUSABLE };
+	s->seg[SEG_TR] = (struct x86_segment){ e->tr_selector, e->tr_base, e->tr_limit, e->tr_access };
+	s->gdtr_base = e->gdt_base;
+	s->gdtr_limit = e->gdt_limit;
 }
 
 bool x86_canonical(uint64_t addr)

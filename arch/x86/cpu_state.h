@@ -38,6 +38,11 @@ struct x86_segment {
 
 #define SEG_LIMIT_4G 0xffffffffu   /* a flat segment's limit in bytes */
 
+/* Access rights of a flat 64-bit setup (AR_* format, DPL 0): code, data, busy TSS. */
+#define X86_CODE64_ACCESS (SEG_TYPE_CODE_XR_ACCESSED | AR_S | AR_P | AR_L | AR_G)
+#define X86_DATA_ACCESS   (SEG_TYPE_DATA_RW_ACCESSED | AR_S | AR_P | AR_DB | AR_G)
+#define X86_TSS64_ACCESS  (SYS_TYPE_TSS64_BUSY | AR_P)
+
 struct x86_cpu_state {
 	uint64_t gpr[GPR_COUNT];   /* GPR_* order (x86.h); RSP as the guest sees it */
 	uint64_t rip, rflags;
@@ -80,6 +85,29 @@ struct x86_state_limits {
  * loads a state, and where a loader's entry state starts.
  */
 void x86_cpu_state_flat64(struct x86_cpu_state *s);
+
+/*
+ * How a loader starts a guest in 64-bit mode: the registers it hands over, the
+ * control registers, and the GDT and TSS it built in guest RAM (their selectors and
+ * access rights in the AR_* format; DS's also serve ES, SS, FS and GS).
+ */
+struct x86_entry_state {
+	uint64_t rip, rsp, rsi, rflags;
+	uint64_t cr0, cr3, cr4, efer;
+	uint64_t gdt_base;
+	uint32_t gdt_limit;
+	uint64_t tr_base;
+	uint32_t tr_limit;
+	uint16_t cs_selector, ds_selector, tr_selector;
+	uint32_t cs_access, ds_access, tr_access;
+};
+
+/*
+ * The whole register file of an entry state: x86_cpu_state_flat64() with the entry's
+ * registers, control registers and descriptor tables, flat segments at its selectors,
+ * LDTR unusable. What the VM layer loads into the vCPU (vcpu_set_state).
+ */
+void x86_entry_cpu_state(const struct x86_entry_state *e, struct x86_cpu_state *out);
 
 /* True when addr is canonical under 4-level paging (bits 63:47 all equal). */
 bool x86_canonical(uint64_t addr);

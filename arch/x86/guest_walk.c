@@ -2,7 +2,7 @@
 #include "arch/x86/guest_walk.h"
 
 #include "arch/x86/pte.h"
-#include "arch/x86/x86_regs.h"
+#include "arch/x86/x86.h"
 #include "kernel/lib/errors.h"
 
 #define LEVELS_4    4u

@@ -47,6 +47,7 @@
 #define CR4_PGE        X86_BIT(7)
 #define CR4_OSFXSR     X86_BIT(9)
 #define CR4_OSXMMEXCPT X86_BIT(10)
+#define CR4_LA57       X86_BIT(12)   /* 5-level paging */
 #define CR4_VMXE       X86_BIT(13)
 #define CR4_FSGSBASE   X86_BIT(16)
 #define CR4_PCIDE      X86_BIT(17)

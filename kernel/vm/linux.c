@@ -23,7 +23,6 @@
 #define LINUX_KERNEL_FILE "guests/vmlinuz"
 #define LINUX_INITRD_FILE "guests/initramfs.cpio.gz"
 #define HZ_PER_KHZ 1000u
-#define SEG_LIMIT_FLAT 0xffffffffu
 
 /*
  * Ferry's command line for a Linux guest (docs/linux-guest.md says why each word):
@@ -46,28 +45,6 @@ static void cmdline_for(const struct vm *vm, char *out, size_t cap)
 				  (unsigned long long)(vm->tsc_hz / HZ_PER_KHZ));
 	if (vm->linux_args[0] && n < cap)
 		fmt_snprintf(out + n, cap - n, " %s", vm->linux_args);
-}
-
-/* The loader's entry state as a register file (the flat 64-bit one with its selectors). */
-static void entry_cpu_state(const struct linux_entry_state *e, struct x86_cpu_state *s)
-{
-	x86_cpu_state_flat64(s);
-	s->gpr[GPR_RSP] = e->rsp;
-	s->gpr[GPR_RSI] = e->rsi;
-	s->rip = e->rip;
-	s->rflags = e->rflags | RFLAGS_FIXED1;
-	s->cr0 = e->cr0;
-	s->cr3 = e->cr3;
-	s->cr4 = e->cr4;
-	s->efer = e->efer;
-	for (unsigned i = 0; i < SEG_COUNT; i++)
-		s->seg[i] = (struct x86_segment){ e->ds_selector, 0, SEG_LIMIT_FLAT, e->ds_access };
-	s->seg[SEG_CS].selector = e->cs_selector;
-	s->seg[SEG_CS].access = e->cs_access;
-	s->seg[SEG_LDTR] = (struct x86_segment){ 0, 0, 0, AR_UNUSABLE };
-	s->seg[SEG_TR] = (struct x86_segment){ e->tr_selector, e->tr_base, e->tr_limit, e->tr_access };
-	s->gdtr_base = e->gdt_base;
-	s->gdtr_limit = e->gdt_limit;
 }
 
 /*
@@ -113,7 +90,7 @@ static int boot(struct vm *vm, const struct boot_file *kernel, const struct boot
 	if (err)
 		return err;
 	struct x86_cpu_state regs;
-	entry_cpu_state(&entry, &regs);
+	x86_entry_cpu_state(&entry.cpu, &regs);
 	vcpu_set_state(vm->vcpu, &regs);
 	vcpu_set_guest_tsc(vm->vcpu, 0);
 	return FERR_OK;

@@ -46,9 +46,6 @@ struct elf64_phdr {
 #define GUEST_PDPT_GPA (GUEST_PML4_GPA + PAGE_SIZE)
 #define GUEST_PD_GPA   (GUEST_PDPT_GPA + PAGE_SIZE)
 
-#define CODE64_ACCESS (SEG_TYPE_CODE_XR_ACCESSED | AR_S | AR_P | AR_L | AR_G)   /* DPL 0 */
-#define DATA_ACCESS   (SEG_TYPE_DATA_RW_ACCESSED | AR_S | AR_P | AR_DB | AR_G)
-#define TSS_ACCESS    (SYS_TYPE_TSS64_BUSY | AR_P)
 #define GDT_SLOTS     5          /* null, code, data, TSS (two slots) */
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -149,10 +146,10 @@ static void build_gdt_and_tss(uint8_t *ram)
 	uint8_t *gdt = ram + GUEST_GDT_GPA;
 	uint8_t *tss = ram + GUEST_TSS_GPA;
 
-	put64(gdt + GUEST_CS_SELECTOR, x86_segment_descriptor(0, DESC_LIMIT_FLAT, CODE64_ACCESS));
-	put64(gdt + GUEST_DS_SELECTOR, x86_segment_descriptor(0, DESC_LIMIT_FLAT, DATA_ACCESS));
+	put64(gdt + GUEST_CS_SELECTOR, x86_segment_descriptor(0, DESC_LIMIT_FLAT, X86_CODE64_ACCESS));
+	put64(gdt + GUEST_DS_SELECTOR, x86_segment_descriptor(0, DESC_LIMIT_FLAT, X86_DATA_ACCESS));
 	put64(gdt + GUEST_TR_SELECTOR,
-	      x86_segment_descriptor((uint32_t)GUEST_TSS_GPA, TSS64_BYTES - 1, TSS_ACCESS));
+	      x86_segment_descriptor((uint32_t)GUEST_TSS_GPA, TSS64_BYTES - 1, X86_TSS64_ACCESS));
 	put64(gdt + GUEST_TR_SELECTOR + 8, GUEST_TSS_GPA >> 32);
 	/* An I/O map base at the TSS limit means "no I/O permission bitmap". */
 	tss[TSS64_IOMAP_BASE_OFFSET] = (uint8_t)TSS64_BYTES;
@@ -265,45 +262,29 @@ int guest_load_elf(const void *image, size_t image_len, uint8_t *ram, uint64_t r
 	}
 
 	*entry = (struct guest_entry_state){
-		.rip = h.entry,
-		.rsp = stack_top,   /* page aligned, so 16-byte aligned */
-		.rsi = GUEST_BOOT_PARAMS_GPA,
-		.rflags = RFLAGS_FIXED1,   /* IF clear: interrupts off */
-		.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
-		.cr3 = GUEST_PML4_GPA,
-		.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT,
-		.efer = EFER_LME | EFER_LMA,
-		.gdt_base = GUEST_GDT_GPA,
-		.gdt_limit = GDT_SLOTS * 8 - 1,
-		.tr_base = GUEST_TSS_GPA,
-		.tr_limit = TSS64_BYTES - 1,
-		.cs_access = CODE64_ACCESS,
-		.ds_access = DATA_ACCESS,
-		.tr_access = TSS_ACCESS,
+		.cpu = {
+			.rip = h.entry,
+			.rsp = stack_top,   /* page aligned, so 16-byte aligned */
+			.rsi = GUEST_BOOT_PARAMS_GPA,
+			.rflags = RFLAGS_FIXED1,   /* IF clear: interrupts off */
+			.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
+			.cr3 = GUEST_PML4_GPA,
+			.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT,
+			.efer = EFER_LME | EFER_LMA,
+			.gdt_base = GUEST_GDT_GPA,
+			.gdt_limit = GDT_SLOTS * 8 - 1,
+			.tr_base = GUEST_TSS_GPA,
+			.tr_limit = TSS64_BYTES - 1,
+			.cs_selector = GUEST_CS_SELECTOR,
+			.ds_selector = GUEST_DS_SELECTOR,
+			.tr_selector = GUEST_TR_SELECTOR,
+			.cs_access = X86_CODE64_ACCESS,
+			.ds_access = X86_DATA_ACCESS,
+			.tr_access = X86_TSS64_ACCESS,
+		},
 		.free_start = stack_top,
 	};
 	if (why)
 		*why = NULL;
 	return 0;
-}
-
-void guest_entry_cpu_state(const struct guest_entry_state *e, struct x86_cpu_state *s)
-{
-	x86_cpu_state_flat64(s);
-	s->gpr[GPR_RSP] = e->rsp;
-	s->gpr[GPR_RSI] = e->rsi;
-	s->rip = e->rip;
-	s->rflags = e->rflags | RFLAGS_FIXED1;
-	s->cr0 = e->cr0;
-	s->cr3 = e->cr3;
-	s->cr4 = e->cr4;
-	s->efer = e->efer;
-	for (unsigned i = 0; i < SEG_COUNT; i++)
-		s->seg[i] = (struct x86_segment){ GUEST_DS_SELECTOR, 0, SEG_LIMIT_4G, e->ds_access };
-	s->seg[SEG_CS].selector = GUEST_CS_SELECTOR;
-	s->seg[SEG_CS].access = e->cs_access;
-	s->seg[SEG_LDTR] = (struct x86_segment){ 0, 0, 0, AR_UNUSABLE };
-	s->seg[SEG_TR] = (struct x86_segment){ GUEST_TR_SELECTOR, e->tr_base, e->tr_limit, e->tr_access };
-	s->gdtr_base = e->gdt_base;
-	s->gdtr_limit = e->gdt_limit;
 }

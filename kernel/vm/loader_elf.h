@@ -35,16 +35,9 @@
 #define GUEST_DS_SELECTOR 0x10
 #define GUEST_TR_SELECTOR 0x18
 
-/* The register state to enter the guest with (what a VMCS guest-state area needs). */
+/* How the guest starts (x86_entry_cpu_state() makes its register file), and where. */
 struct guest_entry_state {
-	uint64_t rip, rsp, rsi, rflags;
-	uint64_t cr0, cr3, cr4, efer;
-	uint64_t gdt_base;
-	uint32_t gdt_limit;
-	uint64_t tr_base;
-	uint32_t tr_limit;
-	/* Access rights in the VMCS format (SDM Vol. 3C 24.4.1, Table 24-2). */
-	uint32_t cs_access, ds_access, tr_access;
+	struct x86_entry_state cpu;
 	uint64_t free_start;   /* also in the boot parameters */
 };
 
@@ -58,13 +51,5 @@ struct guest_entry_state {
 int guest_load_elf(const void *image, size_t image_len, uint8_t *ram, uint64_t ram_bytes,
 		   const char *cmdline, uint64_t tsc_hz, struct guest_entry_state *entry,
 		   const char **why);
-
-/*
- * The whole register file a guest enters with: x86_cpu_state_flat64() with the
- * entry's registers, control registers, descriptor tables and access rights
- * (every segment but CS, LDTR and TR takes ds_access). What the VM layer loads
- * into the vCPU (vcpu_set_state).
- */
-void guest_entry_cpu_state(const struct guest_entry_state *e, struct x86_cpu_state *out);
 
 #endif

@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "arch/x86/pte.h"
-#include "arch/x86/x86_regs.h"
+#include "arch/x86/cpu_state.h"
+#include "arch/x86/x86.h"
 #include "kernel/lib/errors.h"
 #include "kernel/vdev/platform.h"
 
@@ -297,9 +298,9 @@ static void build_gdt_and_tss(uint8_t *ram)
 
 	memset(gdt, 0, GDT_BYTES);
 	memset(tss, 0, TSS64_BYTES);
-	put64(gdt + LINUX_BOOT_CS, seg_descriptor(0, SEG_FLAT_LIMIT_4K, SEG_CODE64_ACCESS));
-	put64(gdt + LINUX_BOOT_DS, seg_descriptor(0, SEG_FLAT_LIMIT_4K, SEG_DATA_ACCESS));
-	put64(gdt + LINUX_BOOT_TR, seg_descriptor((uint32_t)LINUX_TSS_GPA, TSS64_BYTES - 1, SEG_TSS64_ACCESS));
+	put64(gdt + LINUX_BOOT_CS, x86_segment_descriptor(0, DESC_LIMIT_FLAT, X86_CODE64_ACCESS));
+	put64(gdt + LINUX_BOOT_DS, x86_segment_descriptor(0, DESC_LIMIT_FLAT, X86_DATA_ACCESS));
+	put64(gdt + LINUX_BOOT_TR, x86_segment_descriptor((uint32_t)LINUX_TSS_GPA, TSS64_BYTES - 1, X86_TSS64_ACCESS));
 	put64(gdt + LINUX_BOOT_TR + 8, LINUX_TSS_GPA >> 32);
 	/* An I/O map base at the TSS limit means "no I/O permission bitmap". */
 	put16(tss + TSS64_IOMAP_BASE_OFFSET, TSS64_BYTES);
@@ -359,24 +360,26 @@ int linux_load(const void *image, size_t image_len, const struct linux_boot_conf
 	build_gdt_and_tss(ram);
 
 	*entry = (struct linux_entry_state){
-		.rip = k.load_gpa + ENTRY_64_OFFSET,
-		.rsp = LINUX_STACK_TOP_GPA,
-		.rsi = LINUX_BOOT_PARAMS_GPA,
-		.rflags = RFLAGS_RESERVED_ONE,   /* IF clear: interrupts off */
-		.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
-		.cr3 = LINUX_PML4_GPA,
-		.cr4 = CR4_PAE,
-		.efer = EFER_LME | EFER_LMA,
-		.gdt_base = LINUX_GDT_GPA,
-		.gdt_limit = GDT_BYTES - 1,
-		.tr_base = LINUX_TSS_GPA,
-		.tr_limit = TSS64_BYTES - 1,
-		.cs_selector = LINUX_BOOT_CS,
-		.ds_selector = LINUX_BOOT_DS,
-		.tr_selector = LINUX_BOOT_TR,
-		.cs_access = SEG_CODE64_ACCESS,
-		.ds_access = SEG_DATA_ACCESS,
-		.tr_access = SEG_TSS64_ACCESS,
+		.cpu = {
+			.rip = k.load_gpa + ENTRY_64_OFFSET,
+			.rsp = LINUX_STACK_TOP_GPA,
+			.rsi = LINUX_BOOT_PARAMS_GPA,
+			.rflags = RFLAGS_FIXED1,   /* IF clear: interrupts off */
+			.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
+			.cr3 = LINUX_PML4_GPA,
+			.cr4 = CR4_PAE,
+			.efer = EFER_LME | EFER_LMA,
+			.gdt_base = LINUX_GDT_GPA,
+			.gdt_limit = GDT_BYTES - 1,
+			.tr_base = LINUX_TSS_GPA,
+			.tr_limit = TSS64_BYTES - 1,
+			.cs_selector = LINUX_BOOT_CS,
+			.ds_selector = LINUX_BOOT_DS,
+			.tr_selector = LINUX_BOOT_TR,
+			.cs_access = X86_CODE64_ACCESS,
+			.ds_access = X86_DATA_ACCESS,
+			.tr_access = X86_TSS64_ACCESS,
+		},
 		.kernel_gpa = k.load_gpa,
 		.kernel_end = p.kernel_end,
 		.initrd_gpa = p.initrd_gpa,

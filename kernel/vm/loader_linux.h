@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/cpu_state.h"
+
 #define LINUX_GDT_GPA         0x1000ull
 #define LINUX_TSS_GPA         0x2000ull
 #define LINUX_BOOT_PARAMS_GPA 0x3000ull
@@ -90,18 +92,10 @@ struct linux_boot_config {
 	unsigned reserved_count;
 };
 
-/* The state to enter the kernel with (what a VMCS or VMCB guest-state area needs); the
- * shape of struct guest_entry_state (loader_elf.h), plus selectors, which differ here. */
+/* How the kernel starts (x86_entry_cpu_state() makes its register file), and where
+ * things went. */
 struct linux_entry_state {
-	uint64_t rip, rsp, rsi, rflags;
-	uint64_t cr0, cr3, cr4, efer;
-	uint64_t gdt_base;
-	uint32_t gdt_limit;
-	uint64_t tr_base;
-	uint32_t tr_limit;
-	uint16_t cs_selector, ds_selector, tr_selector;   /* DS also for ES, SS, FS, GS */
-	/* Access rights in the VMCS format (SDM Vol. 3C 25.4.1, Table 25-2). */
-	uint32_t cs_access, ds_access, tr_access;
+	struct x86_entry_state cpu;
 	/* Where things went (for the operator and the tests). */
 	uint64_t kernel_gpa, kernel_end;   /* kernel_end: load + init_size */
 	uint64_t initrd_gpa, initrd_bytes;

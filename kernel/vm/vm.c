@@ -347,7 +347,7 @@ int vm_create(const char *name, const char *image, uint64_t memory_mib, const ui
 		return err;
 	}
 	struct x86_cpu_state regs;
-	guest_entry_cpu_state(&entry, &regs);
+	x86_entry_cpu_state(&entry.cpu, &regs);
 	vcpu_set_state(vm->vcpu, &regs);
 	vcpu_set_guest_tsc(vm->vcpu, 0);
 	vm->state = VM_RUNNING;

@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int err = guest_load_elf(data, size, ram, FUZZ_RAM_BYTES, "fuzz=1", 1000000, &entry, &why);
 	ram_dirty = err == 0;
 	if (err == 0) {
-		if (entry.rip < GUEST_IMAGE_MIN_GPA || entry.rip >= FUZZ_RAM_BYTES ||
-		    entry.rsp > FUZZ_RAM_BYTES || entry.free_start > FUZZ_RAM_BYTES || why)
+		if (entry.cpu.rip < GUEST_IMAGE_MIN_GPA || entry.cpu.rip >= FUZZ_RAM_BYTES ||
+		    entry.cpu.rsp > FUZZ_RAM_BYTES || entry.free_start > FUZZ_RAM_BYTES || why)
 			abort();
 	} else if ((err != FERR_INVAL && err != FERR_NOMEM) || !why || !*why) {
 		abort();

@@ -108,8 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int err = linux_load(image, image_len, &cfg, ram, &e, &why);
 	ram_dirty = err == 0;
 	if (err == 0) {
-		if (why || e.rip < PLATFORM_HIGH_RAM_START || e.kernel_end > cfg.ram_bytes ||
-		    e.rip >= e.kernel_end || e.rsp > cfg.ram_bytes)
+		if (why || e.cpu.rip < PLATFORM_HIGH_RAM_START || e.kernel_end > cfg.ram_bytes ||
+		    e.cpu.rip >= e.kernel_end || e.cpu.rsp > cfg.ram_bytes)
 			abort();
 		if (e.initrd_bytes && (e.initrd_gpa < e.kernel_end ||
 				       e.initrd_gpa + e.initrd_bytes > cfg.ram_bytes))

@@ -14,7 +14,7 @@
 
 #include "arch/x86/guest_walk.h"
 #include "arch/x86/mmio_decode.h"
-#include "arch/x86/x86_regs.h"
+#include "arch/x86/x86.h"
 #include "fuzz_seeds.h"
 #include "kernel/lib/errors.h"
 

@@ -355,7 +355,7 @@ static unsigned emulate(struct user_regs_struct *r, int *halted)
 		unsigned cr = ((modrm >> 3) & 7) | (rex & REX_R ? 8 : 0);
 		unsigned reg = (modrm & 7) | (rex & REX_B ? 8 : 0);
 		if (op2 == 0x20)
-			*gpr(r, reg) = cr == 0 ? entry.cr0 : cr == 3 ? entry.cr3 : cr == 4 ? entry.cr4 : 0;
+			*gpr(r, reg) = cr == 0 ? entry.cpu.cr0 : cr == 3 ? entry.cpu.cr3 : cr == 4 ? entry.cpu.cr4 : 0;
 		return len + 3;
 	}
 	return 0;
@@ -419,7 +419,7 @@ int main(int argc, char **argv)
 	patch_vmcalls(image, image_len);
 	printf("runner: patched %u vmcall sites\n", patched_count);
 	printf("runner: loaded entry=0x%llx free_start=0x%llx ram=%llu\n",
-	       (unsigned long long)entry.rip, (unsigned long long)entry.free_start,
+	       (unsigned long long)entry.cpu.rip, (unsigned long long)entry.free_start,
 	       (unsigned long long)ram_bytes);
 	fflush(stdout);
 
@@ -449,9 +449,9 @@ int main(int argc, char **argv)
 	ptrace(PTRACE_SETOPTIONS, child, NULL, (void *)(uintptr_t)PTRACE_O_EXITKILL);
 	struct user_regs_struct regs;
 	ptrace(PTRACE_GETREGS, child, NULL, &regs);
-	regs.rip = entry.rip;
-	regs.rsp = entry.rsp;
-	regs.rsi = entry.rsi;
+	regs.rip = entry.cpu.rip;
+	regs.rsp = entry.cpu.rsp;
+	regs.rsi = entry.cpu.rsi;
 	regs.rdi = regs.rax = regs.rbx = regs.rcx = regs.rdx = regs.rbp = 0;
 	ptrace(PTRACE_SETREGS, child, NULL, &regs);
 

@@ -116,17 +116,17 @@ int main(int argc, char **argv)
 	}
 
 	uint8_t *p = ram + STUB_PARAMS_GPA;
-	put(p + 0x00, e.cr0, 8);
-	put(p + 0x08, e.cr3, 8);
-	put(p + 0x10, e.cr4, 8);
-	put(p + 0x18, e.efer, 8);
-	put(p + 0x20, e.rip, 8);
-	put(p + 0x28, e.rsp, 8);
-	put(p + 0x30, e.rsi, 8);
-	put(p + 0x38, e.gdt_limit, 2);
-	put(p + 0x3a, e.gdt_base, 8);
-	put(p + 0x48, e.cs_selector, 2);
-	put(p + 0x4a, e.ds_selector, 2);
+	put(p + 0x00, e.cpu.cr0, 8);
+	put(p + 0x08, e.cpu.cr3, 8);
+	put(p + 0x10, e.cpu.cr4, 8);
+	put(p + 0x18, e.cpu.efer, 8);
+	put(p + 0x20, e.cpu.rip, 8);
+	put(p + 0x28, e.cpu.rsp, 8);
+	put(p + 0x30, e.cpu.rsi, 8);
+	put(p + 0x38, e.cpu.gdt_limit, 2);
+	put(p + 0x3a, e.cpu.gdt_base, 8);
+	put(p + 0x48, e.cpu.cs_selector, 2);
+	put(p + 0x4a, e.cpu.ds_selector, 2);
 
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/qemu.args", argv[3]);
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 		  blob(argv[3], "initrd.bin", ram, e.initrd_gpa, e.initrd_bytes);
 	fclose(args);
 	printf("kernel at 0x%llx (entry 0x%llx, needs up to 0x%llx), initramfs at 0x%llx (%llu bytes)\n",
-	       (unsigned long long)e.kernel_gpa, (unsigned long long)e.rip,
+	       (unsigned long long)e.kernel_gpa, (unsigned long long)e.cpu.rip,
 	       (unsigned long long)e.kernel_end, (unsigned long long)e.initrd_gpa,
 	       (unsigned long long)e.initrd_bytes);
 	free(ram);

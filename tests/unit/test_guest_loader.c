@@ -115,27 +115,27 @@ TEST(good_image_loads)
 	good_image();
 	CHECK_EQ_I(load(ram, RAM_BYTES, &e, &why), 0);
 	CHECK(why == NULL);
-	CHECK_EQ_U(e.rip, CODE_GPA + 0x10);
+	CHECK_EQ_U(e.cpu.rip, CODE_GPA + 0x10);
 	CHECK_EQ_U(ram[CODE_GPA + 5], 0xc5);
 	CHECK_EQ_U(ram[DATA_GPA + 3], 0x33);
 	CHECK(all_zero(ram + DATA_GPA + 0x80, 0x3000 - 0x80));
 	/* Stack: 64 KiB after the highest segment end (0x203000), page aligned. */
-	CHECK_EQ_U(e.rsp, 0x203000 + GUEST_STACK_BYTES);
-	CHECK_EQ_U(e.rsp % 16, 0);
-	CHECK_EQ_U(e.free_start, e.rsp);
-	CHECK_EQ_U(e.rsi, GUEST_BOOT_PARAMS_GPA);
-	CHECK_EQ_U(e.cr3, GUEST_PML4_GPA);
-	CHECK_EQ_U(e.cr0, 0x80010033);
-	CHECK_EQ_U(e.cr4, 0x620);
-	CHECK_EQ_U(e.efer, 0x500);
-	CHECK_EQ_U(e.rflags, 2);
-	CHECK_EQ_U(e.cs_access, 0xa09b);
-	CHECK_EQ_U(e.ds_access, 0xc093);
-	CHECK_EQ_U(e.tr_access, 0x8b);
-	CHECK_EQ_U(e.gdt_base, GUEST_GDT_GPA);
-	CHECK_EQ_U(e.gdt_limit, 39);
-	CHECK_EQ_U(e.tr_base, GUEST_TSS_GPA);
-	CHECK_EQ_U(e.tr_limit, 103);
+	CHECK_EQ_U(e.cpu.rsp, 0x203000 + GUEST_STACK_BYTES);
+	CHECK_EQ_U(e.cpu.rsp % 16, 0);
+	CHECK_EQ_U(e.free_start, e.cpu.rsp);
+	CHECK_EQ_U(e.cpu.rsi, GUEST_BOOT_PARAMS_GPA);
+	CHECK_EQ_U(e.cpu.cr3, GUEST_PML4_GPA);
+	CHECK_EQ_U(e.cpu.cr0, 0x80010033);
+	CHECK_EQ_U(e.cpu.cr4, 0x620);
+	CHECK_EQ_U(e.cpu.efer, 0x500);
+	CHECK_EQ_U(e.cpu.rflags, 2);
+	CHECK_EQ_U(e.cpu.cs_access, 0xa09b);
+	CHECK_EQ_U(e.cpu.ds_access, 0xc093);
+	CHECK_EQ_U(e.cpu.tr_access, 0x8b);
+	CHECK_EQ_U(e.cpu.gdt_base, GUEST_GDT_GPA);
+	CHECK_EQ_U(e.cpu.gdt_limit, 39);
+	CHECK_EQ_U(e.cpu.tr_base, GUEST_TSS_GPA);
+	CHECK_EQ_U(e.cpu.tr_limit, 103);
 	free(ram);
 }
 
@@ -185,13 +185,13 @@ TEST(page_tables_identity_map_all_ram)
 	good_image();
 	CHECK_EQ_I(load(ram, ram_bytes, &e, &why), 0);
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
-		CHECK(translate(ram, e.cr3, probes[i], &pa));
+		CHECK(translate(ram, e.cpu.cr3, probes[i], &pa));
 		CHECK_EQ_U(pa, probes[i]);
 	}
 	/* Past the last 2 MiB page of RAM nothing is mapped. */
-	CHECK(!translate(ram, e.cr3, ram_bytes + (2ull << 20), &pa));
-	CHECK(!translate(ram, e.cr3, 3ull << 30, &pa));
-	CHECK(!translate(ram, e.cr3, 1ull << 39, &pa));
+	CHECK(!translate(ram, e.cpu.cr3, ram_bytes + (2ull << 20), &pa));
+	CHECK(!translate(ram, e.cpu.cr3, 3ull << 30, &pa));
+	CHECK(!translate(ram, e.cpu.cr3, 1ull << 39, &pa));
 	free(ram);
 }
 
@@ -320,18 +320,18 @@ TEST(entry_state_becomes_a_valid_register_file)
 
 	good_image();
 	CHECK_EQ_I(load(ram, RAM_BYTES, &e, &why), 0);
-	guest_entry_cpu_state(&e, &c);
-	CHECK_EQ_U(c.rip, e.rip);
-	CHECK_EQ_U(c.gpr[GPR_RSP], e.rsp);
+	x86_entry_cpu_state(&e.cpu, &c);
+	CHECK_EQ_U(c.rip, e.cpu.rip);
+	CHECK_EQ_U(c.gpr[GPR_RSP], e.cpu.rsp);
 	CHECK_EQ_U(c.gpr[GPR_RSI], GUEST_BOOT_PARAMS_GPA);
-	CHECK_EQ_U(c.cr0, e.cr0);
-	CHECK_EQ_U(c.cr3, e.cr3);
+	CHECK_EQ_U(c.cr0, e.cpu.cr0);
+	CHECK_EQ_U(c.cr3, e.cpu.cr3);
 	CHECK_EQ_U(c.seg[SEG_CS].selector, GUEST_CS_SELECTOR);
-	CHECK_EQ_U(c.seg[SEG_CS].access, e.cs_access);
-	CHECK_EQ_U(c.seg[SEG_SS].access, e.ds_access);
+	CHECK_EQ_U(c.seg[SEG_CS].access, e.cpu.cs_access);
+	CHECK_EQ_U(c.seg[SEG_SS].access, e.cpu.ds_access);
 	CHECK_EQ_U(c.seg[SEG_TR].base, GUEST_TSS_GPA);
 	CHECK_EQ_U(c.seg[SEG_LDTR].access, AR_UNUSABLE);
-	CHECK_EQ_U(c.gdtr_limit, e.gdt_limit);
+	CHECK_EQ_U(c.gdtr_limit, e.cpu.gdt_limit);
 	CHECK_EQ_U(c.dr7, DR7_INIT);
 	CHECK_EQ_U(x86_mxcsr(&c), MXCSR_INIT);
 	CHECK_EQ_I(x86_cpu_state_validate(&c, &l, &why), 0);

@@ -4,7 +4,7 @@
 
 #include "arch/x86/guest_walk.h"
 #include "arch/x86/pte.h"
-#include "arch/x86/x86_regs.h"
+#include "arch/x86/x86.h"
 #include "check.h"
 #include "kernel/lib/errors.h"
 

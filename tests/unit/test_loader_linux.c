@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "arch/x86/pte.h"
-#include "arch/x86/x86_regs.h"
+#include "arch/x86/x86.h"
 #include "check.h"
 #include "kernel/lib/errors.h"
 #include "kernel/vdev/platform.h"
@@ -109,8 +109,8 @@ TEST(a_good_image_loads_as_the_protocol_says)
 	CHECK_EQ_I(load(&cfg, &e, &why), 0);
 	CHECK(why == NULL);
 	CHECK_EQ_U(e.kernel_gpa, 0x1000000);
-	CHECK_EQ_U(e.rip, 0x1000200);
-	CHECK_EQ_U(e.rsi, LINUX_BOOT_PARAMS_GPA);
+	CHECK_EQ_U(e.cpu.rip, 0x1000200);
+	CHECK_EQ_U(e.cpu.rsi, LINUX_BOOT_PARAMS_GPA);
 	CHECK_EQ_U(e.kernel_end, 0x1000000 + 0x3378000);
 	CHECK(memcmp(ram + 0x1000000, image + PM_OFFSET, PM_BYTES) == 0);
 	/* The initramfs at the top of RAM, page aligned. */
@@ -148,21 +148,21 @@ TEST(entry_state_is_64_bit_mode_with_the_boot_gdt)
 
 	good_image();
 	CHECK_EQ_I(load(&cfg, &e, NULL), 0);
-	CHECK_EQ_U(e.rflags & RFLAGS_IF, 0);
-	CHECK((e.cr0 & (CR0_PE | CR0_PG)) == (CR0_PE | CR0_PG));
-	CHECK(e.cr4 & CR4_PAE);
-	CHECK_EQ_U(e.efer & (EFER_LME | EFER_LMA), EFER_LME | EFER_LMA);
-	CHECK_EQ_U(e.cs_selector, 0x10);
-	CHECK_EQ_U(e.ds_selector, 0x18);
-	CHECK(e.cs_access & SEG_LONG_MODE);
-	CHECK(!(e.cs_access & SEG_DEFAULT_32));
+	CHECK_EQ_U(e.cpu.rflags & RFLAGS_IF, 0);
+	CHECK((e.cpu.cr0 & (CR0_PE | CR0_PG)) == (CR0_PE | CR0_PG));
+	CHECK(e.cpu.cr4 & CR4_PAE);
+	CHECK_EQ_U(e.cpu.efer & (EFER_LME | EFER_LMA), EFER_LME | EFER_LMA);
+	CHECK_EQ_U(e.cpu.cs_selector, 0x10);
+	CHECK_EQ_U(e.cpu.ds_selector, 0x18);
+	CHECK(e.cpu.cs_access & AR_L);
+	CHECK(!(e.cpu.cs_access & AR_DB));
 	/* The GDT's descriptors carry the same access rights as the entry state. */
-	uint64_t cs = get(ram + e.gdt_base + e.cs_selector, 8), ds = get(ram + e.gdt_base + e.ds_selector, 8);
-	CHECK_EQ_U((cs >> 40) & 0xff, e.cs_access & 0xff);
-	CHECK_EQ_U((cs >> 52) & 0xf, e.cs_access >> 12);
-	CHECK_EQ_U((ds >> 40) & 0xff, e.ds_access & 0xff);
-	CHECK(e.gdt_limit >= e.tr_selector + 15u);
-	CHECK(e.rsp > LINUX_PML4_GPA + 6 * 4096 && e.rsp <= LINUX_CMDLINE_GPA);
+	uint64_t cs = get(ram + e.cpu.gdt_base + e.cpu.cs_selector, 8), ds = get(ram + e.cpu.gdt_base + e.cpu.ds_selector, 8);
+	CHECK_EQ_U((cs >> 40) & 0xff, e.cpu.cs_access & 0xff);
+	CHECK_EQ_U((cs >> 52) & 0xf, e.cpu.cs_access >> 12);
+	CHECK_EQ_U((ds >> 40) & 0xff, e.cpu.ds_access & 0xff);
+	CHECK(e.cpu.gdt_limit >= e.cpu.tr_selector + 15u);
+	CHECK(e.cpu.rsp > LINUX_PML4_GPA + 6 * 4096 && e.cpu.rsp <= LINUX_CMDLINE_GPA);
 }
 
 /* Follows the loader's page tables: the identity map must cover the kernel's init_size,
@@ -188,8 +188,8 @@ TEST(the_identity_map_covers_what_the_protocol_requires)
 
 	good_image();
 	CHECK_EQ_I(load(&cfg, &e, NULL), 0);
-	uint64_t probes[] = { e.kernel_gpa, e.kernel_end - 1, e.rsi, e.cmdline_gpa, e.initrd_gpa,
-			      RAM_BYTES - 1, e.rip, 0xfee00000ull, 0xffffffffull };
+	uint64_t probes[] = { e.kernel_gpa, e.kernel_end - 1, e.cpu.rsi, e.cmdline_gpa, e.initrd_gpa,
+			      RAM_BYTES - 1, e.cpu.rip, 0xfee00000ull, 0xffffffffull };
 	for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
 		CHECK_EQ_U(walk(probes[i]), probes[i]);
 	CHECK_EQ_U(walk(1ull << 32), ~0ull);   /* nothing above 4 GiB */
@@ -458,7 +458,7 @@ TEST(debian_cloud_kernel_when_fetched)
 	struct linux_boot_config cfg = config();
 	memset(ram, 0, RAM_BYTES);
 	CHECK_EQ_I(linux_load(kernel, len, &cfg, ram, &e, &why), 0);
-	CHECK_EQ_U(e.rip, 0x1000200);
+	CHECK_EQ_U(e.cpu.rip, 0x1000200);
 	CHECK(memcmp(ram + 0x1000000, kernel + k.setup_bytes, k.kernel_bytes) == 0);
 	CHECK(memcmp(ram + LINUX_BOOT_PARAMS_GPA + 0x1f1, kernel + 0x1f1, 0x10) == 0);
 	/* 64 MiB is too small for this kernel, 80 MiB enough (DESIGN.md's measure); the
