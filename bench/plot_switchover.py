@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def label(row):
-    extra = " drop-page" if row.get("fault") else " +spin" if row.get("neighbour") else ""
+    extra = " " + row["fault"] if row.get("fault") else " +spin" if row.get("neighbour") else ""
     return "%d pages/s verify=%s%s" % (row["rate_pages_per_s"], row["verify"], extra)
 
 

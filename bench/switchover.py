@@ -48,6 +48,9 @@ BOOT_S = 300
 SLOW_S = 240
 MIGRATION_TIMEOUT_S = 900
 FAULTS_ESP = os.path.join(ROOT, "build", "faults", "esp.img")
+# A corrupted copy always differs from the source's page; a dropped one only when the
+# guest changed it after its last send (docs/migration.md), which left rows void.
+FAULT = "corrupt-page"
 SPIN_LOOPS = re.compile(r"\[(?P<name>[\w-]+)\] spin loops=(?P<loops>\d+)\n")
 
 
@@ -83,12 +86,18 @@ def remove(machine, name):
 
 
 def wait_witness(machine, name, start, count, timeout=SLOW_S):
+    """The witness's first `count` ok lines, and why it stopped if Ferry stopped it first
+    (a corrupted page-table page ends in a triple fault, for one)."""
+    stopped = re.compile(r"guest %s stopped: ([^\n]*)" % re.escape(name))
     deadline = time.monotonic() + timeout
     lines = witness_lines(machine, name, start)
     while len(lines) < count and time.monotonic() < deadline:
+        m = stopped.search(machine.text(start))
+        if m:
+            return lines, m.group(1)
         pump(machine, seconds=0.5)
         lines = witness_lines(machine, name, start)
-    return lines
+    return lines, None
 
 
 def run_case(lab, a, b, rate, verify, name, neighbour=False, fault=None):
@@ -142,9 +151,12 @@ def run_case(lab, a, b, rate, verify, name, neighbour=False, fault=None):
         host, host_start = (b, b_start) if runs_on_b else (a, migrate_start)
         if report["outcome"] == "mismatch":
             b.cmd("unpause %s" % name, timeout=SLOW_S)   # let the witness look at its memory
-        lines = wait_witness(host, name, host_start, 2)
+        lines, stopped = wait_witness(host, name, host_start, 2)
         row["downtime_guest_ms"] = lines[0]["gap_us"] / 1000 if lines else None
         row["guest_corrupt"] = sum(x["corrupt"] for x in lines)
+        if stopped:
+            row["guest_stopped"] = stopped
+            row["guest_corrupt"] = "stopped"
         row["guest_on"] = "B" if runs_on_b else "A"
         return row
     finally:
@@ -168,7 +180,7 @@ def run_bench(backend, rates, modes, neighbour=True, faults=False):
         with hosts(backend, esp=FAULTS_ESP) as (lab, a, b):
             rate = rates[len(rates) // 2]
             for mode in VERIFY_MODES:
-                rows.append(run_case(lab, a, b, rate, mode, "swf%s" % mode[:2], fault="drop-page"))
+                rows.append(run_case(lab, a, b, rate, mode, "swf%s" % mode[:2], fault=FAULT))
     for row in rows:
         row["lab"] = "%s hosts on a Linux bridge" % ("QEMU TCG AMD-V" if backend == "svm" else "Bochs VT-x")
         if row["neighbour"]:
@@ -193,7 +205,7 @@ COLUMNS = (
 
 def case_name(row):
     if row.get("fault"):
-        return "drop-page"
+        return row["fault"]
     if row.get("neighbour"):
         ratio = row.get("throughput_vs_alone")
         return "spin%s" % ("(%.2f)" % ratio if ratio else "")
@@ -231,6 +243,14 @@ def main(argv=None):
     rows = run_bench(args.backend, rates, args.verify.split(","), neighbour=not args.no_neighbour,
                      faults=args.faults)
     print(format_table(rows, "Ferry switchover, %d MiB witness guest, %s" % (GUEST_MIB, rows[0]["lab"])))
+    for row in rows:
+        if row.get("neighbour_loops_ratio") is not None:
+            print("spinning neighbour: the migration kept %.2f of its throughput alone; the spinner "
+                  "kept %.2f of its loops per second" % (row.get("throughput_vs_alone") or 0,
+                                                          row["neighbour_loops_ratio"]))
+        if row.get("guest_stopped"):
+            print("rate %s, verify=%s, %s: the witness was stopped on %s: %s" % (
+                row["rate_pages_per_s"], row["verify"], case_name(row), row["guest_on"], row["guest_stopped"]))
     qemu_rows = []
     if args.with_qemu:
         link = min(r["raw_tcp_MBps"] for r in rows) * MB

@@ -174,6 +174,7 @@ struct mig_env {
 enum mig_fault {
 	MIG_FAULT_NONE,
 	MIG_FAULT_DROP_PAGE,         /* the first page sent after round 0 is never sent again */
+	MIG_FAULT_CORRUPT_PAGE,      /* ... is sent with a byte flipped, every time from then on */
 };
 #endif
 

@@ -91,6 +91,7 @@ struct mig_engine_src {
 	uint64_t verify_start_ns;
 #ifdef FERRY_FAULT_INJECTION
 	uint64_t fault_page;             /* the page the injected fault keeps from the peer */
+	uint8_t fault_copy[MIG_PAGE_SIZE];   /* MIG_FAULT_CORRUPT_PAGE: what is sent instead */
 #endif
 	uint64_t *send_map;              /* pages to send in this round (in the buffers) */
 	uint64_t *dirty_map;             /* pages found dirty by collect */

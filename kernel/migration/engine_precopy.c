@@ -187,20 +187,34 @@ static bool queued_enough(struct mig_engine *e)
 
 #ifdef FERRY_FAULT_INJECTION
 /*
- * The injected fault (MIG_FAULT_DROP_PAGE): the first page a round after round 0
- * would send is never sent again, as if the dirty tracking missed its writes from
- * then on: the destination keeps an older copy, whatever the later rounds do.
+ * The injected faults pick the first page a round after round 0 would send, and from
+ * then on:
+ * - MIG_FAULT_DROP_PAGE never sends it again, as if the dirty tracking missed its
+ *   writes: the destination keeps an older copy (the same bytes, if the guest wrote
+ *   back what was there: then nothing differs and the digest rightly matches);
+ * - MIG_FAULT_CORRUPT_PAGE sends it with its first byte flipped, as a wrong copy would:
+ *   the destination's page differs from the source's, always.
  */
-static bool fault_drops(struct mig_engine *e, uint64_t page)
+static bool fault_hits(struct mig_engine *e, uint64_t page, enum mig_fault fault)
 {
-	if (e->params.fault != MIG_FAULT_DROP_PAGE || e->src.round0)
+	if (e->params.fault != fault || e->src.round0)
 		return false;
 	if (e->src.fault_page == UINT64_MAX) {
 		e->src.fault_page = page;
-		mig_say(e, "migration %s: fault injection: page %llu dropped from this round on",
-			e->report.guest, (unsigned long long)page);
+		mig_say(e, "migration %s: fault injection: page %llu %s from this round on", e->report.guest,
+			(unsigned long long)page, fault == MIG_FAULT_DROP_PAGE ? "dropped" : "corrupted");
 	}
 	return page == e->src.fault_page;
+}
+
+/* What goes on the wire for the page: its bytes, or a corrupted copy of them. */
+static const uint8_t *fault_corrupts(struct mig_engine *e, uint64_t page, const uint8_t *data)
+{
+	if (!fault_hits(e, page, MIG_FAULT_CORRUPT_PAGE))
+		return data;
+	memcpy(e->src.fault_copy, data, MIG_PAGE_SIZE);
+	e->src.fault_copy[0] ^= 0xff;
+	return e->src.fault_copy;
 }
 #endif
 
@@ -221,14 +235,15 @@ static bool src_send_pages(struct mig_engine *e)
 		}
 		if (!mig_src_has_room(&e->proto.src))
 			return false;
+		const uint8_t *data = ram + (page << MIG_PAGE_SHIFT);
 #ifdef FERRY_FAULT_INJECTION
-		if (fault_drops(e, page)) {
+		if (fault_hits(e, page, MIG_FAULT_DROP_PAGE)) {
 			bitmap_clear(e->src.send_map, page);
 			e->src.cursor = page + 1;
 			continue;
 		}
+		data = fault_corrupts(e, page, data);
 #endif
-		const uint8_t *data = ram + (page << MIG_PAGE_SHIFT);
 		bool zero = mig_page_is_zero(data);
 		if (mig_src_page(&e->proto.src, (uint32_t)page, zero ? NULL : data))
 			return false;

@@ -127,11 +127,12 @@ static enum shell_status cmd_migrate(int argc, char **argv)
 		return SHELL_FAILED;
 	}
 #ifdef FERRY_FAULT_INJECTION
-	if (fault && strcmp(fault, "drop-page") != 0) {
-		shell_error("fault must be drop-page (a fault-injection build)");
+	if (fault && strcmp(fault, "drop-page") != 0 && strcmp(fault, "corrupt-page") != 0) {
+		shell_error("fault must be drop-page or corrupt-page (a fault-injection build)");
 		return SHELL_FAILED;
 	}
-	params.fault = fault ? MIG_FAULT_DROP_PAGE : MIG_FAULT_NONE;
+	params.fault = !fault ? MIG_FAULT_NONE
+		: strcmp(fault, "drop-page") == 0 ? MIG_FAULT_DROP_PAGE : MIG_FAULT_CORRUPT_PAGE;
 #endif
 	if (!net_parse_host_port(argv[2], CONFIG_DEFAULT_MIGRATION_PORT, &ip, &port)) {
 		shell_error("HOST must be A.B.C.D or A.B.C.D:PORT (port 1-65535)");

@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-/* The page the fault injection dropped, read from the source's log line. */
+/* The page the fault injection dropped or corrupted, read from the source's log line. */
 static long dropped_page = -1;
 
 static void capture_drop(void *ctx, const char *line)
@@ -219,6 +219,48 @@ TEST(verify_after_catches_every_dropped_page_and_pauses_both)
 		CHECK_EQ_I(mig_engine_resolve(r.src, false), 0);
 		CHECK(guest_runs(r.guest) && !r.guest->migrating);
 		run_free(&r);
+	}
+}
+
+/*
+ * A corrupted copy always differs, whatever the guest wrote: verify=before rolls back and
+ * verify=after names the page on both hosts, every seed; with verify=off the destination
+ * runs with the wrong byte.
+ */
+TEST(corrupt_page_is_caught_by_each_verify_mode_and_missed_without)
+{
+	for (unsigned verify = MIG_VERIFY_OFF; verify <= MIG_VERIFY_AFTER; verify++) {
+		for (unsigned seed = 1; seed <= 5; seed++) {
+			struct run r;
+			run_setup(&r, 16, 64 * 1024, 8);
+			r.guest->rng = seed * 15485863;
+			r.guest->working_set = 64;
+			r.params.verify = (uint8_t)verify;
+			r.params.fault = MIG_FAULT_CORRUPT_PAGE;
+			CHECK_EQ_I(start_with_log(&r), 0);
+			run_loop(&r, 200000);
+			const struct mig_report *sr = mig_engine_report(r.src), *dr = mig_engine_report(r.dst);
+			CHECK(dropped_page >= 0);
+			if (verify == MIG_VERIFY_BEFORE) {
+				CHECK_EQ_U(sr->outcome, MIG_OUTCOME_FAILED);
+				CHECK_EQ_U(dr->digest, MIG_DIGEST_MISMATCH);
+				CHECK(guest_runs(r.guest) && !r.both_ran);
+			} else if (verify == MIG_VERIFY_AFTER) {
+				CHECK_EQ_U(sr->outcome, MIG_OUTCOME_MISMATCH);
+				CHECK(sr->digest_named == 1 && sr->digest_pages[0] == (uint64_t)dropped_page);
+				CHECK(dr->digest_named == 1 && dr->digest_pages[0] == (uint64_t)dropped_page);
+			} else {
+				CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
+				CHECK(r.host.created != NULL);
+				if (r.host.created && dropped_page >= 0) {
+					uint64_t at = (uint64_t)dropped_page * MIG_PAGE_SIZE;
+					CHECK_EQ_U(r.host.created->ram[at], (uint8_t)(r.guest->ram[at] ^ 0xff));
+					CHECK(memcmp(r.guest->ram + at + 1, r.host.created->ram + at + 1,
+						     MIG_PAGE_SIZE - 1) == 0);
+				}
+			}
+			run_free(&r);
+		}
 	}
 }
 
