@@ -56,6 +56,8 @@ void mig_src_restore_guest(struct mig_engine *e)
 	if (e->src.paused_by_us) {
 		mig_gops(e)->resume(e->guest);
 		e->src.paused_by_us = false;
+		/* The guest stood still all the same: a rollback's downtime is its pause here. */
+		e->report.downtime_src_ns = mig_now(e) - e->src.pause_ns;
 	}
 	mig_gops(e)->set_migrating(e->guest, false);
 }

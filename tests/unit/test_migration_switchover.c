@@ -179,6 +179,8 @@ TEST(verify_before_catches_every_dropped_page_and_rolls_back)
 		CHECK_EQ_U(sr->outcome, MIG_OUTCOME_FAILED);
 		CHECK(strstr(sr->reason, "digest-mismatch") != NULL);
 		CHECK_EQ_U(sr->digest, MIG_DIGEST_MISMATCH);
+		/* The guest stood still from the pause to the rollback: the report says how long. */
+		CHECK(sr->downtime_src_ns > 0 && sr->downtime_src_ns <= sr->total_ns);
 		CHECK_EQ_U(mig_engine_report(r.dst)->digest, MIG_DIGEST_MISMATCH);
 		/* The group holding the dropped page is named on the destination. */
 		const struct mig_report *dr = mig_engine_report(r.dst);
