@@ -23,7 +23,7 @@ static const struct mig_type_info type_info[MIG_TYPE_COUNT] = {
 	[MIG_STATE]     = { "STATE", 1, VM_SNAPSHOT_MAX_BYTES },
 	[MIG_DONE]      = { "DONE", MIG_DONE_BYTES, MIG_DONE_BYTES },
 	[MIG_READY]     = { "READY", 0, 0 },
-	[MIG_GO]        = { "GO", 0, 0 },
+	[MIG_GO]        = { "GO", MIG_GO_BYTES, MIG_GO_BYTES },
 	[MIG_RESUMED]   = { "RESUMED", MIG_RESUMED_BYTES, MIG_RESUMED_BYTES },
 	[MIG_ABORT]     = { "ABORT", MIG_REASON_MIN_BYTES, MIG_REASON_MAX_BYTES },
 	[MIG_QUERY]     = { "QUERY", MIG_QUERY_BYTES, MIG_QUERY_BYTES },
@@ -284,6 +284,12 @@ size_t mig_encode_query(uint8_t *out, uint64_t migration_id)
 	return MIG_QUERY_BYTES;
 }
 
+size_t mig_encode_go(uint8_t *out, uint64_t since_save_ns)
+{
+	mig_put64(out, since_save_ns);
+	return MIG_GO_BYTES;
+}
+
 size_t mig_encode_answer(uint8_t *out, const struct mig_answer_msg *m)
 {
 	mig_put64(out, m->migration_id);
@@ -512,10 +518,12 @@ int mig_payload_decode(struct mig_msg *msg, uint64_t page_limit)
 	case MIG_DIGEST:
 	case MIG_VERDICT:
 		return decode_digest(msg);
+	case MIG_GO:
+		msg->u.go_since_save_ns = mig_get64(p);
+		return 0;
 	case MIG_ACCEPT:
 	case MIG_STATE:
 	case MIG_READY:
-	case MIG_GO:
 		return 0;
 	default:
 		return FERR_PROTO;

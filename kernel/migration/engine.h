@@ -82,6 +82,8 @@ struct mig_guest_ops {
 	long (*state_size)(struct vm *vm);                       /* what state_save would give now; may be NULL */
 	int (*state_load)(struct vm *vm, const uint8_t *buf, size_t len, const char **why);
 	void (*set_migrating)(struct vm *vm, bool migrating);
+	/* Moves the guest's clock on by ns: the time it stood between the source's save and its load here. */
+	void (*clock_advance)(struct vm *vm, uint64_t ns);
 	int (*destroy)(struct vm *vm);                           /* source, after the switchover */
 };
 

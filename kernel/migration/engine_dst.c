@@ -245,8 +245,10 @@ static void dst_verified(struct mig_engine *e)
 		dst_fail(e, err, MIG_REASON_STATE, text);
 		return;
 	}
+	e->dst.loaded_ns = mig_now(e);
 	mig_dst_ready(&e->proto.dst);
-	e->report.dest_load_ns = mig_now(e) - e->dst.done_ns;
+	e->dst.ready_ns = mig_now(e);
+	e->report.dest_load_ns = e->dst.ready_ns - e->dst.done_ns;
 	e->phase = MIG_PHASE_SWITCHOVER;
 }
 
@@ -283,13 +285,31 @@ static void dst_verdict_lost(struct mig_engine *e)
 	mig_say(e, "incoming migration of %s: digest not compared (connection lost)", e->report.guest);
 }
 
-static void dst_go(struct mig_engine *e)
+/*
+ * How long the guest stood between the source's save of its state and its load here, by
+ * two clocks that are never compared: the source's save-to-GO time, plus GO's one-way trip
+ * (half the READY-to-GO round trip), less what passed here from the load to GO.
+ */
+static uint64_t dst_missed_ns(struct mig_engine *e, uint64_t since_save_ns)
+{
+	uint64_t now = mig_now(e);
+	uint64_t at_go = since_save_ns + (now - e->dst.ready_ns) / 2;
+	uint64_t since_load = now - e->dst.loaded_ns;
+
+	return at_go > since_load ? at_go - since_load : 0;
+}
+
+static void dst_go(struct mig_engine *e, uint64_t since_save_ns)
 {
 	if (e->cancel_requested) {
 		/* Settled by a query (or an operator) before GO was read: it never runs here. */
 		dst_fail(e, FERR_BUSY, MIG_REASON_CANCELLED, e->cancel_reason);
 		return;
 	}
+	/* The guest's clock counts the pause on both hosts, and the trip between them. */
+	e->report.clock_advance_ns = dst_missed_ns(e, since_save_ns);
+	if (mig_gops(e)->clock_advance)
+		mig_gops(e)->clock_advance(e->guest, e->report.clock_advance_ns);
 	int err = mig_gops(e)->resume(e->guest);
 	if (err) {
 		/* It never ran here: ABORT tells the source to resume its paused copy. */
@@ -337,7 +357,7 @@ static void dst_event(struct mig_engine *e, const struct mig_dst_event *ev)
 		dst_verified(e);
 		break;
 	case MIG_DST_EV_GO:
-		dst_go(e);
+		dst_go(e, ev->go_since_save_ns);
 		break;
 	case MIG_DST_EV_DIGEST:
 		mig_digest_dst_sums(e, &ev->digest);

@@ -71,6 +71,7 @@ struct mig_engine_src {
 	bool dirty_logging, paused_by_us;
 	uint64_t connected_ns;           /* the handshake's start */
 	uint64_t pause_ns;
+	uint64_t state_saved_ns;         /* when state_save took the guest's state (GO says since when) */
 	uint64_t cursor;                 /* next page to consider in this round */
 	bool round0;                     /* round 0 walks all of RAM, later rounds send_map */
 	bool sent_state;                 /* stop-and-copy: the state blob is saved */
@@ -108,6 +109,8 @@ struct mig_engine_dst {
 	struct mig_dst_buffers *buffers;
 	uint64_t last_precopy_ns;        /* the last pre-copy round's end: the downtime's start */
 	uint64_t done_ns;                /* DONE received: the load's start */
+	uint64_t loaded_ns;              /* the state loaded (the guest's clock runs again from here) */
+	uint64_t ready_ns;               /* READY queued: with GO's arrival, a round trip */
 	uint64_t resume_ns;
 	uint32_t announce_next;          /* RARP frames sent */
 	size_t rx_start, rx_end;         /* input in rx not yet fed to the protocol */

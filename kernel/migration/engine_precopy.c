@@ -490,6 +490,7 @@ void mig_src_stop_copy_step(struct mig_engine *e)
 			return;
 		}
 		e->state_len = (size_t)len;
+		e->src.state_saved_ns = mig_now(e);
 		e->report.state_bytes = (uint64_t)len;
 		/* What the stop-and-copy carries: the final round's pages and the messages around them. */
 		e->report.final_bytes = final_bytes(e, 0) + mig_round_row(e, e->proto.src.round - 1)->bytes;

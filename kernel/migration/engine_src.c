@@ -62,6 +62,12 @@ void mig_src_restore_guest(struct mig_engine *e)
 	mig_gops(e)->set_migrating(e->guest, false);
 }
 
+/* GO: from here the guest is the destination's; it learns how long ago its state was taken. */
+static int src_go(struct mig_engine *e)
+{
+	return mig_src_go(&e->proto.src, mig_now(e) - e->src.state_saved_ns);
+}
+
 /* The destination runs the guest: the copy here goes, its dirty logging with it. */
 void mig_src_drop_guest(struct mig_engine *e)
 {
@@ -259,7 +265,7 @@ static void src_event(struct mig_engine *e, const struct mig_src_event *ev)
 		if (e->params.verify == MIG_VERIFY_BEFORE)
 			e->report.digest = MIG_DIGEST_MATCH;
 		/* From here the guest is handed over: the source never resumes it on its own. */
-		if (mig_src_go(&e->proto.src) == 0)
+		if (src_go(e) == 0)
 			e->go_sent = true;
 		break;
 	case MIG_SRC_EV_RESUMED:
@@ -448,7 +454,7 @@ static void role_source_step(struct mig_engine *e)
 		break;
 	case MIG_PHASE_SWITCHOVER:
 		/* READY came while GO did not fit in the output yet. */
-		if (e->proto.src.state == MIG_SRC_READY && mig_src_go(&e->proto.src) == 0)
+		if (e->proto.src.state == MIG_SRC_READY && src_go(e) == 0)
 			e->go_sent = true;
 		break;
 	case MIG_PHASE_VERIFY:

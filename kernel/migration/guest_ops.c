@@ -49,6 +49,7 @@ const struct mig_guest_ops migrate_vm_ops = {
 	.state_size = vm_snapshot_size,
 	.state_load = vm_snapshot_load,
 	.set_migrating = vm_set_migrating,
+	.clock_advance = vm_clock_advance,
 	.destroy = vm_destroy,
 };
 

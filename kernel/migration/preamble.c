@@ -12,6 +12,8 @@
 #include "kernel/migration/wire.h"
 
 /* Protocol v1's frame header (16 bytes) and the two frames the preamble uses. */
+#define SPELLED_(number) #number
+#define SPELLED(number) SPELLED_(number)   /* a macro's value as a string literal */
 #define V1_TYPE_HELLO 1
 #define V1_TYPE_ABORT 13
 #define V1_FLAG_TAGGED 0x01
@@ -116,7 +118,7 @@ void mig_preamble_check(const uint8_t *in, size_t have, bool can_serve,
 			     "the source speaks protocol v%u; this host speaks v%u (TLS) only", version,
 			     MIG_PREAMBLE_VERSION);
 		refuse(v, FERR_NOTSUP, MIG_PREAMBLE_REASON_VERSION,
-		       "destination speaks protocol v2 (TLS) only: upgrade the source", why);
+		       "destination speaks protocol v" SPELLED(MIG_PREAMBLE_VERSION) " (TLS) only: upgrade the source", why);
 	} else if (!can_serve) {
 		refuse(v, FERR_AUTH, MIG_PREAMBLE_REASON_NO_KEY, "destination has no migration_key configured",
 		       "refused: no migration_key (nor certificates) in ferry.cfg");

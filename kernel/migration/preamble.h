@@ -28,7 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MIG_PREAMBLE_VERSION 2               /* the migration channel over TLS 1.2 */
+/* 2: the migration channel over TLS 1.2; 3: GO carries the source's save-to-GO time. */
+#define MIG_PREAMBLE_VERSION 3               /* a plain number: the refusal's text spells it */
 #define MIG_PREAMBLE_HEADER_BYTES 16
 #define MIG_PREAMBLE_HELLO_PAYLOAD 40
 #define MIG_PREAMBLE_HELLO_BYTES (MIG_PREAMBLE_HEADER_BYTES + MIG_PREAMBLE_HELLO_PAYLOAD)

@@ -142,7 +142,8 @@ int mig_src_state(struct mig_src *s, const uint8_t *blob, size_t len);
 int mig_src_digest(struct mig_src *s, uint32_t first, uint32_t group_pages, uint32_t count,
 		   const uint32_t *entries);
 int mig_src_done(struct mig_src *s);
-int mig_src_go(struct mig_src *s);
+/* GO, with the time since the guest's state was saved (wire.h MIG_GO_BYTES). */
+int mig_src_go(struct mig_src *s, uint64_t since_save_ns);
 /* Queues ABORT (when allowed: before GO) and closes. */
 int mig_src_abort(struct mig_src *s, unsigned reason, const char *text);
 
@@ -193,6 +194,7 @@ struct mig_dst_event {
 	char text[MIG_TEXT_MAX + 1];
 	struct mig_digest digest;
 	uint64_t migration_id;
+	uint64_t go_since_save_ns;        /* GO: the source's time from its save of the state */
 };
 
 /* What the destination checks an OFFER against. */

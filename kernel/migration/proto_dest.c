@@ -290,6 +290,7 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 			break;
 		d->state = MIG_DST_GO;
 		ev->kind = MIG_DST_EV_GO;
+		ev->go_since_save_ns = m->u.go_since_save_ns;
 		return 1;
 	case MIG_DST_FINISHED:
 		/* verify=after: the source's sums, until every one came. */

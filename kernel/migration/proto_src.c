@@ -365,11 +365,14 @@ int mig_src_done(struct mig_src *s)
 	return 0;
 }
 
-int mig_src_go(struct mig_src *s)
+int mig_src_go(struct mig_src *s, uint64_t since_save_ns)
 {
+	uint8_t payload[MIG_GO_BYTES];
+
 	if (s->state != MIG_SRC_READY)
 		return FERR_INVAL;
-	if (mig_writer_put(&s->writer, MIG_GO, NULL, 0))
+	mig_encode_go(payload, since_save_ns);
+	if (mig_writer_put(&s->writer, MIG_GO, payload, sizeof(payload)))
 		return FERR_BUSY;
 	s->state = MIG_SRC_WAIT_RESUMED;
 	return 0;

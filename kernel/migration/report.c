@@ -115,6 +115,10 @@ size_t mig_report_format(const struct mig_report *r, char *buf, size_t size)
 	put_ms(&o, "dest_load_ms", r->dest_load_ns);
 	put(&o, " ");
 	put_ms(&o, "estimate_ms", r->estimate_ns);
+	if (r->role == MIG_ROLE_DEST) {
+		put(&o, " ");
+		put_ms(&o, "guest_clock_advanced_ms", r->clock_advance_ns);
+	}
 	put(&o, "\n");
 	return o.len;
 }

@@ -76,6 +76,7 @@ struct mig_report {
 	uint64_t state_bytes;
 	uint64_t final_bytes;       /* wire bytes of the stop-and-copy: last pages, STATE, DONE */
 	uint64_t dest_load_ns;      /* the destination's DONE received to READY queued */
+	uint64_t clock_advance_ns;  /* destination: the guest's clock moved on by this at GO */
 	uint64_t estimate_ns;       /* the downtime the engine expected when it paused */
 	uint64_t floor_ns;          /* final_bytes at bandwidth_bps + rtt_ns + dest_load_ns */
 	/* The memory digest. */

@@ -223,6 +223,14 @@ struct mig_digest {                  /* DIGEST or VERDICT, decoded */
 	uint32_t pages[MIG_DIGEST_NAMED_MAX];
 };
 
+/*
+ * GO: u64 nanoseconds from the source's save of the guest's state to GO, by the source's
+ * clock. The destination, which measures the round trip (READY to GO) and its own load,
+ * works out from it how long the guest stood between the save and its load there, and
+ * moves the guest's clock on by that (engine_dst.c): no shared clock between the hosts.
+ */
+#define MIG_GO_BYTES 8
+
 #define MIG_QUERY_BYTES 8            /* u64 migration id */
 
 /* What a destination answers about a migration id (ANSWER). */
@@ -261,6 +269,7 @@ struct mig_msg {
 		struct mig_done done;
 		struct mig_resumed resumed;
 		uint64_t query_id;              /* QUERY: the migration asked about */
+		uint64_t go_since_save_ns;      /* GO */
 		struct mig_answer_msg answer;
 		struct mig_digest digest;       /* DIGEST and VERDICT */
 		uint32_t page_count;            /* PAGES: records in the batch */
@@ -318,6 +327,7 @@ size_t mig_encode_round_end(uint8_t *out, const struct mig_round_end *m);
 size_t mig_encode_done(uint8_t *out, const struct mig_done *m);
 size_t mig_encode_resumed(uint8_t *out, const struct mig_resumed *m);
 size_t mig_encode_query(uint8_t *out, uint64_t migration_id);
+size_t mig_encode_go(uint8_t *out, uint64_t since_save_ns);
 size_t mig_encode_answer(uint8_t *out, const struct mig_answer_msg *m);
 /* DIGEST: count sums from first; VERDICT: differing, and the first `named` pages of it. */
 size_t mig_encode_digest_sums(uint8_t *out, uint32_t first, uint32_t group_pages, uint32_t count,

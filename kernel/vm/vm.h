@@ -164,6 +164,13 @@ int vm_snapshot_load(struct vm *vm, const uint8_t *buf, size_t len, const char *
 /* [migration] Called by the migration engine so `list` can show "migrating" and block destroy/pause. */
 void vm_set_migrating(struct vm *vm, bool migrating);
 bool vm_is_migrating(const struct vm *vm);
+/*
+ * [migration] Moves an arriving guest's TSC (and so its hypercall clock) on by ns, the
+ * time it stood between the source's save and its load here, so that its clock counts the
+ * whole switchover as it counts a pause on one host. A platform (Linux) guest's TSC
+ * stands still over any pause (vm_pause), so it is left as it was saved.
+ */
+void vm_clock_advance(struct vm *vm, uint64_t ns);
 
 /* A Linux guest's network card (create's mac=; kernel/vm/nic.h): the device, NULL when the
  * guest has none, and its virtual switch port (net_vswitch()), < 0 while not attached. */

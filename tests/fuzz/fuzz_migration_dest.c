@@ -153,7 +153,7 @@ static void write_seeds(void)
 	if (dst.state == MIG_DST_VERIFIED)
 		mig_dst_ready(&dst);
 	dst_to_src();
-	if (mig_src_go(&src) == 0) {
+	if (mig_src_go(&src, 0) == 0) {
 		n = mig_src_pending(&src, &out);
 		memcpy(stream + len, out, n);
 		len += n;

@@ -51,6 +51,7 @@ struct vm {
 	uint32_t rng;
 	uint64_t working_set;           /* pages the writer touches: the first N (0: all) */
 	bool fail_state_load, fail_resume;
+	uint64_t clock_advanced_ns;     /* what the engine moved its clock on by (clock_advance) */
 	const char *state_why;   /* fail_state_load's reason (NULL: "bad section") */
 };
 
@@ -205,6 +206,7 @@ static int fg_state_load(struct vm *g, const uint8_t *buf, size_t len, const cha
 }
 
 static void fg_set_migrating(struct vm *g, bool m) { g->migrating = m; }
+static void fg_clock_advance(struct vm *g, uint64_t ns) { g->clock_advanced_ns += ns; }
 
 static int fg_destroy(struct vm *g)
 {
@@ -293,6 +295,7 @@ static FAKE_UNUSED const struct mig_guest_ops fake_guest_ops = {
 	.dirty_start = fg_dirty_start, .dirty_collect = fg_dirty_collect, .dirty_stop = fg_dirty_stop,
 	.set_throttle = fg_set_throttle, .state_save = fg_state_save, .state_size = fg_state_size,
 	.state_load = fg_state_load, .set_migrating = fg_set_migrating, .destroy = fg_destroy,
+	.clock_advance = fg_clock_advance,
 };
 
 static FAKE_UNUSED const struct mig_host_ops fake_host_ops = {

@@ -326,7 +326,7 @@ TEST(verify_after_takes_the_sums_after_resumed_and_answers_once)
 	CHECK_EQ_I(to_dst(&dev), 1);
 	CHECK_EQ_I(mig_dst_ready(&dst), 0);
 	CHECK_EQ_I(to_src(&sev), 1);
-	CHECK_EQ_I(mig_src_go(&src), 0);
+	CHECK_EQ_I(mig_src_go(&src, 0), 0);
 	CHECK_EQ_I(to_dst(&dev), 1);
 	CHECK_EQ_U(dev.kind, MIG_DST_EV_GO);
 	CHECK_EQ_I(mig_dst_verdict(&dst, 0, 0, NULL), FERR_INVAL);      /* nothing compared yet */

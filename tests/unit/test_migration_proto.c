@@ -172,7 +172,7 @@ TEST(header_round_trip_and_limits)
 	CHECK_EQ_I(mig_header_decode(buf, &h), FERR_TOOBIG);
 	frame(buf, MIG_STATE, VM_SNAPSHOT_MAX_BYTES + 1, 0);
 	CHECK_EQ_I(mig_header_decode(buf, &h), FERR_TOOBIG);
-	frame(buf, MIG_GO, 1, 0);
+	frame(buf, MIG_GO, MIG_GO_BYTES + 1, 0);
 	CHECK_EQ_I(mig_header_decode(buf, &h), FERR_TOOBIG);
 	frame(buf, MIG_HELLO, MIG_HELLO_BYTES - 1, 0);
 	CHECK_EQ_I(mig_header_decode(buf, &h), FERR_TOOBIG);
@@ -424,11 +424,11 @@ TEST(state_machines_full_exchange)
 	CHECK_EQ_U(dev.state_len, sizeof(state));
 	CHECK_EQ_I(to_dst(&dev), 1);
 	CHECK_EQ_U(dev.kind, MIG_DST_EV_VERIFIED);
-	CHECK_EQ_I(mig_src_go(&src), FERR_INVAL);               /* not before READY */
+	CHECK_EQ_I(mig_src_go(&src, 0), FERR_INVAL);               /* not before READY */
 	CHECK_EQ_I(mig_dst_ready(&dst), 0);
 	CHECK_EQ_I(to_src(&sev), 1);
 	CHECK_EQ_U(sev.kind, MIG_SRC_EV_READY);
-	CHECK_EQ_I(mig_src_go(&src), 0);
+	CHECK_EQ_I(mig_src_go(&src, 0), 0);
 	CHECK_EQ_I(mig_src_abort(&src, MIG_REASON_CANCELLED, "late"), FERR_BUSY);
 	CHECK_EQ_I(to_dst(&dev), 1);
 	CHECK_EQ_U(dev.kind, MIG_DST_EV_GO);

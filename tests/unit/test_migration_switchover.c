@@ -108,6 +108,41 @@ TEST(report_states_the_floor_beside_the_downtime)
 	mig_report_format(sr, text, sizeof(text));
 	CHECK(strstr(text, " downtime_floor_ms=") != NULL);
 	CHECK(strstr(text, "\nlink_kbps=") != NULL);
+	CHECK(strstr(text, "guest_clock_advanced_ms=") == NULL);   /* the destination's figure */
+	run_free(&r);
+}
+
+/*
+ * The guest's clock counts the switchover: the destination moves it on by the time between
+ * the source's save of the state and the load here, worked out from GO's save-to-GO time
+ * and the READY-to-GO round trip, the two hosts' clocks never compared.
+ */
+TEST(the_guests_clock_moves_on_by_the_time_between_save_and_load)
+{
+	struct run r;
+
+	run_setup(&r, 16, 16 * 1024, 2);
+	r.guest->working_set = 256;
+	r.params.downtime_ms = 20;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	run_loop(&r, 200000);
+	const struct mig_report *dr = mig_engine_report(r.dst);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK(r.host.created != NULL);
+	if (r.host.created) {
+		uint64_t stood = r.dst->dst.loaded_ns - r.src->src.state_saved_ns;
+		uint64_t moved = r.host.created->clock_advanced_ns;
+		printf("  stood %llu us between save and load; the clock moved on %llu us\n",
+		       (unsigned long long)(stood / 1000), (unsigned long long)(moved / 1000));
+		CHECK(stood >= 2 * STEP_NS);   /* the final pages and the state took a while */
+		CHECK_EQ_U(moved, dr->clock_advance_ns);
+		/* Within a step: GO's one-way trip is estimated as half the READY-to-GO round trip. */
+		CHECK(moved + STEP_NS >= stood && moved <= stood + STEP_NS);
+		CHECK_EQ_U(r.guest->clock_advanced_ns, 0);   /* the source's copy is not touched */
+	}
+	char text[4096];
+	mig_report_format(dr, text, sizeof(text));
+	CHECK(strstr(text, " guest_clock_advanced_ms=") != NULL);
 	run_free(&r);
 }
 

@@ -485,7 +485,7 @@ TEST(a_v1_source_is_refused_in_its_own_framing)
 	CHECK_EQ_U(q->buf[q->start], 13);
 	CHECK(mig_preamble_read_refusal(q->buf + q->start, pipe_queued(q), &reason, text));
 	CHECK_EQ_U(reason, MIG_PREAMBLE_REASON_VERSION);
-	CHECK_STR(text, "destination speaks protocol v2 (TLS) only: upgrade the source");
+	CHECK_STR(text, "destination speaks protocol v3 (TLS) only: upgrade the source");
 	link_free(l);
 	host_fini(&b);
 }
@@ -498,7 +498,7 @@ TEST(a_v1_destination_s_refusal_is_read_and_named)
 	host_init(&a, KEY_A, NULL, NULL, CONFIG_CIPHER_CHACHA20_POLY1305);
 	struct link *l = link_new(&a, &a);
 	mig_tls_step(l->src);
-	/* What the source sent first: the hello, version 2, then the ClientHello. */
+	/* What the source sent first: the hello, its version, then the ClientHello. */
 	struct pipe_queue *q = &l->pipe.ab;
 	CHECK_EQ_U(q->buf[q->start], 1);
 	CHECK_EQ_U(q->buf[q->start + MIG_PREAMBLE_HEADER_BYTES + 4], MIG_PREAMBLE_VERSION);
