@@ -721,15 +721,15 @@ def test_hostile_streams_leave_the_listener_serving(lab, a, b):
             s.sendall(header(2, 32, seq=1, flags=1) + os.urandom(32 + 16))
             results["v1"] = read_all(s, 20)
 
-    def v2_then_garbage():
+    def hello_then_garbage():
         with connect() as s:
-            s.sendall(header(1, 40) + struct.pack("<IHBB", 0x47494D46, 2, 1, 0) + bytes(32))
+            s.sendall(header(1, 40) + struct.pack("<IHBB", 0x47494D46, 3, 1, 0) + bytes(32))
             s.sendall(b"\x16\x03\x03\x00\x40" + os.urandom(64))
             results["tls"] = read_all(s, 20)
 
     b_start = len(b.output)
     threads = [threading.Thread(target=f, daemon=True)
-               for f in (random_bytes, truncated_hello, oversized, v1_source, v2_then_garbage)]
+               for f in (random_bytes, truncated_hello, oversized, v1_source, hello_then_garbage)]
     for t in threads:
         t.start()
         time.sleep(0.5)
@@ -746,8 +746,8 @@ def test_hostile_streams_leave_the_listener_serving(lab, a, b):
     replies = messages(results["v1"][0])
     assert [m[:3] for m in replies] == [(ABORT, 0, 0)], replies
     reason, length = struct.unpack("<HH", replies[0][3][:4])
-    assert reason == 1 and b"speaks protocol v2 (TLS) only" in replies[0][3][4:4 + length], replies
-    # A v2 hello followed by bytes that are no TLS: a TLS alert record (21), then the close.
+    assert reason == 1 and b"speaks protocol v3 (TLS) only" in replies[0][3][4:4 + length], replies
+    # The current hello followed by bytes that are no TLS: a TLS alert record (21), then the close.
     assert results["tls"][0][:1] in (b"", b"\x15"), results["tls"]
     for case in ("random", "truncated", "oversized"):
         for mtype, flags, _, payload in messages(results[case][0]):

@@ -51,9 +51,11 @@ HANDSHAKE_S = 10         # engine.h MIG_DEFAULT_HANDSHAKE_TIMEOUT_MS
 STALL_S = 30             # engine.h MIG_DEFAULT_REPLY_TIMEOUT_MS
 PREAUTH_MAX, PREAUTH_PER_PEER = 8, 2            # service.h
 ALIASES = ["198.18.0.%d" % n for n in (3, 4, 5, 6, 7)]   # extra addresses of the lab's bridge
-EMPTY_TYPES = {4: "ACCEPT", 10: "READY", 11: "GO"}       # the types whose payload may be empty
+# The types whose payload protocol v1 let be empty (GO carries 8 bytes since v3): each is
+# sent as an empty header and one byte.
+EMPTY_TYPES = {4: "ACCEPT", 10: "READY", 11: "GO"}
 PROTOCOL_REASON = 8
-HELLO_MAGIC, VERSION, ROLE_SOURCE = 0x47494D46, 2, 1   # protocol v2's version hello (preamble.h)
+HELLO_MAGIC, VERSION, ROLE_SOURCE = 0x47494D46, 3, 1   # the channel's version hello (preamble.h)
 NOT_A_HELLO = "the peer is not a Ferry migration source (its first bytes are no HELLO)"
 
 

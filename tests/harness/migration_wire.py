@@ -58,7 +58,8 @@ def messages(data):
 # type, u16 version, u16 length). The messages inside TLS are still v1's (header 16 +
 # payload + tag 16). With the lab's default cipher, ChaCha20-Poly1305 (a 16-byte tag per
 # record, no explicit nonce), the engine writes each small message as a record of its own,
-# so a message shows in the size of its record: GO 32 bytes from A, ACCEPT and then READY 32
+# so a message shows in the size of its record: GO 40 bytes from A (its payload: the source's
+# save-to-GO time), ACCEPT and then READY 32
 # and RESUMED 48 (its payload: the destination's downtime and load time) from B; no other
 # message of that direction has those sizes before RESUMED (a verify=after VERDICT, which
 # follows it, can: the tests that withhold RESUMED migrate with verify=off). With
@@ -69,7 +70,7 @@ TLS_RECORD_HEADER = 5
 TLS_APPLICATION_DATA = 23
 TLS_AEAD_TAG = 16
 TLS_NULL_SHA_MAC = 20
-INNER_SIZES = {"a->b": {32: [GO]}, "b->a": {32: [ACCEPT, READY], 48: [RESUMED]}}
+INNER_SIZES = {"a->b": {40: [GO]}, "b->a": {32: [ACCEPT, READY], 48: [RESUMED]}}
 
 
 class Relay:
