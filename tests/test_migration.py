@@ -822,6 +822,10 @@ def test_switchover_at_the_floor_verified_before(lab, a, b):
         assert report["final_bytes"] > report["state_bytes"] > 0, report
         dest = parse_reports(b.cmd("migrations %s" % report["id"]))
         assert dest and dest[0]["role"] == "destination" and dest[0]["digest"] == "match", dest
+        # The guest's clock moved on by the time it stood between save and load: some of
+        # the downtime, never more than all of it.
+        advanced = dest[0]["guest_clock_advanced_ms"]
+        assert 0 < advanced <= report["downtime_source_ms"], (advanced, report)
         lines = []
         deadline = time.monotonic() + SLOW
         while len(lines) < 2 and time.monotonic() < deadline:
