@@ -51,6 +51,9 @@ FAULTS_ESP = os.path.join(ROOT, "build", "faults", "esp.img")
 # A corrupted copy always differs from the source's page; a dropped one only when the
 # guest changed it after its last send (docs/migration.md), which left rows void.
 FAULT = "corrupt-page"
+# The source's report: where its downtime went, each step in ms from the pause.
+PAUSE_STEPS = ("paused_collected_ms", "paused_saved_ms", "paused_done_ms", "paused_acked_ms",
+               "paused_ready_ms")
 SPIN_LOOPS = re.compile(r"\[(?P<name>[\w-]+)\] spin loops=(?P<loops>\d+)\n")
 
 
@@ -137,6 +140,8 @@ def run_case(lab, a, b, rate, verify, name, neighbour=False, fault=None):
             "rtt_ms": report.get("rtt_ms"), "dest_load_ms": report.get("dest_load_ms"),
             "final_bytes": report.get("final_bytes"),
         })
+        for step in PAUSE_STEPS:
+            row[step] = report.get(step)
         floor = row["downtime_floor_ms"]
         if floor and row["downtime_ms"] is not None:
             row["downtime_over_floor"] = row["downtime_ms"] / floor
@@ -212,6 +217,22 @@ def case_name(row):
     return "-"
 
 
+def format_pause_steps(rows):
+    """Where each source's downtime went: ms from the pause to each step, then to RESUMED."""
+    head = ["rate/s", "verify", "case", "collected", "saved", "done", "acked", "ready", "resumed",
+            "floor"]
+    cells = [head]
+    for row in rows:
+        if row.get("paused_ready_ms") is None:
+            continue
+        values = [row.get(k) for k in PAUSE_STEPS] + [row.get("downtime_ms"), row.get("downtime_floor_ms")]
+        cells.append([str(row["rate_pages_per_s"]), row["verify"], case_name(row)] +
+                     ["-" if v is None else "%.1f" % v for v in values])
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    return "\n".join(["Where the source's downtime went (ms from the pause; acked 0: READY came first)"] +
+                     ["  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in cells])
+
+
 def format_table(rows, title):
     cells = [[h for h, _, _ in COLUMNS]]
     for row in rows:
@@ -243,6 +264,7 @@ def main(argv=None):
     rows = run_bench(args.backend, rates, args.verify.split(","), neighbour=not args.no_neighbour,
                      faults=args.faults)
     print(format_table(rows, "Ferry switchover, %d MiB witness guest, %s" % (GUEST_MIB, rows[0]["lab"])))
+    print(format_pause_steps(rows))
     for row in rows:
         if row.get("neighbour_loops_ratio") is not None:
             print("spinning neighbour: the migration kept %.2f of its throughput alone; the spinner "

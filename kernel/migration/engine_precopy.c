@@ -290,6 +290,7 @@ static void src_enter_stop_copy(struct mig_engine *e)
 	e->src.pause_ns = mig_now(e);
 	if (src_collect(e, e->src.send_map) < 0)
 		return;
+	e->report.pause_collected_ns = mig_now(e) - e->src.pause_ns;
 	uint64_t dirty = bitmap_weight(e->src.send_map, e->pages);
 	e->report.bandwidth_bps = bandwidth(e);
 	e->report.estimate_ns = estimate_ns(e, dirty, true);
@@ -491,6 +492,7 @@ void mig_src_stop_copy_step(struct mig_engine *e)
 		}
 		e->state_len = (size_t)len;
 		e->src.state_saved_ns = mig_now(e);
+		e->report.pause_saved_ns = e->src.state_saved_ns - e->src.pause_ns;
 		e->report.state_bytes = (uint64_t)len;
 		/* What the stop-and-copy carries: the final round's pages and the messages around them. */
 		e->report.final_bytes = final_bytes(e, 0) + mig_round_row(e, e->proto.src.round - 1)->bytes;
@@ -504,6 +506,7 @@ void mig_src_stop_copy_step(struct mig_engine *e)
 	if (e->params.verify == MIG_VERIFY_BEFORE && !mig_digest_src_step(e))
 		return;
 	if (mig_src_done(&e->proto.src) == 0) {
+		e->report.pause_done_ns = mig_now(e) - e->src.pause_ns;
 		e->phase = MIG_PHASE_SWITCHOVER;
 		e->last_rx_ns = mig_now(e);
 	}

@@ -261,6 +261,7 @@ static void src_event(struct mig_engine *e, const struct mig_src_event *ev)
 		mig_src_fail(e, MIG_OUTCOME_FAILED, FERR_BUSY, MIG_REASON_NONE, why);
 		break;
 	case MIG_SRC_EV_READY:
+		e->report.pause_ready_ns = mig_now(e) - e->src.pause_ns;
 		/* verify=before: READY says the destination's memory matched ours. */
 		if (e->params.verify == MIG_VERIFY_BEFORE)
 			e->report.digest = MIG_DIGEST_MATCH;
@@ -453,6 +454,9 @@ static void role_source_step(struct mig_engine *e)
 		mig_src_stop_copy_step(e);
 		break;
 	case MIG_PHASE_SWITCHOVER:
+		/* The peer has taken every byte up to DONE (looked at once a step, while READY is awaited). */
+		if (!e->report.pause_acked_ns && !e->go_sent && mig_src_queued(e) == 0)
+			e->report.pause_acked_ns = mig_now(e) - e->src.pause_ns;
 		/* READY came while GO did not fit in the output yet. */
 		if (e->proto.src.state == MIG_SRC_READY && src_go(e) == 0)
 			e->go_sent = true;

@@ -118,6 +118,18 @@ size_t mig_report_format(const struct mig_report *r, char *buf, size_t size)
 	if (r->role == MIG_ROLE_DEST) {
 		put(&o, " ");
 		put_ms(&o, "guest_clock_advanced_ms", r->clock_advance_ns);
+	} else if (r->pause_ready_ns) {
+		/* Where the source's downtime went, each step from the pause. */
+		put(&o, " ");
+		put_ms(&o, "paused_collected_ms", r->pause_collected_ns);
+		put(&o, " ");
+		put_ms(&o, "paused_saved_ms", r->pause_saved_ns);
+		put(&o, " ");
+		put_ms(&o, "paused_done_ms", r->pause_done_ns);
+		put(&o, " ");
+		put_ms(&o, "paused_acked_ms", r->pause_acked_ns);
+		put(&o, " ");
+		put_ms(&o, "paused_ready_ms", r->pause_ready_ns);
 	}
 	put(&o, "\n");
 	return o.len;

@@ -77,6 +77,13 @@ struct mig_report {
 	uint64_t final_bytes;       /* wire bytes of the stop-and-copy: last pages, STATE, DONE */
 	uint64_t dest_load_ns;      /* the destination's DONE received to READY queued */
 	uint64_t clock_advance_ns;  /* destination: the guest's clock moved on by this at GO */
+	/*
+	 * Source: where the downtime went, each from the pause: the last dirty collect done,
+	 * the state saved (the final pages queued before it), DONE queued, every byte up to
+	 * DONE acknowledged by the peer's TCP (0: READY came first), READY received (then GO;
+	 * RESUMED received ends downtime_src_ns).
+	 */
+	uint64_t pause_collected_ns, pause_saved_ns, pause_done_ns, pause_acked_ns, pause_ready_ns;
 	uint64_t estimate_ns;       /* the downtime the engine expected when it paused */
 	uint64_t floor_ns;          /* final_bytes at bandwidth_bps + rtt_ns + dest_load_ns */
 	/* The memory digest. */

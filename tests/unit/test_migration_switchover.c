@@ -109,6 +109,14 @@ TEST(report_states_the_floor_beside_the_downtime)
 	CHECK(strstr(text, " downtime_floor_ms=") != NULL);
 	CHECK(strstr(text, "\nlink_kbps=") != NULL);
 	CHECK(strstr(text, "guest_clock_advanced_ms=") == NULL);   /* the destination's figure */
+	/* Where the downtime went, step by step from the pause, in order. */
+	CHECK(sr->pause_collected_ns <= sr->pause_saved_ns && sr->pause_saved_ns <= sr->pause_done_ns);
+	CHECK(sr->pause_done_ns <= sr->pause_ready_ns && sr->pause_ready_ns < sr->downtime_src_ns);
+	CHECK(sr->pause_saved_ns >= STEP_NS);   /* the final pages took the link a while */
+	CHECK(sr->pause_acked_ns == 0 ||
+	      (sr->pause_done_ns <= sr->pause_acked_ns && sr->pause_acked_ns <= sr->pause_ready_ns));
+	CHECK(strstr(text, " paused_collected_ms=") && strstr(text, " paused_saved_ms=") &&
+	      strstr(text, " paused_done_ms=") && strstr(text, " paused_ready_ms="));
 	run_free(&r);
 }
 
