@@ -288,12 +288,15 @@ static void dst_verdict_lost(struct mig_engine *e)
 /*
  * How long the guest stood between the source's save of its state and its load here, by
  * two clocks that are never compared: the source's save-to-GO time, plus GO's one-way trip
- * (half the READY-to-GO round trip), less what passed here from the load to GO.
+ * (half the READY-to-GO round trip), less what passed here from the load to GO. The
+ * source's figure is its word: the save came after this migration began here, so no more
+ * than that is believed (a wrong figure moves only this guest's clock, within that bound).
  */
 static uint64_t dst_missed_ns(struct mig_engine *e, uint64_t since_save_ns)
 {
 	uint64_t now = mig_now(e);
-	uint64_t at_go = since_save_ns + (now - e->dst.ready_ns) / 2;
+	uint64_t lasted = now - e->start_ns;
+	uint64_t at_go = (since_save_ns < lasted ? since_save_ns : lasted) + (now - e->dst.ready_ns) / 2;
 	uint64_t since_load = now - e->dst.loaded_ns;
 
 	return at_go > since_load ? at_go - since_load : 0;

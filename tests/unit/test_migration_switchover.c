@@ -154,6 +154,33 @@ TEST(the_guests_clock_moves_on_by_the_time_between_save_and_load)
 	run_free(&r);
 }
 
+/* A source whose GO claims the state was saved long before this migration began. */
+static void claim_an_old_save(struct run *r)
+{
+	if (r->src->phase == MIG_PHASE_SWITCHOVER && !r->hook_done) {
+		r->src->src.state_saved_ns = 0;   /* a save at the clock's very start */
+		r->hook_done = true;
+	}
+}
+
+TEST(a_go_that_claims_too_much_moves_the_clock_no_further_than_the_migration_lasted)
+{
+	struct run r;
+
+	fake_clock_ns += 3600ull * NS_PER_S;   /* an hour after the clock's start */
+	run_setup(&r, 16, 16 * 1024, 2);
+	r.after_src_hook = claim_an_old_save;
+	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
+	uint64_t began = fake_clock_ns;
+	run_loop(&r, 200000);
+	CHECK(r.hook_done);
+	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_COMPLETED);
+	CHECK(r.host.created != NULL);
+	if (r.host.created)
+		CHECK(r.host.created->clock_advanced_ns <= fake_clock_ns - began);
+	run_free(&r);
+}
+
 /* ---- the memory digest ------------------------------------------------------------------ */
 
 static void run_verify(struct run *r, unsigned verify, bool drop)
