@@ -80,7 +80,7 @@ TEST(slow_writer_converges_without_throttling)
 	run_free(&r);
 }
 
-TEST(report_states_the_floor_beside_the_downtime)
+TEST(report_states_the_floor_and_the_pause_and_the_guests_clock_moves_on)
 {
 	struct run r;
 
@@ -117,25 +117,13 @@ TEST(report_states_the_floor_beside_the_downtime)
 	      (sr->pause_done_ns <= sr->pause_acked_ns && sr->pause_acked_ns <= sr->pause_ready_ns));
 	CHECK(strstr(text, " paused_collected_ms=") && strstr(text, " paused_saved_ms=") &&
 	      strstr(text, " paused_done_ms=") && strstr(text, " paused_ready_ms="));
-	run_free(&r);
-}
 
-/*
- * The guest's clock counts the switchover: the destination moves it on by the time between
- * the source's save of the state and the load here, worked out from GO's save-to-GO time
- * and the READY-to-GO round trip, the two hosts' clocks never compared.
- */
-TEST(the_guests_clock_moves_on_by_the_time_between_save_and_load)
-{
-	struct run r;
-
-	run_setup(&r, 16, 16 * 1024, 2);
-	r.guest->working_set = 256;
-	r.params.downtime_ms = 20;
-	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
-	run_loop(&r, 200000);
+	/*
+	 * The guest's clock counts the switchover: the destination moves it on by the time
+	 * between the source's save of the state and the load there, worked out from GO's
+	 * save-to-GO time and the READY-to-GO round trip, the two hosts' clocks never compared.
+	 */
 	const struct mig_report *dr = mig_engine_report(r.dst);
-	CHECK_EQ_U(mig_engine_report(r.src)->outcome, MIG_OUTCOME_COMPLETED);
 	CHECK(r.host.created != NULL);
 	if (r.host.created) {
 		uint64_t stood = r.dst->dst.loaded_ns - r.src->src.state_saved_ns;
@@ -148,7 +136,6 @@ TEST(the_guests_clock_moves_on_by_the_time_between_save_and_load)
 		CHECK(moved + STEP_NS >= stood && moved <= stood + STEP_NS);
 		CHECK_EQ_U(r.guest->clock_advanced_ns, 0);   /* the source's copy is not touched */
 	}
-	char text[4096];
 	mig_report_format(dr, text, sizeof(text));
 	CHECK(strstr(text, " guest_clock_advanced_ms=") != NULL);
 	run_free(&r);
