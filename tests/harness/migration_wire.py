@@ -70,6 +70,7 @@ TLS_RECORD_HEADER = 5
 TLS_APPLICATION_DATA = 23
 TLS_AEAD_TAG = 16
 TLS_NULL_SHA_MAC = 20
+OTHER = {"a->b": "b->a", "b->a": "a->b"}
 INNER_SIZES = {"a->b": {40: [GO]}, "b->a": {32: [ACCEPT, READY], 48: [RESUMED]}}
 
 
@@ -85,7 +86,8 @@ class Relay:
         forwarding its record, as a link that failed at that message would.
     `inject` ({(direction, type): bytes}) sends bytes of its own in that direction right
     after the record that carries that message, as someone on the path would (TLS then
-    refuses them); `inject_back` the same but back to the message's sender. Connections
+    refuses them); `inject_back` the same but back to the message's sender, ahead of the
+    peer's next record (its answer), so always between the two. Connections
     after the first (a source in doubt asking again) are piped through unchanged while
     `passthrough` is true, and held open, silent, while it is false. (No packet filter: this
     kernel has no tc classifiers or netfilter, and a relay that reads the framing cannot
@@ -97,6 +99,8 @@ class Relay:
         self.reset = set(reset)
         self.inject = dict(inject or {})
         self.inject_back = dict(inject_back or {})
+        self.ahead = {"a->b": b"", "b->a": b""}   # inject_back's bytes, waiting for that direction's next record
+        self.ahead_lock = threading.Lock()
         self.passthrough = passthrough
         self.null_cipher = null_cipher
         self.frozen = threading.Event()
@@ -240,10 +244,14 @@ class Relay:
                 # Noted before sending: once sent, the run may end before this thread runs again.
                 if extra or back:
                     self.injected += [k for k in keys][:1]
+                # The sender's bytes go ahead of the peer's next record, which the other
+                # direction's thread forwards: so they reach the sender after the message
+                # and before the answer to it, however the two threads are scheduled.
+                with self.ahead_lock:
+                    self.ahead[OTHER[direction]] += back
+                    ahead, self.ahead[direction] = self.ahead[direction], b""
                 try:
-                    dst.sendall(buf[:total] + extra)
-                    if back:
-                        src.sendall(back)
+                    dst.sendall(ahead + buf[:total] + extra)
                 except OSError:
                     return
                 self.seen[direction] += found
