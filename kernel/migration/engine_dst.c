@@ -245,10 +245,9 @@ static void dst_verified(struct mig_engine *e)
 		dst_fail(e, err, MIG_REASON_STATE, text);
 		return;
 	}
-	e->dst.loaded_ns = mig_now(e);
 	mig_dst_ready(&e->proto.dst);
-	e->dst.ready_ns = mig_now(e);
-	e->report.dest_load_ns = e->dst.ready_ns - e->dst.done_ns;
+	e->dst.loaded_ns = mig_now(e);
+	e->report.dest_load_ns = e->dst.loaded_ns - e->dst.done_ns;
 	e->phase = MIG_PHASE_SWITCHOVER;
 }
 
@@ -288,18 +287,19 @@ static void dst_verdict_lost(struct mig_engine *e)
 /*
  * How long the guest stood between the source's save of its state and its load here, by
  * two clocks that are never compared: the source's save-to-GO time, plus GO's one-way trip
- * (half the READY-to-GO round trip), less what passed here from the load to GO. The
- * source's figure is its word: the save came after this migration began here, so no more
- * than that is believed (a wrong figure moves only this guest's clock, within that bound).
+ * (half the READY-to-GO round trip, READY having gone with the load), less what passed
+ * here from the load to GO: the save-to-GO time less half that round trip. The source's
+ * figure is its word: the save came after this migration began here, so no more than that
+ * is believed (a wrong figure moves only this guest's clock, within that bound).
  */
 static uint64_t dst_missed_ns(struct mig_engine *e, uint64_t since_save_ns)
 {
 	uint64_t now = mig_now(e);
 	uint64_t lasted = now - e->start_ns;
-	uint64_t at_go = (since_save_ns < lasted ? since_save_ns : lasted) + (now - e->dst.ready_ns) / 2;
-	uint64_t since_load = now - e->dst.loaded_ns;
+	uint64_t believed = since_save_ns < lasted ? since_save_ns : lasted;
+	uint64_t half_round_trip = (now - e->dst.loaded_ns) / 2;
 
-	return at_go > since_load ? at_go - since_load : 0;
+	return believed > half_round_trip ? believed - half_round_trip : 0;
 }
 
 static void dst_go(struct mig_engine *e, uint64_t since_save_ns)

@@ -109,8 +109,8 @@ struct mig_engine_dst {
 	struct mig_dst_buffers *buffers;
 	uint64_t last_precopy_ns;        /* the last pre-copy round's end: the downtime's start */
 	uint64_t done_ns;                /* DONE received: the load's start */
-	uint64_t loaded_ns;              /* the state loaded (the guest's clock runs again from here) */
-	uint64_t ready_ns;               /* READY queued: with GO's arrival, a round trip */
+	uint64_t loaded_ns;              /* the state loaded and READY queued: the guest's clock runs
+					    again from here, and GO's arrival closes a round trip */
 	uint64_t resume_ns;
 	uint32_t announce_next;          /* RARP frames sent */
 	size_t rx_start, rx_end;         /* input in rx not yet fed to the protocol */
