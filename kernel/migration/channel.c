@@ -129,7 +129,6 @@ void mig_writer_init(struct mig_writer *w, uint8_t *buf, size_t cap)
 	w->start = w->end = w->unsent = 0;
 	w->open = SIZE_MAX;
 	w->open_type = 0;
-	w->bytes_total = 0;
 	w->buf = buf;
 	w->cap = cap;
 }
@@ -196,7 +195,6 @@ size_t mig_writer_end(struct mig_writer *w, size_t payload_len)
 	}
 	w->end = w->open + size;
 	w->open = SIZE_MAX;
-	w->bytes_total += size;
 	return size;
 }
 
@@ -230,7 +228,6 @@ void mig_writer_drop_unsent(struct mig_writer *w)
 	if (w->open != SIZE_MAX || w->unsent >= w->end ||
 	    !written_message(w, w->unsent, &size, &first_dropped))
 		return;
-	w->bytes_total -= w->end - w->unsent;
 	w->next_sequence = first_dropped;
 	w->end = w->unsent;
 	if (w->start == w->end)

@@ -74,7 +74,6 @@ struct mig_writer {
 	size_t unsent;                     /* first whole message not begun on the wire (start..end) */
 	size_t open;                       /* header offset of the message being built, or SIZE_MAX */
 	uint8_t open_type;
-	uint64_t bytes_total;              /* every byte ever finished */
 	uint8_t *buf;                      /* the caller's */
 	size_t cap;
 };
