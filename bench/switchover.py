@@ -217,6 +217,12 @@ def case_name(row):
     return "-"
 
 
+def aligned(title, cells):
+    """The title, then the rows of cells (strings, the first row the heads), right-aligned."""
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+    return "\n".join([title] + ["  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in cells])
+
+
 def format_pause_steps(rows):
     """Where each source's downtime went: ms from the pause to each step, then to RESUMED."""
     head = ["rate/s", "verify", "case", "collected", "saved", "done", "acked", "ready", "resumed",
@@ -228,9 +234,7 @@ def format_pause_steps(rows):
         values = [row.get(k) for k in PAUSE_STEPS] + [row.get("downtime_ms"), row.get("downtime_floor_ms")]
         cells.append([str(row["rate_pages_per_s"]), row["verify"], case_name(row)] +
                      ["-" if v is None else "%.1f" % v for v in values])
-    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
-    return "\n".join(["Where the source's downtime went (ms from the pause; acked 0: READY came first)"] +
-                     ["  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in cells])
+    return aligned("Where the source's downtime went (ms from the pause; acked 0: READY came first)", cells)
 
 
 def format_table(rows, title):
@@ -242,8 +246,7 @@ def format_table(rows, title):
             value = row.get(key)
             line.append("-" if value is None else fmt.format(value))
         cells.append(line)
-    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
-    return "\n".join([title] + ["  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in cells])
+    return aligned(title, cells)
 
 
 def main(argv=None):
