@@ -120,16 +120,15 @@ size_t mig_report_format(const struct mig_report *r, char *buf, size_t size)
 		put_ms(&o, "guest_clock_advanced_ms", r->clock_advance_ns);
 	} else if (r->pause_ready_ns) {
 		/* Where the source's downtime went, each step from the pause. */
-		put(&o, " ");
-		put_ms(&o, "paused_collected_ms", r->pause_collected_ns);
-		put(&o, " ");
-		put_ms(&o, "paused_saved_ms", r->pause_saved_ns);
-		put(&o, " ");
-		put_ms(&o, "paused_done_ms", r->pause_done_ns);
-		put(&o, " ");
-		put_ms(&o, "paused_acked_ms", r->pause_acked_ns);
-		put(&o, " ");
-		put_ms(&o, "paused_ready_ms", r->pause_ready_ns);
+		const struct { const char *key; uint64_t ns; } steps[] = {
+			{ "paused_collected_ms", r->pause_collected_ns }, { "paused_saved_ms", r->pause_saved_ns },
+			{ "paused_done_ms", r->pause_done_ns }, { "paused_acked_ms", r->pause_acked_ns },
+			{ "paused_ready_ms", r->pause_ready_ns },
+		};
+		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+			put(&o, " ");
+			put_ms(&o, steps[i].key, steps[i].ns);
+		}
 	}
 	put(&o, "\n");
 	return o.len;
