@@ -119,10 +119,9 @@ void vm_set_migrating(struct vm *vm, bool migrating)
 
 void vm_clock_advance(struct vm *vm, uint64_t ns)
 {
-	uint64_t ticks = ns / NS_PER_S * vm->tsc_hz + ns % NS_PER_S * vm->tsc_hz / NS_PER_S;
-
 	if (vm->platform.on)
 		return;
+	uint64_t ticks = ns / NS_PER_S * vm->tsc_hz + ns % NS_PER_S * vm->tsc_hz / NS_PER_S;
 	vcpu_set_guest_tsc(vm->vcpu, vcpu_guest_tsc(vm->vcpu) + ticks);
 }
 
