@@ -71,6 +71,9 @@ TLS_APPLICATION_DATA = 23
 TLS_AEAD_TAG = 16
 TLS_NULL_SHA_MAC = 20
 OTHER = {"a->b": "b->a", "b->a": "a->b"}
+# A source's records of pages or state can end in a piece of any size, 40 bytes too: GO is
+# taken by its size only once READY, which it always answers, has gone the other way.
+ANSWERS = {GO: ("b->a", READY)}
 INNER_SIZES = {"a->b": {40: [GO]}, "b->a": {32: [ACCEPT, READY], 48: [RESUMED]}}
 
 
@@ -170,6 +173,9 @@ class Relay:
         names = INNER_SIZES[direction].get(len(record) - TLS_RECORD_HEADER - TLS_AEAD_TAG)
         if not names:
             return []
+        names = [m for m in names if m not in ANSWERS or ANSWERS[m][1] in self.seen[ANSWERS[m][0]]]
+        if not names:
+            return []
         # Same-sized messages of one direction come in a fixed order (ACCEPT before READY).
         count = sum(1 for m in self.seen[direction] if m in names)
         return [names[min(count, len(names) - 1)]]
@@ -250,11 +256,12 @@ class Relay:
                 with self.ahead_lock:
                     self.ahead[OTHER[direction]] += back
                     ahead, self.ahead[direction] = self.ahead[direction], b""
+                # Seen before it goes on: the answer it draws may reach the other thread first.
+                self.seen[direction] += found
                 try:
                     dst.sendall(ahead + buf[:total] + extra)
                 except OSError:
                     return
-                self.seen[direction] += found
                 buf = buf[total:]
             if self.frozen.is_set():
                 buf = b""
