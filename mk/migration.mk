@@ -62,7 +62,8 @@ fuzz-migration-seeds: $(FUZZ_TARGETS)
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -DFERRY_HOST -I. -Iinclude \
   $(MBEDTLS_INC) $(MBEDTLS_DEFINES)
 $(BUILD)/bench/bench_migration: tests/bench/bench_migration.c $(MIGRATION_SRCS) \
-    $(MBEDTLS_SRCS) kernel/lib/format.c arch/x86/cpu_features.c arch/x86/crc32c.c
+    $(MBEDTLS_SRCS) kernel/lib/format.c kernel/lib/parse.c kernel/config.c arch/x86/cpu_features.c \
+    arch/x86/crc32c.c
 	@mkdir -p $(dir $@)
 	@echo "  BENCHCC $@"
 	@$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@

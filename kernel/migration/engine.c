@@ -169,6 +169,23 @@ uint64_t mig_pace_allowance(struct mig_engine *e)
 	return allowed > e->paced_bytes ? allowed - e->paced_bytes : 0;
 }
 
+/*
+ * While the source's guest stands still, every byte is downtime until it is applied at
+ * the other end, so the transport gets the bytes a message at a time: a TLS channel makes
+ * a record of each write, and a record leaves only once it is whole and is read only
+ * once it has all arrived. Records of one page message let the first leave and the last
+ * be read one page's encryption after they are ready, where 16 KiB records cost four.
+ * The same choice as TLS dynamic record sizing: small records where latency counts, full
+ * ones where throughput does.
+ */
+#define PAUSED_WRITE_BYTES (MIG_HEADER_BYTES + MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE + MIG_TAG_BYTES)
+
+static bool source_paused(const struct mig_engine *e)
+{
+	return e->role == MIG_ROLE_SOURCE &&
+	       (e->phase == MIG_PHASE_STOP_COPY || e->phase == MIG_PHASE_SWITCHOVER);
+}
+
 int mig_pump_out(struct mig_engine *e)
 {
 	const struct mig_transport_ops *t = e->env.transport_ops;
@@ -181,6 +198,8 @@ int mig_pump_out(struct mig_engine *e)
 		size_t room = t->writable(e->conn);
 		if (len > room)
 			len = room;
+		if (len > PAUSED_WRITE_BYTES && source_paused(e))
+			len = PAUSED_WRITE_BYTES;
 		if (len > allowance)
 			len = (size_t)allowance;
 		if (len == 0)

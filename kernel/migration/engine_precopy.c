@@ -34,6 +34,14 @@
 /* Queued ahead of the link: this long at its bandwidth, and enough to keep it saturated (link.h). */
 #define SEND_AHEAD_NS (20 * NS_PER_MS)
 #define SEND_AHEAD_MIN_BYTES (4 * MIG_LINK_SATURATED_BYTES)
+/*
+ * The guest paused, every page is a message of its own and goes to the transport as soon
+ * as it is made (engine.c hands it over in records of one message): the first byte leaves
+ * one page's copy and tag after the pause, and the destination applies each page as it
+ * arrives, so that the last one is applied one small message's work after its bytes are
+ * in, not a 32-page batch's.
+ */
+#define FINAL_BATCH_PAGES 1
 /* The queue may hold this much when the guest pauses: the drain's end. */
 #define DRAIN_SLACK_NS NS_PER_MS
 /* The state's save here and load there, against encoding it here once. */
@@ -219,10 +227,9 @@ static const uint8_t *fault_corrupts(struct mig_engine *e, uint64_t page, const 
 #endif
 
 /* Queues pages of the current round; true when the round has sent everything. */
-static bool src_send_pages(struct mig_engine *e)
+static bool src_send_pages(struct mig_engine *e, unsigned budget)
 {
 	const uint8_t *ram = mig_gops(e)->ram(e->guest);
-	unsigned budget = PAGES_PER_STEP;
 
 	if (queued_enough(e))
 		return false;
@@ -254,6 +261,26 @@ static bool src_send_pages(struct mig_engine *e)
 		e->report.pages++;
 	}
 	return e->src.cursor >= e->pages;
+}
+
+/*
+ * The stop-and-copy round's pages, each handed to the transport as soon as it is queued;
+ * true once all are queued. False when the writer or the pace has no room (the next step
+ * goes on) or the transport failed (the step's own pump reports it).
+ */
+static bool src_send_final_pages(struct mig_engine *e)
+{
+	for (;;) {
+		uint64_t cursor = e->src.cursor;
+		bool all = src_send_pages(e, FINAL_BATCH_PAGES);
+
+		if (mig_pump_out(e))
+			return false;
+		if (all)
+			return true;
+		if (e->src.cursor == cursor)
+			return false;
+	}
 }
 
 /* Closes the round in the report; false when ROUND_END could not be queued yet. */
@@ -296,6 +323,7 @@ static void src_enter_stop_copy(struct mig_engine *e)
 	e->report.estimate_ns = estimate_ns(e, dirty, true);
 	e->phase = MIG_PHASE_STOP_COPY;
 	e->src.sent_state = false;
+	mig_src_set_batch_pages(&e->proto.src, FINAL_BATCH_PAGES);
 	begin_round(e, false);
 	mig_say(e, "migration %s: stop-and-copy, %llu pages", e->report.guest, (unsigned long long)dirty);
 }
@@ -467,7 +495,7 @@ void mig_src_precopy_step(struct mig_engine *e)
 	}
 	if (e->src.draining)
 		src_drain(e);
-	else if (src_send_pages(e) && src_end_round(e, false))
+	else if (src_send_pages(e, PAGES_PER_STEP) && src_end_round(e, false))
 		src_after_round(e, e->proto.src.round - 1);
 	if (e->phase == MIG_PHASE_PRECOPY)
 		src_progress(e);
@@ -482,7 +510,7 @@ void mig_src_precopy_step(struct mig_engine *e)
 void mig_src_stop_copy_step(struct mig_engine *e)
 {
 	if (!e->src.sent_state) {
-		if (!src_send_pages(e) || !src_end_round(e, true))
+		if (!src_send_final_pages(e) || !src_end_round(e, true))
 			return;
 		long len = mig_gops(e)->state_save(e->guest, e->state_blob, VM_SNAPSHOT_MAX_BYTES);
 		if (len <= 0) {

@@ -88,7 +88,7 @@ struct mig_src {
 	/* the open PAGES batch */
 	uint8_t *batch;
 	size_t batch_len;
-	uint32_t batch_pages;
+	uint32_t batch_pages, batch_pages_max;
 	/* the current round and the whole stream */
 	uint64_t round_pages, round_bytes, pages_total;
 	uint32_t round;
@@ -129,6 +129,12 @@ int mig_src_offer(struct mig_src *s, const struct mig_offer *offer, uint8_t *str
 int mig_src_query(struct mig_src *s, uint64_t migration_id);
 /* True when another full batch of pages can be queued now. */
 bool mig_src_has_room(const struct mig_src *s);
+/*
+ * Pages per PAGES message from now on (1..MIG_BATCH_MAX_PAGES, the default; others are
+ * clamped): a receiver takes a message's pages only once its last byte and its tag are
+ * in, so a smaller batch is applied sooner after its bytes arrive.
+ */
+void mig_src_set_batch_pages(struct mig_src *s, uint32_t pages);
 /* Adds a page (data NULL: zero page) to the open batch; FERR_BUSY when no room. */
 int mig_src_page(struct mig_src *s, uint32_t page, const uint8_t *data);
 /* Closes the batch and ends the round (final: the stop-and-copy round); *out (may be NULL) gets its summary. */

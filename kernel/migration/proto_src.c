@@ -31,6 +31,7 @@ int mig_src_init(struct mig_src *s, const uint8_t *psk, size_t psk_len,
 	s->batch = NULL;
 	s->batch_len = 0;
 	s->batch_pages = 0;
+	s->batch_pages_max = MIG_BATCH_MAX_PAGES;
 	s->round_pages = s->round_bytes = s->pages_total = 0;
 	s->round = 0;
 	s->final_round_ended = s->state_sent = false;
@@ -279,6 +280,13 @@ bool mig_src_has_room(const struct mig_src *s)
 	return streaming(s) && (s->batch || mig_writer_has_room(&s->writer, MIG_PAGES));
 }
 
+void mig_src_set_batch_pages(struct mig_src *s, uint32_t pages)
+{
+	s->batch_pages_max = pages < 1 ? 1 : pages > MIG_BATCH_MAX_PAGES ? MIG_BATCH_MAX_PAGES : pages;
+	if (s->batch_pages >= s->batch_pages_max)
+		close_batch(s);
+}
+
 int mig_src_page(struct mig_src *s, uint32_t page, const uint8_t *data)
 {
 	if (!streaming(s) || s->final_round_ended || page >= s->page_limit)
@@ -295,7 +303,7 @@ int mig_src_page(struct mig_src *s, uint32_t page, const uint8_t *data)
 	s->batch_pages++;
 	s->round_pages++;
 	s->pages_total++;
-	if (s->batch_pages == MIG_BATCH_MAX_PAGES)
+	if (s->batch_pages >= s->batch_pages_max)
 		close_batch(s);
 	return 0;
 }

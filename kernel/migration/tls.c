@@ -557,6 +557,9 @@ long mig_tls_write(struct mig_tls *t, const void *buf, size_t len)
 		if (ret < 0)
 			return fail_mbed(t, ret);
 		done += (size_t)ret;
+		/* Each record goes to the stream as soon as it is made, not after the next one. */
+		if (drain(t))
+			break;
 	}
 	int err = drain(t);
 	if (err)
