@@ -441,6 +441,45 @@ TEST(state_machines_full_exchange)
 	pair_fini();
 }
 
+/*
+ * One page a message (the paused source's choice): each page is a whole message, tagged
+ * and pending, the moment it is added; the destination takes each on its own.
+ */
+TEST(a_batch_of_one_page_is_a_message_of_its_own)
+{
+	static uint8_t page[MIG_PAGE_SIZE];
+	const size_t one_page_message = MIG_HEADER_BYTES + MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE +
+					MIG_TAG_BYTES;
+	const uint8_t *out;
+	struct mig_dst_event dev;
+
+	accepted_pair(KEY, KEY);
+	memset(page, 9, sizeof(page));
+	/* By default pages wait in the open batch: nothing is pending yet. */
+	CHECK_EQ_I(mig_src_page(&src, 1, page), 0);
+	CHECK_EQ_U(mig_src_pending(&src, &out), 0);
+	/* Lowering the limit closes the open batch at once... */
+	mig_src_set_batch_pages(&src, 1);
+	CHECK_EQ_U(mig_src_pending(&src, &out), one_page_message);
+	/* ...and each page from then on is a message when it is added. */
+	CHECK_EQ_I(mig_src_page(&src, 2, page), 0);
+	CHECK_EQ_U(mig_src_pending(&src, &out), 2 * one_page_message);
+	CHECK_EQ_I(mig_src_page(&src, 3, NULL), 0);
+	CHECK_EQ_U(mig_src_pending(&src, &out),
+		   2 * one_page_message + MIG_HEADER_BYTES + MIG_PAGE_RECORD_HEADER + MIG_TAG_BYTES);
+	for (uint32_t p = 1; p <= 3; p++) {
+		CHECK_EQ_I(to_dst(&dev), 1);
+		CHECK_EQ_U(dev.kind, MIG_DST_EV_PAGE);
+		CHECK_EQ_U(dev.page, p);
+	}
+	/* Out-of-range limits are clamped: 0 means one, more than a batch means a batch. */
+	mig_src_set_batch_pages(&src, 0);
+	CHECK_EQ_U(src.batch_pages_max, 1);
+	mig_src_set_batch_pages(&src, 1000);
+	CHECK_EQ_U(src.batch_pages_max, MIG_BATCH_MAX_PAGES);
+	pair_fini();
+}
+
 TEST(wrong_key_fails_on_both_sides)
 {
 	struct mig_dst_checks checks = { .memory_available = always, .name_free = name_free };

@@ -28,6 +28,7 @@ struct pipe_end {
 	bool connected;
 	bool broken;                 /* a reset: every call fails */
 	size_t max_io;               /* bytes one read or write may move (0: unlimited) */
+	unsigned long writes;        /* write calls that moved bytes */
 };
 
 struct pipe {
@@ -72,6 +73,7 @@ static inline long pipe_write(void *ctx, const void *buf, size_t len)
 		len = PIPE_QUEUE_BYTES - q->end;
 	memcpy(q->buf + q->end, buf, len);
 	q->end += len;
+	e->writes += len > 0;
 	return (long)len;
 }
 
