@@ -207,7 +207,7 @@ struct mig_params {
 #define MIG_QUERY_MAX_INTERVAL_MS 60000
 #define MIG_THROTTLE_FIRST 20
 #define MIG_THROTTLE_STEP 10
-#define MIG_THROTTLE_MAX 95
+#define MIG_THROTTLE_MAX 99
 #define MIG_OUTRUN_ROUNDS 2          /* rounds the dirty rate outran the link before throttling */
 /* verify=after: no cost in downtime, the same faults caught (docs/migration.md "Memory digest"). */
 #define MIG_DEFAULT_VERIFY MIG_VERIFY_AFTER

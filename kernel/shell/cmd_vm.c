@@ -341,7 +341,7 @@ const struct shell_command vm_commands[] = {
 	{ "destroy", "NAME", "stop a guest and free its memory", cmd_destroy },
 	{ "pause", "NAME", "stop scheduling a guest", cmd_pause },
 	{ "unpause", "NAME", "schedule a paused guest again", cmd_unpause },
-	{ "throttle", "NAME PERCENT", "keep a guest off the CPU for PERCENT of wall time (0-95)", cmd_throttle },
+	{ "throttle", "NAME PERCENT", "keep a guest off the CPU for PERCENT of wall time (0-99)", cmd_throttle },
 	{ "console", "NAME", "show a guest's recent console output and attach to it (Ctrl-] detaches)", cmd_console },
 	{ "vminfo", "NAME", "show a guest's registers, exits, I/O and memory", cmd_vminfo },
 	{ "dirty", "NAME", "show the pages a guest wrote since the last call", cmd_dirty },

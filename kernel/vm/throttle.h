@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define THROTTLE_MAX_PERCENT 95
+#define THROTTLE_MAX_PERCENT 99            /* QEMU's cpu-throttle-maximum default */
 #define THROTTLE_RUN_MAX_NS 2000000ull           /* 2 ms: the longest run while throttled */
 #define THROTTLE_SHARE_WINDOW_NS 1000000000ull   /* 1 s: the window `cpu=` is measured over */
 

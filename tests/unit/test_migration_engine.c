@@ -93,7 +93,7 @@ TEST(no_convergence_is_abandoned_cleanly)
 {
 	struct run r;
 
-	/* Far too fast even at 95% throttle, with a small round bound. */
+	/* Far too fast even at the highest throttle, with a small round bound. */
 	run_setup(&r, 16, 16 * 1024, 4000);
 	r.guest->working_set = 512;
 	r.params.downtime_ms = 1;

@@ -101,7 +101,7 @@ TEST(unthrottling_ends_the_rest_at_once)
 	throttle_set(&t, 0);
 	CHECK(throttle_may_run(&t, now + 2 * NS_PER_MS));
 	CHECK_EQ_U(throttle_slice_ns(&t, SLICE_NS), SLICE_NS);
-	CHECK_EQ_I(throttle_set(&t, 96), FERR_RANGE);
+	CHECK_EQ_I(throttle_set(&t, 100), FERR_RANGE);
 	CHECK_EQ_U(t.percent, 0);
 }
 
