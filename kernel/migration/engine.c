@@ -171,19 +171,18 @@ uint64_t mig_pace_allowance(struct mig_engine *e)
 
 /*
  * While the source's guest stands still, every byte is downtime until it is applied at
- * the other end, so the transport gets the bytes a message at a time: a TLS channel makes
- * a record of each write, and a record leaves only once it is whole and is read only
- * once it has all arrived. Records of one page message let the first leave and the last
- * be read one page's encryption after they are ready, where 16 KiB records cost four.
- * The same choice as TLS dynamic record sizing: small records where latency counts, full
- * ones where throughput does.
+ * the other end, so the transport gets the bytes a piece at a time (one PAGES message of
+ * the stop-and-copy's batch size, engine_precopy.c): a TLS channel makes a record of each
+ * write up to 16 KiB, and a record leaves only once it is whole and is read only once it
+ * has all arrived. The same choice as TLS dynamic record sizing: small records where
+ * latency counts, full ones where throughput does.
  */
-#define PAUSED_WRITE_BYTES (MIG_HEADER_BYTES + MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE + MIG_TAG_BYTES)
-
-static bool source_paused(const struct mig_engine *e)
+static size_t paused_write_bytes(const struct mig_engine *e)
 {
-	return e->role == MIG_ROLE_SOURCE &&
-	       (e->phase == MIG_PHASE_STOP_COPY || e->phase == MIG_PHASE_SWITCHOVER);
+	if (e->role != MIG_ROLE_SOURCE ||
+	    (e->phase != MIG_PHASE_STOP_COPY && e->phase != MIG_PHASE_SWITCHOVER))
+		return SIZE_MAX;
+	return MIG_HEADER_BYTES + (size_t)e->src.final_batch_pages * MIG_PAGE_WIRE_BYTES + MIG_TAG_BYTES;
 }
 
 int mig_pump_out(struct mig_engine *e)
@@ -198,8 +197,8 @@ int mig_pump_out(struct mig_engine *e)
 		size_t room = t->writable(e->conn);
 		if (len > room)
 			len = room;
-		if (len > PAUSED_WRITE_BYTES && source_paused(e))
-			len = PAUSED_WRITE_BYTES;
+		if (len > paused_write_bytes(e))
+			len = paused_write_bytes(e);
 		if (len > allowance)
 			len = (size_t)allowance;
 		if (len == 0)

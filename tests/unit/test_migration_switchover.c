@@ -158,17 +158,18 @@ static long watching_write(struct tcp_stream *conn, const void *buf, size_t len)
 }
 
 /*
- * The paused source sends a page a message and hands the transport a message a write (a
- * TLS record of its own in the image): the first byte leaves one page after the pause,
- * and the destination applies each page as it arrives. Pre-copy keeps whole batches.
+ * The paused source sends its pages in pieces of about a millisecond of the link, at
+ * least a page and at most a batch, and hands the transport a piece a write (a TLS record
+ * of its own in the image): the first byte leaves one piece after the pause, and the
+ * destination applies each piece as it arrives. Pre-copy keeps whole batches.
  */
-TEST(the_paused_source_hands_over_a_page_at_a_time)
+static void run_paused_pieces(uint64_t link_bytes_per_step, uint32_t min_pages, uint32_t max_pages)
 {
 	struct mig_transport_ops ops = fake_transport_ops;
 	struct run r;
 
 	ops.write = watching_write;
-	run_setup(&r, 16, 16 * 1024, 2);
+	run_setup(&r, 16, link_bytes_per_step, 2);
 	r.guest->working_set = 256;
 	r.params.downtime_ms = 20;
 	CHECK_EQ_I(run_start(&r, KEY, KEY), 0);
@@ -180,17 +181,30 @@ TEST(the_paused_source_hands_over_a_page_at_a_time)
 	const struct mig_report *sr = mig_engine_report(r.src);
 	CHECK_EQ_U(sr->outcome, MIG_OUTCOME_COMPLETED);
 	uint64_t final_pages = sr->round[sr->rounds - 1].pages;
-	printf("  final round: %llu pages in %zu writes of at most %zu bytes\n",
-	       (unsigned long long)final_pages, paused_writes, paused_write_max);
-	CHECK(final_pages >= 2);   /* else there was nothing to split */
-	CHECK_EQ_U(paused_write_max, MIG_HEADER_BYTES + MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE + MIG_TAG_BYTES);
-	/* The final bytes went in pieces of at most a page message (zero pages share one). */
+	printf("  %llu B/ms: final round of %llu pages in %zu writes of at most %zu bytes\n",
+	       (unsigned long long)link_bytes_per_step, (unsigned long long)final_pages,
+	       paused_writes, paused_write_max);
+	/* A millisecond of the bandwidth the source measured when it paused, in pages. */
+	uint64_t expect_pages = sr->bandwidth_bps / 1000 / MIG_PAGE_WIRE_BYTES;
+	expect_pages = expect_pages < 1 ? 1 : expect_pages > MIG_BATCH_MAX_PAGES ? MIG_BATCH_MAX_PAGES : expect_pages;
+	CHECK_EQ_U(r.src->src.final_batch_pages, expect_pages);
+	CHECK(expect_pages >= min_pages && expect_pages <= max_pages);
+	CHECK(final_pages > expect_pages);   /* else there was nothing to split */
+	CHECK_EQ_U(paused_write_max, MIG_HEADER_BYTES + expect_pages * MIG_PAGE_WIRE_BYTES + MIG_TAG_BYTES);
+	/* The final bytes went in pieces (zero pages make some pieces smaller). */
 	CHECK(paused_writes >= sr->final_bytes / paused_write_max);
-	/* Pre-copy's rounds went in whole batches: fewer messages than pages. */
-	CHECK(r.dst->proto.dst.reader.messages < sr->pages);
+	/* Pre-copy's rounds went in whole batches: far fewer messages than pages. */
+	CHECK(r.dst->proto.dst.reader.messages < sr->pages / 2);
 	if (r.host.created)
 		CHECK(memcmp(r.guest->ram, r.host.created->ram, r.guest->bytes) == 0);
 	run_free(&r);
+}
+
+TEST(the_paused_source_hands_over_a_millisecond_of_the_link_at_a_time)
+{
+	run_paused_pieces(8 * 1024, 1, 1);       /* slow: a page a piece */
+	run_paused_pieces(16 * 1024, 2, 4);
+	run_paused_pieces(256 * 1024, 8, MIG_BATCH_MAX_PAGES);
 }
 
 /* A source whose GO claims the state was saved long before this migration began. */
