@@ -11,8 +11,8 @@ estimate from the source's report, the throttle, the digest's mode, result and t
 neighbour rows give the spinning guest's loops per second during the migration over before
 it, and the migration's throughput over the same case without the neighbour.
 
-    make bench-switchover                  # the AMD-V lab (QEMU TCG), about 10 minutes
-    make bench-switchover-bochs            # the Bochs VT-x lab: an hour or more
+    make bench-switchover                  # the AMD-V lab (QEMU TCG), 2-3 minutes idle
+    make bench-switchover-bochs            # the Bochs VT-x lab, about 15 minutes
     python3 bench/switchover.py --backend svm --rates 5,500 --verify off,after --json out.json
 
 The JSON (default build/bench/switchover-BACKEND.json) has {"ferry": rows, "qemu": rows,
