@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.netlab, pytest.mark.qemu,
 BACKEND = os.environ.get("FERRY_LINUX_MIGRATION_BACKEND", "svm")
 SLOWER = 4 if BACKEND == "vmx" else 1   # Bochs: a Linux boot and each move take minutes
 # Bochs' link carries about 1.4 MB/s: 17 pages fit 50 ms, while the writer (and the kernel
-# under it) dirties 80-240 pages a round even throttled to 95%; the operator's downtime=
+# under it) dirtied 80-240 pages a round even throttled to 95% (the maximum then); downtime=
 # gives the move a target that link can meet.
 MIGRATE_OPTIONS = " downtime=500" if BACKEND == "vmx" else ""
 BOOT_S = 300 * SLOWER

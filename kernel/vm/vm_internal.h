@@ -22,7 +22,8 @@
  * While a poller has I/O going on (kernel/poll.h): a slice of a tenth of a poller's turn.
  * A migration or a stream that needs the CPU (the channel's cipher, under an emulator)
  * takes whole turns, so a CPU-bound guest beside it gets at most about a tenth of the
- * time and costs it at most about a tenth of its throughput (issue 13's goal).
+ * time and costs it at most about a tenth of its throughput (docs/migration.md, "Pace
+ * beside busy guests").
  */
 #define VM_SLICE_BUSY_NS   (POLL_BUDGET_NS / 10)
 #define VM_STOP_REASON_MAX VCPU_STOP_REASON_MAX
