@@ -182,14 +182,14 @@ static size_t paused_write_bytes(const struct mig_engine *e)
 	if (e->role != MIG_ROLE_SOURCE ||
 	    (e->phase != MIG_PHASE_STOP_COPY && e->phase != MIG_PHASE_SWITCHOVER))
 		return SIZE_MAX;
-	return MIG_HEADER_BYTES + (size_t)e->src.final_batch_pages * MIG_PAGE_WIRE_BYTES + MIG_TAG_BYTES;
+	return MIG_HEADER_BYTES + (size_t)e->proto.src.batch_pages_max * MIG_PAGE_WIRE_BYTES + MIG_TAG_BYTES;
 }
 
 int mig_pump_out(struct mig_engine *e)
 {
 	const struct mig_transport_ops *t = e->env.transport_ops;
 	const uint8_t *data;
-	size_t len;
+	size_t len, piece = paused_write_bytes(e);
 	bool wrote = false;
 
 	while ((len = pending(e, &data)) > 0) {
@@ -197,8 +197,8 @@ int mig_pump_out(struct mig_engine *e)
 		size_t room = t->writable(e->conn);
 		if (len > room)
 			len = room;
-		if (len > paused_write_bytes(e))
-			len = paused_write_bytes(e);
+		if (len > piece)
+			len = piece;
 		if (len > allowance)
 			len = (size_t)allowance;
 		if (len == 0)

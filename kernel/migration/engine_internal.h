@@ -71,7 +71,6 @@ struct mig_engine_src {
 	bool dirty_logging, paused_by_us;
 	uint64_t connected_ns;           /* the handshake's start */
 	uint64_t pause_ns;
-	uint32_t final_batch_pages;      /* pages a message while paused (engine_precopy.c) */
 	uint64_t state_saved_ns;         /* when state_save took the guest's state (GO says since when) */
 	uint64_t cursor;                 /* next page to consider in this round */
 	bool round0;                     /* round 0 walks all of RAM, later rounds send_map */

@@ -275,7 +275,7 @@ static bool src_send_final_pages(struct mig_engine *e)
 {
 	for (;;) {
 		uint64_t cursor = e->src.cursor;
-		bool all = src_send_pages(e, e->src.final_batch_pages);
+		bool all = src_send_pages(e, e->proto.src.batch_pages_max);
 
 		if (mig_pump_out(e))
 			return false;
@@ -326,10 +326,9 @@ static void src_enter_stop_copy(struct mig_engine *e)
 	e->report.estimate_ns = estimate_ns(e, dirty, true);
 	e->phase = MIG_PHASE_STOP_COPY;
 	e->src.sent_state = false;
-	uint64_t piece_pages = e->report.bandwidth_bps * PAUSED_PIECE_NS / NS_PER_S / MIG_PAGE_WIRE_BYTES;
-	e->src.final_batch_pages = piece_pages < 1 ? 1 : piece_pages > MIG_BATCH_MAX_PAGES
-		? MIG_BATCH_MAX_PAGES : (uint32_t)piece_pages;
-	mig_src_set_batch_pages(&e->proto.src, e->src.final_batch_pages);
+	/* The protocol clamps the piece to one page .. one batch. */
+	mig_src_set_batch_pages(&e->proto.src,
+				e->report.bandwidth_bps * PAUSED_PIECE_NS / NS_PER_S / MIG_PAGE_WIRE_BYTES);
 	begin_round(e, false);
 	mig_say(e, "migration %s: stop-and-copy, %llu pages", e->report.guest, (unsigned long long)dirty);
 }

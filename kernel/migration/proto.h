@@ -134,7 +134,7 @@ bool mig_src_has_room(const struct mig_src *s);
  * clamped): a receiver takes a message's pages only once its last byte and its tag are
  * in, so a smaller batch is applied sooner after its bytes arrive.
  */
-void mig_src_set_batch_pages(struct mig_src *s, uint32_t pages);
+void mig_src_set_batch_pages(struct mig_src *s, uint64_t pages);
 /* Adds a page (data NULL: zero page) to the open batch; FERR_BUSY when no room. */
 int mig_src_page(struct mig_src *s, uint32_t page, const uint8_t *data);
 /* Closes the batch and ends the round (final: the stop-and-copy round); *out (may be NULL) gets its summary. */

@@ -280,9 +280,9 @@ bool mig_src_has_room(const struct mig_src *s)
 	return streaming(s) && (s->batch || mig_writer_has_room(&s->writer, MIG_PAGES));
 }
 
-void mig_src_set_batch_pages(struct mig_src *s, uint32_t pages)
+void mig_src_set_batch_pages(struct mig_src *s, uint64_t pages)
 {
-	s->batch_pages_max = pages < 1 ? 1 : pages > MIG_BATCH_MAX_PAGES ? MIG_BATCH_MAX_PAGES : pages;
+	s->batch_pages_max = pages < 1 ? 1 : pages > MIG_BATCH_MAX_PAGES ? MIG_BATCH_MAX_PAGES : (uint32_t)pages;
 	if (s->batch_pages >= s->batch_pages_max)
 		close_batch(s);
 }

@@ -187,7 +187,7 @@ static void run_paused_pieces(uint64_t link_bytes_per_step, uint32_t min_pages, 
 	/* A millisecond of the bandwidth the source measured when it paused, in pages. */
 	uint64_t expect_pages = sr->bandwidth_bps / 1000 / MIG_PAGE_WIRE_BYTES;
 	expect_pages = expect_pages < 1 ? 1 : expect_pages > MIG_BATCH_MAX_PAGES ? MIG_BATCH_MAX_PAGES : expect_pages;
-	CHECK_EQ_U(r.src->src.final_batch_pages, expect_pages);
+	CHECK_EQ_U(r.src->proto.src.batch_pages_max, expect_pages);
 	CHECK(expect_pages >= min_pages && expect_pages <= max_pages);
 	CHECK(final_pages > expect_pages);   /* else there was nothing to split */
 	CHECK_EQ_U(paused_write_max, MIG_HEADER_BYTES + expect_pages * MIG_PAGE_WIRE_BYTES + MIG_TAG_BYTES);
