@@ -172,30 +172,57 @@ bool mig_session_auth_check(const struct mig_session *s, const uint8_t response[
 #define CHACHA20_NONCE_BYTES 12
 #define POLY1305_KEY_BYTES 32
 
-/* Poly1305 over msg under the one-time key for the sequence number in msg's header. */
-static void message_tag(const uint8_t key[32], const uint8_t *msg, size_t len,
-			uint8_t tag[MIG_TAG_BYTES])
+/* The one-time Poly1305 key of the message with this header, under a direction's key. */
+static void one_time_key(const uint8_t key[32], const uint8_t header[MIG_HEADER_BYTES],
+			 uint8_t one_time[POLY1305_KEY_BYTES])
 {
 	static const uint8_t zeros[POLY1305_KEY_BYTES];
-	uint8_t nonce[CHACHA20_NONCE_BYTES] = { 0 }, one_time[POLY1305_KEY_BYTES];
+	uint8_t nonce[CHACHA20_NONCE_BYTES] = { 0 };
 
-	memcpy(nonce + 4, msg + 8, 8);   /* the header's sequence number, little-endian */
+	memcpy(nonce + 4, header + 8, 8);   /* the header's sequence number, little-endian */
 	mbedtls_chacha20_crypt(key, nonce, 0, sizeof(zeros), zeros, one_time);
-	mbedtls_poly1305_mac(one_time, msg, len, tag);
-	mbedtls_platform_zeroize(one_time, sizeof(one_time));
 }
 
 void mig_session_tag(const struct mig_session *s, const uint8_t *msg, size_t len,
 		     uint8_t tag[MIG_TAG_BYTES])
 {
-	message_tag(s->send_key, msg, len, tag);
+	uint8_t one_time[POLY1305_KEY_BYTES];
+
+	one_time_key(s->send_key, msg, one_time);
+	mbedtls_poly1305_mac(one_time, msg, len, tag);
+	mbedtls_platform_zeroize(one_time, sizeof(one_time));
 }
 
-bool mig_session_verify(const struct mig_session *s, const uint8_t *msg, size_t len,
-			const uint8_t tag[MIG_TAG_BYTES])
+void mig_tag_check_start(struct mig_tag_check *c, const struct mig_session *s,
+			 const uint8_t header[MIG_HEADER_BYTES])
+{
+	uint8_t one_time[POLY1305_KEY_BYTES];
+
+	one_time_key(s->recv_key, header, one_time);
+	mbedtls_poly1305_init(&c->poly);
+	mbedtls_poly1305_starts(&c->poly, one_time);
+	mbedtls_platform_zeroize(one_time, sizeof(one_time));
+	mbedtls_poly1305_update(&c->poly, header, MIG_HEADER_BYTES);
+}
+
+void mig_tag_check_update(struct mig_tag_check *c, const void *data, size_t len)
+{
+	mbedtls_poly1305_update(&c->poly, data, len);
+}
+
+bool mig_tag_check_finish(struct mig_tag_check *c, const uint8_t tag[MIG_TAG_BYTES])
 {
 	uint8_t expected[MIG_TAG_BYTES];
+	bool ok;
 
-	message_tag(s->recv_key, msg, len, expected);
-	return mig_equal_ct(expected, tag, MIG_TAG_BYTES);
+	mbedtls_poly1305_finish(&c->poly, expected);
+	mbedtls_poly1305_free(&c->poly);   /* zeroizes */
+	ok = mig_equal_ct(expected, tag, MIG_TAG_BYTES);
+	mbedtls_platform_zeroize(expected, sizeof(expected));
+	return ok;
+}
+
+void mig_tag_check_abandon(struct mig_tag_check *c)
+{
+	mbedtls_poly1305_free(&c->poly);   /* zeroizes */
 }

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mbedtls/poly1305.h"
 #include "mbedtls/sha256.h"
 #include "kernel/migration/wire.h"
 
@@ -80,8 +81,21 @@ bool mig_session_auth_check(const struct mig_session *s, const uint8_t response[
 /* Tag of an outgoing message: msg is the header (with its sequence number) then the payload. */
 void mig_session_tag(const struct mig_session *s, const uint8_t *msg, size_t len,
 		     uint8_t tag[MIG_TAG_BYTES]);
-/* True when tag is the peer's valid tag over msg. */
-bool mig_session_verify(const struct mig_session *s, const uint8_t *msg, size_t len,
-			const uint8_t tag[MIG_TAG_BYTES]);
+/*
+ * A peer's tag, checked as its message arrives: started from the header (the one-time
+ * key comes from its sequence number), fed the payload in any split, compared at the
+ * end. So the receiver's Poly1305 work goes with each piece of a message as it comes
+ * (a TLS record at a time), not all at once when a 128 KiB batch is complete.
+ */
+struct mig_tag_check {
+	mbedtls_poly1305_context poly;
+};
+void mig_tag_check_start(struct mig_tag_check *c, const struct mig_session *s,
+			 const uint8_t header[MIG_HEADER_BYTES]);
+void mig_tag_check_update(struct mig_tag_check *c, const void *data, size_t len);
+/* True when tag is the peer's valid tag over everything fed; wipes the check's state. */
+bool mig_tag_check_finish(struct mig_tag_check *c, const uint8_t tag[MIG_TAG_BYTES]);
+/* Drops a check under way (its message failed otherwise), its state wiped. */
+void mig_tag_check_abandon(struct mig_tag_check *c);
 
 #endif

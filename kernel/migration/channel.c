@@ -17,6 +17,8 @@ void mig_reader_init(struct mig_reader *r, uint8_t *buf, size_t cap)
 	r->messages = 0;
 	r->error = 0;
 	r->unexpected_type = 0;
+	r->tagging = false;
+	r->tagged = 0;
 	r->phase = MIG_READER_HEADER;
 	r->have = 0;
 	r->need = MIG_HEADER_BYTES;
@@ -34,8 +36,19 @@ int mig_reader_rebuffer(struct mig_reader *r, uint8_t *buf, size_t cap)
 	return 0;
 }
 
+/* Ends a tag check under way, its state wiped; true when the tag at buf + body matches. */
+static bool reader_tag_end(struct mig_reader *r, size_t body)
+{
+	r->tagging = false;
+	return mig_tag_check_finish(&r->tag, r->buf + body);
+}
+
 static int reader_fail(struct mig_reader *r, int err)
 {
+	if (r->tagging) {
+		r->tagging = false;
+		mig_tag_check_abandon(&r->tag);
+	}
 	r->error = err;
 	return err;
 }
@@ -70,7 +83,24 @@ static int reader_header(struct mig_reader *r)
 	if (r->need > r->cap)
 		return FERR_TOOBIG;
 	r->phase = MIG_READER_BODY;
+	if (tagged) {
+		mig_tag_check_start(&r->tag, r->session, r->buf);
+		r->tagging = true;
+		r->tagged = MIG_HEADER_BYTES;
+	}
 	return 0;
+}
+
+/* The tag check takes the payload bytes that came since it last looked (not the tag's). */
+static void reader_tag_feed(struct mig_reader *r)
+{
+	size_t body = MIG_HEADER_BYTES + r->header.length;
+	size_t end = r->have < body ? r->have : body;
+
+	if (end > r->tagged) {
+		mig_tag_check_update(&r->tag, r->buf + r->tagged, end - r->tagged);
+		r->tagged = end;
+	}
 }
 
 int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_t *used,
@@ -101,16 +131,16 @@ int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_
 				return reader_fail(r, err);
 			}
 		}
+		if (r->tagging)
+			reader_tag_feed(r);
 	}
 	*used = taken;
 	if (r->phase != MIG_READER_BODY || r->have < r->need)
 		return 0;
 
 	size_t body = MIG_HEADER_BYTES + r->header.length;
-	if (r->header.flags & MIG_FLAG_TAGGED) {
-		if (!mig_session_verify(r->session, r->buf, body, r->buf + body))
-			return reader_fail(r, FERR_AUTH);
-	}
+	if ((r->header.flags & MIG_FLAG_TAGGED) && !reader_tag_end(r, body))
+		return reader_fail(r, FERR_AUTH);
 	msg->header = r->header;
 	msg->payload = r->buf + MIG_HEADER_BYTES;
 	err = mig_payload_decode(msg, r->page_limit);

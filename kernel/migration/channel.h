@@ -38,6 +38,9 @@ struct mig_reader {
 	size_t have;                       /* bytes of the current message in buf */
 	size_t need;                       /* bytes the current message needs in total */
 	struct mig_header header;
+	struct mig_tag_check tag;          /* the current message's tag, checked as it comes */
+	bool tagging;                      /* tag holds a check under way */
+	size_t tagged;                     /* bytes of buf it has taken (header, then payload) */
 	uint8_t *buf;                      /* the caller's: a message longer than cap is refused */
 	size_t cap;
 };

@@ -48,11 +48,23 @@ TEST(hmac_sha256_rfc4231)
 	CHECK_STR(text, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
+/* A receiver's tag check, fed the payload `piece` bytes at a time. */
+static bool verify_in_pieces(const struct mig_session *s, const uint8_t *msg, size_t len,
+			     const uint8_t tag[MIG_TAG_BYTES], size_t piece)
+{
+	struct mig_tag_check c;
+
+	mig_tag_check_start(&c, s, msg);
+	for (size_t at = MIG_HEADER_BYTES; at < len; at += piece)
+		mig_tag_check_update(&c, msg + at, len - at < piece ? len - at : piece);
+	return mig_tag_check_finish(&c, tag);
+}
+
 TEST(session_keys_match_across_roles_and_differ_by_direction)
 {
 	struct mig_session s, d, wrong;
 	uint8_t resp[MIG_AUTH_BYTES], tag[MIG_TAG_BYTES];
-	const uint8_t msg[] = "header and payload, the sequence at offset 8";
+	uint8_t msg[] = "header and payload, the sequence at offset 8";
 
 	CHECK_EQ_I(mig_session_derive(&s, MIG_ROLE_SOURCE, (const uint8_t *)KEY, strlen(KEY),
 				      nonce_a, nonce_b), 0);
@@ -69,11 +81,17 @@ TEST(session_keys_match_across_roles_and_differ_by_direction)
 	CHECK(mig_session_auth_check(&s, resp));
 
 	mig_session_tag(&s, msg, sizeof(msg), tag);
-	CHECK(mig_session_verify(&d, msg, sizeof(msg), tag));
-	CHECK(!mig_session_verify(&s, msg, sizeof(msg), tag));
-	CHECK(!mig_session_verify(&wrong, msg, sizeof(msg), tag));
+	CHECK(verify_in_pieces(&d, msg, sizeof(msg), tag, sizeof(msg)));
+	/* The receiver's check takes the payload in any split. */
+	for (size_t piece = 1; piece < sizeof(msg) - MIG_HEADER_BYTES; piece += 7)
+		CHECK(verify_in_pieces(&d, msg, sizeof(msg), tag, piece));
+	CHECK(!verify_in_pieces(&s, msg, sizeof(msg), tag, sizeof(msg)));
+	CHECK(!verify_in_pieces(&wrong, msg, sizeof(msg), tag, sizeof(msg)));
+	msg[sizeof(msg) - 1] ^= 1;
+	CHECK(!verify_in_pieces(&d, msg, sizeof(msg), tag, 5));
+	msg[sizeof(msg) - 1] ^= 1;
 	tag[5] ^= 1;
-	CHECK(!mig_session_verify(&d, msg, sizeof(msg), tag));
+	CHECK(!verify_in_pieces(&d, msg, sizeof(msg), tag, sizeof(msg)));
 
 	struct mig_session none;
 	CHECK_EQ_I(mig_session_derive(&none, MIG_ROLE_SOURCE, NULL, 0, nonce_a, nonce_b), FERR_AUTH);
@@ -101,9 +119,9 @@ TEST(message_tag_uses_rfc8439_one_time_key)
 	mig_session_tag(&s, msg, sizeof(msg), tag);
 	mbedtls_poly1305_mac(one_time, msg, sizeof(msg), expect);
 	CHECK(memcmp(tag, expect, 16) == 0);
-	CHECK(mig_session_verify(&s, msg, sizeof(msg), tag));
+	CHECK(verify_in_pieces(&s, msg, sizeof(msg), tag, 3));
 	msg[9] ^= 1;   /* another sequence number: another key, another tag */
-	CHECK(!mig_session_verify(&s, msg, sizeof(msg), tag));
+	CHECK(!verify_in_pieces(&s, msg, sizeof(msg), tag, sizeof(msg)));
 }
 
 TEST(stream_sum_sees_flips_swaps_and_lengths)
