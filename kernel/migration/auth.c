@@ -221,8 +221,3 @@ bool mig_tag_check_finish(struct mig_tag_check *c, const uint8_t tag[MIG_TAG_BYT
 	mbedtls_platform_zeroize(expected, sizeof(expected));
 	return ok;
 }
-
-void mig_tag_check_abandon(struct mig_tag_check *c)
-{
-	mbedtls_poly1305_free(&c->poly);   /* zeroizes */
-}

@@ -95,7 +95,5 @@ void mig_tag_check_start(struct mig_tag_check *c, const struct mig_session *s,
 void mig_tag_check_update(struct mig_tag_check *c, const void *data, size_t len);
 /* True when tag is the peer's valid tag over everything fed; wipes the check's state. */
 bool mig_tag_check_finish(struct mig_tag_check *c, const uint8_t tag[MIG_TAG_BYTES]);
-/* Drops a check under way (its message failed otherwise), its state wiped. */
-void mig_tag_check_abandon(struct mig_tag_check *c);
 
 #endif

@@ -17,7 +17,6 @@ void mig_reader_init(struct mig_reader *r, uint8_t *buf, size_t cap)
 	r->messages = 0;
 	r->error = 0;
 	r->unexpected_type = 0;
-	r->tagging = false;
 	r->tagged = 0;
 	r->phase = MIG_READER_HEADER;
 	r->have = 0;
@@ -36,19 +35,8 @@ int mig_reader_rebuffer(struct mig_reader *r, uint8_t *buf, size_t cap)
 	return 0;
 }
 
-/* Ends a tag check under way, its state wiped; true when the tag at buf + body matches. */
-static bool reader_tag_end(struct mig_reader *r, size_t body)
-{
-	r->tagging = false;
-	return mig_tag_check_finish(&r->tag, r->buf + body);
-}
-
 static int reader_fail(struct mig_reader *r, int err)
 {
-	if (r->tagging) {
-		r->tagging = false;
-		mig_tag_check_abandon(&r->tag);
-	}
 	r->error = err;
 	return err;
 }
@@ -85,7 +73,6 @@ static int reader_header(struct mig_reader *r)
 	r->phase = MIG_READER_BODY;
 	if (tagged) {
 		mig_tag_check_start(&r->tag, r->session, r->buf);
-		r->tagging = true;
 		r->tagged = MIG_HEADER_BYTES;
 	}
 	return 0;
@@ -131,7 +118,7 @@ int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_
 				return reader_fail(r, err);
 			}
 		}
-		if (r->tagging)
+		if (r->phase == MIG_READER_BODY && (r->header.flags & MIG_FLAG_TAGGED))
 			reader_tag_feed(r);
 	}
 	*used = taken;
@@ -139,7 +126,7 @@ int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_
 		return 0;
 
 	size_t body = MIG_HEADER_BYTES + r->header.length;
-	if ((r->header.flags & MIG_FLAG_TAGGED) && !reader_tag_end(r, body))
+	if ((r->header.flags & MIG_FLAG_TAGGED) && !mig_tag_check_finish(&r->tag, r->buf + body))
 		return reader_fail(r, FERR_AUTH);
 	msg->header = r->header;
 	msg->payload = r->buf + MIG_HEADER_BYTES;

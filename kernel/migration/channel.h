@@ -38,8 +38,7 @@ struct mig_reader {
 	size_t have;                       /* bytes of the current message in buf */
 	size_t need;                       /* bytes the current message needs in total */
 	struct mig_header header;
-	struct mig_tag_check tag;          /* the current message's tag, checked as it comes */
-	bool tagging;                      /* tag holds a check under way */
+	struct mig_tag_check tag;          /* a tagged message's tag, checked as its body comes */
 	size_t tagged;                     /* bytes of buf it has taken (header, then payload) */
 	uint8_t *buf;                      /* the caller's: a message longer than cap is refused */
 	size_t cap;
