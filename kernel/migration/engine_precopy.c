@@ -4,11 +4,14 @@
  * before the pause, and the stop-and-copy itself. Portable.
  *
  * The estimate (docs/migration.md "Switchover"): the final transfer is the last dirty
- * pages, the state as it would be saved now (its actual size) and the closing messages,
- * at the link's smoothed bandwidth (link.h), plus one round trip, plus the state's
- * save and the destination's load (taken as three times what encoding the state here
- * takes), plus with verify=before hashing all of RAM at the pause, which overlaps the
- * transfer. The engine stops when that fits the downtime target, having first let the
+ * pages in the pieces the pause sends them in, the state as it would be saved now (its
+ * actual size) and the closing messages, at the link's smoothed bandwidth (link.h),
+ * plus the hand-over's two round trips (READY back; GO out and RESUMED back), plus the
+ * state's save and the destination's load (taken as three times what encoding the
+ * state here takes), plus with verify=before hashing all of RAM at the pause, which
+ * overlaps the transfer. It predicts the source's measure of the downtime, pause to
+ * RESUMED; the report's floor counts one round trip, the least any hand-over needs.
+ * The engine stops when the estimate fits the downtime target, having first let the
  * transport drain: a paused guest would wait for the queue too.
  *
  * Auto-converge throttles only while the dirty rate truly outruns the link: when the
@@ -47,6 +50,12 @@
 #define PAUSED_PIECE_NS NS_PER_MS
 /* The queue may hold this much when the guest pauses: the drain's end. */
 #define DRAIN_SLACK_NS NS_PER_MS
+/*
+ * Round trips from the pause to RESUMED: the final bytes' READY, then GO and RESUMED.
+ * The second is the price of a hand-over in which the source keeps the guest until the
+ * destination has all of it (docs/migration.md "Failures").
+ */
+#define HANDOVER_ROUND_TRIPS 2
 /* The state's save here and load there, against encoding it here once. */
 #define STATE_COST_FACTOR 3
 /* A projection of more rounds than this counts as never. */
@@ -102,12 +111,21 @@ static void measure_state(struct mig_engine *e)
 	e->src.state_ns = mig_now(e) - start;
 }
 
-/* Wire bytes of the stop-and-copy with `dirty` pages: pages, ROUND_END, STATE, DONE. */
-static uint64_t final_bytes(const struct mig_engine *e, uint64_t dirty)
+/* Pages a piece while the guest is paused: about PAUSED_PIECE_NS of the link, one page .. one batch. */
+static uint64_t paused_piece_pages(struct mig_engine *e)
 {
-	uint64_t batches = (dirty + MIG_BATCH_MAX_PAGES - 1) / MIG_BATCH_MAX_PAGES;
+	uint64_t pages = bandwidth(e) * PAUSED_PIECE_NS / NS_PER_S / MIG_PAGE_WIRE_BYTES;
 
-	return dirty * MIG_PAGE_WIRE_BYTES + batches * MIG_FRAME_OVERHEAD +
+	return pages < 1 ? 1 : pages > MIG_BATCH_MAX_PAGES ? MIG_BATCH_MAX_PAGES : pages;
+}
+
+/* Wire bytes of the stop-and-copy with `dirty` pages: pages, ROUND_END, STATE, DONE. */
+static uint64_t final_bytes(struct mig_engine *e, uint64_t dirty)
+{
+	uint64_t piece = paused_piece_pages(e);
+	uint64_t pieces = (dirty + piece - 1) / piece;
+
+	return dirty * MIG_PAGE_WIRE_BYTES + pieces * MIG_FRAME_OVERHEAD +
 	       MIG_ROUND_END_BYTES + MIG_FRAME_OVERHEAD +
 	       e->report.state_bytes + MIG_FRAME_OVERHEAD + MIG_DONE_BYTES + MIG_FRAME_OVERHEAD;
 }
@@ -129,7 +147,7 @@ static uint64_t estimate_ns(struct mig_engine *e, uint64_t dirty, bool with_veri
 		if (hash > wire)
 			wire = hash;
 	}
-	return wire + e->src.link.rtt_ns + STATE_COST_FACTOR * e->src.state_ns;
+	return wire + HANDOVER_ROUND_TRIPS * e->src.link.rtt_ns + STATE_COST_FACTOR * e->src.state_ns;
 }
 
 /* The largest dirty set whose stop-and-copy fits the target (0 when not even none does). */
@@ -326,9 +344,7 @@ static void src_enter_stop_copy(struct mig_engine *e)
 	e->report.estimate_ns = estimate_ns(e, dirty, true);
 	e->phase = MIG_PHASE_STOP_COPY;
 	e->src.sent_state = false;
-	/* The protocol clamps the piece to one page .. one batch. */
-	mig_src_set_batch_pages(&e->proto.src,
-				e->report.bandwidth_bps * PAUSED_PIECE_NS / NS_PER_S / MIG_PAGE_WIRE_BYTES);
+	mig_src_set_batch_pages(&e->proto.src, paused_piece_pages(e));
 	begin_round(e, false);
 	mig_say(e, "migration %s: stop-and-copy, %llu pages", e->report.guest, (unsigned long long)dirty);
 }

@@ -104,6 +104,13 @@ TEST(report_states_the_floor_and_the_pause_and_the_guests_clock_moves_on)
 	/* On the simulated link the downtime is the floor within a step or two. */
 	CHECK(sr->downtime_src_ns <= sr->floor_ns + 3 * STEP_NS);
 	CHECK(sr->estimate_ns > 0 && sr->estimate_ns <= (uint64_t)r.params.downtime_ms * NS_PER_MS);
+	/*
+	 * The estimate, held against the target, predicts the source's measure: the final
+	 * bytes (in the pieces the pause sends) at the bandwidth as the pause saw it, and the
+	 * hand-over's two round trips, READY's and GO-to-RESUMED.
+	 */
+	uint64_t wire_at_pause = sr->final_bytes * NS_PER_S / sr->bandwidth_bps;
+	CHECK(sr->estimate_ns + NS_PER_US >= wire_at_pause + 2 * sr->rtt_ns);
 	char text[4096];
 	mig_report_format(sr, text, sizeof(text));
 	CHECK(strstr(text, " downtime_floor_ms=") != NULL);
