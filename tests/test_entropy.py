@@ -11,7 +11,7 @@ from harness.machine import FerryMachine
 
 KEY_LINE = re.compile(r"^migration_key = ([0-9a-f]{64})$", re.M)
 CASES = ("memcpy", "ChaCha20-Poly1305 encrypt", "AES-128-GCM encrypt (tables)",
-         "HMAC-SHA1 (NULL suite's MAC)", "Poly1305 (v1 message tags)")
+         "HMAC-SHA1 (NULL suite's MAC)", "Poly1305 alone (AEAD MAC)")
 
 pytestmark = pytest.mark.qemu
 

@@ -36,7 +36,8 @@ from harness.migration import (KEY, OTHER_KEY, PROGRESS, corrupt_lines, counter_
                                witness_lines)
 from harness.machine import backend_emulator
 from harness.paths import BUILD
-from harness.migration_wire import ABORT, GO, READY, RESUMED, Relay, header, messages, read_all
+from harness.migration_wire import (ABORT, GO, PROTOCOL_VERSION, READY, RESUMED, Relay, header,
+                                    messages, read_all)
 from harness.netlab import NetLab, netlab_available
 
 AVAILABLE, WHY = netlab_available()
@@ -727,7 +728,7 @@ def test_hostile_streams_leave_the_listener_serving(lab, a, b):
 
     def hello_then_garbage():
         with connect() as s:
-            s.sendall(header(1, 40) + struct.pack("<IHBB", 0x47494D46, 3, 1, 0) + bytes(32))
+            s.sendall(header(1, 40) + struct.pack("<IHBB", 0x47494D46, PROTOCOL_VERSION, 1, 0) + bytes(32))
             s.sendall(b"\x16\x03\x03\x00\x40" + os.urandom(64))
             results["tls"] = read_all(s, 20)
 
@@ -750,7 +751,7 @@ def test_hostile_streams_leave_the_listener_serving(lab, a, b):
     replies = messages(results["v1"][0])
     assert [m[:3] for m in replies] == [(ABORT, 0, 0)], replies
     reason, length = struct.unpack("<HH", replies[0][3][:4])
-    assert reason == 1 and b"speaks protocol v3 (TLS) only" in replies[0][3][4:4 + length], replies
+    assert reason == 1 and b"speaks protocol v4 (TLS) only" in replies[0][3][4:4 + length], replies
     # The current hello followed by bytes that are no TLS: a TLS alert record (21), then the close.
     assert results["tls"][0][:1] in (b"", b"\x15"), results["tls"]
     for case in ("random", "truncated", "oversized"):

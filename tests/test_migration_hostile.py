@@ -37,8 +37,8 @@ from harness import netns
 from harness.machine import ConsoleTimeout, backend_emulator
 from harness.migration import (KEY, corrupt_lines, guests, parse_report, parse_reports, pump,
                                settled, wait_memtest, wait_output)
-from harness.migration_wire import (ABORT, AUTH, GO, PAGES, READY, RESUMED, STATE, Relay,
-                                    header, messages, read_all)
+from harness.migration_wire import (ABORT, AUTH, GO, PAGES, PROTOCOL_VERSION, READY, RESUMED,
+                                    STATE, Relay, header, messages, read_all)
 from harness.netlab import BRIDGE, NetLab, netlab_available
 
 AVAILABLE, WHY = netlab_available()
@@ -55,7 +55,7 @@ ALIASES = ["198.18.0.%d" % n for n in (3, 4, 5, 6, 7)]   # extra addresses of th
 # sent as an empty header and one byte.
 EMPTY_TYPES = {4: "ACCEPT", 10: "READY", 11: "GO"}
 PROTOCOL_REASON = 8
-HELLO_MAGIC, VERSION, ROLE_SOURCE = 0x47494D46, 3, 1   # the channel's version hello (preamble.h)
+HELLO_MAGIC, ROLE_SOURCE = 0x47494D46, 1   # the channel's version hello (preamble.h)
 NOT_A_HELLO = "the peer is not a Ferry migration source (its first bytes are no HELLO)"
 
 
@@ -143,7 +143,7 @@ def answers(*machines):
 
 
 def hello_bytes():
-    return header(1, 40) + struct.pack("<IHBB", HELLO_MAGIC, VERSION, ROLE_SOURCE, 0) + bytes(32)
+    return header(1, 40) + struct.pack("<IHBB", HELLO_MAGIC, PROTOCOL_VERSION, ROLE_SOURCE, 0) + bytes(32)
 
 
 # ---- item 1: seventeen bytes -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /*
- * HMAC-SHA256 over mbedTLS's SHA-256, session key derivation, AUTH responses and
- * message tags (auth.h). mbedTLS's generic md.c HMAC is not used because it
+ * HMAC-SHA256 over mbedTLS's SHA-256, session key derivation and AUTH responses
+ * (auth.h). mbedTLS's generic md.c HMAC is not used because it
  * allocates its contexts on a heap the image does not have.
  */
 #include "kernel/migration/auth.h"
@@ -8,9 +8,7 @@
 #include <string.h>
 
 #include "kernel/lib/errors.h"
-#include "mbedtls/chacha20.h"
 #include "mbedtls/platform_util.h"
-#include "mbedtls/poly1305.h"
 
 #define HMAC_INNER_PAD 0x36
 #define HMAC_OUTER_PAD 0x5c
@@ -121,8 +119,6 @@ int mig_session_derive(struct mig_session *s, enum mig_role role, const uint8_t 
 	mig_hmac_sha256(session, sizeof(session), d2s_label, sizeof(d2s_label) - 1, d2s);
 	mig_hmac_key_init(&s->send, role == MIG_ROLE_SOURCE ? s2d : d2s, MIG_HMAC_BYTES);
 	mig_hmac_key_init(&s->recv, role == MIG_ROLE_SOURCE ? d2s : s2d, MIG_HMAC_BYTES);
-	memcpy(s->send_key, role == MIG_ROLE_SOURCE ? s2d : d2s, sizeof(s->send_key));
-	memcpy(s->recv_key, role == MIG_ROLE_SOURCE ? d2s : s2d, sizeof(s->recv_key));
 	memcpy(s->own_nonce, own_nonce, MIG_NONCE_BYTES);
 	memcpy(s->peer_nonce, peer_nonce, MIG_NONCE_BYTES);
 	mbedtls_platform_zeroize(session, sizeof(session));
@@ -165,59 +161,6 @@ bool mig_session_auth_check(const struct mig_session *s, const uint8_t response[
 
 	auth_response(&s->recv, s->own_nonce, s->peer_nonce, expected);
 	ok = mig_equal_ct(expected, response, MIG_AUTH_BYTES);
-	mbedtls_platform_zeroize(expected, sizeof(expected));
-	return ok;
-}
-
-#define CHACHA20_NONCE_BYTES 12
-#define POLY1305_KEY_BYTES 32
-
-/* The one-time Poly1305 key of the message with this header, under a direction's key. */
-static void one_time_key(const uint8_t key[32], const uint8_t header[MIG_HEADER_BYTES],
-			 uint8_t one_time[POLY1305_KEY_BYTES])
-{
-	static const uint8_t zeros[POLY1305_KEY_BYTES];
-	uint8_t nonce[CHACHA20_NONCE_BYTES] = { 0 };
-
-	memcpy(nonce + 4, header + 8, 8);   /* the header's sequence number, little-endian */
-	mbedtls_chacha20_crypt(key, nonce, 0, sizeof(zeros), zeros, one_time);
-}
-
-void mig_session_tag(const struct mig_session *s, const uint8_t *msg, size_t len,
-		     uint8_t tag[MIG_TAG_BYTES])
-{
-	uint8_t one_time[POLY1305_KEY_BYTES];
-
-	one_time_key(s->send_key, msg, one_time);
-	mbedtls_poly1305_mac(one_time, msg, len, tag);
-	mbedtls_platform_zeroize(one_time, sizeof(one_time));
-}
-
-void mig_tag_check_start(struct mig_tag_check *c, const struct mig_session *s,
-			 const uint8_t header[MIG_HEADER_BYTES])
-{
-	uint8_t one_time[POLY1305_KEY_BYTES];
-
-	one_time_key(s->recv_key, header, one_time);
-	mbedtls_poly1305_init(&c->poly);
-	mbedtls_poly1305_starts(&c->poly, one_time);
-	mbedtls_platform_zeroize(one_time, sizeof(one_time));
-	mbedtls_poly1305_update(&c->poly, header, MIG_HEADER_BYTES);
-}
-
-void mig_tag_check_update(struct mig_tag_check *c, const void *data, size_t len)
-{
-	mbedtls_poly1305_update(&c->poly, data, len);
-}
-
-bool mig_tag_check_finish(struct mig_tag_check *c, const uint8_t tag[MIG_TAG_BYTES])
-{
-	uint8_t expected[MIG_TAG_BYTES];
-	bool ok;
-
-	mbedtls_poly1305_finish(&c->poly, expected);
-	mbedtls_poly1305_free(&c->poly);   /* zeroizes */
-	ok = mig_equal_ct(expected, tag, MIG_TAG_BYTES);
 	mbedtls_platform_zeroize(expected, sizeof(expected));
 	return ok;
 }

@@ -1,5 +1,5 @@
 /*
- * Message framing, sequence numbers and tags (channel.h).
+ * Message framing and sequence numbers (channel.h).
  */
 #include "kernel/migration/channel.h"
 
@@ -9,15 +9,12 @@
 
 void mig_reader_init(struct mig_reader *r, uint8_t *buf, size_t cap)
 {
-	r->session = NULL;
-	r->allow_untagged_abort = false;
 	r->accept = 0;
 	r->page_limit = 0;
 	r->next_sequence = 0;
 	r->messages = 0;
 	r->error = 0;
 	r->unexpected_type = 0;
-	r->tagged = 0;
 	r->phase = MIG_READER_HEADER;
 	r->have = 0;
 	r->need = MIG_HEADER_BYTES;
@@ -43,13 +40,12 @@ static int reader_fail(struct mig_reader *r, int err)
 
 /*
  * The header is in buf: decides from it alone whether the message is acceptable
- * now (type, flags, length limits, sequence, tag) and how many bytes it needs.
+ * now (type, flags, length limits, sequence) and how many bytes it needs.
  */
 static int reader_header(struct mig_reader *r)
 {
 	struct mig_header *h = &r->header;
 	int err = mig_header_decode(r->buf, h);
-	bool tagged;
 
 	if (err)
 		return err;
@@ -59,35 +55,11 @@ static int reader_header(struct mig_reader *r)
 	}
 	if (h->sequence != r->next_sequence)
 		return FERR_PROTO;
-	tagged = h->flags & MIG_FLAG_TAGGED;
-	if (r->session) {
-		bool untagged_ok = r->allow_untagged_abort && h->type == MIG_ABORT;
-		if (!tagged && !untagged_ok)
-			return FERR_AUTH;
-	} else if (tagged) {
-		return FERR_PROTO;
-	}
-	r->need = MIG_HEADER_BYTES + h->length + (tagged ? MIG_TAG_BYTES : 0);
+	r->need = MIG_HEADER_BYTES + h->length;
 	if (r->need > r->cap)
 		return FERR_TOOBIG;
 	r->phase = MIG_READER_BODY;
-	if (tagged) {
-		mig_tag_check_start(&r->tag, r->session, r->buf);
-		r->tagged = MIG_HEADER_BYTES;
-	}
 	return 0;
-}
-
-/* The tag check takes the payload bytes that came since it last looked (not the tag's). */
-static void reader_tag_feed(struct mig_reader *r)
-{
-	size_t body = MIG_HEADER_BYTES + r->header.length;
-	size_t end = r->have < body ? r->have : body;
-
-	if (end > r->tagged) {
-		mig_tag_check_update(&r->tag, r->buf + r->tagged, end - r->tagged);
-		r->tagged = end;
-	}
 }
 
 int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_t *used,
@@ -118,16 +90,11 @@ int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_
 				return reader_fail(r, err);
 			}
 		}
-		if (r->phase == MIG_READER_BODY && (r->header.flags & MIG_FLAG_TAGGED))
-			reader_tag_feed(r);
 	}
 	*used = taken;
 	if (r->phase != MIG_READER_BODY || r->have < r->need)
 		return 0;
 
-	size_t body = MIG_HEADER_BYTES + r->header.length;
-	if ((r->header.flags & MIG_FLAG_TAGGED) && !mig_tag_check_finish(&r->tag, r->buf + body))
-		return reader_fail(r, FERR_AUTH);
 	msg->header = r->header;
 	msg->payload = r->buf + MIG_HEADER_BYTES;
 	err = mig_payload_decode(msg, r->page_limit);
@@ -141,7 +108,6 @@ int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_
 
 void mig_writer_init(struct mig_writer *w, uint8_t *buf, size_t cap)
 {
-	w->session = NULL;
 	w->next_sequence = 0;
 	w->start = w->end = w->unsent = 0;
 	w->open = SIZE_MAX;
@@ -169,7 +135,7 @@ int mig_writer_rebuffer(struct mig_writer *w, uint8_t *buf, size_t cap)
 
 static size_t frame_max(unsigned type)
 {
-	return MIG_HEADER_BYTES + mig_payload_max(type) + MIG_TAG_BYTES;
+	return MIG_HEADER_BYTES + mig_payload_max(type);
 }
 
 bool mig_writer_has_room(const struct mig_writer *w, unsigned type)
@@ -198,7 +164,7 @@ size_t mig_writer_end(struct mig_writer *w, size_t payload_len)
 {
 	struct mig_header h = {
 		.type = w->open_type,
-		.flags = w->session ? MIG_FLAG_TAGGED : 0,
+		.flags = 0,
 		.length = (uint32_t)payload_len,
 		.sequence = w->next_sequence++,
 	};
@@ -206,10 +172,6 @@ size_t mig_writer_end(struct mig_writer *w, size_t payload_len)
 	size_t size = MIG_HEADER_BYTES + payload_len;
 
 	mig_header_encode(frame, &h);
-	if (w->session) {
-		mig_session_tag(w->session, frame, size, frame + size);
-		size += MIG_TAG_BYTES;
-	}
 	w->end = w->open + size;
 	w->open = SIZE_MAX;
 	return size;
@@ -232,7 +194,7 @@ static bool written_message(const struct mig_writer *w, size_t at, size_t *size,
 
 	if (mig_header_decode(w->buf + at, &h))
 		return false;
-	*size = MIG_HEADER_BYTES + h.length + ((h.flags & MIG_FLAG_TAGGED) ? MIG_TAG_BYTES : 0);
+	*size = MIG_HEADER_BYTES + h.length;
 	*sequence = h.sequence;
 	return true;
 }

@@ -1,8 +1,10 @@
 /*
  * Framing of the migration stream: a reader that assembles messages from bytes in
  * any split, checks header limits before buffering a payload, verifies sequence
- * numbers and tags, and decodes payloads; and a writer that builds messages in its
- * own buffer, numbers and tags them, and hands out the bytes to send.
+ * numbers, and decodes payloads; and a writer that builds messages in its own
+ * buffer, numbers them, and hands out the bytes to send. The stream runs inside
+ * TLS, which authenticates it (wire.h); the sequence numbers catch a stream that was
+ * assembled wrongly.
  *
  * Sans-IO and portable: no allocation. The buffers are the caller's, so that a
  * connection holds a small one until it has accepted a stream of pages.
@@ -14,20 +16,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/migration/auth.h"
 #include "kernel/migration/wire.h"
 
 /*
  * Where the reader is in the current message. HEADER: collecting the 16 header bytes.
  * BODY: the header was parsed and accepted, so how many bytes the message needs is
- * known (exactly 16 for an empty untagged message, which is complete at once).
+ * known (exactly 16 for an empty message, which is complete at once).
  * DELIVERED: the message was handed out; the next feed starts a new one.
  */
 enum mig_reader_phase { MIG_READER_HEADER, MIG_READER_BODY, MIG_READER_DELIVERED };
 
 struct mig_reader {
-	const struct mig_session *session; /* NULL until keys exist: messages untagged */
-	bool allow_untagged_abort;         /* until the peer proved the key: an ABORT may be untagged */
 	uint32_t accept;                   /* MIG_TYPE_BIT of each type the peer may send now */
 	uint64_t page_limit;               /* page numbers must be below this */
 	uint64_t next_sequence;
@@ -38,8 +37,6 @@ struct mig_reader {
 	size_t have;                       /* bytes of the current message in buf */
 	size_t need;                       /* bytes the current message needs in total */
 	struct mig_header header;
-	struct mig_tag_check tag;          /* a tagged message's tag, checked as its body comes */
-	size_t tagged;                     /* bytes of buf it has taken (header, then payload) */
 	uint8_t *buf;                      /* the caller's: a message longer than cap is refused */
 	size_t cap;
 };
@@ -53,10 +50,9 @@ int mig_reader_rebuffer(struct mig_reader *r, uint8_t *buf, size_t cap);
  * Consumes up to len bytes (*used says how many). Returns 1 with *msg filled
  * (valid until the next call) when a message is complete and valid, 0 when more
  * bytes are needed, or a negative ferry_err (sticky: FERR_TOOBIG for a length over
- * its type's limit or the buffer, FERR_AUTH for a missing or bad tag, FERR_PROTO
- * otherwise, with unexpected_type set when the type is not in `accept`). Whether a
- * message is acceptable (type, length, tag, sequence) is decided from its 16 header
- * bytes, before any payload byte is buffered.
+ * its type's limit or the buffer, FERR_PROTO otherwise, with unexpected_type set when
+ * the type is not in `accept`). Whether a message is acceptable (type, flags, length,
+ * sequence) is decided from its 16 header bytes, before any payload byte is buffered.
  *
  * Progress: a call with len > 0 consumes at least one byte or fails. Input loops
  * rely on it (and the fuzzers trap on a call that breaks it).
@@ -70,7 +66,6 @@ int mig_reader_feed(struct mig_reader *r, const uint8_t *data, size_t len, size_
 #define MIG_SMALL_WRITER_CAPACITY (3 * MIG_SMALL_FRAME_MAX)
 
 struct mig_writer {
-	const struct mig_session *session; /* NULL until keys exist */
 	uint64_t next_sequence;
 	size_t start, end;                 /* bytes [start, end) wait to be sent */
 	size_t unsent;                     /* first whole message not begun on the wire (start..end) */
@@ -95,7 +90,7 @@ bool mig_writer_has_room(const struct mig_writer *w, unsigned type);
  * or NULL when it does not fit yet or another message is open.
  */
 uint8_t *mig_writer_begin(struct mig_writer *w, unsigned type);
-/* Closes the open message with payload_len bytes: header, sequence, tag. Returns its wire size. */
+/* Closes the open message with payload_len bytes: header and sequence. Returns its wire size. */
 size_t mig_writer_end(struct mig_writer *w, size_t payload_len);
 /* Drops the open message (nothing of it is sent). */
 void mig_writer_cancel(struct mig_writer *w);

@@ -33,12 +33,12 @@ static const struct mig_type_info type_info[MIG_TYPE_COUNT] = {
 };
 
 /* Everything but the page stream fits a small frame (wire.h MIG_SMALL_FRAME_MAX). */
-_Static_assert(MIG_HEADER_BYTES + MIG_OFFER_BYTES + MIG_TAG_BYTES <= MIG_SMALL_FRAME_MAX,
+_Static_assert(MIG_HEADER_BYTES + MIG_OFFER_BYTES <= MIG_SMALL_FRAME_MAX,
 	       "an OFFER must fit a small frame");
-_Static_assert(MIG_HEADER_BYTES + MIG_HELLO_BYTES + MIG_TAG_BYTES <= MIG_SMALL_FRAME_MAX,
+_Static_assert(MIG_HEADER_BYTES + MIG_HELLO_BYTES <= MIG_SMALL_FRAME_MAX,
 	       "a HELLO must fit a small frame");
 _Static_assert(MIG_TYPE_COUNT <= 32, "MIG_TYPE_BIT sets are 32 bits wide");
-_Static_assert(MIG_HEADER_BYTES + MIG_VERDICT_MAX_BYTES + MIG_TAG_BYTES <= MIG_SMALL_FRAME_MAX,
+_Static_assert(MIG_HEADER_BYTES + MIG_VERDICT_MAX_BYTES <= MIG_SMALL_FRAME_MAX,
 	       "a VERDICT must fit a small frame: a destination sends small messages only");
 
 static const char *const answer_names[MIG_ANSWER_COUNT] = {

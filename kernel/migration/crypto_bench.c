@@ -21,7 +21,7 @@ static const char *const case_names[CRYPTO_BENCH_CASES] = {
 	[CASE_CHACHAPOLY] = "ChaCha20-Poly1305 encrypt",
 	[CASE_GCM] = "AES-128-GCM encrypt (tables)",
 	[CASE_HMAC_SHA1] = "HMAC-SHA1 (NULL suite's MAC)",
-	[CASE_POLY1305] = "Poly1305 (v1 message tags)",
+	[CASE_POLY1305] = "Poly1305 alone (AEAD MAC)",
 };
 
 struct bench_ctx {

@@ -19,7 +19,7 @@
  * sends the hash of every page after the switchover, so that the pages that differ
  * are named exactly.
  *
- * A CRC is no defence against a forger (the messages' tags are): it catches memory
+ * A CRC is no defence against a forger (the channel's TLS is): it catches memory
  * that the migration got wrong, such as a write the dirty tracking missed. Portable.
  */
 #ifndef FERRY_MIGRATION_DIGEST_H

@@ -182,7 +182,7 @@ static size_t paused_write_bytes(const struct mig_engine *e)
 	if (e->role != MIG_ROLE_SOURCE ||
 	    (e->phase != MIG_PHASE_STOP_COPY && e->phase != MIG_PHASE_SWITCHOVER))
 		return SIZE_MAX;
-	return MIG_HEADER_BYTES + (size_t)e->proto.src.batch_pages_max * MIG_PAGE_WIRE_BYTES + MIG_TAG_BYTES;
+	return MIG_HEADER_BYTES + (size_t)e->proto.src.batch_pages_max * MIG_PAGE_WIRE_BYTES;
 }
 
 int mig_pump_out(struct mig_engine *e)

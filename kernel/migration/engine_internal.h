@@ -28,8 +28,8 @@
 /* Transport reads in one step: a step must stay short (the console and the NIC share the poller). */
 #define MIG_READS_PER_STEP 8
 #define MIG_RX_BYTES 16384
-/* A wire frame's bytes around its payload: header and tag. */
-#define MIG_FRAME_OVERHEAD (MIG_HEADER_BYTES + MIG_TAG_BYTES)
+/* A wire frame's bytes around its payload: its header. */
+#define MIG_FRAME_OVERHEAD MIG_HEADER_BYTES
 /* verify=before groups at most this many pages in one sum (VM_MAX_MEMORY_MIB / MIG_DIGEST_GROUPS). */
 #define MIG_DIGEST_GROUP_MAX_PAGES (MIG_MAX_PAGES / MIG_DIGEST_GROUPS)
 

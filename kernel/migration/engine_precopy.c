@@ -30,7 +30,7 @@
 
 /*
  * Pages queued per step: one batch. A step must stay short (the console and the NIC
- * share the poller loop); under Bochs, copying and tagging 128 KiB takes milliseconds.
+ * share the poller loop); under Bochs, copying and encrypting 128 KiB takes milliseconds.
  */
 #define PAGES_PER_STEP MIG_BATCH_MAX_PAGES
 #define PROGRESS_INTERVAL_NS NS_PER_S
@@ -41,8 +41,8 @@
  * The guest paused, the pages go in pieces of about this much of the link's time, each
  * handed to the transport as soon as it is made (engine.c writes a piece at a time: a
  * TLS record, or two, of its own). A burst pays every stage's latency for its first and
- * last piece (the source tags and encrypts a whole piece before it leaves; the
- * destination checks and applies one only once all of it is in), so small pieces where
+ * last piece (the source encrypts a whole record before it leaves; the destination
+ * decrypts a record only once all of it is in, and applies a piece once it is whole), so small pieces where
  * the link is slow (one page under Bochs, where a page's encryption alone takes 1.6 ms);
  * where it is fast, pieces large enough that the per-message and per-record work does
  * not slow the burst below the pre-copy's rate (a batch, 128 KiB, at 130 MB/s and up).

@@ -28,8 +28,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 2: the migration channel over TLS 1.2; 3: GO carries the source's save-to-GO time. */
-#define MIG_PREAMBLE_VERSION 3               /* a plain number: the refusal's text spells it */
+/*
+ * 2: the migration channel over TLS 1.2; 3: GO carries the source's save-to-GO time;
+ * 4: the messages inside TLS carry no Poly1305 tag of their own (wire.h).
+ */
+#define MIG_PREAMBLE_VERSION 4               /* a plain number: the refusal's text spells it */
 #define MIG_PREAMBLE_HEADER_BYTES 16
 #define MIG_PREAMBLE_HELLO_PAYLOAD 40
 #define MIG_PREAMBLE_HELLO_BYTES (MIG_PREAMBLE_HEADER_BYTES + MIG_PREAMBLE_HELLO_PAYLOAD)

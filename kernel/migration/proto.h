@@ -3,8 +3,8 @@
  * (mig_*_input), events come out one at a time, and the bytes to send wait in the
  * machine's writer (mig_*_pending / mig_*_consume). No I/O, no guest calls, no
  * clock: the engine (engine_src.c, engine_dst.c) drives them. Every message is
- * checked against the state (order), its limits and, after the handshake, its tag
- * and sequence.
+ * checked against the state (order), its limits and its sequence number (the TLS
+ * channel under it authenticates every byte).
  *
  * Message order (docs/migration.md):
  *   source                          destination
@@ -131,8 +131,8 @@ int mig_src_query(struct mig_src *s, uint64_t migration_id);
 bool mig_src_has_room(const struct mig_src *s);
 /*
  * Pages per PAGES message from now on (1..MIG_BATCH_MAX_PAGES, the default; others are
- * clamped): a receiver takes a message's pages only once its last byte and its tag are
- * in, so a smaller batch is applied sooner after its bytes arrive.
+ * clamped): a receiver takes a message's pages only once its last byte is in, so a
+ * smaller batch is applied sooner after its bytes arrive.
  */
 void mig_src_set_batch_pages(struct mig_src *s, uint64_t pages);
 /* Adds a page (data NULL: zero page) to the open batch; FERR_BUSY when no room. */

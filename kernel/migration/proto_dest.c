@@ -196,8 +196,6 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 		mig_writer_put(&d->writer, MIG_HELLO, payload, sizeof(payload));
 		mig_session_derive(&d->session, MIG_ROLE_DEST, d->psk, d->psk_len, d->nonce,
 				   m->u.hello.nonce);
-		d->reader.session = &d->session;
-		d->reader.allow_untagged_abort = true;
 		d->state = MIG_DST_WAIT_AUTH;
 		return 0;
 	}
@@ -206,12 +204,9 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 		if (type != MIG_AUTH)
 			break;
 		if (!mig_session_auth_check(&d->session, m->u.auth)) {
-			/* Untagged: the source cannot check a tag made from a key it lacks. */
 			put_reason(d, MIG_ABORT, MIG_REASON_AUTH, "wrong migration key");
 			return dst_fail(d, FERR_AUTH, "source does not hold our migration key");
 		}
-		d->writer.session = &d->session;
-		d->reader.allow_untagged_abort = false;
 		mig_session_auth_response(&d->session, response);
 		mig_writer_put(&d->writer, MIG_AUTH, response, sizeof(response));
 		d->state = MIG_DST_WAIT_OFFER;
@@ -240,7 +235,7 @@ static int dst_handle(struct mig_dst *d, const struct mig_msg *m, struct mig_dst
 			d->pages = m->payload;
 			d->pages_len = m->header.length;
 			d->pages_at = 0;
-			d->round_bytes += MIG_HEADER_BYTES + m->header.length + MIG_TAG_BYTES;
+			d->round_bytes += MIG_HEADER_BYTES + m->header.length;
 			return 0;
 		}
 		if (type == MIG_ROUND_END) {
@@ -333,10 +328,7 @@ static const char *dst_read_error(struct mig_dst *d, int rc, char *buf, size_t s
 			     mig_type_name(d->reader.unexpected_type));
 		return buf;
 	}
-	return rc == FERR_AUTH && d->state == MIG_DST_WAIT_AUTH
-		? "wrong migration key: the source's proof failed"
-		: rc == FERR_AUTH ? "bad message tag from source"
-		: rc == FERR_TOOBIG ? "oversized message from source"
+	return rc == FERR_TOOBIG ? "oversized message from source"
 		: "malformed message from source";
 }
 

@@ -110,9 +110,6 @@ static int src_handle(struct mig_src *s, const struct mig_msg *m, struct mig_src
 		if (mig_session_derive(&s->session, MIG_ROLE_SOURCE, s->psk, s->psk_len, s->nonce,
 				       m->u.hello.nonce))
 			return src_fail(s, FERR_AUTH, "no migration_key configured on this host");
-		s->writer.session = &s->session;
-		s->reader.session = &s->session;
-		s->reader.allow_untagged_abort = true;
 		mig_session_auth_response(&s->session, response);
 		mig_writer_put(&s->writer, MIG_AUTH, response, sizeof(response));
 		s->state = MIG_SRC_WAIT_AUTH;
@@ -122,7 +119,6 @@ static int src_handle(struct mig_src *s, const struct mig_msg *m, struct mig_src
 			break;
 		if (!mig_session_auth_check(&s->session, m->u.auth))
 			return src_fail(s, FERR_AUTH, "destination does not hold our migration key");
-		s->reader.allow_untagged_abort = false;
 		s->state = MIG_SRC_AUTHENTICATED;
 		ev->kind = MIG_SRC_EV_AUTHENTICATED;
 		return 1;
@@ -185,10 +181,7 @@ static const char *src_read_error(struct mig_src *s, int rc, char *buf, size_t s
 			     mig_type_name(s->reader.unexpected_type));
 		return buf;
 	}
-	return rc == FERR_AUTH && s->state == MIG_SRC_WAIT_AUTH
-		? "wrong migration key: the destination's proof failed"
-		: rc == FERR_AUTH ? "bad message tag from destination"
-		: rc == FERR_TOOBIG ? "oversized message from destination"
+	return rc == FERR_TOOBIG ? "oversized message from destination"
 		: "malformed message from destination";
 }
 

@@ -3,7 +3,7 @@
  * blob, in stream order, kept by both ends (the source as it encodes, the destination
  * as it decodes) and compared before READY. It guards against a stream that was
  * assembled wrongly (lost, doubled or misplaced records, codec bugs), end to end, at a
- * few bytes per cycle; it is not a security mechanism: the per-message tags are.
+ * few bytes per cycle; it is not a security mechanism: the channel's TLS is.
  *
  * Four 64-bit lanes take the input's 8-byte words in turn, each step
  * lane = rotl(lane + word * K2, 31) * K1; the result mixes the lanes and the length.

@@ -1,12 +1,13 @@
 /*
  * The live-migration wire format, protocol v1 (docs/migration.md is the reference).
  *
- * Every message is a 16-byte header, a payload and, once the handshake has made
- * session keys, a 16-byte Poly1305 tag over header and payload (auth.h). All
- * integers are little-endian. The header:
+ * Every message is a 16-byte header and a payload. The messages run inside the
+ * channel's TLS (tls.h), whose records authenticate and number every byte, so they
+ * carry no tag of their own (protocol 4; until 3 each carried a Poly1305 tag, flag
+ * 0x01, now refused). All integers are little-endian. The header:
  *
  *   offset 0  u8  type      enum mig_type
- *   offset 1  u8  flags     MIG_FLAG_TAGGED when a tag follows the payload
+ *   offset 1  u8  flags     zero
  *   offset 2  u16 reserved  zero
  *   offset 4  u32 length    payload bytes, at most mig_payload_max(type)
  *   offset 8  u64 sequence  0 for each side's first message, then +1 per message
@@ -30,7 +31,6 @@
 #define MIG_PROTO_VERSION 1
 #define MIG_HELLO_MAGIC 0x47494d46u      /* "FMIG" read as a little-endian u32 */
 #define MIG_HEADER_BYTES 16
-#define MIG_TAG_BYTES 16                 /* Poly1305 */
 #define MIG_NONCE_BYTES 32
 #define MIG_AUTH_BYTES 32
 #define MIG_PAGE_SIZE 4096u
@@ -53,21 +53,21 @@
 /* A page record: u32 page number, u8 kind, 3 zero bytes, then 4096 bytes when FULL. */
 #define MIG_PAGE_RECORD_HEADER 8
 #define MIG_PAGES_MAX_PAYLOAD (MIG_BATCH_MAX_PAGES * (MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE))
-/* The largest message on the wire: a full batch with its header and tag. */
-#define MIG_FRAME_MAX (MIG_HEADER_BYTES + MIG_PAGES_MAX_PAYLOAD + MIG_TAG_BYTES)
+/* The largest message on the wire: a full batch with its header. */
+#define MIG_FRAME_MAX (MIG_HEADER_BYTES + MIG_PAGES_MAX_PAYLOAD)
 /*
  * The largest message of the handshake, of a query and of everything a destination
  * sends (REFUSE and ABORT with their longest text): what a side buffers before it
  * has accepted a stream of pages. Every type but PAGES, STATE and DIGEST fits.
  */
-#define MIG_SMALL_FRAME_MAX (MIG_HEADER_BYTES + MIG_REASON_MAX_BYTES + MIG_TAG_BYTES)
+#define MIG_SMALL_FRAME_MAX (MIG_HEADER_BYTES + MIG_REASON_MAX_BYTES)
 
-#define MIG_FLAG_TAGGED 0x01u
-#define MIG_FLAGS_KNOWN MIG_FLAG_TAGGED
+/* No header flag is defined: a message with any set is refused. */
+#define MIG_FLAGS_KNOWN 0u
 
 enum mig_type {
-	MIG_HELLO = 1,      /* both: version, role, nonce (never tagged) */
-	MIG_AUTH = 2,       /* both: response to the peer's nonce (first tagged message) */
+	MIG_HELLO = 1,      /* both: version, role, nonce */
+	MIG_AUTH = 2,       /* both: response to the peer's nonce */
 	MIG_OFFER = 3,      /* source: the guest's description */
 	MIG_ACCEPT = 4,     /* destination: shell created, memory reserved */
 	MIG_REFUSE = 5,     /* destination: reason code + text */
@@ -101,7 +101,7 @@ enum mig_reason {
 	MIG_REASON_CPU = 5,         /* the guest's CPU feature mask is not offered here */
 	MIG_REASON_NAME = 6,        /* a guest of that name exists here */
 	MIG_REASON_INVALID = 7,     /* a malformed or out-of-range offer */
-	MIG_REASON_PROTOCOL = 8,    /* a message out of order, malformed, or with a bad tag */
+	MIG_REASON_PROTOCOL = 8,    /* a message out of order or malformed */
 	MIG_REASON_CHECKSUM = 9,    /* the stream checksum did not match */
 	MIG_REASON_STATE = 10,      /* the vCPU/device state was refused by vm_snapshot_load */
 	MIG_REASON_CANCELLED = 11,  /* an operator cancelled */

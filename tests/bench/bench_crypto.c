@@ -8,7 +8,7 @@
  * - the primitives of the suites mbedTLS 2.28 offers: ChaCha20-Poly1305 (the default
  *   suite), AES-128-GCM in mbedTLS's table code (what Ferry could run without SSE:
  *   the image is built with -mgeneral-regs-only), HMAC-SHA1 (the NULL suites' MAC),
- *   Poly1305 (protocol v1's per-message tags, still inside TLS: auth.h);
+ *   Poly1305 alone (the AEAD's MAC; protocol 3's per-message tags, dropped in 4);
  * - the channel itself (kernel/migration/tls.c): a source and a destination channel
  *   over an in-memory pipe (tests/unit/tls_pipe.h), 64 MiB of plaintext written at
  *   one end and read at the other, with the ChaCha20-Poly1305 and the NULL ECDHE-PSK
@@ -196,7 +196,7 @@ static const struct bench_case cases[] = {
 #else
 	{ "AES-128-GCM encrypt, tables (no AES-NI)", run_gcm },
 	{ "HMAC-SHA1 (NULL suite's MAC)", run_hmac_sha1 },
-	{ "Poly1305 (v1 message tags, inside TLS)", run_poly1305 },
+	{ "Poly1305 alone (the AEAD's MAC)", run_poly1305 },
 	{ "channel, ECDHE-PSK-CHACHA20-POLY1305", run_channel_chachapoly },
 	{ "channel, ECDHE-PSK-NULL-SHA (none)", run_channel_null },
 #endif

@@ -1,8 +1,8 @@
 /*
  * libFuzzer target: the migration stream reader (channel.c) and payload codec
  * (codec.c). The input's first two bytes give a chunk size; the rest is cut into
- * chunks of that size and fed to a reader without keys and to one with a session,
- * both accepting every type, and is also decoded as a payload of every type.
+ * chunks of that size and fed to a reader accepting every type, and is also decoded
+ * as a payload of every type.
  * Findings: a crash or sanitizer report; a feed that takes no bytes without giving
  * a message or failing (the reader stalled); a message over its type's limits or
  * its buffer; a page record at or over the page limit; a payload that decodes but
@@ -13,16 +13,14 @@
 #include <string.h>
 
 #include "migration_fuzz.h"
-#include "kernel/migration/auth.h"
 #include "kernel/migration/channel.h"
 #include "kernel/migration/wire.h"
 
 #define PAGE_LIMIT 4096
 #define ALL_TYPES 0xffffffffu
 
-static struct mig_reader plain, keyed;
-static uint8_t plain_buf[MIG_FRAME_MAX], keyed_buf[MIG_FRAME_MAX];
-static struct mig_session dst_session, src_session;
+static struct mig_reader reader;
+static uint8_t reader_buf[MIG_FRAME_MAX];
 
 /* The payload encoded again from what the decoder made of it; its length, or 0 when opaque. */
 static size_t reencode(const struct mig_msg *m, uint8_t *out)
@@ -89,7 +87,7 @@ static void feed(struct mig_reader *r, const uint8_t *data, size_t size, size_t 
 	}
 }
 
-/* Frames of every type, untagged and tagged by the source's session: where mutation starts. */
+/* Frames of every type, fed in chunks of 8 and of 256 bytes: where mutation starts. */
 static void write_seeds(void)
 {
 	static uint8_t seed[2 + MIG_SMALL_FRAME_MAX * 2 + MIG_FRAME_MAX];
@@ -98,7 +96,7 @@ static void write_seeds(void)
 	struct mig_writer w;
 	char name[32];
 
-	for (unsigned tagged = 0; tagged < 2; tagged++)
+	for (unsigned small = 0; small < 2; small++)
 		for (unsigned type = 1; type < MIG_TYPE_COUNT; type++) {
 			size_t len = mig_payload_min(type), n;
 			const uint8_t *out;
@@ -124,23 +122,18 @@ static void write_seeds(void)
 				len = mig_encode_answer(payload, &a);
 			}
 			mig_writer_init(&w, wbuf, sizeof(wbuf));
-			w.session = tagged ? &src_session : NULL;
 			mig_writer_put(&w, type, payload, len);
 			n = mig_writer_pending(&w, &out);
 			seed[0] = 0;
-			seed[1] = (uint8_t)(tagged ? 7 : 0xff);   /* chunks of 8 or 256 bytes */
+			seed[1] = (uint8_t)(small ? 7 : 0xff);   /* chunks of 8 or 256 bytes */
 			memcpy(seed + 2, out, n);
-			snprintf(name, sizeof(name), "%s-%s", mig_type_name(type), tagged ? "tagged" : "plain");
+			snprintf(name, sizeof(name), "%s-%s", mig_type_name(type), small ? "chunk8" : "chunk256");
 			fuzz_write_seed(name, seed, 2 + n);
 		}
 }
 
 static void fuzz_initialize(void)
 {
-	mig_session_derive(&dst_session, MIG_ROLE_DEST, (const uint8_t *)FUZZ_KEY, strlen(FUZZ_KEY),
-			   fuzz_nonce_dst, fuzz_nonce_src);
-	mig_session_derive(&src_session, MIG_ROLE_SOURCE, (const uint8_t *)FUZZ_KEY, strlen(FUZZ_KEY),
-			   fuzz_nonce_src, fuzz_nonce_dst);
 	write_seeds();
 }
 
@@ -154,17 +147,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 2;
 	size -= 2;
 
-	mig_reader_init(&plain, plain_buf, sizeof(plain_buf));
-	plain.accept = ALL_TYPES;
-	plain.page_limit = PAGE_LIMIT;
-	feed(&plain, data, size, chunk);
-
-	mig_reader_init(&keyed, keyed_buf, sizeof(keyed_buf));
-	keyed.session = &dst_session;
-	keyed.allow_untagged_abort = true;
-	keyed.accept = ALL_TYPES;
-	keyed.page_limit = PAGE_LIMIT;
-	feed(&keyed, data, size, chunk);
+	mig_reader_init(&reader, reader_buf, sizeof(reader_buf));
+	reader.accept = ALL_TYPES;
+	reader.page_limit = PAGE_LIMIT;
+	feed(&reader, data, size, chunk);
 
 	/* The payload decoder on its own, for every type. */
 	for (unsigned type = 1; type < MIG_TYPE_COUNT; type++) {

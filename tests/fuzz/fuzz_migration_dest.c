@@ -3,8 +3,8 @@
  * accepted offer (a 16 MiB guest). The first input byte picks the mode:
  *   even: the rest goes in as raw bytes (forged, truncated, replayed streams);
  *   odd:  the rest is a list of messages (u8 type, u16 length, payload) that are
- *         framed, numbered and tagged with the real session key, so the fuzzer
- *         reaches every state past the tag check.
+ *         framed and numbered in sequence, so the fuzzer reaches every state past
+ *         the header checks.
  * The driver answers events as the engine would (ready, resumed). Findings: a crash
  * or sanitizer report; a feed that takes no bytes, gives no event and does not fail
  * outside the states that wait for the driver (a stall); a page number over the
@@ -71,7 +71,6 @@ static void setup(void)
 	src_to_dst();
 	FUZZ_CHECK(dst.state == MIG_DST_PRECOPY);   /* the valid handshake must work */
 	mig_writer_init(&forger, forger_buf, sizeof(forger_buf));
-	forger.session = &src.session;
 	forger.next_sequence = src.writer.next_sequence;
 }
 
@@ -174,7 +173,7 @@ static void write_seeds(void)
 		seed[k + 2] = (uint8_t)(h.length >> 8);
 		memcpy(seed + k + MSG_HEAD, stream + at + MIG_HEADER_BYTES, h.length);
 		k += MSG_HEAD + h.length;
-		at += MIG_HEADER_BYTES + h.length + MIG_TAG_BYTES;
+		at += MIG_HEADER_BYTES + h.length;
 	}
 	fuzz_write_seed("messages", seed, k);
 	mig_src_fini(&src);

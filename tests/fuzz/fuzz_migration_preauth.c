@@ -236,12 +236,11 @@ static void write_seeds(void)
 		seed[1] = 0xff;
 		/* A valid HELLO, then an AUTH that proves nothing. */
 		len += hello(seed + len, peer);
-		struct mig_header auth = { .type = MIG_AUTH, .flags = MIG_FLAG_TAGGED,
-					   .length = MIG_AUTH_BYTES, .sequence = 1 };
+		struct mig_header auth = { .type = MIG_AUTH, .length = MIG_AUTH_BYTES, .sequence = 1 };
 		mig_header_encode(seed + len, &auth);
 		len += MIG_HEADER_BYTES;
-		memset(seed + len, 0x5a, MIG_AUTH_BYTES + MIG_TAG_BYTES);
-		len += MIG_AUTH_BYTES + MIG_TAG_BYTES;
+		memset(seed + len, 0x5a, MIG_AUTH_BYTES);
+		len += MIG_AUTH_BYTES;
 		snprintf(name, sizeof(name), "case%u-hello-auth", c);
 		fuzz_write_seed(name, seed, len);
 		/* The 17 bytes of issue 12 item 1, for every type with an empty payload. */

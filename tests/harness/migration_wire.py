@@ -14,8 +14,9 @@ from harness import netns
 from harness.netlab import BRIDGE_IP
 
 MIGRATION_PORT = 8002
+PROTOCOL_VERSION = 4   # the channel's version hello (kernel/migration/preamble.h)
 HEADER_BYTES = 16
-TAG_BYTES = 16
+TAG_BYTES = 16         # v1's tag, on a v1 peer's clear-text ABORT; no message inside TLS has one
 FLAG_TAGGED = 1
 HELLO, AUTH, OFFER, ACCEPT, PAGES, ROUND_END, STATE, DONE = 1, 2, 3, 4, 6, 7, 8, 9
 READY, GO, RESUMED, ABORT, QUERY, ANSWER = 10, 11, 12, 13, 14, 15
@@ -55,12 +56,12 @@ def messages(data):
 
 
 # Protocol v2: the source's clear-text version hello, then TLS records (RFC 5246 6.2: u8
-# type, u16 version, u16 length). The messages inside TLS are still v1's (header 16 +
-# payload + tag 16). With the lab's default cipher, ChaCha20-Poly1305 (a 16-byte tag per
+# type, u16 version, u16 length). The messages inside TLS are v1's header and payload, with
+# no tag since protocol 4. With the lab's default cipher, ChaCha20-Poly1305 (a 16-byte tag per
 # record, no explicit nonce), the engine writes each small message as a record of its own,
-# so a message shows in the size of its record: GO 40 bytes from A (its payload: the source's
-# save-to-GO time), ACCEPT and then READY 32
-# and RESUMED 48 (its payload: the destination's downtime and load time) from B; no other
+# so a message shows in the size of its record: GO 24 bytes from A (its payload: the source's
+# save-to-GO time), ACCEPT and then READY 16
+# and RESUMED 32 (its payload: the destination's downtime and load time) from B; no other
 # message of that direction has those sizes before RESUMED (a verify=after VERDICT, which
 # follows it, can: the tests that withhold RESUMED migrate with verify=off). With
 # migration_cipher = none (TLS's NULL cipher: the plaintext and a 20-byte HMAC-SHA1 per
@@ -71,10 +72,10 @@ TLS_APPLICATION_DATA = 23
 TLS_AEAD_TAG = 16
 TLS_NULL_SHA_MAC = 20
 OTHER = {"a->b": "b->a", "b->a": "a->b"}
-# A source's records of pages or state can end in a piece of any size, 40 bytes too: GO is
+# A source's records of pages or state can end in a piece of any size, 24 bytes too: GO is
 # taken by its size only once READY, which it always answers, has gone the other way.
 ANSWERS = {GO: ("b->a", READY)}
-INNER_SIZES = {"a->b": {40: [GO]}, "b->a": {32: [ACCEPT, READY], 48: [RESUMED]}}
+INNER_SIZES = {"a->b": {24: [GO]}, "b->a": {16: [ACCEPT, READY], 32: [RESUMED]}}
 
 
 class Relay:
@@ -197,9 +198,9 @@ class Relay:
                     break
             if len(data) < HEADER_BYTES:
                 break
-            mtype, flags, _, length, _ = struct.unpack("<BBHIQ", data[:HEADER_BYTES])
+            mtype, _, _, length, _ = struct.unpack("<BBHIQ", data[:HEADER_BYTES])
             found.append(mtype)
-            skip = HEADER_BYTES + length + (TAG_BYTES if flags & FLAG_TAGGED else 0)
+            skip = HEADER_BYTES + length
         inner[0], inner[1] = data, skip
         return found
 

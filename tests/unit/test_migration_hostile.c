@@ -191,7 +191,7 @@ static struct tcp_stream silent_src, silent_dst;
 static void lose_go(struct run *r)
 {
 	if (!r->hook_done && r->src->go_sent) {
-		r->link.to_dst.len -= MIG_HEADER_BYTES + MIG_TAG_BYTES;   /* GO, written, unread */
+		r->link.to_dst.len -= MIG_HEADER_BYTES + MIG_GO_BYTES;   /* GO, written, unread */
 		fake_link_init(&silent_path, 0, &silent_src, &silent_dst);
 		r->src->conn = &silent_src;   /* from now on the source talks to nobody */
 		r->hook_done = true;
@@ -355,8 +355,8 @@ TEST(silent_destination_meets_the_handshake_deadline)
 
 /*
  * The source hangs mid pre-copy; someone trickles the bytes of a message that never
- * completes. The destination counts verified messages, not bytes: it gives up one
- * reply timeout after the last verified message, bytes still coming.
+ * completes. The destination counts whole messages, not bytes: it gives up one
+ * reply timeout after the last whole message, bytes still coming.
  */
 static void freeze_then_trickle(struct run *r)
 {
@@ -364,8 +364,7 @@ static void freeze_then_trickle(struct run *r)
 	static size_t at;
 
 	if (!r->hook_done && r->dst->phase == MIG_PHASE_PRECOPY && r->dst->report.pages > 100) {
-		struct mig_header h = { .type = MIG_PAGES, .flags = MIG_FLAG_TAGGED,
-					.length = MIG_PAGE_WIRE_BYTES };
+		struct mig_header h = { .type = MIG_PAGES, .length = MIG_PAGE_WIRE_BYTES };
 		r->src_frozen = true;
 		r->hook_done = true;
 		r->hook_arg = (int)(r->dst->last_rx_ns / NS_PER_MS);
@@ -391,7 +390,7 @@ TEST(liveness_counts_verified_messages_not_bytes)
 	CHECK(r.hook_done);
 	CHECK(mig_engine_finished(r.dst));
 	CHECK(reason_has(r.dst, "source stopped sending"));
-	/* One reply timeout after the last verified message, though bytes came all along. */
+	/* One reply timeout after the last whole message, though bytes came all along. */
 	uint64_t gave_up_ms = r.dst->start_ns / NS_PER_MS + mig_engine_report(r.dst)->total_ns / NS_PER_MS;
 	CHECK(gave_up_ms >= (uint64_t)r.hook_arg + MIG_DEFAULT_REPLY_TIMEOUT_MS);
 	CHECK(gave_up_ms <= (uint64_t)r.hook_arg + MIG_DEFAULT_REPLY_TIMEOUT_MS + 5);

@@ -12,7 +12,6 @@
 #include "tests/unit/migration_pair.h"
 #include "kernel/migration/stream_sum.h"
 #include "kernel/migration/wire.h"
-#include "mbedtls/poly1305.h"
 
 #define KEY "correct horse battery staple"
 
@@ -48,23 +47,10 @@ TEST(hmac_sha256_rfc4231)
 	CHECK_STR(text, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
-/* A receiver's tag check, fed the payload `piece` bytes at a time. */
-static bool verify_in_pieces(const struct mig_session *s, const uint8_t *msg, size_t len,
-			     const uint8_t tag[MIG_TAG_BYTES], size_t piece)
-{
-	struct mig_tag_check c;
-
-	mig_tag_check_start(&c, s, msg);
-	for (size_t at = MIG_HEADER_BYTES; at < len; at += piece)
-		mig_tag_check_update(&c, msg + at, len - at < piece ? len - at : piece);
-	return mig_tag_check_finish(&c, tag);
-}
-
 TEST(session_keys_match_across_roles_and_differ_by_direction)
 {
 	struct mig_session s, d, wrong;
-	uint8_t resp[MIG_AUTH_BYTES], tag[MIG_TAG_BYTES];
-	uint8_t msg[] = "header and payload, the sequence at offset 8";
+	uint8_t resp[MIG_AUTH_BYTES];
 
 	CHECK_EQ_I(mig_session_derive(&s, MIG_ROLE_SOURCE, (const uint8_t *)KEY, strlen(KEY),
 				      nonce_a, nonce_b), 0);
@@ -80,48 +66,11 @@ TEST(session_keys_match_across_roles_and_differ_by_direction)
 	mig_session_auth_response(&d, resp);
 	CHECK(mig_session_auth_check(&s, resp));
 
-	mig_session_tag(&s, msg, sizeof(msg), tag);
-	CHECK(verify_in_pieces(&d, msg, sizeof(msg), tag, sizeof(msg)));
-	/* The receiver's check takes the payload in any split. */
-	for (size_t piece = 1; piece < sizeof(msg) - MIG_HEADER_BYTES; piece += 7)
-		CHECK(verify_in_pieces(&d, msg, sizeof(msg), tag, piece));
-	CHECK(!verify_in_pieces(&s, msg, sizeof(msg), tag, sizeof(msg)));
-	CHECK(!verify_in_pieces(&wrong, msg, sizeof(msg), tag, sizeof(msg)));
-	msg[sizeof(msg) - 1] ^= 1;
-	CHECK(!verify_in_pieces(&d, msg, sizeof(msg), tag, 5));
-	msg[sizeof(msg) - 1] ^= 1;
-	tag[5] ^= 1;
-	CHECK(!verify_in_pieces(&d, msg, sizeof(msg), tag, sizeof(msg)));
-
 	struct mig_session none;
 	CHECK_EQ_I(mig_session_derive(&none, MIG_ROLE_SOURCE, NULL, 0, nonce_a, nonce_b), FERR_AUTH);
 	mig_session_wipe(&s);
 	mig_session_wipe(&d);
 	mig_session_wipe(&wrong);
-}
-
-/* The one-time Poly1305 key follows RFC 8439 2.6 (test vector 2.6.2). */
-TEST(message_tag_uses_rfc8439_one_time_key)
-{
-	static const uint8_t one_time[32] = {
-		0x8a, 0xd5, 0xa0, 0x8b, 0x90, 0x5f, 0x81, 0xcc, 0x81, 0x50, 0x40, 0x27, 0x4a, 0xb2,
-		0x94, 0x71, 0xa8, 0x33, 0xb6, 0x37, 0xe3, 0xfd, 0x0d, 0xa5, 0x08, 0xdb, 0xb8, 0xe2,
-		0xfd, 0xd1, 0xa6, 0x46 };
-	struct mig_session s;
-	uint8_t msg[40], tag[MIG_TAG_BYTES], expect[16];
-
-	memset(&s, 0, sizeof(s));
-	for (unsigned i = 0; i < 32; i++)
-		s.send_key[i] = s.recv_key[i] = (uint8_t)(0x80 + i);
-	memset(msg, 0x42, sizeof(msg));
-	for (unsigned i = 0; i < 8; i++)
-		msg[8 + i] = (uint8_t)i;   /* sequence 0x0706050403020100: nonce 0..0 00 01 .. 07 */
-	mig_session_tag(&s, msg, sizeof(msg), tag);
-	mbedtls_poly1305_mac(one_time, msg, sizeof(msg), expect);
-	CHECK(memcmp(tag, expect, 16) == 0);
-	CHECK(verify_in_pieces(&s, msg, sizeof(msg), tag, 3));
-	msg[9] ^= 1;   /* another sequence number: another key, another tag */
-	CHECK(!verify_in_pieces(&s, msg, sizeof(msg), tag, sizeof(msg)));
 }
 
 TEST(stream_sum_sees_flips_swaps_and_lengths)
@@ -460,14 +409,13 @@ TEST(state_machines_full_exchange)
 }
 
 /*
- * One page a message (the paused source's choice): each page is a whole message, tagged
+ * One page a message (the paused source's choice): each page is a whole message, numbered
  * and pending, the moment it is added; the destination takes each on its own.
  */
 TEST(a_batch_of_one_page_is_a_message_of_its_own)
 {
 	static uint8_t page[MIG_PAGE_SIZE];
-	const size_t one_page_message = MIG_HEADER_BYTES + MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE +
-					MIG_TAG_BYTES;
+	const size_t one_page_message = MIG_HEADER_BYTES + MIG_PAGE_RECORD_HEADER + MIG_PAGE_SIZE;
 	const uint8_t *out;
 	struct mig_dst_event dev;
 
@@ -484,7 +432,7 @@ TEST(a_batch_of_one_page_is_a_message_of_its_own)
 	CHECK_EQ_U(mig_src_pending(&src, &out), 2 * one_page_message);
 	CHECK_EQ_I(mig_src_page(&src, 3, NULL), 0);
 	CHECK_EQ_U(mig_src_pending(&src, &out),
-		   2 * one_page_message + MIG_HEADER_BYTES + MIG_PAGE_RECORD_HEADER + MIG_TAG_BYTES);
+		   2 * one_page_message + MIG_HEADER_BYTES + MIG_PAGE_RECORD_HEADER);
 	for (uint32_t p = 1; p <= 3; p++) {
 		CHECK_EQ_I(to_dst(&dev), 1);
 		CHECK_EQ_U(dev.kind, MIG_DST_EV_PAGE);
@@ -511,7 +459,7 @@ TEST(wrong_key_fails_on_both_sides)
 	to_src(&sev);
 	CHECK_EQ_I(to_dst(&dev), FERR_AUTH);
 	CHECK(strstr(dst.error, "key") != NULL);
-	CHECK_EQ_I(to_src(&sev), 1);                 /* ...and tells it, untagged */
+	CHECK_EQ_I(to_src(&sev), 1);                 /* ...and tells it */
 	CHECK_EQ_U(sev.kind, MIG_SRC_EV_ABORTED);
 	CHECK_EQ_U(sev.reason, MIG_REASON_AUTH);
 	pair_fini();
@@ -524,7 +472,7 @@ TEST(wrong_key_fails_on_both_sides)
 	to_dst(&dev);
 	const uint8_t *p;
 	size_t len = mig_dst_pending(&dst, &p), used;
-	uint8_t forged[MIG_HEADER_BYTES + MIG_AUTH_BYTES + MIG_TAG_BYTES];
+	uint8_t forged[MIG_HEADER_BYTES + MIG_AUTH_BYTES];
 	CHECK_EQ_U(len, sizeof(forged));
 	memcpy(forged, p, len);
 	forged[MIG_HEADER_BYTES + 3] ^= 1;           /* the AUTH response itself */
@@ -553,14 +501,13 @@ TEST(no_key_refuses_both_ways)
 	pair_fini();
 }
 
-/* A writer with the source's session: forges well-tagged messages of any content. */
+/* A writer that goes on with the source's numbering: forges in-sequence messages of any content. */
 static struct mig_writer forger;
 static uint8_t forger_buf[MIG_WRITER_CAPACITY];
 
 static void forger_start(void)
 {
 	mig_writer_init(&forger, forger_buf, sizeof(forger_buf));
-	forger.session = &src.session;
 	forger.next_sequence = src.writer.next_sequence;
 }
 
@@ -601,7 +548,7 @@ TEST(destination_rejects_out_of_order_messages)
 	}
 }
 
-TEST(destination_rejects_bad_page_number_bad_tag_replay_and_summary)
+TEST(destination_rejects_bad_page_number_flags_replay_and_summary)
 {
 	static uint8_t page_msg[MIG_PAGE_RECORD_HEADER];
 	struct mig_dst_event dev;
@@ -616,15 +563,16 @@ TEST(destination_rejects_bad_page_number_bad_tag_replay_and_summary)
 	CHECK_EQ_I(forged_to_dst(MIG_PAGES, page_msg, sizeof(page_msg), &dev), FERR_PROTO);
 	pair_fini();
 
-	/* a flipped bit anywhere in a tagged message */
+	/* a message flagged as protocol 3's tagged one: refused from its header */
 	accepted_pair(KEY, KEY);
 	CHECK_EQ_I(mig_src_page(&src, 5, NULL), 0);
 	CHECK_EQ_I(mig_src_round_end(&src, false, NULL), 0);
 	n = mig_src_pending(&src, &p);
 	uint8_t copy[256];
 	memcpy(copy, p, n);
-	copy[MIG_HEADER_BYTES + 1] ^= 0x10;
-	CHECK_EQ_I(mig_dst_input(&dst, copy, n, &used, &dev), FERR_AUTH);
+	copy[1] = 0x01;
+	CHECK_EQ_I(mig_dst_input(&dst, copy, n, &used, &dev), FERR_PROTO);
+	CHECK_EQ_U(used, MIG_HEADER_BYTES);
 	pair_fini();
 
 	/* a replayed message (same bytes again) */
@@ -633,7 +581,7 @@ TEST(destination_rejects_bad_page_number_bad_tag_replay_and_summary)
 	CHECK_EQ_I(mig_src_round_end(&src, false, NULL), 0);
 	n = mig_src_pending(&src, &p);
 	memcpy(copy, p, n);
-	size_t first = MIG_HEADER_BYTES + 8 + MIG_TAG_BYTES;   /* the PAGES message */
+	size_t first = MIG_HEADER_BYTES + 8;   /* the PAGES message */
 	CHECK_EQ_I(mig_dst_input(&dst, copy, first, &used, &dev), 1);
 	CHECK_EQ_I(mig_dst_input(&dst, copy, first, &used, &dev), FERR_PROTO);
 	pair_fini();
@@ -650,15 +598,7 @@ TEST(destination_rejects_bad_page_number_bad_tag_replay_and_summary)
 	uint8_t big[MIG_HEADER_BYTES + 64];
 	memset(big, 0, sizeof(big));
 	frame(big, MIG_STATE, VM_SNAPSHOT_MAX_BYTES + 1, src.writer.next_sequence);
-	big[1] = MIG_FLAG_TAGGED;
 	CHECK_EQ_I(mig_dst_input(&dst, big, sizeof(big), &used, &dev), FERR_TOOBIG);
-	CHECK_EQ_U(used, MIG_HEADER_BYTES);
-	pair_fini();
-
-	/* an untagged message after the handshake, refused from its header */
-	accepted_pair(KEY, KEY);
-	frame(big, MIG_ROUND_END, MIG_ROUND_END_BYTES, src.writer.next_sequence);
-	CHECK_EQ_I(mig_dst_input(&dst, big, sizeof(big), &used, &dev), FERR_AUTH);
 	CHECK_EQ_U(used, MIG_HEADER_BYTES);
 	pair_fini();
 }

@@ -117,10 +117,9 @@ TEST(each_state_refuses_the_types_it_does_not_expect)
 	const uint8_t *p;
 	size_t n, used;
 
-	/* A destination waiting for OFFER or QUERY gets a GO (tagged, valid): refused. */
+	/* A destination waiting for OFFER or QUERY gets a GO (in sequence, valid): refused. */
 	authenticated_pair();
 	mig_writer_init(&w, forged, sizeof(forged));
-	w.session = &src.session;
 	w.next_sequence = src.writer.next_sequence;
 	uint8_t go[MIG_GO_BYTES];
 	CHECK_EQ_I(mig_writer_put(&w, MIG_GO, go, mig_encode_go(go, 1)), 0);
@@ -133,7 +132,6 @@ TEST(each_state_refuses_the_types_it_does_not_expect)
 	/* A source waiting for nothing (no offer made yet) gets a READY: refused. */
 	authenticated_pair();
 	mig_writer_init(&w, forged, sizeof(forged));
-	w.session = &dst.session;
 	w.next_sequence = dst.writer.next_sequence;
 	CHECK_EQ_I(mig_writer_put(&w, MIG_READY, NULL, 0), 0);
 	n = mig_writer_pending(&w, &p);
@@ -147,40 +145,35 @@ TEST(each_state_refuses_the_types_it_does_not_expect)
 
 /*
  * Every header a peer can send (every type byte, flag and a spread of lengths), then
- * more bytes, fed one at a time to readers with and without keys that accept every
- * type: each feed takes its byte, or delivers, or fails.
+ * more bytes, fed one at a time to a reader that accepts every type: each feed takes
+ * its byte, or delivers, or fails.
  */
 TEST(every_feed_takes_a_byte_or_fails)
 {
 	static uint8_t buf[MIG_FRAME_MAX];
 	static const uint32_t lengths[] = { 0, 1, 8, 12, 24, 40, 86, 100, 0xffffffffu };
-	struct mig_session session;
 	unsigned stalls = 0, feeds = 0;
 
-	mig_session_derive(&session, MIG_ROLE_DEST, (const uint8_t *)KEY, strlen(KEY), nonce_b, nonce_a);
 	for (unsigned type = 0; type < 256; type++)
 		for (unsigned flags = 0; flags < 4; flags++)
-			for (unsigned l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++)
-				for (int keyed = 0; keyed < 2; keyed++) {
-					struct mig_reader r;
-					uint8_t bytes[MIG_HEADER_BYTES + 8] = { 0 };
-					header(bytes, type, lengths[l], 0, flags);
-					mig_reader_init(&r, buf, sizeof(buf));
-					r.accept = 0xffffffffu;
-					r.session = keyed ? &session : NULL;
-					r.allow_untagged_abort = keyed;
-					for (size_t at = 0; at < sizeof(bytes); at++) {
-						struct mig_msg m;
-						size_t used;
-						int rc = mig_reader_feed(&r, bytes + at, 1, &used, &m);
-						feeds++;
-						if (rc < 0)
-							break;
-						stalls += used != 1;
-					}
+			for (unsigned l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++) {
+				struct mig_reader r;
+				uint8_t bytes[MIG_HEADER_BYTES + 8] = { 0 };
+				header(bytes, type, lengths[l], 0, flags);
+				mig_reader_init(&r, buf, sizeof(buf));
+				r.accept = 0xffffffffu;
+				for (size_t at = 0; at < sizeof(bytes); at++) {
+					struct mig_msg m;
+					size_t used;
+					int rc = mig_reader_feed(&r, bytes + at, 1, &used, &m);
+					feeds++;
+					if (rc < 0)
+						break;
+					stalls += used != 1;
 				}
+			}
 	CHECK_EQ_U(stalls, 0);
-	CHECK(feeds > 10000);
+	CHECK(feeds > 5000);
 }
 
 /* ---- item 12: the query ------------------------------------------------------------------ */

@@ -197,7 +197,7 @@ static void run_paused_pieces(uint64_t link_bytes_per_step, uint32_t min_pages, 
 	CHECK_EQ_U(r.src->proto.src.batch_pages_max, expect_pages);
 	CHECK(expect_pages >= min_pages && expect_pages <= max_pages);
 	CHECK(final_pages > expect_pages);   /* else there was nothing to split */
-	CHECK_EQ_U(paused_write_max, MIG_HEADER_BYTES + expect_pages * MIG_PAGE_WIRE_BYTES + MIG_TAG_BYTES);
+	CHECK_EQ_U(paused_write_max, MIG_HEADER_BYTES + expect_pages * MIG_PAGE_WIRE_BYTES);
 	/* The final bytes went in pieces (zero pages make some pieces smaller). */
 	CHECK(paused_writes >= sr->final_bytes / paused_write_max);
 	/* Pre-copy's rounds went in whole batches: far fewer messages than pages. */

@@ -531,7 +531,17 @@ TEST(a_v1_source_is_refused_in_its_own_framing)
 	CHECK_EQ_U(q->buf[q->start], 13);
 	CHECK(mig_preamble_read_refusal(q->buf + q->start, pipe_queued(q), &reason, text));
 	CHECK_EQ_U(reason, MIG_PREAMBLE_REASON_VERSION);
-	CHECK_STR(text, "destination speaks protocol v3 (TLS) only: upgrade the source");
+	CHECK_STR(text, "destination speaks protocol v4 (TLS) only: upgrade the source");
+	link_free(l);
+
+	/* A v3 source, whose messages inside TLS would carry tags this host refuses: the same. */
+	l = link_new(&b, &b);
+	mig_preamble_hello(hello);
+	hello[MIG_PREAMBLE_HEADER_BYTES + 4] = 3;
+	inject(&l->pipe.ab, hello, sizeof(hello));
+	mig_tls_step(l->dst);
+	CHECK_EQ_I(mig_tls_error(l->dst), FERR_NOTSUP);
+	CHECK(contains(mig_tls_why(l->dst), "the source speaks protocol v3; this host speaks v4"));
 	link_free(l);
 	host_fini(&b);
 }
