@@ -42,10 +42,11 @@
  * handed to the transport as soon as it is made (engine.c writes a piece at a time: a
  * TLS record, or two, of its own). A burst pays every stage's latency for its first and
  * last piece (the source encrypts a whole record before it leaves; the destination
- * decrypts a record only once all of it is in, and applies a piece once it is whole), so small pieces where
- * the link is slow (one page under Bochs, where a page's encryption alone takes 1.6 ms);
- * where it is fast, pieces large enough that the per-message and per-record work does
- * not slow the burst below the pre-copy's rate (a batch, 128 KiB, at 130 MB/s and up).
+ * decrypts a record only once all of it is in, and applies a piece once it is whole),
+ * so small pieces where the link is slow (one page under Bochs, where a page's
+ * encryption alone takes 1.6 ms); where it is fast, pieces large enough that the
+ * per-message and per-record work does not slow the burst below the pre-copy's rate (a
+ * batch, 128 KiB, at 130 MB/s and up).
  */
 #define PAUSED_PIECE_NS NS_PER_MS
 /* The queue may hold this much when the guest pauses: the drain's end. */
@@ -112,11 +113,9 @@ static void measure_state(struct mig_engine *e)
 }
 
 /* Pages a piece while the guest is paused: about PAUSED_PIECE_NS of the link, one page .. one batch. */
-static uint64_t paused_piece_pages(struct mig_engine *e)
+static uint32_t paused_piece_pages(struct mig_engine *e)
 {
-	uint64_t pages = bandwidth(e) * PAUSED_PIECE_NS / NS_PER_S / MIG_PAGE_WIRE_BYTES;
-
-	return pages < 1 ? 1 : pages > MIG_BATCH_MAX_PAGES ? MIG_BATCH_MAX_PAGES : pages;
+	return mig_batch_pages_clamp(bandwidth(e) * PAUSED_PIECE_NS / NS_PER_S / MIG_PAGE_WIRE_BYTES);
 }
 
 /* Wire bytes of the stop-and-copy with `dirty` pages: pages, ROUND_END, STATE, DONE. */

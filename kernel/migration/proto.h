@@ -129,6 +129,8 @@ int mig_src_offer(struct mig_src *s, const struct mig_offer *offer, uint8_t *str
 int mig_src_query(struct mig_src *s, uint64_t migration_id);
 /* True when another full batch of pages can be queued now. */
 bool mig_src_has_room(const struct mig_src *s);
+/* A count of pages per PAGES message made valid: 1..MIG_BATCH_MAX_PAGES. */
+uint32_t mig_batch_pages_clamp(uint64_t pages);
 /*
  * Pages per PAGES message from now on (1..MIG_BATCH_MAX_PAGES, the default; others are
  * clamped): a receiver takes a message's pages only once its last byte is in, so a

@@ -273,9 +273,14 @@ bool mig_src_has_room(const struct mig_src *s)
 	return streaming(s) && (s->batch || mig_writer_has_room(&s->writer, MIG_PAGES));
 }
 
+uint32_t mig_batch_pages_clamp(uint64_t pages)
+{
+	return pages < 1 ? 1 : pages > MIG_BATCH_MAX_PAGES ? MIG_BATCH_MAX_PAGES : (uint32_t)pages;
+}
+
 void mig_src_set_batch_pages(struct mig_src *s, uint64_t pages)
 {
-	s->batch_pages_max = pages < 1 ? 1 : pages > MIG_BATCH_MAX_PAGES ? MIG_BATCH_MAX_PAGES : (uint32_t)pages;
+	s->batch_pages_max = mig_batch_pages_clamp(pages);
 	if (s->batch_pages >= s->batch_pages_max)
 		close_batch(s);
 }
