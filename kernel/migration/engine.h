@@ -8,9 +8,10 @@
  * Source (engine_src.c, its rounds in engine_precopy.c): connect, authenticate,
  * offer; pre-copy rounds (round 0 all of RAM, then the pages dirtied meanwhile) until
  * the estimated final transfer (the last dirty pages and the state at the link's
- * smoothed bandwidth, one round trip, the destination's load: link.h) fits the
- * downtime target; auto-converge (throttle by time 20%, +10% a round, up to 95%) only
- * while the dirty rate outruns the link; give up past max_rounds or max_time (guest
+ * smoothed bandwidth, the hand-over's round trips, the destination's load: link.h)
+ * fits the downtime target; auto-converge (throttle by time 20%, +10% a round, up to
+ * 99%) only while the guest's writes outrun the link, as the dirty sets' model reads
+ * them (converge.h); give up past max_rounds or max_time (guest
  * unthrottled, left running). Stop-and-copy: pause, last dirty pages, STATE, (DIGEST,)
  * DONE; READY; GO; RESUMED; (DIGEST, VERDICT;) then destroy the guest.
  * Destination (engine_dst.c): check and accept the offer, create the shell, apply

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 
 #include "kernel/lib/units.h"
+#include "kernel/migration/converge.h"
 #include "kernel/migration/digest.h"
 #include "kernel/migration/engine.h"
 #include "kernel/migration/link.h"
@@ -77,6 +78,8 @@ struct mig_engine_src {
 	bool sent_state;                 /* stop-and-copy: the state blob is saved */
 	uint32_t outrun_rounds;          /* rounds in a row whose dirty rate outran the link */
 	unsigned throttle;
+	struct mig_converge converge;    /* the dirty sets' model: whether they outrun the link */
+	uint64_t round_bytes;            /* the last round's wire bytes, as its ROUND_END said */
 	struct mig_link link;            /* bandwidth and round trip */
 	uint64_t hello_sent_ns, auth_sent_ns;   /* the handshake's round trips */
 	uint64_t precopy_start_ns, precopy_start_taken;

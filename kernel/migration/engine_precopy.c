@@ -14,11 +14,13 @@
  * The engine stops when the estimate fits the downtime target, having first let the
  * transport drain: a paused guest would wait for the queue too.
  *
- * Auto-converge throttles only while the dirty rate truly outruns the link: when the
- * bytes dirtied during a round, against the bytes the round sent, leave the dirty set
- * shrinking too slowly to fit within half the rounds left (or growing) for
- * MIG_OUTRUN_ROUNDS rounds in a row. An idle guest or a slow writer then converges
- * without throttling: round 0, perhaps one more, and the stop-and-copy.
+ * Auto-converge throttles only while the guest's writes truly outrun the link: when
+ * the dirty sets' model (converge.h: a floor of pages dirty in any round, plus the
+ * bytes dirtied per byte sent) says they would not fit within half the rounds left,
+ * or the sets have settled above what fits, for MIG_OUTRUN_ROUNDS rounds in a row. An
+ * idle guest or a slow writer then converges without throttling: round 0, perhaps one
+ * more, and the stop-and-copy; a writer whose small sets are mostly the floor is not
+ * throttled for their noise.
  */
 #include "kernel/migration/engine_internal.h"
 
@@ -59,8 +61,6 @@
 #define HANDOVER_ROUND_TRIPS 2
 /* The state's save here and load there, against encoding it here once. */
 #define STATE_COST_FACTOR 3
-/* A projection of more rounds than this counts as never. */
-#define PROJECTION_MAX_ROUNDS 64u
 
 /* ---- the link -------------------------------------------------------------------------- */
 
@@ -186,6 +186,7 @@ void mig_src_start_precopy(struct mig_engine *e)
 		return;
 	}
 	e->src.dirty_logging = true;
+	mig_converge_init(&e->src.converge, MIG_PAGE_WIRE_BYTES);
 	memset(e->src.dirty_map, 0, MIG_BITMAP_BYTES);
 	memset(e->src.send_map, 0, MIG_BITMAP_BYTES);
 	e->phase = MIG_PHASE_PRECOPY;
@@ -311,6 +312,7 @@ static bool src_end_round(struct mig_engine *e, bool final)
 	if (mig_src_round_end(&e->proto.src, final, &end))
 		return false;
 	mig_report_round(e, &end)->throttle = e->src.throttle;
+	e->src.round_bytes = end.bytes;
 	return true;
 }
 
@@ -394,45 +396,41 @@ static bool src_past_bounds(struct mig_engine *e, uint32_t round, uint64_t dirty
 }
 
 /*
- * Rounds until a dirty set of `dirty` pages fits (`fit` pages), when each round's set
- * is the last one times dirtied/sent (bytes); PROJECTION_MAX_ROUNDS for never.
- */
-static uint32_t projected_rounds(uint64_t dirty, uint64_t fit, uint64_t dirtied, uint64_t sent)
-{
-	uint32_t rounds = 0;
-
-	if (dirtied >= sent)
-		return dirty <= fit ? 0 : PROJECTION_MAX_ROUNDS;
-	while (dirty > fit && rounds < PROJECTION_MAX_ROUNDS) {
-		dirty = dirty * dirtied / sent;   /* dirtied < sent: shrinks, stops at 0 */
-		rounds++;
-	}
-	return rounds;
-}
-
-/*
- * Auto-converge, after round `round` left `dirty` pages that do not fit: the dirty
- * rate outruns the link when, at the round's ratio of bytes dirtied to bytes sent, the
- * set would not fit within half the rounds left. After MIG_OUTRUN_ROUNDS such rounds
- * the vCPU is throttled, then harder every round it still outruns.
+ * Auto-converge, after round `round` left `dirty` pages that do not fit: whether the
+ * guest outruns the link is the dirty sets' model's to say (converge.h). After
+ * MIG_OUTRUN_ROUNDS such rounds the vCPU is throttled, then harder every round it
+ * still outruns; each new throttle makes the guest another writer for the model.
  */
 static void src_converge(struct mig_engine *e, uint32_t round, uint64_t dirty)
 {
 	struct mig_engine_src *s = &e->src;
-	const struct mig_round_stats *row = mig_round_row(e, round);
 	uint32_t left = e->params.max_rounds > round + 1 ? e->params.max_rounds - round - 1 : 0;
-	bool outrun = row->bytes > 0 &&
-		projected_rounds(dirty, pages_that_fit(e), dirty * MIG_PAGE_WIRE_BYTES, row->bytes) >
-		left / 2;
+	unsigned throttle = s->throttle;
+	uint64_t fit = pages_that_fit(e);
+	struct mig_converge_model model;
+
+	mig_converge_round(&s->converge, round, s->round_bytes, dirty);
+	mig_converge_read(&s->converge, &model);
+	bool outrun = mig_converge_outruns(&s->converge, dirty, fit, left);
 
 	s->outrun_rounds = outrun ? s->outrun_rounds + 1 : 0;
-	if (s->throttle && outrun) {
-		s->throttle = s->throttle + MIG_THROTTLE_STEP > MIG_THROTTLE_MAX
-			? MIG_THROTTLE_MAX : s->throttle + MIG_THROTTLE_STEP;
-		mig_gops(e)->set_throttle(e->guest, s->throttle);
-	} else if (!s->throttle && s->outrun_rounds >= MIG_OUTRUN_ROUNDS) {
-		s->throttle = MIG_THROTTLE_FIRST;
-		mig_gops(e)->set_throttle(e->guest, s->throttle);
+	if (throttle && outrun)
+		throttle = throttle + MIG_THROTTLE_STEP > MIG_THROTTLE_MAX
+			? MIG_THROTTLE_MAX : throttle + MIG_THROTTLE_STEP;
+	else if (!throttle && s->outrun_rounds >= MIG_OUTRUN_ROUNDS)
+		throttle = MIG_THROTTLE_FIRST;
+	if (throttle != s->throttle) {
+		/* Why, in the model's words: the operator sees what outran what. */
+		mig_say(e, "migration %s: throttle %u%% after round %u: %llu pages dirty, %llu fit; "
+			"dirtied/sent %llu.%02llu, floor %llu pages, smallest set %llu, %u rounds ago",
+			e->report.guest, throttle, round, (unsigned long long)dirty, (unsigned long long)fit,
+			(unsigned long long)(model.ratio_ppm / MIG_CONVERGE_PPM),
+			(unsigned long long)(model.ratio_ppm % MIG_CONVERGE_PPM / (MIG_CONVERGE_PPM / 100)),
+			(unsigned long long)model.floor_pages, (unsigned long long)s->converge.smallest,
+			s->converge.since_smallest);
+		s->throttle = throttle;
+		mig_gops(e)->set_throttle(e->guest, throttle);
+		mig_converge_writer_changed(&s->converge);
 	}
 	if (s->throttle > e->report.max_throttle)
 		e->report.max_throttle = s->throttle;

@@ -50,6 +50,14 @@ struct vm {
 	uint64_t writes;
 	uint32_t rng;
 	uint64_t working_set;           /* pages the writer touches: the first N (0: all) */
+	/*
+	 * The floor of every dirty set, as a kernel's page tables and stack: the first
+	 * floor_pages pages, written in every step the vCPU runs (the writer's working set
+	 * follows them). Every burst_every steps, burst_pages more at random (a timer's
+	 * work): the noise in small sets.
+	 */
+	uint64_t floor_pages;
+	unsigned burst_every, burst_pages;
 	bool fail_state_load, fail_resume;
 	uint64_t clock_advanced_ns;     /* what the engine moved its clock on by (clock_advance) */
 	const char *state_why;   /* fail_state_load's reason (NULL: "bad section") */
@@ -96,20 +104,29 @@ static FAKE_UNUSED void fake_guest_fill(struct vm *g)
 	g->running = true;
 }
 
-/* The guest's vCPU runs for one step: writes `rate` pages, less the throttled share. */
+static void fake_guest_write(struct vm *g, uint64_t page)
+{
+	uint8_t *p = g->ram + page * 4096;
+
+	g->writes++;
+	memcpy(p + (fake_rand(g) % 4088), &g->writes, sizeof(g->writes));
+	if (g->logging)
+		g->dirty[page / 64] |= 1ull << (page % 64);
+}
+
+/* The guest's vCPU runs for one step: its floor, and `rate` pages less the throttled share. */
 static FAKE_UNUSED void fake_guest_run(struct vm *g, unsigned rate)
 {
 	if (!g || !g->running)
 		return;
+	uint64_t span = (g->working_set ? g->working_set : g->pages - g->floor_pages);
 	unsigned n = rate * (100 - g->throttle) / 100;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t page = fake_rand(g) % (g->working_set ? g->working_set : g->pages);
-		uint8_t *p = g->ram + page * 4096;
-		g->writes++;
-		memcpy(p + (fake_rand(g) % 4088), &g->writes, sizeof(g->writes));
-		if (g->logging)
-			g->dirty[page / 64] |= 1ull << (page % 64);
-	}
+	if (g->burst_every && g->counter % g->burst_every == 0)
+		n += g->burst_pages;
+	for (uint64_t page = 0; page < g->floor_pages; page++)
+		fake_guest_write(g, page);
+	for (unsigned i = 0; i < n; i++)
+		fake_guest_write(g, g->floor_pages + fake_rand(g) % span);
 	g->counter++;
 }
 
