@@ -37,7 +37,7 @@ EFI_SECTIONS := -j .text -j .reloc -j .rodata -j .data -j .dynamic -j .dynsym -j
 # compiled once (with ASan and UBSan) into build/host/libportable.a.
 HOST_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
   -fno-omit-frame-pointer -DFERRY_HOST -I. -Iinclude
-PORTABLE_SRCS := kernel/lib/format.c kernel/lib/parse.c kernel/lib/tsc_rate.c kernel/clock.c kernel/config.c kernel/shell/cmdline.c \
+PORTABLE_SRCS := kernel/lib/format.c kernel/lib/parse.c kernel/lib/tsc_rate.c kernel/clock.c kernel/poll.c kernel/config.c kernel/shell/cmdline.c \
   kernel/shell/line_editor.c kernel/frame_alloc.c kernel/log_ring.c arch/x86/vmx/caps.c
 
 # Files the ESP carries besides ferry.efi and ferry.cfg (guest images are added by mk/guests.mk).

@@ -14,6 +14,10 @@ static struct {
 static unsigned poller_count;
 static uint64_t busy_reported_ns;
 static bool busy_reported;
+static struct {
+	bool on;
+	uint64_t start_ns, last_ns;   /* the hold's first and last report */
+} hold;
 
 int poll_register(const char *name, void (*fn)(void), enum poll_kind kind)
 {
@@ -73,4 +77,30 @@ void poll_report_busy(void)
 bool poll_io_busy(void)
 {
 	return busy_reported && clock_ns() - busy_reported_ns < POLL_BUSY_HOLD_NS;
+}
+
+/* A hold on: from its first report until POLL_HOLD_GAP_NS after its last, at most POLL_HOLD_MAX_NS. */
+static bool hold_active(uint64_t now)
+{
+	return hold.on && now - hold.last_ns < POLL_HOLD_GAP_NS && now - hold.start_ns < POLL_HOLD_MAX_NS;
+}
+
+void poll_hold_guests(void)
+{
+	uint64_t now = clock_ns();
+
+	if (!hold_active(now)) {
+		/* Past its bound, a hold rests as long before another may start: the guests run. */
+		uint64_t age = now - hold.start_ns;
+		if (hold.on && age >= POLL_HOLD_MAX_NS && age < 2 * POLL_HOLD_MAX_NS)
+			return;
+		hold.on = true;
+		hold.start_ns = now;
+	}
+	hold.last_ns = now;
+}
+
+bool poll_guests_held(void)
+{
+	return hold_active(clock_ns());
 }

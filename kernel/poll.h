@@ -10,6 +10,15 @@
  * poll_report_busy(). While a report is recent (POLL_BUSY_HOLD_NS) poll_io_busy()
  * is true and the guests' scheduler runs short slices, so that a CPU-bound guest
  * does not starve the I/O of a turn for a whole slice.
+ *
+ * Holds: where a poller's work is a guest's downtime (a migration's stop-and-copy and
+ * hand-over, the migrating guest paused on one host and not yet running on the other),
+ * it says so with poll_hold_guests() each turn, and the scheduler gives the other
+ * guests no slices while poll_guests_held(): on one CPU, a neighbour's slices would
+ * lengthen the pause by their share of it. A hold lapses POLL_HOLD_GAP_NS after its
+ * last report, and lasts at most POLL_HOLD_MAX_NS however often it is renewed (a peer
+ * that stalls the hand-over cannot starve the guests); then the guests run for
+ * POLL_HOLD_MAX_NS before another hold can start.
  */
 #ifndef FERRY_POLL_H
 #define FERRY_POLL_H
@@ -20,6 +29,8 @@
 #define POLL_MAX 16
 #define POLL_BUDGET_NS    2000000ull     /* 2 ms: one poller's turn while it has work */
 #define POLL_BUSY_HOLD_NS 100000000ull   /* 100 ms: how long a busy report keeps slices short */
+#define POLL_HOLD_GAP_NS  POLL_BUDGET_NS /* a hold lapses a turn after its last report */
+#define POLL_HOLD_MAX_NS  100000000ull   /* 100 ms, twice the default downtime target */
 
 enum poll_kind {
 	POLL_BACKGROUND,   /* runs always, also while a command waits (poll_until); its console output never waits */
@@ -45,5 +56,9 @@ uint64_t poll_deadline(void);
 void poll_report_busy(void);
 /* True within POLL_BUSY_HOLD_NS of the last poll_report_busy(). */
 bool poll_io_busy(void);
+/* A poller's work is a guest's downtime now: the other guests wait (see above). */
+void poll_hold_guests(void);
+/* True while a hold keeps the guests from running. */
+bool poll_guests_held(void);
 
 #endif

@@ -455,7 +455,7 @@ static uint64_t slice_ns(void)
 /*
  * One slice of the next running guest per call, so the console and the network keep
  * running. A guest resting under its throttle (kernel/vm/throttle.h) is passed over:
- * its time goes to the others.
+ * its time goes to the others. None runs while a migration's pause holds the guests.
  */
 static void schedule(void)
 {
@@ -463,6 +463,8 @@ static void schedule(void)
 	for (unsigned i = 0; i < VM_MAX; i++)
 		if (vms[i].used && vms[i].state == VM_RUNNING)
 			vm_nic_poll(&vms[i]);   /* a transmit the NIC's full ring stalled */
+	if (poll_guests_held())
+		return;   /* a migrating guest's downtime has the CPU (kernel/poll.h) */
 	for (unsigned n = 0; n < VM_MAX; n++) {
 		struct vm *vm = &vms[next_slot];
 		next_slot = (next_slot + 1) % VM_MAX;
