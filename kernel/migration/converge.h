@@ -51,7 +51,7 @@ struct mig_converge {
 	struct mig_converge_sample recent[MIG_CONVERGE_WINDOW];   /* ring, oldest overwritten */
 	uint32_t recorded;                    /* samples in recent[], up to the window */
 	uint32_t next;                        /* where the next sample goes */
-	uint64_t smallest;                    /* the smallest set, rounds 1 on (UINT64_MAX: none) */
+	uint64_t smallest;                    /* the smallest set a round left (UINT64_MAX: none) */
 	uint32_t since_smallest;              /* rounds since it */
 };
 
