@@ -179,8 +179,7 @@ uint64_t mig_pace_allowance(struct mig_engine *e)
  */
 static size_t paused_write_bytes(const struct mig_engine *e)
 {
-	if (e->role != MIG_ROLE_SOURCE ||
-	    (e->phase != MIG_PHASE_STOP_COPY && e->phase != MIG_PHASE_SWITCHOVER))
+	if (e->role != MIG_ROLE_SOURCE || !mig_engine_guest_down(e))
 		return SIZE_MAX;
 	return MIG_HEADER_BYTES + (size_t)e->proto.src.batch_pages_max * MIG_PAGE_WIRE_BYTES;
 }
@@ -313,6 +312,12 @@ bool mig_engine_finished(const struct mig_engine *e)
 enum mig_engine_phase mig_engine_phase(const struct mig_engine *e)
 {
 	return e->phase;
+}
+
+bool mig_engine_guest_down(const struct mig_engine *e)
+{
+	return e->kind == MIG_KIND_MIGRATION &&
+	       (e->phase == MIG_PHASE_STOP_COPY || e->phase == MIG_PHASE_SWITCHOVER);
 }
 
 struct vm *mig_engine_guest(const struct mig_engine *e)

@@ -293,6 +293,11 @@ enum mig_answer mig_answer_of_report(const struct mig_report *r);
 const struct mig_report *mig_engine_report(const struct mig_engine *e);
 bool mig_engine_finished(const struct mig_engine *e);
 enum mig_engine_phase mig_engine_phase(const struct mig_engine *e);
+/*
+ * True while the migrating guest is down: paused on the source, not yet running on the
+ * destination (stop-and-copy, and the hand-over until RESUMED or GO).
+ */
+bool mig_engine_guest_down(const struct mig_engine *e);
 /* The guest the engine works on (the source's, or the destination's shell); NULL when none. */
 struct vm *mig_engine_guest(const struct mig_engine *e);
 /* True once the peer proved the key (its AUTH verified). */

@@ -435,18 +435,6 @@ static void listener_ensure(void)
 /* ---- the poller ---------------------------------------------------------------------------- */
 
 /*
- * Whether the migrating guest is down now: paused on the source, not yet running on
- * the destination (stop-and-copy, and the hand-over until RESUMED or GO).
- */
-static bool in_downtime(const struct mig_engine *e)
-{
-	enum mig_engine_phase phase = mig_engine_phase(e);
-
-	return mig_engine_kind(e) == MIG_KIND_MIGRATION &&
-	       (phase == MIG_PHASE_STOP_COPY || phase == MIG_PHASE_SWITCHOVER);
-}
-
-/*
  * An engine's turn: steps while each one moves bytes (pages queued into the
  * transport, input read), until the poller's time budget is spent (kernel/poll.h); a
  * running migration reports I/O, so guest slices stay short while it runs, and one
@@ -462,7 +450,7 @@ static void engine_turn(struct mig_engine *e, uint64_t deadline)
 		if (!mig_engine_step(e))
 			return;
 	} while (mig_engine_report(e)->total_bytes != moved && clock_ns() < deadline);
-	if (in_downtime(e))
+	if (mig_engine_guest_down(e))
 		poll_hold_guests();
 }
 
