@@ -407,10 +407,8 @@ static void src_converge(struct mig_engine *e, uint32_t round, uint64_t dirty)
 	uint32_t left = e->params.max_rounds > round + 1 ? e->params.max_rounds - round - 1 : 0;
 	unsigned throttle = s->throttle;
 	uint64_t fit = pages_that_fit(e);
-	struct mig_converge_model model;
 
 	mig_converge_round(&s->converge, round, s->round_bytes, dirty);
-	mig_converge_read(&s->converge, &model);
 	bool outrun = mig_converge_outruns(&s->converge, dirty, fit, left);
 
 	s->outrun_rounds = outrun ? s->outrun_rounds + 1 : 0;
@@ -420,7 +418,9 @@ static void src_converge(struct mig_engine *e, uint32_t round, uint64_t dirty)
 	else if (!throttle && s->outrun_rounds >= MIG_OUTRUN_ROUNDS)
 		throttle = MIG_THROTTLE_FIRST;
 	if (throttle != s->throttle) {
+		struct mig_converge_model model;
 		/* Why, in the model's words: the operator sees what outran what. */
+		mig_converge_read(&s->converge, &model);
 		mig_say(e, "migration %s: throttle %u%% after round %u: %llu pages dirty, %llu fit; "
 			"dirtied/sent %llu.%02llu, floor %llu pages, smallest set %llu, %u rounds ago",
 			e->report.guest, throttle, round, (unsigned long long)dirty, (unsigned long long)fit,
